@@ -1,0 +1,135 @@
+//! Builds the whole server from a `Config`, exactly as `main` and the tests use it: database and
+//! migrations, the default project, the writer, the router with its layers, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, Uri};
+use axum::{Router, ServiceExt};
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::bootstrap;
+use crate::config::Config;
+use crate::ingest::writer::spawn_writer;
+use crate::ingest::{Ingest, IngestSettings, KeyCache};
+use crate::store::Db;
+use crate::telemetry::{request_span, Metrics};
+
+/// A built server, bound to its address but not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+    writer_task: tokio::task::JoinHandle<()>,
+    shutdown_timeout: Duration,
+}
+
+impl App {
+    pub async fn build(config: &Config) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        db.migrate().await?;
+        bootstrap::ensure_default_project(&db, &config.public_url).await?;
+        let metrics = Arc::new(Metrics::new());
+        let (writer, writer_task) =
+            spawn_writer(db.clone(), config.queue_capacity, config.batch_size, metrics.clone());
+        let ingest = Arc::new(Ingest {
+            keys: KeyCache::new(db.clone()),
+            writer,
+            metrics: metrics.clone(),
+            settings: IngestSettings::from_config(config),
+        });
+        let router = crate::ingest::router(ingest)
+            .merge(crate::ops::router(db.clone(), metrics));
+        let router = with_http_layers(router);
+        let listener = TcpListener::bind(config.bind).await?;
+        let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);
+        Ok(App { listener, router, db, writer_task, shutdown_timeout })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then drains: in-flight requests finish, the writer commits
+    /// everything queued, and the database closes.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let App { listener, router, db, writer_task, shutdown_timeout } = self;
+        // Folding `//` happens before routing, so it wraps the router as a whole (§1: SDK prefixes differ).
+        let service = tower::util::MapRequestLayer::new(fold_slashes).layer(router);
+        let server = axum::serve(listener, service.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown);
+        server.await?;
+        // The router (and with it every writer handle) is gone now, so the writer ends after draining.
+        match tokio::time::timeout(shutdown_timeout, writer_task).await {
+            Ok(_) => tracing::info!("shutdown complete"),
+            Err(_) => tracing::error!("writer did not drain within the shutdown timeout"),
+        }
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Request ids (honoured when sent, generated otherwise, echoed back) and one log line per request.
+fn with_http_layers(router: Router) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(request_span)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    router
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+fn fold_slashes(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.contains("//") {
+        let mut folded = String::with_capacity(path.len());
+        for c in path.chars() {
+            if !(c == '/' && folded.ends_with('/')) {
+                folded.push(c);
+            }
+        }
+        if let Some(query) = request.uri().query() {
+            folded = format!("{folded}?{query}");
+        }
+        if let Ok(uri) = folded.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining");
+}

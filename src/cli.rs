@@ -1,0 +1,62 @@
+//! The command-line commands besides `serve`: migrations and project management.
+
+use anyhow::Context;
+
+use crate::bootstrap;
+use crate::config::{Config, ProjectCommand};
+use crate::domain::auth::{Dsn, PublicKey};
+use crate::domain::project::ProjectSlug;
+use crate::store::{projects, Db};
+
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = connect(config).await?;
+    println!("migrations applied to {} ({})", config.redacted_database_url(), db.backend_name());
+    db.close().await;
+    Ok(())
+}
+
+pub async fn project(config: &Config, command: &ProjectCommand) -> anyhow::Result<()> {
+    let db = connect(config).await?;
+    let result = match command {
+        ProjectCommand::Create { slug, name, platform } => {
+            let slug = ProjectSlug::parse(slug)?;
+            let dsn = bootstrap::create_project(&db, &config.public_url, slug.as_str(), name.as_deref(), platform.as_deref())
+                .await
+                .with_context(|| format!("cannot create project {}", slug.as_str()))?;
+            println!("{dsn}");
+            Ok(())
+        }
+        ProjectCommand::List => list_projects(&db, &config.public_url).await,
+        ProjectCommand::ScrubKeys { slug, keys } => {
+            let project = projects::find_project_by_slug(&db, slug)
+                .await?
+                .with_context(|| format!("no project {slug}"))?;
+            projects::set_scrub_keys(&db, project.id, keys).await?;
+            println!("project {slug} now also scrubs: {}", keys.join(", "));
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn list_projects(db: &Db, public_url: &url::Url) -> anyhow::Result<()> {
+    println!("{:<6} {:<24} {:<8} DSN", "ID", "SLUG", "ENABLED");
+    for project in projects::list_projects(db).await? {
+        for key in projects::list_keys(db, project.id).await? {
+            let public_key = PublicKey::parse(&key.public_key)?;
+            let dsn = Dsn::for_project(public_url, &public_key, project.id as u64);
+            let enabled = project.enabled && key.enabled;
+            println!("{:<6} {:<24} {:<8} {dsn}", project.id, project.slug, enabled);
+        }
+    }
+    Ok(())
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .with_context(|| format!("cannot open {}", config.redacted_database_url()))?;
+    db.migrate().await?;
+    Ok(db)
+}

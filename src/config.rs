@@ -1,0 +1,135 @@
+//! Every setting of Faultline: a command-line flag and an environment variable with a default, one doc line
+//! each. Nothing else reads the environment.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A self-hosted, Sentry-compatible error tracker.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage projects and their DSNs.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project in the default organization and print its DSN.
+    Create {
+        /// URL-safe slug, also the short-id prefix (`web` gives `WEB-1A`).
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+        /// Platform, e.g. python, javascript, rust.
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// List projects with their DSNs.
+    List,
+    /// Add keys whose values are scrubbed in this project's events, on top of the built-in list.
+    ScrubKeys {
+        slug: String,
+        /// The keys (replaces the project's current extra list).
+        keys: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Server and storage settings.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: `sqlite://path` (created if missing) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./data/faultline.db", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "FAULTLINE_BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: SocketAddr,
+
+    /// Public base URL of this server, used in DSNs and links.
+    #[arg(long, env = "FAULTLINE_URL", default_value = "http://127.0.0.1:8000", global = true)]
+    pub public_url: url::Url,
+
+    /// Log output: human-readable `pretty` or `json`.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+
+    /// Largest request body accepted as sent (compressed), in bytes.
+    #[arg(long, env = "FAULTLINE_MAX_BODY_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Largest envelope after decompression, in bytes.
+    #[arg(long, env = "FAULTLINE_MAX_ENVELOPE_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
+    pub max_envelope_bytes: usize,
+
+    /// Largest single event item, in bytes.
+    #[arg(long, env = "FAULTLINE_MAX_EVENT_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_event_bytes: usize,
+
+    /// Events waiting for the writer before ingest answers 429.
+    #[arg(long, env = "FAULTLINE_QUEUE_CAPACITY", default_value_t = 4096, global = true)]
+    pub queue_capacity: usize,
+
+    /// Most events the writer commits in one transaction.
+    #[arg(long, env = "FAULTLINE_BATCH_SIZE", default_value_t = 1000, global = true)]
+    pub batch_size: usize,
+
+    /// Seconds an SDK is asked to wait after a 429.
+    #[arg(long, env = "FAULTLINE_RETRY_AFTER_SECS", default_value_t = 5, global = true)]
+    pub retry_after_secs: u64,
+
+    /// Trust `X-Forwarded-For` for the client IP (only behind your own reverse proxy).
+    #[arg(long, env = "FAULTLINE_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+
+    /// Scrub sensitive values (passwords, tokens, cookies, card numbers) before storing.
+    #[arg(long, env = "FAULTLINE_SCRUB", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub scrub: bool,
+
+    /// Database connection pool size.
+    #[arg(long, env = "FAULTLINE_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for in-flight requests and the writer queue at shutdown.
+    #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Config {
+    /// Defaults for a given database, as the tests and embedders need them.
+    pub fn for_database(database_url: &str) -> Config {
+        let cli = Cli::parse_from(["faultline", "--database-url", database_url]);
+        cli.config
+    }
+
+    /// The database URL with any password replaced, safe to log.
+    pub fn redacted_database_url(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure product logic, no I/O: the event model and its normalization, scrubbing, grouping,
+//! titles and culprits, short ids and the issue lifecycle. Everything here is unit-tested.
+
+pub mod auth;
+pub mod envelope;
+pub mod event;
+pub mod grouping;
+pub mod lifecycle;
+pub mod normalize;
+pub mod project;
+pub mod scrub;
+pub mod short_id;
+pub mod title;

@@ -1,0 +1,109 @@
+//! The ingest error: one enum that decides, per cause, the status code, the `{"detail"}` body, the
+//! metrics reason and the log level (4xx at debug, 5xx at error).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::domain::auth::AuthError;
+use crate::domain::envelope::EnvelopeError;
+use crate::ingest::decode::DecodeError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("invalid project id in the URL")]
+    InvalidProjectId,
+    #[error("unknown public key")]
+    UnknownKey,
+    #[error("the key or its project is disabled")]
+    Disabled,
+    #[error("the key does not belong to this project")]
+    WrongProject,
+    #[error("the envelope's dsn does not match the request's credentials")]
+    DsnMismatch,
+    #[error("request body exceeds {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("event exceeds {limit} bytes")]
+    EventTooLarge { limit: usize },
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    #[error("malformed envelope: {0}")]
+    Envelope(#[from] EnvelopeError),
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    #[error("the server is busy, retry later")]
+    QueueFull { retry_after_secs: u64 },
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the event could not be stored")]
+    Storage,
+}
+
+impl IngestError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            // §2.4: 401 for absent or garbled credentials, 400 for a malformed key or version.
+            IngestError::Auth(e) => StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::UNAUTHORIZED),
+            IngestError::InvalidProjectId | IngestError::Envelope(_) | IngestError::InvalidEvent(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            // Relay's choice for a mismatching envelope dsn is "invalid envelope".
+            IngestError::DsnMismatch => StatusCode::BAD_REQUEST,
+            // Understood credentials that are not allowed here.
+            IngestError::UnknownKey | IngestError::Disabled | IngestError::WrongProject => StatusCode::FORBIDDEN,
+            IngestError::BodyTooLarge { .. } | IngestError::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::Decode(DecodeError::UnsupportedEncoding(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
+            // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
+            IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::ShuttingDown | IngestError::Storage => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `reason` label of `faultline_events_rejected_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Auth(_) => "auth",
+            IngestError::InvalidProjectId => "invalid_project",
+            IngestError::UnknownKey => "unknown_key",
+            IngestError::Disabled => "disabled",
+            IngestError::WrongProject | IngestError::DsnMismatch => "wrong_project",
+            IngestError::BodyTooLarge { .. } | IngestError::EventTooLarge { .. } => "too_large",
+            IngestError::Decode(DecodeError::TooLarge { .. }) => "too_large",
+            IngestError::Decode(_) => "bad_encoding",
+            IngestError::Envelope(_) => "bad_envelope",
+            IngestError::InvalidEvent(_) => "invalid_event",
+            IngestError::QueueFull { .. } => "queue_full",
+            IngestError::ShuttingDown => "shutting_down",
+            IngestError::Storage => "storage",
+        }
+    }
+}
+
+impl IntoResponse for IngestError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(reason = self.reason(), "ingest failed: {self}");
+        } else {
+            tracing::debug!(reason = self.reason(), "ingest refused: {self}");
+        }
+        let body = Json(serde_json::json!({ "detail": self.to_string() }));
+        let mut response = (status, body).into_response();
+        if let IngestError::QueueFull { retry_after_secs } = self {
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+            // §6.2: integer seconds, the error-bearing categories, scope and a reason code.
+            let limits = format!("{retry_after_secs}:default;error;security;attachment:organization:backpressure");
+            if let Ok(value) = HeaderValue::from_str(&limits) {
+                headers.insert("x-sentry-rate-limits", value);
+            }
+        }
+        response
+    }
+}

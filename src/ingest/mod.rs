@@ -1,0 +1,143 @@
+//! The SDK-facing protocol: the store and envelope routes with CORS, credential checks, body decoding
+//! and limits, and the writer queue that makes every 2xx a committed event.
+
+pub mod decode;
+mod error;
+mod keys;
+mod pipeline;
+mod prepare;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, Method};
+use axum::routing::post;
+use axum::{Json, Router};
+use tower_http::cors::{Any, CorsLayer};
+
+pub use error::IngestError;
+pub use keys::KeyCache;
+use pipeline::{EventIdReply, IngestRequest};
+
+use crate::config::Config;
+use crate::telemetry::Metrics;
+use writer::WriterHandle;
+
+/// Ingest settings taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    pub max_body_bytes: usize,
+    pub max_envelope_bytes: usize,
+    pub max_event_bytes: usize,
+    pub scrub: bool,
+    pub trust_proxy: bool,
+    pub retry_after_secs: u64,
+}
+
+impl IngestSettings {
+    pub fn from_config(config: &Config) -> IngestSettings {
+        IngestSettings {
+            max_body_bytes: config.max_body_bytes,
+            max_envelope_bytes: config.max_envelope_bytes,
+            max_event_bytes: config.max_event_bytes,
+            scrub: config.scrub,
+            trust_proxy: config.trust_proxy,
+            retry_after_secs: config.retry_after_secs,
+        }
+    }
+}
+
+/// What the ingest handlers share.
+pub struct Ingest {
+    pub keys: KeyCache,
+    pub writer: WriterHandle,
+    pub metrics: Arc<Metrics>,
+    pub settings: IngestSettings,
+}
+
+/// `/api/{project_id}/store/` and `/api/{project_id}/envelope/`, with and without the trailing slash.
+pub fn router(ingest: Arc<Ingest>) -> Router {
+    Router::new()
+        .route("/api/{project_id}/envelope/", post(envelope))
+        .route("/api/{project_id}/envelope", post(envelope))
+        .route("/api/{project_id}/store/", post(store))
+        .route("/api/{project_id}/store", post(store))
+        .layer(cors())
+        .with_state(ingest)
+}
+
+/// §3.4: browser SDKs post cross-origin; errors and 429s must carry the headers too.
+fn cors() -> CorsLayer {
+    let allowed = [
+        "x-sentry-auth", "x-requested-with", "x-forwarded-for", "origin", "referer", "accept", "content-type",
+        "authentication", "authorization", "content-encoding", "transfer-encoding", "sentry-trace", "baggage",
+    ];
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers(allowed.map(HeaderName::from_static))
+        .expose_headers(["x-sentry-error", "x-sentry-rate-limits", "retry-after"].map(HeaderName::from_static))
+        .max_age(Duration::from_secs(3600))
+}
+
+type IngestResult = Result<Json<serde_json::Value>, IngestError>;
+
+async fn envelope(
+    State(ingest): State<Arc<Ingest>>,
+    Path(project_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> IngestResult {
+    let started = Instant::now();
+    let result = async {
+        let body = read_body(&ingest, body).await?;
+        let request = IngestRequest { project_id, headers, query, peer: peer.ip(), body };
+        pipeline::ingest_envelope(&ingest, request).await
+    }
+    .await;
+    finish(&ingest, started, result)
+}
+
+async fn store(
+    State(ingest): State<Arc<Ingest>>,
+    Path(project_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> IngestResult {
+    let started = Instant::now();
+    let result = async {
+        let body = read_body(&ingest, body).await?;
+        let request = IngestRequest { project_id, headers, query, peer: peer.ip(), body };
+        pipeline::ingest_store(&ingest, request).await
+    }
+    .await;
+    finish(&ingest, started, result)
+}
+
+/// Reads the raw (possibly compressed) body, refusing it once it passes the compressed-size cap.
+async fn read_body(ingest: &Ingest, body: Body) -> Result<bytes::Bytes, IngestError> {
+    let limit = ingest.settings.max_body_bytes;
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| IngestError::BodyTooLarge { limit })
+}
+
+fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, IngestError>) -> IngestResult {
+    ingest.metrics.ingest_seconds.observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(Some(id)) => Ok(Json(serde_json::json!({ "id": id }))),
+        Ok(None) => Ok(Json(serde_json::json!({}))),
+        Err(error) => {
+            ingest.metrics.events_rejected.with_label_values(&[error.reason()]).inc();
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Turns one event payload into a `NewEvent`: lenient parse, normalize, scrub, fingerprint, title, and
+//! compress. Pure CPU work that runs in the request task, before the writer queue.
+
+use std::cell::RefCell;
+
+use crate::domain::event::Event;
+use crate::domain::grouping::{compute_grouping, GROUPING_VERSION};
+use crate::domain::normalize::{normalize_event, parse_lenient_json, NormalizeContext};
+use crate::domain::scrub::Scrubber;
+use crate::domain::title::{event_culprit, event_metadata, event_title, event_type};
+use crate::store::NewEvent;
+
+use super::error::IngestError;
+
+/// Level 3: about 4× smaller payloads for ~20 µs per event.
+const PAYLOAD_COMPRESSION_LEVEL: i32 = 3;
+
+thread_local! {
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Everything about the request that normalization needs.
+pub struct EventContext<'a> {
+    pub project_id: i64,
+    pub received_at: f64,
+    pub client_ip: Option<&'a str>,
+    pub header_event_id: Option<&'a str>,
+    pub sent_at: Option<f64>,
+    /// `None` when scrubbing is switched off.
+    pub scrubber: Option<&'a Scrubber>,
+}
+
+/// Parses and prepares one event item.
+pub fn prepare_event(payload: &[u8], ctx: &EventContext) -> Result<NewEvent, IngestError> {
+    let raw = parse_lenient_json(payload).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    let normalize_ctx = NormalizeContext {
+        received_at: ctx.received_at,
+        client_ip: ctx.client_ip,
+        header_event_id: ctx.header_event_id,
+        sent_at: ctx.sent_at,
+    };
+    let mut event = normalize_event(raw, &normalize_ctx).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    if let Some(scrubber) = ctx.scrubber {
+        scrubber.scrub(&mut event);
+    }
+    build_new_event(ctx.project_id, &event)
+}
+
+fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestError> {
+    let grouping = compute_grouping(event);
+    let metadata = event_metadata(event);
+    let metadata = serde_json::json!({
+        "type": metadata.ty,
+        "value": metadata.value,
+        "filename": metadata.filename,
+        "function": metadata.function,
+    });
+    Ok(NewEvent {
+        project_id,
+        event_id: event.event_id.clone(),
+        timestamp_ms: (event.timestamp * 1000.0) as i64,
+        received_ms: (event.received * 1000.0) as i64,
+        level: event.level.as_str().to_owned(),
+        platform: event.platform.clone(),
+        release: event.release.clone(),
+        environment: event.environment.clone(),
+        transaction: event.transaction.clone(),
+        user_key: event.user.as_ref().and_then(|u| u.identity()),
+        title: event_title(event),
+        culprit: event_culprit(event),
+        issue_type: event_type(event).to_owned(),
+        metadata: metadata.to_string(),
+        fingerprint: grouping.hash,
+        grouping_version: GROUPING_VERSION.to_owned(),
+        grouping_components: grouping.components,
+        is_unhandled: event.is_unhandled(),
+        facets: facets(event),
+        payload: compress(event)?,
+    })
+}
+
+/// The tag pairs counted per issue: the event's own tags plus the fields Sentry shows as tags.
+fn facets(event: &Event) -> Vec<(String, String)> {
+    let mut pairs = vec![("level".to_owned(), event.level.as_str().to_owned())];
+    let derived = [
+        ("environment", event.environment.clone()),
+        ("release", event.release.clone()),
+        ("user", event.user.as_ref().and_then(|u| u.identity())),
+        ("transaction", event.transaction.clone()),
+    ];
+    pairs.extend(derived.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))));
+    for (key, value) in &event.tags {
+        if !pairs.iter().any(|(k, _)| k == key) {
+            pairs.push((key.clone(), value.clone()));
+        }
+    }
+    pairs
+}
+
+fn compress(event: &Event) -> Result<Vec<u8>, IngestError> {
+    let json = serde_json::to_vec(event).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(PAYLOAD_COMPRESSION_LEVEL).ok();
+        }
+        match slot.as_mut() {
+            Some(compressor) => compressor.compress(&json),
+            None => zstd::bulk::compress(&json, PAYLOAD_COMPRESSION_LEVEL),
+        }
+        .map_err(|_| IngestError::Storage)
+    })
+}

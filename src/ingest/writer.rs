@@ -1,0 +1,134 @@
+//! The group-commit writer: handlers queue events with a reply channel; one task commits whatever is
+//! waiting in a single transaction and then answers every handler, so a 2xx always means committed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{record_batch, Db, NewEvent, StoreError};
+use crate::telemetry::Metrics;
+
+/// How a queued event ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Stored,
+    /// Its event id was already stored: a re-send, acknowledged but not counted again.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the write queue is full")]
+    QueueFull,
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the event could not be stored")]
+pub struct WriteFailed;
+
+struct Job {
+    event: NewEvent,
+    reply: oneshot::Sender<Result<WriteOutcome, WriteFailed>>,
+}
+
+/// The handlers' side of the queue.
+#[derive(Clone)]
+pub struct WriterHandle {
+    queue: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+}
+
+impl WriterHandle {
+    /// Queues an event and waits until its batch is committed. A full queue is refused at once.
+    pub async fn write(&self, event: NewEvent) -> Result<Result<WriteOutcome, WriteFailed>, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.try_send(Job { event, reply }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+        })?;
+        self.metrics.queue_depth.set(self.depth() as i64);
+        answer.await.map_err(|_| SubmitError::Stopped)
+    }
+
+    fn depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+/// Starts the writer task. It ends once every handle is dropped and the queue is drained.
+pub fn spawn_writer(
+    db: Db,
+    capacity: usize,
+    batch_size: usize,
+    metrics: Arc<Metrics>,
+) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+    let (queue, jobs) = mpsc::channel(capacity.max(1));
+    let handle = WriterHandle { queue, metrics: metrics.clone() };
+    let task = tokio::spawn(run_writer(db, jobs, batch_size.max(1), metrics));
+    (handle, task)
+}
+
+async fn run_writer(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, metrics: Arc<Metrics>) {
+    let mut batch = Vec::with_capacity(batch_size);
+    while jobs.recv_many(&mut batch, batch_size).await > 0 {
+        metrics.queue_depth.set(jobs.len() as i64);
+        commit_batch(&db, std::mem::take(&mut batch), &metrics).await;
+    }
+    tracing::info!("writer drained and stopped");
+}
+
+async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
+    let started = Instant::now();
+    let (events, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
+    metrics.batch_size.observe(events.len() as f64);
+    match record_batch(db, &events).await {
+        Ok(outcome) => {
+            answer(replies, &outcome.stored, metrics);
+            tracing::debug!(events = events.len(), elapsed_ms = started.elapsed().as_millis() as u64, "batch committed");
+        }
+        Err(error) if events.len() > 1 => {
+            // One bad event must not fail its neighbours: retry each on its own.
+            metrics.database_errors.inc();
+            tracing::warn!(%error, events = events.len(), "batch failed; retrying events one by one");
+            for (event, reply) in events.into_iter().zip(replies) {
+                let single = [event];
+                match record_batch(db, &single).await {
+                    Ok(outcome) => answer(vec![reply], &outcome.stored, metrics),
+                    Err(error) => fail(reply, &error, metrics),
+                }
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                fail(reply, &error, metrics);
+            }
+        }
+    }
+}
+
+fn answer(
+    replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>,
+    stored: &[bool],
+    metrics: &Metrics,
+) {
+    for (reply, &fresh) in replies.into_iter().zip(stored) {
+        let outcome = if fresh {
+            metrics.events_stored.inc();
+            WriteOutcome::Stored
+        } else {
+            metrics.events_duplicate.inc();
+            WriteOutcome::Duplicate
+        };
+        // The handler may have gone (client disconnected); the event is stored all the same.
+        let _ = reply.send(Ok(outcome));
+    }
+}
+
+fn fail(reply: oneshot::Sender<Result<WriteOutcome, WriteFailed>>, error: &StoreError, metrics: &Metrics) {
+    metrics.database_errors.inc();
+    tracing::error!(%error, "event could not be stored");
+    let _ = reply.send(Err(WriteFailed));
+}

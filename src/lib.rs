@@ -1,0 +1,44 @@
+//! Faultline: a self-hosted, Sentry-compatible error tracker.
+//!
+//! An event's path through the crate:
+//!
+//! 1. An unmodified Sentry SDK posts to `/api/{project_id}/envelope/` (or the legacy `store/`).
+//!    [`ingest`] checks the key against an in-memory cache ([`ingest::KeyCache`]), enforces the size
+//!    limits, decodes gzip/deflate/br/zstd with a decompressed-size cap ([`ingest::decode`]) and frames
+//!    the envelope ([`domain::envelope`]).
+//! 2. The event item is parsed leniently and normalized into one typed shape ([`domain::normalize`],
+//!    [`domain::event`]), secrets are scrubbed ([`domain::scrub`]), and it is fingerprinted
+//!    ([`domain::grouping`]) and titled ([`domain::title`]). All of this is CPU work in the request task.
+//! 3. The handler queues the prepared event for the writer ([`ingest::writer`]) and waits. The writer
+//!    commits whatever is waiting in one transaction ([`store::record_batch`]): issues upserted per
+//!    fingerprint with their lifecycle ([`domain::lifecycle`]: regressions, un-ignoring), events inserted
+//!    once per id, tag, hour and user counters bumped. Only after the commit does the SDK get its
+//!    `200 {"id": …}`; a full queue answers 429 with `Retry-After`.
+//! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres.
+//! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics.
+
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod ops;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+
+/// Runs the server until SIGTERM or Ctrl-C, then drains and exits.
+pub async fn serve(config: &config::Config) -> anyhow::Result<()> {
+    if config.public_url.as_str() == "http://127.0.0.1:8000/" && config.bind.port() != 8000 {
+        tracing::warn!("FAULTLINE_URL is not set; DSNs will point at http://127.0.0.1:8000");
+    }
+    let app = App::build(config).await?;
+    tracing::info!(
+        address = %app.local_addr(),
+        database = %config.redacted_database_url(),
+        "faultline listening"
+    );
+    app.run(app::shutdown_signal()).await
+}

@@ -1,0 +1,493 @@
+//! The writer's group commit: one transaction stores a whole batch of events, upserting their issues
+//! (aggregated per fingerprint), skipping re-sent event ids, and bumping tag, hour and user counters.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::QueryBuilder;
+
+use crate::domain::lifecycle::{self, IncomingEvent, IssueState, ReleaseOrder, Resolution, Transition};
+
+use super::issues::{StateColumns, STATE_COLUMNS};
+use super::{on_tx, Db, NewEvent, StoreError, Tx};
+
+/// What a committed batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Per input event: `true` when stored now, `false` when its id was already stored (a re-send).
+    pub stored: Vec<bool>,
+    pub new_issues: Vec<i64>,
+    pub regressed_issues: Vec<i64>,
+}
+
+/// Events of one batch that land in the same issue, in input order.
+struct IssueGroup<'a> {
+    project_id: i64,
+    fingerprint: &'a str,
+    members: Vec<usize>,
+}
+
+struct ExistingIssue {
+    id: i64,
+    times_seen: i64,
+    state: IssueState,
+}
+
+const EVENT_CHUNK: usize = 400;
+const ROW_CHUNK: usize = 1000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// Stores a batch in one transaction; see the module doc.
+pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, StoreError> {
+    let mut tx = Tx::begin(db).await?;
+    let stored = find_fresh(&mut tx, events).await?;
+    let groups = group_by_issue(events, &stored);
+    let existing = load_issues(&mut tx, &groups).await?;
+    let releases = load_release_order(&mut tx, &existing).await?;
+    let mut outcome = BatchOutcome { stored, ..BatchOutcome::default() };
+    let mut issue_of = vec![0_i64; events.len()];
+    for group in &groups {
+        let key = (group.project_id, group.fingerprint.to_owned());
+        let id = match existing.get(&key) {
+            Some(issue) => {
+                if update_issue(&mut tx, issue, group, events, &releases).await? {
+                    outcome.regressed_issues.push(issue.id);
+                }
+                issue.id
+            }
+            None => {
+                let id = insert_issue(&mut tx, group, events).await?;
+                outcome.new_issues.push(id);
+                id
+            }
+        };
+        for &i in &group.members {
+            issue_of[i] = id;
+        }
+    }
+    let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
+    insert_events(&mut tx, events, &fresh, &issue_of).await?;
+    upsert_releases(&mut tx, events, &fresh).await?;
+    upsert_tags(&mut tx, events, &fresh, &issue_of).await?;
+    upsert_hours(&mut tx, events, &fresh, &issue_of).await?;
+    add_users(&mut tx, events, &fresh, &issue_of).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Marks each event `true` unless its id is already stored or repeats earlier in the batch.
+async fn find_fresh(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
+    let mut stored: HashSet<(i64, String)> = HashSet::new();
+    for chunk in events.chunks(EVENT_CHUNK) {
+        let rows: Vec<(i64, String)> = on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(
+                "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (",
+            );
+            let mut list = qb.separated(", ");
+            for event in chunk {
+                list.push("(")
+                    .push_bind_unseparated(event.project_id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(&event.event_id)
+                    .push_unseparated(")");
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *conn).await?
+        });
+        stored.extend(rows);
+    }
+    Ok(events
+        .iter()
+        .map(|e| stored.insert((e.project_id, e.event_id.clone())))
+        .collect())
+}
+
+fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<'a>> {
+    let mut index: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut groups: Vec<IssueGroup> = Vec::new();
+    for (i, event) in events.iter().enumerate().filter(|(i, _)| fresh[*i]) {
+        let key = (event.project_id, event.fingerprint.as_str());
+        let slot = *index.entry(key).or_insert_with(|| {
+            groups.push(IssueGroup { project_id: key.0, fingerprint: key.1, members: Vec::new() });
+            groups.len() - 1
+        });
+        groups[slot].members.push(i);
+    }
+    groups
+}
+
+#[derive(sqlx::FromRow)]
+struct ExistingRow {
+    id: i64,
+    project_id: i64,
+    fingerprint: String,
+    times_seen: i64,
+    #[sqlx(flatten)]
+    state: StateColumns,
+}
+
+async fn load_issues(
+    tx: &mut Tx,
+    groups: &[IssueGroup<'_>],
+) -> Result<HashMap<(i64, String), ExistingIssue>, StoreError> {
+    let mut found = HashMap::new();
+    for chunk in groups.chunks(EVENT_CHUNK) {
+        let rows: Vec<ExistingRow> = on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(format!(
+                "SELECT id, project_id, fingerprint, times_seen, {STATE_COLUMNS} FROM issues \
+                 WHERE (project_id, fingerprint) IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for group in chunk {
+                list.push("(")
+                    .push_bind_unseparated(group.project_id)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(group.fingerprint)
+                    .push_unseparated(")");
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut *conn).await?
+        });
+        for row in rows {
+            let issue = ExistingIssue { id: row.id, times_seen: row.times_seen, state: row.state.into_state()? };
+            found.insert((row.project_id, row.fingerprint), issue);
+        }
+    }
+    Ok(found)
+}
+
+/// Release first-seen instants, loaded only for projects with a release-based resolution pending.
+#[derive(Default)]
+struct ReleaseBook {
+    first_seen: HashMap<(i64, String), i64>,
+}
+
+/// The release order within one project.
+struct ProjectReleases<'a> {
+    book: &'a ReleaseBook,
+    project_id: i64,
+}
+
+impl ReleaseOrder for ProjectReleases<'_> {
+    fn cmp_releases(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        let seen = |v: &str| self.book.first_seen.get(&(self.project_id, v.to_owned())).copied();
+        lifecycle::compare_releases(a, seen(a), b, seen(b))
+    }
+}
+
+async fn load_release_order(
+    tx: &mut Tx,
+    existing: &HashMap<(i64, String), ExistingIssue>,
+) -> Result<ReleaseBook, StoreError> {
+    let projects: HashSet<i64> = existing
+        .iter()
+        .filter(|(_, issue)| {
+            matches!(
+                issue.state.resolution,
+                Some(Resolution::InNextRelease { .. } | Resolution::InRelease(_))
+            )
+        })
+        .map(|((project_id, _), _)| *project_id)
+        .collect();
+    let mut book = ReleaseBook::default();
+    for project_id in projects {
+        let sql = "SELECT version, first_seen FROM releases WHERE project_id = $1";
+        let rows: Vec<(String, i64)> =
+            on_tx!(tx, conn, Backend => sqlx::query_as(sql).bind(project_id).fetch_all(&mut *conn).await?);
+        book.first_seen
+            .extend(rows.into_iter().map(|(version, at)| ((project_id, version), at)));
+    }
+    Ok(book)
+}
+
+/// The member whose values (title, level, …) the issue shows: the newest by event time.
+fn newest<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> &'e NewEvent {
+    let i = group
+        .members
+        .iter()
+        .copied()
+        .max_by_key(|&i| (events[i].timestamp_ms, i))
+        .unwrap_or(group.members[0]);
+    &events[i]
+}
+
+fn span(group: &IssueGroup, events: &[NewEvent]) -> (i64, i64) {
+    let times = group.members.iter().map(|&i| events[i].timestamp_ms);
+    let first = times.clone().min().unwrap_or_default();
+    (first, times.max().unwrap_or_default())
+}
+
+fn first_release<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> Option<&'e str> {
+    group.members.iter().find_map(|&i| events[i].release.as_deref())
+}
+
+/// Applies the group's events to an existing issue; returns whether it regressed.
+async fn update_issue(
+    tx: &mut Tx,
+    issue: &ExistingIssue,
+    group: &IssueGroup<'_>,
+    events: &[NewEvent],
+    releases: &ReleaseBook,
+) -> Result<bool, StoreError> {
+    let releases = ProjectReleases { book: releases, project_id: group.project_id };
+    let mut state = issue.state.clone();
+    let mut transitions = Vec::new();
+    let mut members = group.members.clone();
+    members.sort_by_key(|&i| events[i].timestamp_ms);
+    for (n, &i) in members.iter().enumerate() {
+        let incoming = IncomingEvent {
+            release: events[i].release.as_deref(),
+            timestamp_ms: events[i].timestamp_ms,
+            times_seen_after: issue.times_seen + n as i64 + 1,
+        };
+        match lifecycle::apply_event(&mut state, &incoming, &releases) {
+            Transition::Unchanged => {}
+            change => transitions.push((change, &events[i])),
+        }
+    }
+    let latest = newest(group, events);
+    let (first_seen, last_seen) = span(group, events);
+    let c = StateColumns::from_state(&state);
+    let sql = "UPDATE issues SET times_seen = times_seen + $1, \
+               first_seen = CASE WHEN first_seen > $2 THEN $2 ELSE first_seen END, \
+               last_seen = CASE WHEN last_seen < $3 THEN $3 ELSE last_seen END, \
+               title = $4, culprit = $5, level = $6, metadata = $7, \
+               last_release = COALESCE($8, last_release), first_release = COALESCE(first_release, $9), \
+               is_unhandled = (is_unhandled OR $10), status = $11, substatus = $12, resolution = $13, \
+               resolution_release = $14, resolved_at = $15, ignore_kind = $16, ignore_until = $17, \
+               ignore_until_count = $18 WHERE id = $19";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(group.members.len() as i64)
+        .bind(first_seen)
+        .bind(last_seen)
+        .bind(&latest.title)
+        .bind(&latest.culprit)
+        .bind(&latest.level)
+        .bind(&latest.metadata)
+        .bind(&latest.release)
+        .bind(first_release(group, events))
+        .bind(group.members.iter().any(|&i| events[i].is_unhandled))
+        .bind(&c.status)
+        .bind(&c.substatus)
+        .bind(&c.resolution)
+        .bind(&c.resolution_release)
+        .bind(c.resolved_at)
+        .bind(&c.ignore_kind)
+        .bind(c.ignore_until)
+        .bind(c.ignore_until_count)
+        .bind(issue.id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    let mut regressed = false;
+    for (transition, event) in transitions {
+        regressed |= transition == Transition::Regressed;
+        record_activity(tx, issue.id, transition, event).await?;
+    }
+    Ok(regressed)
+}
+
+async fn record_activity(
+    tx: &mut Tx,
+    issue_id: i64,
+    transition: Transition,
+    event: &NewEvent,
+) -> Result<(), StoreError> {
+    let kind = match transition {
+        Transition::Regressed => "regression",
+        Transition::Unignored => "unignored",
+        Transition::Unchanged => return Ok(()),
+    };
+    let data = serde_json::json!({ "event_id": event.event_id, "release": event.release }).to_string();
+    let sql = "INSERT INTO issue_activity (issue_id, kind, data, created_at) VALUES ($1, $2, $3, $4)";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(issue_id)
+        .bind(kind)
+        .bind(data)
+        .bind(event.received_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Creates the issue with the next short-id number of its project.
+async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) -> Result<i64, StoreError> {
+    let bump = "UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id";
+    let next: i64 =
+        on_tx!(tx, conn, Backend => sqlx::query_scalar(bump).bind(group.project_id).fetch_one(&mut *conn).await?);
+    let latest = newest(group, events);
+    let (first_seen, last_seen) = span(group, events);
+    let c = StateColumns::from_state(&IssueState::new_issue());
+    let components = serde_json::to_string(&latest.grouping_components).unwrap_or_else(|_| "[]".into());
+    let sql = "INSERT INTO issues (project_id, short_id, fingerprint, grouping_version, grouping_components, \
+               title, culprit, issue_type, level, metadata, status, substatus, first_seen, last_seen, times_seen, \
+               user_count, first_release, last_release, is_unhandled) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17, $18) \
+               ON CONFLICT (project_id, fingerprint) DO UPDATE SET times_seen = issues.times_seen + excluded.times_seen \
+               RETURNING id";
+    let id: i64 = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
+        .bind(group.project_id)
+        .bind(next - 1)
+        .bind(group.fingerprint)
+        .bind(&latest.grouping_version)
+        .bind(components)
+        .bind(&latest.title)
+        .bind(&latest.culprit)
+        .bind(&latest.issue_type)
+        .bind(&latest.level)
+        .bind(&latest.metadata)
+        .bind(&c.status)
+        .bind(&c.substatus)
+        .bind(first_seen)
+        .bind(last_seen)
+        .bind(group.members.len() as i64)
+        .bind(first_release(group, events))
+        .bind(&latest.release)
+        .bind(group.members.iter().any(|&i| events[i].is_unhandled))
+        .fetch_one(&mut *conn)
+        .await?);
+    Ok(id)
+}
+
+async fn insert_events(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
+    for chunk in fresh.chunks(EVENT_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(
+                "INSERT INTO events (project_id, issue_id, event_id, timestamp, received, level, release, \
+                 environment, user_key, transaction_name, platform, title, payload) ",
+            );
+            qb.push_values(chunk, |mut row, &i| {
+                let e = &events[i];
+                row.push_bind(e.project_id)
+                    .push_bind(issue_of[i])
+                    .push_bind(&e.event_id)
+                    .push_bind(e.timestamp_ms)
+                    .push_bind(e.received_ms)
+                    .push_bind(&e.level)
+                    .push_bind(&e.release)
+                    .push_bind(&e.environment)
+                    .push_bind(&e.user_key)
+                    .push_bind(&e.transaction)
+                    .push_bind(&e.platform)
+                    .push_bind(&e.title)
+                    .push_bind(&e.payload);
+            });
+            qb.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
+    let mut seen: HashMap<(i64, &str), i64> = HashMap::new();
+    for &i in fresh {
+        if let Some(release) = events[i].release.as_deref() {
+            let at = seen.entry((events[i].project_id, release)).or_insert(i64::MAX);
+            *at = (*at).min(events[i].received_ms);
+        }
+    }
+    let rows: Vec<_> = seen.into_iter().collect();
+    for chunk in rows.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO releases (project_id, version, first_seen) ");
+            qb.push_values(chunk, |mut row, ((project_id, version), at)| {
+                row.push_bind(*project_id).push_bind(*version).push_bind(*at);
+            });
+            qb.push(" ON CONFLICT (project_id, version) DO NOTHING");
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Per (issue, key, value): count, first and last seen.
+type TagTally<'e> = HashMap<(i64, &'e str, &'e str), (i64, i64, i64)>;
+
+async fn upsert_tags(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
+    let mut tally: TagTally = HashMap::new();
+    for &i in fresh {
+        let at = events[i].timestamp_ms;
+        for (key, value) in &events[i].facets {
+            let entry = tally.entry((issue_of[i], key, value)).or_insert((0, at, at));
+            *entry = (entry.0 + 1, entry.1.min(at), entry.2.max(at));
+        }
+    }
+    let rows: Vec<_> = tally.into_iter().collect();
+    for chunk in rows.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(
+                "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) ",
+            );
+            qb.push_values(chunk, |mut row, ((issue_id, key, value), (count, first, last))| {
+                row.push_bind(*issue_id)
+                    .push_bind(*key)
+                    .push_bind(*value)
+                    .push_bind(*count)
+                    .push_bind(*first)
+                    .push_bind(*last);
+            });
+            qb.push(
+                " ON CONFLICT (issue_id, key, value) DO UPDATE SET \
+                 times_seen = issue_tags.times_seen + excluded.times_seen, \
+                 first_seen = CASE WHEN issue_tags.first_seen > excluded.first_seen \
+                 THEN excluded.first_seen ELSE issue_tags.first_seen END, \
+                 last_seen = CASE WHEN issue_tags.last_seen < excluded.last_seen \
+                 THEN excluded.last_seen ELSE issue_tags.last_seen END",
+            );
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+async fn upsert_hours(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
+    let mut tally: HashMap<(i64, i64), i64> = HashMap::new();
+    for &i in fresh {
+        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        *tally.entry((issue_of[i], hour)).or_default() += 1;
+    }
+    let rows: Vec<_> = tally.into_iter().collect();
+    for chunk in rows.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO issue_hours (issue_id, hour, times_seen) ");
+            qb.push_values(chunk, |mut row, ((issue_id, hour), count)| {
+                row.push_bind(*issue_id).push_bind(*hour).push_bind(*count);
+            });
+            qb.push(
+                " ON CONFLICT (issue_id, hour) DO UPDATE SET \
+                 times_seen = issue_hours.times_seen + excluded.times_seen",
+            );
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Records each (issue, user) pair once and raises `user_count` by the pairs that are new.
+async fn add_users(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
+    let pairs: HashSet<(i64, &str)> = fresh
+        .iter()
+        .filter_map(|&i| events[i].user_key.as_deref().map(|user| (issue_of[i], user)))
+        .collect();
+    let pairs: Vec<_> = pairs.into_iter().collect();
+    let mut new_users: HashMap<i64, i64> = HashMap::new();
+    for chunk in pairs.chunks(ROW_CHUNK) {
+        let inserted: Vec<i64> = on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO issue_users (issue_id, user_key) ");
+            qb.push_values(chunk, |mut row, (issue_id, user)| {
+                row.push_bind(*issue_id).push_bind(*user);
+            });
+            qb.push(" ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id");
+            qb.build_query_scalar().fetch_all(&mut *conn).await?
+        });
+        for issue_id in inserted {
+            *new_users.entry(issue_id).or_default() += 1;
+        }
+    }
+    for (issue_id, count) in new_users {
+        let sql = "UPDATE issues SET user_count = user_count + $1 WHERE id = $2";
+        on_tx!(tx, conn, Backend => sqlx::query(sql).bind(count).bind(issue_id).execute(&mut *conn).await?.rows_affected());
+    }
+    Ok(())
+}

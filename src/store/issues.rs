@@ -1,0 +1,247 @@
+//! Issues: reading them, their counters and facets, and changing their lifecycle state.
+
+use crate::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
+
+use super::{on_pool, Db, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub id: i64,
+    pub project_id: i64,
+    pub short_id_number: i64,
+    pub fingerprint: String,
+    pub grouping_components: Vec<String>,
+    pub title: String,
+    pub culprit: String,
+    pub issue_type: String,
+    pub level: String,
+    pub metadata: serde_json::Value,
+    pub state: IssueState,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub times_seen: i64,
+    pub user_count: i64,
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    pub is_unhandled: bool,
+}
+
+/// The lifecycle columns of an issue row, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct StateColumns {
+    pub status: String,
+    pub substatus: String,
+    pub resolution: Option<String>,
+    pub resolution_release: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub ignore_kind: Option<String>,
+    pub ignore_until: Option<i64>,
+    pub ignore_until_count: Option<i64>,
+}
+
+impl StateColumns {
+    pub(crate) fn from_state(state: &IssueState) -> StateColumns {
+        let (resolution, resolution_release) = match &state.resolution {
+            None => (None, None),
+            Some(Resolution::Plain) => (Some("plain"), None),
+            Some(Resolution::InNextRelease { latest_at_resolve }) => {
+                (Some("next_release"), latest_at_resolve.clone())
+            }
+            Some(Resolution::InRelease(release)) => (Some("in_release"), Some(release.clone())),
+        };
+        let (ignore_kind, ignore_until, ignore_until_count) = match &state.ignore {
+            None => (None, None, None),
+            Some(IgnoreCondition::Forever) => (Some("forever"), None, None),
+            Some(IgnoreCondition::UntilTime { until_ms }) => (Some("until_time"), Some(*until_ms), None),
+            Some(IgnoreCondition::UntilCount { times_seen_target }) => {
+                (Some("until_count"), None, Some(*times_seen_target))
+            }
+        };
+        StateColumns {
+            status: state.status.as_str().to_owned(),
+            substatus: state.substatus.as_str().to_owned(),
+            resolution: resolution.map(str::to_owned),
+            resolution_release,
+            resolved_at: state.resolved_at_ms,
+            ignore_kind: ignore_kind.map(str::to_owned),
+            ignore_until,
+            ignore_until_count,
+        }
+    }
+
+    pub(crate) fn into_state(self) -> Result<IssueState, StoreError> {
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("issues.{what} = {value:?}"));
+        let status = IssueStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?;
+        let substatus =
+            Substatus::parse(&self.substatus).ok_or_else(|| corrupt("substatus", &self.substatus))?;
+        let resolution = match self.resolution.as_deref() {
+            None => None,
+            Some("plain") => Some(Resolution::Plain),
+            Some("next_release") => Some(Resolution::InNextRelease {
+                latest_at_resolve: self.resolution_release,
+            }),
+            Some("in_release") => Some(Resolution::InRelease(
+                self.resolution_release.ok_or_else(|| corrupt("resolution_release", "NULL"))?,
+            )),
+            Some(other) => return Err(corrupt("resolution", other)),
+        };
+        let ignore = match self.ignore_kind.as_deref() {
+            None => None,
+            Some("forever") => Some(IgnoreCondition::Forever),
+            Some("until_time") => Some(IgnoreCondition::UntilTime {
+                until_ms: self.ignore_until.ok_or_else(|| corrupt("ignore_until", "NULL"))?,
+            }),
+            Some("until_count") => Some(IgnoreCondition::UntilCount {
+                times_seen_target: self
+                    .ignore_until_count
+                    .ok_or_else(|| corrupt("ignore_until_count", "NULL"))?,
+            }),
+            Some(other) => return Err(corrupt("ignore_kind", other)),
+        };
+        Ok(IssueState { status, substatus, resolution, resolved_at_ms: self.resolved_at, ignore })
+    }
+}
+
+pub(crate) const STATE_COLUMNS: &str =
+    "status, substatus, resolution, resolution_release, resolved_at, ignore_kind, ignore_until, ignore_until_count";
+
+#[derive(sqlx::FromRow)]
+struct IssueRow {
+    id: i64,
+    project_id: i64,
+    short_id: i64,
+    fingerprint: String,
+    grouping_components: String,
+    title: String,
+    culprit: String,
+    issue_type: String,
+    level: String,
+    metadata: String,
+    #[sqlx(flatten)]
+    state: StateColumns,
+    first_seen: i64,
+    last_seen: i64,
+    times_seen: i64,
+    user_count: i64,
+    first_release: Option<String>,
+    last_release: Option<String>,
+    is_unhandled: bool,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("issues.{what}: {e}")))
+}
+
+impl IssueRow {
+    fn into_issue(self) -> Result<Issue, StoreError> {
+        Ok(Issue {
+            id: self.id,
+            project_id: self.project_id,
+            short_id_number: self.short_id,
+            fingerprint: self.fingerprint,
+            grouping_components: parse_json("grouping_components", &self.grouping_components)?,
+            title: self.title,
+            culprit: self.culprit,
+            issue_type: self.issue_type,
+            level: self.level,
+            metadata: parse_json("metadata", &self.metadata)?,
+            state: self.state.into_state()?,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            times_seen: self.times_seen,
+            user_count: self.user_count,
+            first_release: self.first_release,
+            last_release: self.last_release,
+            is_unhandled: self.is_unhandled,
+        })
+    }
+}
+
+fn issue_select() -> String {
+    format!(
+        "SELECT id, project_id, short_id, fingerprint, grouping_components, title, culprit, issue_type, level, \
+         metadata, {STATE_COLUMNS}, first_seen, last_seen, times_seen, user_count, first_release, last_release, \
+         is_unhandled FROM issues"
+    )
+}
+
+/// A project's issues, most recently seen first.
+pub async fn list_issues(db: &Db, project_id: i64) -> Result<Vec<Issue>, StoreError> {
+    let sql = format!("{} WHERE project_id = $1 ORDER BY last_seen DESC, id DESC", issue_select());
+    let rows: Vec<IssueRow> =
+        on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
+    rows.into_iter().map(IssueRow::into_issue).collect()
+}
+
+pub async fn get_issue(db: &Db, issue_id: i64) -> Result<Option<Issue>, StoreError> {
+    let sql = format!("{} WHERE id = $1", issue_select());
+    let row: Option<IssueRow> =
+        on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).fetch_optional(pool).await?);
+    row.map(IssueRow::into_issue).transpose()
+}
+
+pub async fn find_by_short_id(db: &Db, project_id: i64, number: i64) -> Result<Option<Issue>, StoreError> {
+    let sql = format!("{} WHERE project_id = $1 AND short_id = $2", issue_select());
+    let row: Option<IssueRow> = on_pool!(db, pool => sqlx::query_as(&sql)
+        .bind(project_id)
+        .bind(number)
+        .fetch_optional(pool)
+        .await?);
+    row.map(IssueRow::into_issue).transpose()
+}
+
+/// Stores a new lifecycle state (resolve, ignore, reopen), recording when it was resolved.
+pub async fn set_state(db: &Db, issue_id: i64, state: &IssueState) -> Result<(), StoreError> {
+    let c = StateColumns::from_state(state);
+    let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
+               resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(&c.status)
+        .bind(&c.substatus)
+        .bind(&c.resolution)
+        .bind(&c.resolution_release)
+        .bind(c.resolved_at)
+        .bind(&c.ignore_kind)
+        .bind(c.ignore_until)
+        .bind(c.ignore_until_count)
+        .bind(issue_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("issue {issue_id}")));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TagCount {
+    pub key: String,
+    pub value: String,
+    pub times_seen: i64,
+}
+
+/// Tag facets of an issue, most frequent value first within each key.
+pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreError> {
+    let sql = "SELECT key, value, times_seen FROM issue_tags WHERE issue_id = $1 \
+               ORDER BY key, times_seen DESC, value";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
+}
+
+/// Events per hour (hour start in epoch ms, count), oldest first.
+pub async fn hourly_counts(db: &Db, issue_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let sql = "SELECT hour, times_seen FROM issue_hours WHERE issue_id = $1 ORDER BY hour";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
+}
+
+/// Lifecycle activity (`regression`, `unignored`) as (kind, JSON data, at ms), oldest first.
+pub async fn activity(db: &Db, issue_id: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let sql = "SELECT kind, data, created_at FROM issue_activity WHERE issue_id = $1 ORDER BY id";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
+}
+
+/// The project's most recently first-seen release, which "resolve in next release" remembers.
+pub async fn latest_release(db: &Db, project_id: i64) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT 1";
+    Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?))
+}

@@ -1,0 +1,164 @@
+//! Organizations, projects and their client keys (the DSNs).
+
+use super::{is_unique_violation, now_ms, on_pool, Db, StoreError};
+
+pub const DEFAULT_ORGANIZATION: &str = "default";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: i64,
+    pub organization_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub platform: Option<String>,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectKey {
+    pub project_id: i64,
+    pub public_key: String,
+    pub enabled: bool,
+}
+
+/// What ingest needs to know about a public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub project_id: i64,
+    pub project_slug: String,
+    pub key_enabled: bool,
+    pub project_enabled: bool,
+    pub scrub_keys: Vec<String>,
+}
+
+/// Returns the default organization's id, creating it on first start (`true` when it was created now).
+pub async fn ensure_default_organization(db: &Db) -> Result<(i64, bool), StoreError> {
+    let sql = "INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (slug) DO NOTHING RETURNING id";
+    let inserted: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(sql)
+        .bind(DEFAULT_ORGANIZATION)
+        .bind("Default")
+        .bind(now_ms())
+        .fetch_optional(pool)
+        .await?);
+    if let Some(id) = inserted {
+        return Ok((id, true));
+    }
+    let sql = "SELECT id FROM organizations WHERE slug = $1";
+    let id: i64 = on_pool!(db, pool => sqlx::query_scalar(sql)
+        .bind(DEFAULT_ORGANIZATION)
+        .fetch_one(pool)
+        .await?);
+    Ok((id, false))
+}
+
+/// Creates a project with one enabled client key.
+pub async fn create_project(
+    db: &Db,
+    organization_id: i64,
+    slug: &str,
+    name: &str,
+    platform: Option<&str>,
+    public_key: &str,
+) -> Result<Project, StoreError> {
+    let now = now_ms();
+    let insert_project = "INSERT INTO projects (organization_id, slug, name, platform, created_at) \
+                          VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let insert_key = "INSERT INTO project_keys (project_id, public_key, label, created_at) \
+                      VALUES ($1, $2, 'Default', $3)";
+    let result: Result<i64, sqlx::Error> = on_pool!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(insert_project)
+            .bind(organization_id)
+            .bind(slug)
+            .bind(name)
+            .bind(platform)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(insert_key).bind(id).bind(public_key).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }.await);
+    match result {
+        Ok(id) => Ok(Project {
+            id,
+            organization_id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            platform: platform.map(str::to_owned),
+            enabled: true,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("project {slug}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+const PROJECT_COLUMNS: &str = "id, organization_id, slug, name, platform, enabled";
+
+type ProjectRow = (i64, i64, String, String, Option<String>, bool);
+
+fn project_from_row(row: ProjectRow) -> Project {
+    let (id, organization_id, slug, name, platform, enabled) = row;
+    Project { id, organization_id, slug, name, platform, enabled }
+}
+
+pub async fn list_projects(db: &Db) -> Result<Vec<Project>, StoreError> {
+    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY id");
+    let rows: Vec<ProjectRow> = on_pool!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+    Ok(rows.into_iter().map(project_from_row).collect())
+}
+
+pub async fn find_project_by_slug(db: &Db, slug: &str) -> Result<Option<Project>, StoreError> {
+    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE slug = $1 ORDER BY id LIMIT 1");
+    let row: Option<ProjectRow> =
+        on_pool!(db, pool => sqlx::query_as(&sql).bind(slug).fetch_optional(pool).await?);
+    Ok(row.map(project_from_row))
+}
+
+pub async fn list_keys(db: &Db, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
+    let sql = "SELECT project_id, public_key, enabled FROM project_keys WHERE project_id = $1 ORDER BY id";
+    let keys: Vec<(i64, String, bool)> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?);
+    Ok(keys
+        .into_iter()
+        .map(|(project_id, public_key, enabled)| ProjectKey { project_id, public_key, enabled })
+        .collect())
+}
+
+/// Looks up a public key with its project's ingest settings.
+pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
+    let sql = "SELECT k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys \
+               FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
+    let row: Option<(i64, String, bool, bool, String)> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
+    row.map(|(project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
+        let scrub_keys = serde_json::from_str(&scrub_keys)
+            .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
+        Ok(KeyRecord { project_id, project_slug, key_enabled, project_enabled, scrub_keys })
+    })
+    .transpose()
+}
+
+pub async fn set_project_enabled(db: &Db, project_id: i64, enabled: bool) -> Result<(), StoreError> {
+    let sql = "UPDATE projects SET enabled = $1 WHERE id = $2";
+    on_pool!(db, pool => sqlx::query(sql).bind(enabled).bind(project_id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn set_key_enabled(db: &Db, public_key: &str, enabled: bool) -> Result<(), StoreError> {
+    let sql = "UPDATE project_keys SET enabled = $1 WHERE public_key = $2";
+    on_pool!(db, pool => sqlx::query(sql).bind(enabled).bind(public_key).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Replaces the project's extra scrubbing keys.
+pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result<(), StoreError> {
+    let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let sql = "UPDATE projects SET scrub_keys = $1 WHERE id = $2";
+    let done = on_pool!(db, pool => sqlx::query(sql).bind(json).bind(project_id).execute(pool).await?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("project {project_id}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Logs and metrics: tracing set-up (pretty or JSON), the request span with its request id, and the
+//! Prometheus registry behind `GET /metrics`.
+
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber once; later calls (tests) are no-ops.
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match format {
+        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Json => registry
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .try_init(),
+    };
+}
+
+/// The span of one HTTP request: method, route template (never the raw URI, whose query string may
+/// carry a `sentry_key`) and request id. No header is ever recorded.
+pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
+}
+
+/// Every Prometheus series Faultline exports.
+pub struct Metrics {
+    registry: Registry,
+    pub events_accepted: IntCounter,
+    pub events_stored: IntCounter,
+    pub events_duplicate: IntCounter,
+    pub events_rejected: IntCounterVec,
+    pub items_dropped: IntCounterVec,
+    pub queue_depth: IntGauge,
+    pub batch_size: Histogram,
+    pub ingest_seconds: Histogram,
+    pub database_errors: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let m = Metrics {
+            events_accepted: IntCounter::new("faultline_events_accepted_total", "Events answered 2xx").unwrap(),
+            events_stored: IntCounter::new("faultline_events_stored_total", "Events committed to the database")
+                .unwrap(),
+            events_duplicate: IntCounter::new(
+                "faultline_events_duplicate_total",
+                "Re-sent events whose id was already stored",
+            )
+            .unwrap(),
+            events_rejected: IntCounterVec::new(
+                Opts::new("faultline_events_rejected_total", "Ingest requests refused, by reason"),
+                &["reason"],
+            )
+            .unwrap(),
+            items_dropped: IntCounterVec::new(
+                Opts::new("faultline_items_dropped_total", "Envelope items accepted and dropped, by item type"),
+                &["item_type"],
+            )
+            .unwrap(),
+            queue_depth: IntGauge::new("faultline_writer_queue_depth", "Events waiting for the writer").unwrap(),
+            batch_size: Histogram::with_opts(
+                HistogramOpts::new("faultline_writer_batch_size", "Events per committed batch")
+                    .buckets(vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]),
+            )
+            .unwrap(),
+            ingest_seconds: Histogram::with_opts(
+                HistogramOpts::new("faultline_ingest_duration_seconds", "Ingest request latency")
+                    .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            )
+            .unwrap(),
+            database_errors: IntCounter::new("faultline_database_errors_total", "Failed database operations")
+                .unwrap(),
+            registry,
+        };
+        m.register_all();
+        m
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.events_accepted.clone()),
+            Box::new(self.events_stored.clone()),
+            Box::new(self.events_duplicate.clone()),
+            Box::new(self.events_rejected.clone()),
+            Box::new(self.items_dropped.clone()),
+            Box::new(self.queue_depth.clone()),
+            Box::new(self.batch_size.clone()),
+            Box::new(self.ingest_seconds.clone()),
+            Box::new(self.database_errors.clone()),
+        ];
+        for collector in collectors {
+            // Names are fixed and distinct, so registration cannot fail.
+            let _ = self.registry.register(collector);
+        }
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

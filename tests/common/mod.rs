@@ -1,0 +1,237 @@
+//! Test harness: a fresh database per test (a SQLite file, and a Postgres database whenever
+//! `DATABASE_URL` points at Postgres), the real app started on a free port, and a small client.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use faultline::config::Config;
+use faultline::store::{projects, Db};
+use faultline::App;
+use tokio::sync::oneshot;
+
+/// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::common::Backend::postgres() {
+                    Some(backend) => super::$name(backend).await,
+                    None => eprintln!("DATABASE_URL is not a Postgres URL: Postgres half skipped"),
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// The server URL from `DATABASE_URL`; each test creates its own database there.
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn postgres() -> Option<Backend> {
+        let url = std::env::var("DATABASE_URL").ok()?;
+        (url.starts_with("postgres:") || url.starts_with("postgresql:")).then_some(Backend::Postgres(url))
+    }
+}
+
+/// A database that exists only for one test.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: &Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("data/faultline.db").display());
+                TestDatabase { url, _dir: Some(dir), postgres: None }
+            }
+            Backend::Postgres(server) => {
+                let name = format!("faultline_test_{}", uuid::Uuid::new_v4().simple());
+                admin_execute(server, &format!("CREATE DATABASE {name}")).await;
+                let mut url = url::Url::parse(server).expect("DATABASE_URL is a URL");
+                url.set_path(&name);
+                TestDatabase { url: url.to_string(), _dir: None, postgres: Some((server.clone(), name)) }
+            }
+        }
+    }
+
+    pub async fn drop_database(self) {
+        if let Some((server, name)) = &self.postgres {
+            admin_execute(server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+}
+
+async fn admin_execute(server: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to Postgres");
+    sqlx::query(sql).execute(&mut conn).await.expect(sql);
+    let _ = conn.close().await;
+}
+
+/// The real app on a free port, with a database of its own.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub project_id: i64,
+    pub public_key: String,
+    pub client: reqwest::Client,
+    database: Option<TestDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let database = TestDatabase::create(&backend).await;
+        let mut config = Config::for_database(&database.url);
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let app = App::build(&config).await.expect("app builds");
+        let addr = app.local_addr();
+        let db = app.db().clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async {
+            let _ = stopped.await;
+        }));
+        let project = projects::find_project_by_slug(&db, "default").await.unwrap().expect("default project");
+        let key = projects::list_keys(&db, project.id).await.unwrap().remove(0);
+        TestApp {
+            addr,
+            db,
+            project_id: project.id,
+            public_key: key.public_key,
+            client: reqwest::Client::new(),
+            database: Some(database),
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn dsn(&self) -> String {
+        format!("http://{}@{}/{}", self.public_key, self.addr, self.project_id)
+    }
+
+    pub fn auth_header(&self) -> String {
+        format!("Sentry sentry_version=7, sentry_key={}, sentry_client=test/1.0", self.public_key)
+    }
+
+    pub fn envelope_path(&self) -> String {
+        format!("/api/{}/envelope/", self.project_id)
+    }
+
+    /// Posts an envelope with `X-Sentry-Auth`, like the Rust and Python SDKs.
+    pub async fn post_envelope(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(&self.envelope_path()))
+            .header("x-sentry-auth", self.auth_header())
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server gracefully and removes its database.
+    pub async fn stop(mut self) {
+        self.shutdown_server().await;
+        self.db.close().await;
+        if let Some(database) = self.database.take() {
+            database.drop_database().await;
+        }
+    }
+
+    pub async fn shutdown_server(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+}
+
+/// An event envelope: header with the event id, one event item with an explicit length.
+pub fn envelope(event_id: &str, event: &serde_json::Value) -> Vec<u8> {
+    let payload = serde_json::to_vec(event).unwrap();
+    let mut body = format!("{{\"event_id\":\"{event_id}\"}}\n").into_bytes();
+    body.extend(format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).into_bytes());
+    body.extend(payload);
+    body.push(b'\n');
+    body
+}
+
+pub fn new_event_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A Python-style exception event raised in `function` of module `module`.
+pub fn exception_event(ty: &str, value: &str, module: &str, function: &str, lineno: u64) -> serde_json::Value {
+    serde_json::json!({
+        "platform": "python",
+        "level": "error",
+        "exception": {"values": [{
+            "type": ty,
+            "value": value,
+            "mechanism": {"type": "generic", "handled": false},
+            "stacktrace": {"frames": [
+                {"module": "django.core.handlers.base", "function": "get_response", "filename": "base.py",
+                 "abs_path": "/venv/lib/python3.11/site-packages/django/core/handlers/base.py",
+                 "lineno": 181, "context_line": "response = wrapped_callback(request)", "in_app": false},
+                {"module": module, "function": function, "filename": format!("{module}.py"),
+                 "lineno": lineno, "context_line": "    return total / count", "in_app": true}
+            ]}
+        }]}
+    })
+}
+
+pub fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/python")
+}
+
+/// The corpus envelopes, sorted by file name.
+pub fn corpus_envelopes() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
+        .expect("corpus present beside the repo")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "envelope"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+/// Replaces the corpus public key and project id so the envelope authenticates against `app`.
+pub fn corpus_for(app: &TestApp, envelope: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(envelope);
+    text.replace("0123456789abcdef0123456789abcdef", &app.public_key).into_bytes()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
