@@ -1,6 +1,8 @@
 //! Which keys name secrets: a case-, separator- and space-insensitive substring match against the
 //! default list in the parent module doc, extended by each project's own keys.
 
+use regex::Regex;
+
 /// Substrings of a normalized key (lowercase, no `-`, `_` or spaces) that mark it sensitive.
 const DEFAULT_PATTERNS: [&str; 21] = [
     "password",
@@ -33,6 +35,9 @@ const HARMLESS_AUTH_WORDS: [&str; 2] = ["or", "entic"];
 #[derive(Debug, Clone)]
 pub(super) struct SensitiveKeys {
     patterns: Vec<String>,
+    /// All patterns in one automaton: one pass per key instead of one per pattern. `None` only
+    /// if a project lists so many keys that the regex size limit is hit.
+    matcher: Option<Regex>,
 }
 
 impl SensitiveKeys {
@@ -47,19 +52,44 @@ impl SensitiveKeys {
                 patterns.push(pattern);
             }
         }
-        SensitiveKeys { patterns }
+        let alternation: Vec<String> = patterns.iter().map(|pattern| regex::escape(pattern)).collect();
+        let matcher = Regex::new(&alternation.join("|")).ok();
+        SensitiveKeys { patterns, matcher }
     }
 
     pub(super) fn is_sensitive(&self, key: &str) -> bool {
-        let key = normalize_key(key);
-        self.patterns.iter().any(|pattern| key.contains(pattern.as_str())) || names_auth(&key)
+        // Every databag key passes here, so short ASCII keys are normalized without allocating.
+        let mut inline = [0u8; INLINE_KEY_BYTES];
+        let owned;
+        let key = if key.len() <= INLINE_KEY_BYTES && key.is_ascii() {
+            let mut len = 0;
+            for byte in key.bytes().filter(|byte| !is_separator(char::from(*byte))) {
+                inline[len] = byte.to_ascii_lowercase();
+                len += 1;
+            }
+            std::str::from_utf8(&inline[..len]).unwrap_or_default()
+        } else {
+            owned = normalize_key(key);
+            owned.as_str()
+        };
+        let listed = match &self.matcher {
+            Some(matcher) => matcher.is_match(key),
+            None => self.patterns.iter().any(|pattern| key.contains(pattern.as_str())),
+        };
+        listed || names_auth(key)
     }
+}
+
+const INLINE_KEY_BYTES: usize = 64;
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '-' | '_') || c.is_whitespace()
 }
 
 /// Lowercase without `-`, `_` and whitespace, so `X-Api-Key`, `api_key` and `API KEY` agree.
 fn normalize_key(key: &str) -> String {
     key.chars()
-        .filter(|c| !matches!(c, '-' | '_') && !c.is_whitespace())
+        .filter(|c| !is_separator(*c))
         .flat_map(char::to_lowercase)
         .collect()
 }
