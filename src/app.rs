@@ -36,20 +36,24 @@ impl App {
         db.migrate().await?;
         bootstrap::ensure_default_project(&db, &config.public_url).await?;
         let metrics = Arc::new(Metrics::new());
-        let (writer, writer_task) =
-            spawn_writer(db.clone(), config.queue_capacity, config.batch_size, metrics.clone());
+        let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, metrics.clone());
         let ingest = Arc::new(Ingest {
             keys: KeyCache::new(db.clone()),
             writer,
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
         });
-        let router = crate::ingest::router(ingest)
-            .merge(crate::ops::router(db.clone(), metrics));
+        let router = crate::ingest::router(ingest).merge(crate::ops::router(db.clone(), metrics));
         let router = with_http_layers(router);
         let listener = TcpListener::bind(config.bind).await?;
         let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);
-        Ok(App { listener, router, db, writer_task, shutdown_timeout })
+        Ok(App {
+            listener,
+            router,
+            db,
+            writer_task,
+            shutdown_timeout,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -63,7 +67,13 @@ impl App {
     /// Serves until `shutdown` completes, then drains: in-flight requests finish, the writer commits
     /// everything queued, and the database closes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { listener, router, db, writer_task, shutdown_timeout } = self;
+        let App {
+            listener,
+            router,
+            db,
+            writer_task,
+            shutdown_timeout,
+        } = self;
         // Folding `//` happens before routing, so it wraps the router as a whole (§1: SDK prefixes differ).
         let service = tower::util::MapRequestLayer::new(fold_slashes).layer(router);
         let server = axum::serve(listener, service.into_make_service_with_connect_info::<SocketAddr>())

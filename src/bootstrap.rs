@@ -12,8 +12,7 @@ pub async fn ensure_default_project(db: &Db, public_url: &url::Url) -> Result<()
         return Ok(());
     }
     let key = PublicKey::generate();
-    let project = projects::create_project(db, organization_id, DEFAULT_PROJECT, "Default", None, key.as_str())
-        .await?;
+    let project = projects::create_project(db, organization_id, DEFAULT_PROJECT, "Default", None, key.as_str()).await?;
     let dsn = Dsn::for_project(public_url, &key, project.id as u64);
     tracing::info!(project = DEFAULT_PROJECT, %dsn, "created the default project");
     println!("Faultline is ready. Send events to the default project with this DSN:\n\n    {dsn}\n");

@@ -10,7 +10,11 @@ use crate::store::{projects, Db};
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = connect(config).await?;
-    println!("migrations applied to {} ({})", config.redacted_database_url(), db.backend_name());
+    println!(
+        "migrations applied to {} ({})",
+        config.redacted_database_url(),
+        db.backend_name()
+    );
     db.close().await;
     Ok(())
 }
@@ -20,9 +24,15 @@ pub async fn project(config: &Config, command: &ProjectCommand) -> anyhow::Resul
     let result = match command {
         ProjectCommand::Create { slug, name, platform } => {
             let slug = ProjectSlug::parse(slug)?;
-            let dsn = bootstrap::create_project(&db, &config.public_url, slug.as_str(), name.as_deref(), platform.as_deref())
-                .await
-                .with_context(|| format!("cannot create project {}", slug.as_str()))?;
+            let dsn = bootstrap::create_project(
+                &db,
+                &config.public_url,
+                slug.as_str(),
+                name.as_deref(),
+                platform.as_deref(),
+            )
+            .await
+            .with_context(|| format!("cannot create project {}", slug.as_str()))?;
             println!("{dsn}");
             Ok(())
         }

@@ -59,7 +59,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database: `sqlite://path` (created if missing) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./data/faultline.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./data/faultline.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Address to listen on.

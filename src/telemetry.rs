@@ -12,8 +12,7 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
@@ -71,23 +70,27 @@ impl Metrics {
             )
             .unwrap(),
             items_dropped: IntCounterVec::new(
-                Opts::new("faultline_items_dropped_total", "Envelope items accepted and dropped, by item type"),
+                Opts::new(
+                    "faultline_items_dropped_total",
+                    "Envelope items accepted and dropped, by item type",
+                ),
                 &["item_type"],
             )
             .unwrap(),
             queue_depth: IntGauge::new("faultline_writer_queue_depth", "Events waiting for the writer").unwrap(),
             batch_size: Histogram::with_opts(
-                HistogramOpts::new("faultline_writer_batch_size", "Events per committed batch")
-                    .buckets(vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]),
+                HistogramOpts::new("faultline_writer_batch_size", "Events per committed batch").buckets(vec![
+                    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0,
+                ]),
             )
             .unwrap(),
             ingest_seconds: Histogram::with_opts(
-                HistogramOpts::new("faultline_ingest_duration_seconds", "Ingest request latency")
-                    .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+                HistogramOpts::new("faultline_ingest_duration_seconds", "Ingest request latency").buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
             )
             .unwrap(),
-            database_errors: IntCounter::new("faultline_database_errors_total", "Failed database operations")
-                .unwrap(),
+            database_errors: IntCounter::new("faultline_database_errors_total", "Failed database operations").unwrap(),
             registry,
         };
         m.register_all();

@@ -27,26 +27,46 @@ fn send_with_rust_sdk(dsn: String) {
         ..Default::default()
     };
     // apply_defaults adds the default HTTP transport and integrations, as `sentry::init` would.
-    let options = sentry::apply_defaults(sentry::ClientOptions { dsn: dsn.parse().ok(), ..options });
+    let options = sentry::apply_defaults(sentry::ClientOptions {
+        dsn: dsn.parse().ok(),
+        ..options
+    });
     let client = Arc::new(sentry::Client::from(options));
-    let hub = Arc::new(sentry::Hub::new(Some(client.clone()), Arc::new(sentry::Scope::default())));
+    let hub = Arc::new(sentry::Hub::new(
+        Some(client.clone()),
+        Arc::new(sentry::Scope::default()),
+    ));
     sentry::Hub::run(hub, || {
-        sentry::configure_scope(|scope| scope.set_user(Some(sentry::User { id: Some("7".into()), ..Default::default() })));
+        sentry::configure_scope(|scope| {
+            scope.set_user(Some(sentry::User {
+                id: Some("7".into()),
+                ..Default::default()
+            }))
+        });
         parse_quantity("seven", false);
         parse_quantity("eight", true);
     });
-    assert!(client.flush(Some(Duration::from_secs(10))), "the SDK delivered its events");
+    assert!(
+        client.flush(Some(Duration::from_secs(10))),
+        "the SDK delivered its events"
+    );
 }
 
 async fn rust_sdk_errors_from_two_lines_share_one_issue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let dsn = app.dsn();
-    tokio::task::spawn_blocking(move || send_with_rust_sdk(dsn)).await.unwrap();
+    tokio::task::spawn_blocking(move || send_with_rust_sdk(dsn))
+        .await
+        .unwrap();
     let listed = issues::list_issues(&app.db, app.project_id).await.unwrap();
     assert_eq!(listed.len(), 1, "{listed:#?}");
     let issue = &listed[0];
     assert_eq!(issue.title, "ParseIntError: invalid digit found in string");
-    assert!(issue.culprit.contains("parse_quantity"), "culprit names the failing function: {}", issue.culprit);
+    assert!(
+        issue.culprit.contains("parse_quantity"),
+        "culprit names the failing function: {}",
+        issue.culprit
+    );
     assert_eq!(issue.times_seen, 2);
     assert_eq!(issue.user_count, 1);
     assert_eq!(issue.last_release.as_deref(), Some("checkout@2.0.0"));

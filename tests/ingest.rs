@@ -26,7 +26,10 @@ async fn envelope_is_stored_with_header_auth(backend: Backend) {
 async fn query_auth_with_text_plain_and_no_trailing_slash(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = new_event_id();
-    let url = app.url(&format!("/api/{}/envelope?sentry_key={}&sentry_version=7", app.project_id, app.public_key));
+    let url = app.url(&format!(
+        "/api/{}/envelope?sentry_key={}&sentry_version=7",
+        app.project_id, app.public_key
+    ));
     let response = app
         .client
         .post(url)
@@ -44,16 +47,33 @@ async fn envelope_dsn_header_authenticates_and_must_name_this_project(backend: B
     let app = TestApp::spawn(backend).await;
     let id = new_event_id();
     let dsn = format!("https://{}@errors.example.com/{}", app.public_key, app.project_id);
-    let body = format!("{{\"event_id\":\"{id}\",\"dsn\":\"{dsn}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"tunnelled\"}}\n");
-    let response = app.client.post(app.url(&app.envelope_path())).body(body).send().await.unwrap();
+    let body =
+        format!("{{\"event_id\":\"{id}\",\"dsn\":\"{dsn}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"tunnelled\"}}\n");
+    let response = app
+        .client
+        .post(app.url(&app.envelope_path()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 
     let other_id = new_event_id();
     let wrong = format!("https://{}@errors.example.com/{}", app.public_key, app.project_id + 1);
-    let body = format!("{{\"event_id\":\"{other_id}\",\"dsn\":\"{wrong}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"x\"}}\n");
-    let response = app.client.post(app.url(&app.envelope_path())).body(body).send().await.unwrap();
+    let body =
+        format!("{{\"event_id\":\"{other_id}\",\"dsn\":\"{wrong}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"x\"}}\n");
+    let response = app
+        .client
+        .post(app.url(&app.envelope_path()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 403);
-    assert!(events::get_event(&app.db, app.project_id, &other_id).await.unwrap().is_none());
+    assert!(events::get_event(&app.db, app.project_id, &other_id)
+        .await
+        .unwrap()
+        .is_none());
     app.stop().await;
 }
 
@@ -78,22 +98,33 @@ async fn unknown_wrong_project_and_disabled_keys_answer_403(backend: Backend) {
     let body = envelope(&new_event_id(), &json!({"message": "x"}));
     let post = |path: String, key: String| {
         let auth = format!("Sentry sentry_version=7, sentry_key={key}, sentry_client=test/1");
-        app.client.post(app.url(&path)).header("x-sentry-auth", auth).body(body.clone()).send()
+        app.client
+            .post(app.url(&path))
+            .header("x-sentry-auth", auth)
+            .body(body.clone())
+            .send()
     };
-    let other_dsn = faultline::bootstrap::create_project(&app.db, &"http://localhost/".parse().unwrap(), "other", None, None)
-        .await
-        .unwrap();
+    let other_dsn =
+        faultline::bootstrap::create_project(&app.db, &"http://localhost/".parse().unwrap(), "other", None, None)
+            .await
+            .unwrap();
     let other = faultline::domain::auth::Dsn::parse(&other_dsn.to_string()).unwrap();
     // The other project's key is disabled before any request, so no cache can hide it.
-    faultline::store::projects::set_project_enabled(&app.db, other.project_id as i64, false).await.unwrap();
+    faultline::store::projects::set_project_enabled(&app.db, other.project_id as i64, false)
+        .await
+        .unwrap();
     let other_path = format!("/api/{}/envelope/", other.project_id);
     let disabled = post(other_path, other.public_key.as_str().to_owned()).await.unwrap();
     assert_eq!(disabled.status(), 403);
     let unknown = post(app.envelope_path(), "f".repeat(32)).await.unwrap();
     assert_eq!(unknown.status(), 403);
-    let wrong_project = post(app.envelope_path(), other.public_key.as_str().to_owned()).await.unwrap();
+    let wrong_project = post(app.envelope_path(), other.public_key.as_str().to_owned())
+        .await
+        .unwrap();
     assert_eq!(wrong_project.status(), 403);
-    let foreign_path = post(format!("/api/{}/envelope/", other.project_id), app.public_key.clone()).await.unwrap();
+    let foreign_path = post(format!("/api/{}/envelope/", other.project_id), app.public_key.clone())
+        .await
+        .unwrap();
     assert_eq!(foreign_path.status(), 403);
     let malformed_key = post(app.envelope_path(), "short".into()).await.unwrap();
     assert_eq!(malformed_key.status(), 400);
@@ -130,7 +161,10 @@ async fn preflight_needs_no_auth(backend: Backend) {
     assert_eq!(response.status(), 200);
     let headers = response.headers();
     assert_eq!(headers["access-control-allow-origin"], "*");
-    assert!(headers["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
     let allowed = headers["access-control-allow-headers"].to_str().unwrap();
     assert!(allowed.contains("content-type") && allowed.contains("content-encoding"));
     let exposed = app
@@ -142,7 +176,10 @@ async fn preflight_needs_no_auth(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let exposed = exposed.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
+    let exposed = exposed.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(exposed.contains("retry-after") && exposed.contains("x-sentry-rate-limits"));
     app.stop().await;
 }
@@ -165,7 +202,10 @@ async fn bad_framing_answers_400(backend: Backend) {
     assert_eq!(app.post_envelope(too_long).await.status(), 400);
     let no_newline = b"{}\n{\"type\":\"event\",\"length\":18}\n{\"message\":\"boom\"}X".to_vec();
     assert_eq!(app.post_envelope(no_newline).await.status(), 400);
-    let not_json = format!("{{\"event_id\":\"{}\"}}\n{{\"type\":\"event\"}}\nnot json\n", new_event_id());
+    let not_json = format!(
+        "{{\"event_id\":\"{}\"}}\n{{\"type\":\"event\"}}\nnot json\n",
+        new_event_id()
+    );
     assert_eq!(app.post_envelope(not_json).await.status(), 400);
     app.stop().await;
 }
@@ -178,7 +218,9 @@ async fn lenient_framing_is_accepted(backend: Backend) {
     let only_header = app.post_envelope("{}").await;
     assert_eq!(only_header.status(), 200);
     assert_eq!(json_body(only_header).await, json!({}));
-    let empty_attachment = app.post_envelope("{}\n{\"type\":\"attachment\",\"length\":0}\n\n").await;
+    let empty_attachment = app
+        .post_envelope("{}\n{\"type\":\"attachment\",\"length\":0}\n\n")
+        .await;
     assert_eq!(empty_attachment.status(), 200);
     app.stop().await;
 }
@@ -187,15 +229,34 @@ async fn other_item_types_are_accepted_dropped_and_counted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = new_event_id();
     let mut body = format!("{{\"event_id\":\"{id}\"}}\n");
-    for ty in ["session", "client_report", "profile", "replay_event", "check_in", "log", "frobnicate"] {
+    for ty in [
+        "session",
+        "client_report",
+        "profile",
+        "replay_event",
+        "check_in",
+        "log",
+        "frobnicate",
+    ] {
         body.push_str(&format!("{{\"type\":\"{ty}\"}}\n{{}}\n"));
     }
     let response = app.post_envelope(body).await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await, json!({ "id": id }));
     assert_eq!(events::count_events(&app.db, app.project_id).await.unwrap(), 0);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("faultline_items_dropped_total{item_type=\"client_report\"} 1"), "{metrics}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("faultline_items_dropped_total{item_type=\"client_report\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("faultline_items_dropped_total{item_type=\"other\"} 1"));
     app.stop().await;
 }
@@ -292,7 +353,10 @@ async fn store_endpoint_accepts_json_nan_and_legacy_bodies(backend: Backend) {
             .post(app.url(&format!("/api/{}/store/", app.project_id)))
             .header(
                 "x-sentry-auth",
-                format!("Sentry sentry_version=7, sentry_key={}, sentry_client={client}", app.public_key),
+                format!(
+                    "Sentry sentry_version=7, sentry_key={}, sentry_client={client}",
+                    app.public_key
+                ),
             )
             .body(body)
             .send()
@@ -355,13 +419,18 @@ async fn full_queue_answers_429_with_rate_limit_headers(backend: Backend) {
                 let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
                 assert!(retry_after >= 1);
                 let limits = response.headers()["x-sentry-rate-limits"].to_str().unwrap();
-                assert!(limits.starts_with(&format!("{retry_after}:")) && limits.contains("error"), "{limits}");
+                assert!(
+                    limits.starts_with(&format!("{retry_after}:")) && limits.contains("error"),
+                    "{limits}"
+                );
             }
             other => panic!("unexpected status {other}"),
         }
     }
     assert!(limited > 0, "a queue of one must refuse part of a burst of 40");
-    let stored = events::stored_event_ids(&app.db, app.project_id, &acknowledged).await.unwrap();
+    let stored = events::stored_event_ids(&app.db, app.project_id, &acknowledged)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), acknowledged.len());
     app.stop().await;
 }

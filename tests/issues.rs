@@ -41,29 +41,71 @@ async fn corpus_lands_in_one_issue_per_kind_of_failure(backend: Backend) {
     }
     let listed = issues::list_issues(&app.db, app.project_id).await.unwrap();
     assert_eq!(listed.iter().map(|i| i.times_seen).sum::<i64>(), 36);
-    assert_eq!(listed.len(), 9, "{:#?}", listed.iter().map(|i| (&i.title, i.times_seen)).collect::<Vec<_>>());
-    let zero = listed.iter().find(|i| i.title == "ZeroDivisionError: division by zero").expect("zero division issue");
+    assert_eq!(
+        listed.len(),
+        9,
+        "{:#?}",
+        listed.iter().map(|i| (&i.title, i.times_seen)).collect::<Vec<_>>()
+    );
+    let zero = listed
+        .iter()
+        .find(|i| i.title == "ZeroDivisionError: division by zero")
+        .expect("zero division issue");
     assert_eq!(zero.times_seen, 4);
     assert!(zero.is_unhandled);
     assert_eq!(zero.level, "error");
     assert!(!zero.grouping_components.is_empty());
     let tags = issues::tag_counts(&app.db, zero.id).await.unwrap();
-    assert!(tags.iter().any(|t| t.key == "environment" && t.value == "production" && t.times_seen == 4));
+    assert!(tags
+        .iter()
+        .any(|t| t.key == "environment" && t.value == "production" && t.times_seen == 4));
     assert!(tags.iter().any(|t| t.key == "level" && t.value == "error"));
-    assert_eq!(issues::hourly_counts(&app.db, zero.id).await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 4);
+    assert_eq!(
+        issues::hourly_counts(&app.db, zero.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>(),
+        4
+    );
     assert!(zero.user_count >= 1);
     app.stop().await;
 }
 
 async fn line_numbers_do_not_split_an_issue_but_functions_do(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    send(&app, exception_event("ZeroDivisionError", "division by zero", "shop.orders", "order_total", 10)).await;
-    send(&app, exception_event("ZeroDivisionError", "division by zero", "shop.orders", "order_total", 87)).await;
+    send(
+        &app,
+        exception_event(
+            "ZeroDivisionError",
+            "division by zero",
+            "shop.orders",
+            "order_total",
+            10,
+        ),
+    )
+    .await;
+    send(
+        &app,
+        exception_event(
+            "ZeroDivisionError",
+            "division by zero",
+            "shop.orders",
+            "order_total",
+            87,
+        ),
+    )
+    .await;
     let issue = only_issue(&app).await;
     assert_eq!(issue.times_seen, 2);
     assert_eq!(issue.culprit, "shop.orders in order_total");
     assert_eq!(issue.title, "ZeroDivisionError: division by zero");
-    send(&app, exception_event("ZeroDivisionError", "division by zero", "shop.orders", "cart_total", 10)).await;
+    send(
+        &app,
+        exception_event("ZeroDivisionError", "division by zero", "shop.orders", "cart_total", 10),
+    )
+    .await;
     let listed = issues::list_issues(&app.db, app.project_id).await.unwrap();
     assert_eq!(listed.len(), 2);
     app.stop().await;
@@ -108,11 +150,16 @@ async fn a_resolved_issue_regresses_once_on_a_new_event(backend: Backend) {
     let event = exception_event("KeyError", "'sku'", "shop.cart", "add_item", 3);
     send(&app, event.clone()).await;
     let issue = only_issue(&app).await;
-    issues::set_state(&app.db, issue.id, &resolved(Resolution::Plain)).await.unwrap();
+    issues::set_state(&app.db, issue.id, &resolved(Resolution::Plain))
+        .await
+        .unwrap();
     send(&app, event.clone()).await;
     send(&app, event).await;
     let issue = only_issue(&app).await;
-    assert_eq!((issue.state.status, issue.state.substatus), (IssueStatus::Unresolved, Substatus::Regressed));
+    assert_eq!(
+        (issue.state.status, issue.state.substatus),
+        (IssueStatus::Unresolved, Substatus::Regressed)
+    );
     let activity = issues::activity(&app.db, issue.id).await.unwrap();
     assert_eq!(activity.iter().filter(|(kind, _, _)| kind == "regression").count(), 1);
     app.stop().await;
@@ -125,13 +172,18 @@ async fn resolve_in_next_release_regresses_only_for_a_newer_release(backend: Bac
     let issue = only_issue(&app).await;
     let latest = issues::latest_release(&app.db, app.project_id).await.unwrap();
     assert_eq!(latest.as_deref(), Some("1.0"));
-    let state = resolved(Resolution::InNextRelease { latest_at_resolve: latest });
+    let state = resolved(Resolution::InNextRelease {
+        latest_at_resolve: latest,
+    });
     issues::set_state(&app.db, issue.id, &state).await.unwrap();
     send(&app, with_release(event.clone(), "1.0")).await;
     assert_eq!(only_issue(&app).await.state.status, IssueStatus::Resolved);
     send(&app, with_release(event, "1.1")).await;
     let issue = only_issue(&app).await;
-    assert_eq!((issue.state.status, issue.state.substatus), (IssueStatus::Unresolved, Substatus::Regressed));
+    assert_eq!(
+        (issue.state.status, issue.state.substatus),
+        (IssueStatus::Unresolved, Substatus::Regressed)
+    );
     app.stop().await;
 }
 
@@ -140,7 +192,9 @@ async fn resolve_in_release_ignores_older_releases(backend: Backend) {
     let event = exception_event("KeyError", "'sku'", "shop.cart", "add_item", 3);
     send(&app, with_release(event.clone(), "1.8")).await;
     let issue = only_issue(&app).await;
-    issues::set_state(&app.db, issue.id, &resolved(Resolution::InRelease("2.0".into()))).await.unwrap();
+    issues::set_state(&app.db, issue.id, &resolved(Resolution::InRelease("2.0".into())))
+        .await
+        .unwrap();
     send(&app, with_release(event.clone(), "1.9")).await;
     assert_eq!(only_issue(&app).await.state.status, IssueStatus::Resolved);
     send(&app, with_release(event, "2.0")).await;
@@ -158,7 +212,9 @@ async fn ignore_until_five_more_events_returns_on_the_fifth(backend: Backend) {
         substatus: Substatus::ArchivedUntilConditionMet,
         resolution: None,
         resolved_at_ms: None,
-        ignore: Some(IgnoreCondition::UntilCount { times_seen_target: issue.times_seen + 5 }),
+        ignore: Some(IgnoreCondition::UntilCount {
+            times_seen_target: issue.times_seen + 5,
+        }),
     };
     issues::set_state(&app.db, issue.id, &state).await.unwrap();
     for _ in 0..4 {

@@ -20,7 +20,11 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_server(database_url: &str) -> Server {
@@ -38,7 +42,12 @@ async fn start_server(database_url: &str) -> Server {
         .stderr(out)
         .spawn()
         .expect("the faultline binary starts");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}"), log, _log_dir: log_dir };
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log,
+        _log_dir: log_dir,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await {
@@ -48,7 +57,10 @@ async fn start_server(database_url: &str) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("server did not become ready: {}", std::fs::read_to_string(&server.log).unwrap_or_default());
+    panic!(
+        "server did not become ready: {}",
+        std::fs::read_to_string(&server.log).unwrap_or_default()
+    );
 }
 
 async fn default_key(db: &Db) -> (i64, String) {
@@ -63,7 +75,8 @@ async fn load(base: String, project_id: i64, key: String, stop: Arc<AtomicBool>,
     let client = reqwest::Client::new();
     let tasks: Vec<_> = (0..workers)
         .map(|w| {
-            let (client, base, key, stop, acked) = (client.clone(), base.clone(), key.clone(), stop.clone(), acked.clone());
+            let (client, base, key, stop, acked) =
+                (client.clone(), base.clone(), key.clone(), stop.clone(), acked.clone());
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let id = new_event_id();
@@ -96,11 +109,17 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     let db = Db::connect(&database.url, 2).await.unwrap();
     let (project_id, key) = default_key(&db).await;
     let response = reqwest::Client::new()
-        .post(format!("{}/api/{project_id}/envelope/?sentry_key={key}&sentry_version=7", server.base))
+        .post(format!(
+            "{}/api/{project_id}/envelope/?sentry_key={key}&sentry_version=7",
+            server.base
+        ))
         .header("x-request-id", "req-test-4711")
         .header("cookie", "sessionid=cookie-secret-value")
         .header("authorization", "Bearer bearer-secret-value")
-        .body(envelope(&new_event_id(), &json!({"message": "hi", "extra": {"password": "hunter2-secret"}})))
+        .body(envelope(
+            &new_event_id(),
+            &json!({"message": "hi", "extra": {"password": "hunter2-secret"}}),
+        ))
         .send()
         .await
         .unwrap();
@@ -110,10 +129,24 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let log = std::fs::read_to_string(&server.log).unwrap();
-    assert!(log.contains(&format!("http://{key}@127.0.0.1:8000/{project_id}")), "DSN printed on first start");
-    let request_line = log.lines().find(|l| l.contains("req-test-4711")).expect("a log line with the request id");
-    assert!(request_line.contains("/api/{project_id}/envelope/"), "route template logged: {request_line}");
-    for secret in ["cookie-secret-value", "bearer-secret-value", "hunter2-secret", "sentry_key="] {
+    assert!(
+        log.contains(&format!("http://{key}@127.0.0.1:8000/{project_id}")),
+        "DSN printed on first start"
+    );
+    let request_line = log
+        .lines()
+        .find(|l| l.contains("req-test-4711"))
+        .expect("a log line with the request id");
+    assert!(
+        request_line.contains("/api/{project_id}/envelope/"),
+        "route template logged: {request_line}"
+    );
+    for secret in [
+        "cookie-secret-value",
+        "bearer-secret-value",
+        "hunter2-secret",
+        "sentry_key=",
+    ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
     db.close().await;
@@ -133,7 +166,11 @@ async fn sigkill_under_load_loses_no_acknowledged_event(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
     let acked = loader.await.unwrap();
-    assert!(acked.len() > 50, "the load produced acknowledged events ({})", acked.len());
+    assert!(
+        acked.len() > 50,
+        "the load produced acknowledged events ({})",
+        acked.len()
+    );
     let stored = events::stored_event_ids(&db, project_id, &acked).await.unwrap();
     println!("SIGKILL: {} acknowledged, {} of them stored", acked.len(), stored.len());
     assert_eq!(stored.len(), acked.len(), "every acknowledged event survives SIGKILL");
@@ -156,7 +193,9 @@ async fn sigterm_drains_the_queue_and_exits_cleanly(backend: Backend) {
     unsafe {
         libc::kill(server.child.id() as i32, libc::SIGTERM);
     }
-    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap())
+        .await
+        .unwrap();
     stop.store(true, Ordering::Relaxed);
     let acked = loader.await.unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");

@@ -9,7 +9,9 @@ use faultline::store::{events, issues, projects, record_batch, Db, NewEvent, Sto
 #[test]
 fn both_migration_folders_have_the_same_versions() {
     let names = |dir: &str| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
         let mut names: Vec<String> = std::fs::read_dir(path)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -65,15 +67,25 @@ async fn projects_and_keys_round_trip(backend: Backend) {
     assert!(created);
     assert_eq!(projects::ensure_default_organization(&db).await.unwrap(), (org, false));
     let key = "0123456789abcdef0123456789abcdef";
-    let project = projects::create_project(&db, org, "web", "Web", Some("python"), key).await.unwrap();
+    let project = projects::create_project(&db, org, "web", "Web", Some("python"), key)
+        .await
+        .unwrap();
     let duplicate = projects::create_project(&db, org, "web", "Web", None, &"a".repeat(32)).await;
     assert!(matches!(duplicate, Err(StoreError::Conflict(_))));
     assert_eq!(projects::list_projects(&db).await.unwrap(), vec![project.clone()]);
-    assert_eq!(projects::find_project_by_slug(&db, "web").await.unwrap(), Some(project.clone()));
+    assert_eq!(
+        projects::find_project_by_slug(&db, "web").await.unwrap(),
+        Some(project.clone())
+    );
     let record = projects::find_key(&db, key).await.unwrap().unwrap();
-    assert_eq!((record.project_id, record.key_enabled, record.project_enabled), (project.id, true, true));
+    assert_eq!(
+        (record.project_id, record.key_enabled, record.project_enabled),
+        (project.id, true, true)
+    );
     projects::set_key_enabled(&db, key, false).await.unwrap();
-    projects::set_scrub_keys(&db, project.id, &["iban".to_owned()]).await.unwrap();
+    projects::set_scrub_keys(&db, project.id, &["iban".to_owned()])
+        .await
+        .unwrap();
     let record = projects::find_key(&db, key).await.unwrap().unwrap();
     assert!(!record.key_enabled);
     assert_eq!(record.scrub_keys, vec!["iban".to_owned()]);
@@ -85,10 +97,16 @@ async fn projects_and_keys_round_trip(backend: Backend) {
 async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     let (database, db) = open(&backend).await;
     let (org, _) = projects::ensure_default_organization(&db).await.unwrap();
-    let project = projects::create_project(&db, org, "web", "Web", None, &"c".repeat(32)).await.unwrap();
+    let project = projects::create_project(&db, org, "web", "Web", None, &"c".repeat(32))
+        .await
+        .unwrap();
     let hour = 1_700_000_000_000 / 3_600_000 * 3_600_000;
     let first = new_event(project.id, "fp-a", hour + 1_000);
-    let mut batch = vec![first.clone(), new_event(project.id, "fp-a", hour + 2_000), new_event(project.id, "fp-b", hour + 3_000)];
+    let mut batch = vec![
+        first.clone(),
+        new_event(project.id, "fp-a", hour + 2_000),
+        new_event(project.id, "fp-b", hour + 3_000),
+    ];
     batch.push(first.clone()); // the same id twice in one batch
     let outcome = record_batch(&db, &batch).await.unwrap();
     assert_eq!(outcome.stored, vec![true, true, true, false]);
@@ -98,16 +116,29 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     assert_eq!(events::count_events(&db, project.id).await.unwrap(), 3);
     let listed = issues::list_issues(&db, project.id).await.unwrap();
     let a = listed.iter().find(|i| i.fingerprint == "fp-a").unwrap();
-    assert_eq!((a.times_seen, a.user_count, a.first_seen, a.last_seen), (2, 1, hour + 1_000, hour + 2_000));
+    assert_eq!(
+        (a.times_seen, a.user_count, a.first_seen, a.last_seen),
+        (2, 1, hour + 1_000, hour + 2_000)
+    );
     assert_eq!(a.first_release.as_deref(), Some("shop@1.0.0"));
     let mut numbers: Vec<i64> = listed.iter().map(|i| i.short_id_number).collect();
     numbers.sort();
     assert_eq!(numbers, vec![1, 2]);
     let tags = issues::tag_counts(&db, a.id).await.unwrap();
-    assert!(tags.contains(&issues::TagCount { key: "browser".into(), value: "Firefox".into(), times_seen: 2 }));
+    assert!(tags.contains(&issues::TagCount {
+        key: "browser".into(),
+        value: "Firefox".into(),
+        times_seen: 2
+    }));
     assert_eq!(issues::hourly_counts(&db, a.id).await.unwrap(), vec![(hour, 2)]);
-    assert_eq!(issues::latest_release(&db, project.id).await.unwrap().as_deref(), Some("shop@1.0.0"));
-    let found = issues::find_by_short_id(&db, project.id, a.short_id_number).await.unwrap().unwrap();
+    assert_eq!(
+        issues::latest_release(&db, project.id).await.unwrap().as_deref(),
+        Some("shop@1.0.0")
+    );
+    let found = issues::find_by_short_id(&db, project.id, a.short_id_number)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, a.id);
     assert_eq!(issues::get_issue(&db, a.id).await.unwrap().unwrap(), found);
     let stored = events::list_issue_events(&db, a.id, 10).await.unwrap();
@@ -117,4 +148,7 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     close(database, db).await;
 }
 
-on_both_databases!(projects_and_keys_round_trip, a_batch_aggregates_issues_and_skips_resent_ids);
+on_both_databases!(
+    projects_and_keys_round_trip,
+    a_batch_aggregates_issues_and_skips_resent_ids
+);

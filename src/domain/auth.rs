@@ -75,9 +75,7 @@ impl Dsn {
         if project_id.is_empty() || !project_id.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(invalid("project id must be numeric"));
         }
-        let project_id = project_id
-            .parse()
-            .map_err(|_| invalid("project id too large"))?;
+        let project_id = project_id.parse().map_err(|_| invalid("project id too large"))?;
         Ok(Dsn {
             scheme: url.scheme().to_owned(),
             public_key,
@@ -184,15 +182,8 @@ pub struct RequestCredentials<'a> {
 /// `sentry_`). `Ok(None)` when none is present; sources naming different keys → `ConflictingKeys`.
 pub fn key_from_request(creds: &RequestCredentials) -> Result<Option<PublicKey>, AuthError> {
     let sources = [
-        creds
-            .x_sentry_auth
-            .map(key_from_sentry_header)
-            .transpose()?,
-        creds
-            .authorization
-            .map(key_from_authorization)
-            .transpose()?
-            .flatten(),
+        creds.x_sentry_auth.map(key_from_sentry_header).transpose()?,
+        creds.authorization.map(key_from_authorization).transpose()?.flatten(),
         creds.query.map(key_from_query).transpose()?.flatten(),
     ];
     let mut keys = sources.into_iter().flatten();
@@ -229,9 +220,7 @@ fn key_from_authorization(value: &str) -> Result<Option<PublicKey>, AuthError> {
     let malformed = || AuthError::MalformedHeader("invalid Basic credentials".to_owned());
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let user = decoded
-        .split_once(':')
-        .map_or(decoded.as_str(), |(user, _)| user);
+    let user = decoded.split_once(':').map_or(decoded.as_str(), |(user, _)| user);
     PublicKey::parse(user).map(Some)
 }
 
@@ -244,17 +233,10 @@ fn key_from_query(query: &str) -> Result<Option<PublicKey>, AuthError> {
     if !pairs.iter().any(|(name, _)| name == "sentry_key") {
         return Ok(None);
     }
-    key_from_pairs(
-        pairs
-            .iter()
-            .map(|(name, value)| (name.as_ref(), value.trim())),
-    )
-    .map(Some)
+    key_from_pairs(pairs.iter().map(|(name, value)| (name.as_ref(), value.trim()))).map(Some)
 }
 
-fn key_from_pairs<'a>(
-    pairs: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<PublicKey, AuthError> {
+fn key_from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<PublicKey, AuthError> {
     let mut key = None;
     for (name, value) in pairs {
         match name {
@@ -272,9 +254,9 @@ fn key_from_pairs<'a>(
 /// §2.2: only the integer before any `.` counts (`7.0` is 7).
 fn check_version(value: &str) -> Result<(), AuthError> {
     let major = value.split_once('.').map_or(value, |(major, _)| major);
-    let version: u32 = major.parse().map_err(|_| {
-        AuthError::MalformedHeader(format!("invalid sentry_version {}", echo(value)))
-    })?;
+    let version: u32 = major
+        .parse()
+        .map_err(|_| AuthError::MalformedHeader(format!("invalid sentry_version {}", echo(value))))?;
     if version > PROTOCOL_VERSION {
         return Err(AuthError::UnsupportedVersion(version));
     }

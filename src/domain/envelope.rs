@@ -83,23 +83,18 @@ pub fn parse_envelope(body: Bytes) -> Result<Envelope, EnvelopeError> {
 }
 
 fn parse_envelope_header(line: &[u8]) -> Result<EnvelopeHeader, EnvelopeError> {
-    let raw: Map<String, Value> =
-        serde_json::from_slice(line).map_err(|_| EnvelopeError::InvalidHeader)?;
+    let raw: Map<String, Value> = serde_json::from_slice(line).map_err(|_| EnvelopeError::InvalidHeader)?;
     Ok(EnvelopeHeader {
         event_id: string_field(&raw, "event_id"),
         dsn: string_field(&raw, "dsn"),
-        sent_at: raw
-            .get("sent_at")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_to_unix),
+        sent_at: raw.get("sent_at").and_then(Value::as_str).and_then(rfc3339_to_unix),
         raw,
     })
 }
 
 /// Parses the item starting at `start`; returns it and the offset just past it.
 fn parse_item(body: &Bytes, start: usize, index: usize) -> Result<(Item, usize), EnvelopeError> {
-    let (line, payload_start) =
-        split_line(body, start).ok_or(EnvelopeError::ItemHeaderTooLong { index })?;
+    let (line, payload_start) = split_line(body, start).ok_or(EnvelopeError::ItemHeaderTooLong { index })?;
     let header: Map<String, Value> =
         serde_json::from_slice(line).map_err(|_| EnvelopeError::InvalidItemHeader { index })?;
     let ty = string_field(&header, "type")
@@ -108,9 +103,7 @@ fn parse_item(body: &Bytes, start: usize, index: usize) -> Result<(Item, usize),
     let (payload_end, next) = match header.get("length") {
         None | Some(Value::Null) => implicit_payload_end(body, payload_start),
         Some(length) => {
-            let length = length
-                .as_u64()
-                .ok_or(EnvelopeError::InvalidLength { index })?;
+            let length = length.as_u64().ok_or(EnvelopeError::InvalidLength { index })?;
             explicit_payload_end(body, payload_start, length, index)?
         }
     };
@@ -133,12 +126,7 @@ fn implicit_payload_end(body: &[u8], start: usize) -> (usize, usize) {
 }
 
 /// §4.4 explicit length: exactly `length` bytes, then `\n` or the end of the body.
-fn explicit_payload_end(
-    body: &[u8],
-    start: usize,
-    length: u64,
-    index: usize,
-) -> Result<(usize, usize), EnvelopeError> {
+fn explicit_payload_end(body: &[u8], start: usize, length: u64, index: usize) -> Result<(usize, usize), EnvelopeError> {
     let remaining = body.len() - start;
     let length = usize::try_from(length)
         .ok()

@@ -10,7 +10,9 @@ pub struct InvalidSlug;
 impl ProjectSlug {
     pub fn parse(text: &str) -> Result<ProjectSlug, InvalidSlug> {
         let slug = text.trim().to_ascii_lowercase();
-        let valid_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let valid_chars = slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         let starts_well = slug.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         if slug.len() > 50 || !valid_chars || !starts_well {
             return Err(InvalidSlug);

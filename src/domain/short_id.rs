@@ -85,14 +85,7 @@ mod tests {
 
     #[test]
     fn malformed_short_ids_are_rejected() {
-        for text in [
-            "web",
-            "-1A",
-            "web-",
-            "web-U",
-            "web-1!",
-            "web-ZZZZZZZZZZZZZZ",
-        ] {
+        for text in ["web", "-1A", "web-", "web-U", "web-1!", "web-ZZZZZZZZZZZZZZ"] {
             assert_eq!(parse_short_id(text), None, "{text}");
         }
     }
@@ -100,10 +93,7 @@ mod tests {
     #[test]
     fn encoding_round_trips() {
         for n in [1, 31, 32, 42, 1023, 1024, u64::MAX] {
-            assert_eq!(
-                parse_short_id(&encode_short_id("web", n)),
-                Some(("web".into(), n))
-            );
+            assert_eq!(parse_short_id(&encode_short_id("web", n)), Some(("web".into(), n)));
         }
     }
 }

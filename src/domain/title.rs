@@ -59,9 +59,7 @@ pub fn event_title(event: &Event) -> String {
     };
     if is_synthetic(exception) {
         // The SDK invented the type (e.g. a signal name); the crashing function says more.
-        return crash_function(crash_frame(event))
-            .unwrap_or("<unknown>")
-            .to_string();
+        return crash_function(crash_frame(event)).unwrap_or("<unknown>").to_string();
     }
     let metadata = event_metadata(event);
     let ty = metadata.ty.unwrap_or_else(|| "Error".to_string());
@@ -138,17 +136,13 @@ fn frame_culprit(frame: &Frame, event_platform: &str) -> String {
     if matches!(platform, "objc" | "cocoa" | "native") {
         return function.to_string();
     }
-    let Some(location) = present(frame.module.as_deref()).or(present(frame.filename.as_deref()))
-    else {
+    let Some(location) = present(frame.module.as_deref()).or(present(frame.filename.as_deref())) else {
         return String::new();
     };
     if matches!(platform, "javascript" | "node") {
         format!("{function}({location})")
     } else {
-        format!(
-            "{} in {function}",
-            truncate(location, MAX_CULPRIT_LOCATION_CHARS)
-        )
+        format!("{} in {function}", truncate(location, MAX_CULPRIT_LOCATION_CHARS))
     }
 }
 
@@ -175,11 +169,7 @@ fn message(event: &Event) -> Option<&str> {
 }
 
 fn first_line(text: &str) -> Option<&str> {
-    text.trim()
-        .lines()
-        .next()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+    text.trim().lines().next().map(str::trim).filter(|l| !l.is_empty())
 }
 
 fn present(value: Option<&str>) -> Option<&str> {
@@ -256,10 +246,7 @@ mod tests {
 
     #[test]
     fn error_titles_without_a_value_are_the_type() {
-        assert_eq!(
-            event_title(&error(Some("ValueError"), Some(""))),
-            "ValueError"
-        );
+        assert_eq!(event_title(&error(Some("ValueError"), Some(""))), "ValueError");
         assert_eq!(event_title(&error(Some("ValueError"), None)), "ValueError");
     }
 
@@ -282,10 +269,7 @@ mod tests {
 
     #[test]
     fn synthetic_errors_without_frames_are_unknown() {
-        assert_eq!(
-            event_title(&synthetic(error(Some("SIGSEGV"), None))),
-            "<unknown>"
-        );
+        assert_eq!(event_title(&synthetic(error(Some("SIGSEGV"), None))), "<unknown>");
     }
 
     #[test]
@@ -307,10 +291,7 @@ mod tests {
 
     #[test]
     fn message_titles_prefer_the_formatted_text() {
-        let event = message_event(
-            Some("Sending 5 requests\nmore"),
-            Some("Sending %d requests"),
-        );
+        let event = message_event(Some("Sending 5 requests\nmore"), Some("Sending %d requests"));
         assert_eq!(event_title(&event), "Sending 5 requests");
         assert_eq!(event_title(&message_event(None, Some("tpl %s"))), "tpl %s");
     }

@@ -39,11 +39,7 @@ enum Coding {
 /// and the bogus `UTF-8` value pass through; comma-separated lists are undone in reverse order.
 /// Every stage streams into a buffer capped at `max_decoded` bytes and fails with `TooLarge` as
 /// soon as the cap is crossed; an unencoded body larger than the cap is `TooLarge` too.
-pub fn decode_body(
-    content_encoding: Option<&str>,
-    body: Bytes,
-    max_decoded: usize,
-) -> Result<Bytes, DecodeError> {
+pub fn decode_body(content_encoding: Option<&str>, body: Bytes, max_decoded: usize) -> Result<Bytes, DecodeError> {
     let codings = parse_codings(content_encoding.unwrap_or(""))?;
     let mut current = body;
     for coding in codings.into_iter().rev() {
@@ -77,11 +73,7 @@ fn parse_codings(header: &str) -> Result<Vec<Coding>, DecodeError> {
             "deflate" => Coding::Deflate,
             "br" => Coding::Brotli,
             "zstd" => Coding::Zstd,
-            _ => {
-                return Err(DecodeError::UnsupportedEncoding(
-                    name.chars().take(64).collect(),
-                ))
-            }
+            _ => return Err(DecodeError::UnsupportedEncoding(name.chars().take(64).collect())),
         };
         codings.push(coding);
     }
@@ -104,9 +96,7 @@ fn decode_coding<R: BufRead>(coding: Coding, input: R, max: usize) -> Result<Vec
 fn zstd_decoder<R: BufRead>(input: R) -> Result<impl Read, DecodeError> {
     let corrupt = |err: std::io::Error| DecodeError::Corrupt(err.to_string());
     let mut decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(corrupt)?;
-    decoder
-        .window_log_max(ZSTD_WINDOW_LOG_MAX)
-        .map_err(corrupt)?;
+    decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(corrupt)?;
     Ok(decoder)
 }
 
@@ -114,9 +104,7 @@ fn zstd_decoder<R: BufRead>(input: R) -> Result<impl Read, DecodeError> {
 /// can only look like a zlib header if it opens with a non-final stored block whose padding bits
 /// are set, which encoders never emit, so the header decides the variant.
 fn decode_deflate<R: BufRead>(mut input: R, max: usize) -> Result<Vec<u8>, DecodeError> {
-    let head = input
-        .fill_buf()
-        .map_err(|err| DecodeError::Corrupt(err.to_string()))?;
+    let head = input.fill_buf().map_err(|err| DecodeError::Corrupt(err.to_string()))?;
     if has_zlib_header(head) {
         read_capped(flate2::bufread::ZlibDecoder::new(input), max)
     } else {
@@ -127,9 +115,7 @@ fn decode_deflate<R: BufRead>(mut input: R, max: usize) -> Result<Vec<u8>, Decod
 /// RFC 1950: compression method 8, window ≤ 32 KiB, and the header checksum divisible by 31.
 fn has_zlib_header(bytes: &[u8]) -> bool {
     match bytes {
-        [cmf, flg, ..] => {
-            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
-        }
+        [cmf, flg, ..] => cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
         _ => false,
     }
 }
@@ -151,10 +137,7 @@ fn read_capped(mut reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError
         }
         if output.len() + read > output.capacity() {
             // Double as usual, but never reserve past the cap.
-            let target = output
-                .capacity()
-                .saturating_mul(2)
-                .clamp(output.len() + read, max);
+            let target = output.capacity().saturating_mul(2).clamp(output.len() + read, max);
             output.reserve_exact(target - output.len());
         }
         output.extend_from_slice(&chunk[..read]);
@@ -171,8 +154,7 @@ fn decode_base64(body: &[u8], max: usize) -> Result<Vec<u8>, DecodeError> {
     if compact.len() / 4 * 3 > max.saturating_add(3) {
         return Err(DecodeError::TooLarge { limit: max });
     }
-    let config =
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let standard = GeneralPurpose::new(&alphabet::STANDARD, config);
     let url_safe = GeneralPurpose::new(&alphabet::URL_SAFE, config);
     let decoded = standard

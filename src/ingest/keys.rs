@@ -35,7 +35,10 @@ pub struct KeyCache {
 
 impl KeyCache {
     pub fn new(db: Db) -> KeyCache {
-        KeyCache { db, entries: Arc::default() }
+        KeyCache {
+            db,
+            entries: Arc::default(),
+        }
     }
 
     /// The project behind a key, `None` when the key is unknown.
@@ -43,17 +46,22 @@ impl KeyCache {
         if let Some(found) = self.cached(key.as_str()) {
             return Ok(found);
         }
-        let found = projects::find_key(&self.db, key.as_str()).await?.map(|record| ProjectAuth {
-            project_id: record.project_id,
-            enabled: record.key_enabled && record.project_enabled,
-            scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
-        });
+        let found = projects::find_key(&self.db, key.as_str())
+            .await?
+            .map(|record| ProjectAuth {
+                project_id: record.project_id,
+                enabled: record.key_enabled && record.project_enabled,
+                scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
+            });
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, entry| entry.fetched.elapsed() < TTL);
         }
         if entries.len() < MAX_ENTRIES {
-            let entry = Entry { found: found.clone(), fetched: Instant::now() };
+            let entry = Entry {
+                found: found.clone(),
+                fetched: Instant::now(),
+            };
             entries.insert(key.as_str().to_owned(), entry);
         }
         Ok(found)

@@ -73,8 +73,19 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
 /// §3.4: browser SDKs post cross-origin; errors and 429s must carry the headers too.
 fn cors() -> CorsLayer {
     let allowed = [
-        "x-sentry-auth", "x-requested-with", "x-forwarded-for", "origin", "referer", "accept", "content-type",
-        "authentication", "authorization", "content-encoding", "transfer-encoding", "sentry-trace", "baggage",
+        "x-sentry-auth",
+        "x-requested-with",
+        "x-forwarded-for",
+        "origin",
+        "referer",
+        "accept",
+        "content-type",
+        "authentication",
+        "authorization",
+        "content-encoding",
+        "transfer-encoding",
+        "sentry-trace",
+        "baggage",
     ];
     CorsLayer::new()
         .allow_origin(Any)
@@ -97,7 +108,13 @@ async fn envelope(
     let started = Instant::now();
     let result = async {
         let body = read_body(&ingest, body).await?;
-        let request = IngestRequest { project_id, headers, query, peer: peer.ip(), body };
+        let request = IngestRequest {
+            project_id,
+            headers,
+            query,
+            peer: peer.ip(),
+            body,
+        };
         pipeline::ingest_envelope(&ingest, request).await
     }
     .await;
@@ -115,7 +132,13 @@ async fn store(
     let started = Instant::now();
     let result = async {
         let body = read_body(&ingest, body).await?;
-        let request = IngestRequest { project_id, headers, query, peer: peer.ip(), body };
+        let request = IngestRequest {
+            project_id,
+            headers,
+            query,
+            peer: peer.ip(),
+            body,
+        };
         pipeline::ingest_store(&ingest, request).await
     }
     .await;
@@ -136,7 +159,11 @@ fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, Ingest
         Ok(Some(id)) => Ok(Json(serde_json::json!({ "id": id }))),
         Ok(None) => Ok(Json(serde_json::json!({}))),
         Err(error) => {
-            ingest.metrics.events_rejected.with_label_values(&[error.reason()]).inc();
+            ingest
+                .metrics
+                .events_rejected
+                .with_label_values(&[error.reason()])
+                .inc();
             Err(error)
         }
     }

@@ -32,10 +32,31 @@ pub type EventIdReply = Option<String>;
 
 /// Item types ingest knows by name; anything else is counted as `other` so labels stay bounded.
 const KNOWN_ITEM_TYPES: &[&str] = &[
-    "transaction", "attachment", "session", "sessions", "client_report", "user_report", "feedback",
-    "check_in", "replay_event", "replay_recording", "replay_video", "profile", "profile_chunk", "span",
-    "otel_span", "log", "statsd", "metric_buckets", "trace_metric", "nel", "security", "raw_security",
-    "form_data", "unreal_report", "event",
+    "transaction",
+    "attachment",
+    "session",
+    "sessions",
+    "client_report",
+    "user_report",
+    "feedback",
+    "check_in",
+    "replay_event",
+    "replay_recording",
+    "replay_video",
+    "profile",
+    "profile_chunk",
+    "span",
+    "otel_span",
+    "log",
+    "statsd",
+    "metric_buckets",
+    "trace_metric",
+    "nel",
+    "security",
+    "raw_security",
+    "form_data",
+    "unreal_report",
+    "event",
 ];
 
 pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<EventIdReply, IngestError> {
@@ -68,7 +89,9 @@ pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
     if payload.len() > ingest.settings.max_event_bytes {
-        return Err(IngestError::EventTooLarge { limit: ingest.settings.max_event_bytes });
+        return Err(IngestError::EventTooLarge {
+            limit: ingest.settings.max_event_bytes,
+        });
     }
     let ctx = EventContext {
         project_id: path_project,
@@ -185,14 +208,22 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Bytes> {
             event = Some(item.payload.clone());
             continue;
         }
-        let label = KNOWN_ITEM_TYPES.iter().find(|t| **t == item.ty).copied().unwrap_or("other");
+        let label = KNOWN_ITEM_TYPES
+            .iter()
+            .find(|t| **t == item.ty)
+            .copied()
+            .unwrap_or("other");
         ingest.metrics.items_dropped.with_label_values(&[label]).inc();
     }
     event
 }
 
 fn normalize_event_id(id: &str) -> Option<String> {
-    let hex: String = id.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    let hex: String = id
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
     (hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 

@@ -66,7 +66,10 @@ pub fn spawn_writer(
     metrics: Arc<Metrics>,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (queue, jobs) = mpsc::channel(capacity.max(1));
-    let handle = WriterHandle { queue, metrics: metrics.clone() };
+    let handle = WriterHandle {
+        queue,
+        metrics: metrics.clone(),
+    };
     let task = tokio::spawn(run_writer(db, jobs, batch_size.max(1), metrics));
     (handle, task)
 }
@@ -87,7 +90,11 @@ async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
     match record_batch(db, &events).await {
         Ok(outcome) => {
             answer(replies, &outcome.stored, metrics);
-            tracing::debug!(events = events.len(), elapsed_ms = started.elapsed().as_millis() as u64, "batch committed");
+            tracing::debug!(
+                events = events.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "batch committed"
+            );
         }
         Err(error) if events.len() > 1 => {
             // One bad event must not fail its neighbours: retry each on its own.
@@ -109,11 +116,7 @@ async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
     }
 }
 
-fn answer(
-    replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>,
-    stored: &[bool],
-    metrics: &Metrics,
-) {
+fn answer(replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>, stored: &[bool], metrics: &Metrics) {
     for (reply, &fresh) in replies.into_iter().zip(stored) {
         let outcome = if fresh {
             metrics.events_stored.inc();

@@ -43,7 +43,10 @@ pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, 
     let groups = group_by_issue(events, &stored);
     let existing = load_issues(&mut tx, &groups).await?;
     let releases = load_release_order(&mut tx, &existing).await?;
-    let mut outcome = BatchOutcome { stored, ..BatchOutcome::default() };
+    let mut outcome = BatchOutcome {
+        stored,
+        ..BatchOutcome::default()
+    };
     let mut issue_of = vec![0_i64; events.len()];
     for group in &groups {
         let key = (group.project_id, group.fingerprint.to_owned());
@@ -75,25 +78,30 @@ pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, 
 }
 
 /// Marks each event `true` unless its id is already stored or repeats earlier in the batch.
+/// (A plain IN list per project keeps both databases on the unique `(project_id, event_id)` index.)
 async fn find_fresh(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
+    let mut ids_by_project: HashMap<i64, Vec<&str>> = HashMap::new();
+    for event in events {
+        ids_by_project
+            .entry(event.project_id)
+            .or_default()
+            .push(&event.event_id);
+    }
     let mut stored: HashSet<(i64, String)> = HashSet::new();
-    for chunk in events.chunks(EVENT_CHUNK) {
-        let rows: Vec<(i64, String)> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new(
-                "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (",
-            );
-            let mut list = qb.separated(", ");
-            for event in chunk {
-                list.push("(")
-                    .push_bind_unseparated(event.project_id)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(&event.event_id)
-                    .push_unseparated(")");
-            }
-            qb.push(")");
-            qb.build_query_as().fetch_all(&mut *conn).await?
-        });
-        stored.extend(rows);
+    for (project_id, ids) in ids_by_project {
+        for chunk in ids.chunks(EVENT_CHUNK) {
+            let found: Vec<String> = on_tx!(tx, conn, Backend => {
+                let mut qb = QueryBuilder::<Backend>::new("SELECT event_id FROM events WHERE project_id = ");
+                qb.push_bind(project_id).push(" AND event_id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(&mut *conn).await?
+            });
+            stored.extend(found.into_iter().map(|id| (project_id, id)));
+        }
     }
     Ok(events
         .iter()
@@ -107,7 +115,11 @@ fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<
     for (i, event) in events.iter().enumerate().filter(|(i, _)| fresh[*i]) {
         let key = (event.project_id, event.fingerprint.as_str());
         let slot = *index.entry(key).or_insert_with(|| {
-            groups.push(IssueGroup { project_id: key.0, fingerprint: key.1, members: Vec::new() });
+            groups.push(IssueGroup {
+                project_id: key.0,
+                fingerprint: key.1,
+                members: Vec::new(),
+            });
             groups.len() - 1
         });
         groups[slot].members.push(i);
@@ -129,27 +141,36 @@ async fn load_issues(
     tx: &mut Tx,
     groups: &[IssueGroup<'_>],
 ) -> Result<HashMap<(i64, String), ExistingIssue>, StoreError> {
+    let mut fingerprints_by_project: HashMap<i64, Vec<&str>> = HashMap::new();
+    for group in groups {
+        fingerprints_by_project
+            .entry(group.project_id)
+            .or_default()
+            .push(group.fingerprint);
+    }
     let mut found = HashMap::new();
-    for chunk in groups.chunks(EVENT_CHUNK) {
-        let rows: Vec<ExistingRow> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new(format!(
-                "SELECT id, project_id, fingerprint, times_seen, {STATE_COLUMNS} FROM issues \
-                 WHERE (project_id, fingerprint) IN ("
-            ));
-            let mut list = qb.separated(", ");
-            for group in chunk {
-                list.push("(")
-                    .push_bind_unseparated(group.project_id)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(group.fingerprint)
-                    .push_unseparated(")");
+    for (project_id, fingerprints) in fingerprints_by_project {
+        for chunk in fingerprints.chunks(EVENT_CHUNK) {
+            let rows: Vec<ExistingRow> = on_tx!(tx, conn, Backend => {
+                let mut qb = QueryBuilder::<Backend>::new(format!(
+                    "SELECT id, project_id, fingerprint, times_seen, {STATE_COLUMNS} FROM issues WHERE project_id = "
+                ));
+                qb.push_bind(project_id).push(" AND fingerprint IN (");
+                let mut list = qb.separated(", ");
+                for fingerprint in chunk {
+                    list.push_bind(*fingerprint);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(&mut *conn).await?
+            });
+            for row in rows {
+                let issue = ExistingIssue {
+                    id: row.id,
+                    times_seen: row.times_seen,
+                    state: row.state.into_state()?,
+                };
+                found.insert((row.project_id, row.fingerprint), issue);
             }
-            qb.push(")");
-            qb.build_query_as().fetch_all(&mut *conn).await?
-        });
-        for row in rows {
-            let issue = ExistingIssue { id: row.id, times_seen: row.times_seen, state: row.state.into_state()? };
-            found.insert((row.project_id, row.fingerprint), issue);
         }
     }
     Ok(found)
@@ -228,7 +249,10 @@ async fn update_issue(
     events: &[NewEvent],
     releases: &ReleaseBook,
 ) -> Result<bool, StoreError> {
-    let releases = ProjectReleases { book: releases, project_id: group.project_id };
+    let releases = ProjectReleases {
+        book: releases,
+        project_id: group.project_id,
+    };
     let mut state = issue.state.clone();
     let mut transitions = Vec::new();
     let mut members = group.members.clone();

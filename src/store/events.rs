@@ -67,9 +67,8 @@ pub async fn get_event(db: &Db, project_id: i64, event_id: &str) -> Result<Optio
 
 /// An issue's events, newest first.
 pub async fn list_issue_events(db: &Db, issue_id: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2"
-    );
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2");
     Ok(on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).bind(limit).fetch_all(pool).await?))
 }
 

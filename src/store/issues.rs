@@ -44,9 +44,7 @@ impl StateColumns {
         let (resolution, resolution_release) = match &state.resolution {
             None => (None, None),
             Some(Resolution::Plain) => (Some("plain"), None),
-            Some(Resolution::InNextRelease { latest_at_resolve }) => {
-                (Some("next_release"), latest_at_resolve.clone())
-            }
+            Some(Resolution::InNextRelease { latest_at_resolve }) => (Some("next_release"), latest_at_resolve.clone()),
             Some(Resolution::InRelease(release)) => (Some("in_release"), Some(release.clone())),
         };
         let (ignore_kind, ignore_until, ignore_until_count) = match &state.ignore {
@@ -72,8 +70,7 @@ impl StateColumns {
     pub(crate) fn into_state(self) -> Result<IssueState, StoreError> {
         let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("issues.{what} = {value:?}"));
         let status = IssueStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?;
-        let substatus =
-            Substatus::parse(&self.substatus).ok_or_else(|| corrupt("substatus", &self.substatus))?;
+        let substatus = Substatus::parse(&self.substatus).ok_or_else(|| corrupt("substatus", &self.substatus))?;
         let resolution = match self.resolution.as_deref() {
             None => None,
             Some("plain") => Some(Resolution::Plain),
@@ -81,7 +78,8 @@ impl StateColumns {
                 latest_at_resolve: self.resolution_release,
             }),
             Some("in_release") => Some(Resolution::InRelease(
-                self.resolution_release.ok_or_else(|| corrupt("resolution_release", "NULL"))?,
+                self.resolution_release
+                    .ok_or_else(|| corrupt("resolution_release", "NULL"))?,
             )),
             Some(other) => return Err(corrupt("resolution", other)),
         };
@@ -98,7 +96,13 @@ impl StateColumns {
             }),
             Some(other) => return Err(corrupt("ignore_kind", other)),
         };
-        Ok(IssueState { status, substatus, resolution, resolved_at_ms: self.resolved_at, ignore })
+        Ok(IssueState {
+            status,
+            substatus,
+            resolution,
+            resolved_at_ms: self.resolved_at,
+            ignore,
+        })
     }
 }
 
@@ -167,16 +171,17 @@ fn issue_select() -> String {
 
 /// A project's issues, most recently seen first.
 pub async fn list_issues(db: &Db, project_id: i64) -> Result<Vec<Issue>, StoreError> {
-    let sql = format!("{} WHERE project_id = $1 ORDER BY last_seen DESC, id DESC", issue_select());
-    let rows: Vec<IssueRow> =
-        on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
+    let sql = format!(
+        "{} WHERE project_id = $1 ORDER BY last_seen DESC, id DESC",
+        issue_select()
+    );
+    let rows: Vec<IssueRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
     rows.into_iter().map(IssueRow::into_issue).collect()
 }
 
 pub async fn get_issue(db: &Db, issue_id: i64) -> Result<Option<Issue>, StoreError> {
     let sql = format!("{} WHERE id = $1", issue_select());
-    let row: Option<IssueRow> =
-        on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).fetch_optional(pool).await?);
+    let row: Option<IssueRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).fetch_optional(pool).await?);
     row.map(IssueRow::into_issue).transpose()
 }
 

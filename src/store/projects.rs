@@ -100,7 +100,14 @@ type ProjectRow = (i64, i64, String, String, Option<String>, bool);
 
 fn project_from_row(row: ProjectRow) -> Project {
     let (id, organization_id, slug, name, platform, enabled) = row;
-    Project { id, organization_id, slug, name, platform, enabled }
+    Project {
+        id,
+        organization_id,
+        slug,
+        name,
+        platform,
+        enabled,
+    }
 }
 
 pub async fn list_projects(db: &Db) -> Result<Vec<Project>, StoreError> {
@@ -111,8 +118,7 @@ pub async fn list_projects(db: &Db) -> Result<Vec<Project>, StoreError> {
 
 pub async fn find_project_by_slug(db: &Db, slug: &str) -> Result<Option<Project>, StoreError> {
     let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE slug = $1 ORDER BY id LIMIT 1");
-    let row: Option<ProjectRow> =
-        on_pool!(db, pool => sqlx::query_as(&sql).bind(slug).fetch_optional(pool).await?);
+    let row: Option<ProjectRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(slug).fetch_optional(pool).await?);
     Ok(row.map(project_from_row))
 }
 
@@ -122,7 +128,11 @@ pub async fn list_keys(db: &Db, project_id: i64) -> Result<Vec<ProjectKey>, Stor
         on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?);
     Ok(keys
         .into_iter()
-        .map(|(project_id, public_key, enabled)| ProjectKey { project_id, public_key, enabled })
+        .map(|(project_id, public_key, enabled)| ProjectKey {
+            project_id,
+            public_key,
+            enabled,
+        })
         .collect())
 }
 
@@ -133,9 +143,15 @@ pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, St
     let row: Option<(i64, String, bool, bool, String)> =
         on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(|(project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
-        let scrub_keys = serde_json::from_str(&scrub_keys)
-            .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
-        Ok(KeyRecord { project_id, project_slug, key_enabled, project_enabled, scrub_keys })
+        let scrub_keys =
+            serde_json::from_str(&scrub_keys).map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
+        Ok(KeyRecord {
+            project_id,
+            project_slug,
+            key_enabled,
+            project_enabled,
+            scrub_keys,
+        })
     })
     .transpose()
 }

@@ -57,14 +57,22 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("data/faultline.db").display());
-                TestDatabase { url, _dir: Some(dir), postgres: None }
+                TestDatabase {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
             }
             Backend::Postgres(server) => {
                 let name = format!("faultline_test_{}", uuid::Uuid::new_v4().simple());
                 admin_execute(server, &format!("CREATE DATABASE {name}")).await;
                 let mut url = url::Url::parse(server).expect("DATABASE_URL is a URL");
                 url.set_path(&name);
-                TestDatabase { url: url.to_string(), _dir: None, postgres: Some((server.clone(), name)) }
+                TestDatabase {
+                    url: url.to_string(),
+                    _dir: None,
+                    postgres: Some((server.clone(), name)),
+                }
             }
         }
     }
@@ -112,7 +120,10 @@ impl TestApp {
         let task = tokio::spawn(app.run(async {
             let _ = stopped.await;
         }));
-        let project = projects::find_project_by_slug(&db, "default").await.unwrap().expect("default project");
+        let project = projects::find_project_by_slug(&db, "default")
+            .await
+            .unwrap()
+            .expect("default project");
         let key = projects::list_keys(&db, project.id).await.unwrap().remove(0);
         TestApp {
             addr,
@@ -135,7 +146,10 @@ impl TestApp {
     }
 
     pub fn auth_header(&self) -> String {
-        format!("Sentry sentry_version=7, sentry_key={}, sentry_client=test/1.0", self.public_key)
+        format!(
+            "Sentry sentry_version=7, sentry_key={}, sentry_client=test/1.0",
+            self.public_key
+        )
     }
 
     pub fn envelope_path(&self) -> String {
@@ -220,14 +234,20 @@ pub fn corpus_envelopes() -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
         .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect()
 }
 
 /// Replaces the corpus public key and project id so the envelope authenticates against `app`.
 pub fn corpus_for(app: &TestApp, envelope: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(envelope);
-    text.replace("0123456789abcdef0123456789abcdef", &app.public_key).into_bytes()
+    text.replace("0123456789abcdef0123456789abcdef", &app.public_key)
+        .into_bytes()
 }
 
 pub fn gzip(data: &[u8]) -> Vec<u8> {

@@ -28,10 +28,7 @@ fn key(text: &str) -> PublicKey {
 #[test]
 fn dsn_endpoints_keep_prefix_and_explicit_port() {
     let dsn = Dsn::parse(&format!("https://{KEY}@host:9000/sub/path/42")).unwrap();
-    assert_eq!(
-        dsn.envelope_url(),
-        "https://host:9000/sub/path/api/42/envelope/"
-    );
+    assert_eq!(dsn.envelope_url(), "https://host:9000/sub/path/api/42/envelope/");
     assert_eq!(dsn.store_url(), "https://host:9000/sub/path/api/42/store/");
     assert_eq!(dsn.path_prefix, "/sub/path");
     assert_eq!(dsn.project_id, 42);
@@ -51,14 +48,8 @@ fn dsn_endpoints_omit_default_ports() {
 fn dsn_ignores_secret_key_and_keeps_the_public_one() {
     let dsn = Dsn::parse(&format!("https://{KEY}:secret@errors.example.com/sentry/7")).unwrap();
     assert_eq!(dsn.public_key.as_str(), KEY);
-    assert_eq!(
-        dsn.to_string(),
-        format!("https://{KEY}@errors.example.com/sentry/7")
-    );
-    assert_eq!(
-        dsn.envelope_url(),
-        "https://errors.example.com/sentry/api/7/envelope/"
-    );
+    assert_eq!(dsn.to_string(), format!("https://{KEY}@errors.example.com/sentry/7"));
+    assert_eq!(dsn.envelope_url(), "https://errors.example.com/sentry/api/7/envelope/");
 }
 
 #[test]
@@ -83,10 +74,7 @@ fn malformed_dsns_are_rejected() {
         "not a url".to_owned(),
     ];
     for text in bad {
-        assert!(
-            matches!(Dsn::parse(&text), Err(AuthError::InvalidDsn(_))),
-            "{text}"
-        );
+        assert!(matches!(Dsn::parse(&text), Err(AuthError::InvalidDsn(_))), "{text}");
     }
     let short_key = Dsn::parse("https://abc@host/1");
     assert!(matches!(short_key, Err(AuthError::InvalidKey(_))));
@@ -120,10 +108,7 @@ fn public_keys_are_32_hex_lowercased_without_flags() {
         &format!("{KEY}0"),
         "0123456789abcdef0123456789abcdeg",
     ] {
-        assert!(
-            matches!(PublicKey::parse(bad), Err(AuthError::InvalidKey(_))),
-            "{bad}"
-        );
+        assert!(matches!(PublicKey::parse(bad), Err(AuthError::InvalidKey(_))), "{bad}");
     }
 }
 
@@ -210,20 +195,10 @@ fn authorization_header_accepts_sentry_and_basic_schemes() {
 
 #[test]
 fn query_is_only_inspected_when_it_mentions_sentry() {
-    let query =
-        format!("sentry_key={KEY}&sentry_version=7&sentry_client=sentry.javascript.browser%2F8.0");
-    assert_eq!(
-        key_from_request(&creds(None, None, Some(&query))),
-        Ok(Some(key(KEY)))
-    );
-    assert_eq!(
-        key_from_request(&creds(None, None, Some("page=2&key=x"))),
-        Ok(None)
-    );
-    assert_eq!(
-        key_from_request(&creds(None, None, Some("sentry_version=7"))),
-        Ok(None)
-    );
+    let query = format!("sentry_key={KEY}&sentry_version=7&sentry_client=sentry.javascript.browser%2F8.0");
+    assert_eq!(key_from_request(&creds(None, None, Some(&query))), Ok(Some(key(KEY))));
+    assert_eq!(key_from_request(&creds(None, None, Some("page=2&key=x"))), Ok(None));
+    assert_eq!(key_from_request(&creds(None, None, Some("sentry_version=7"))), Ok(None));
     let empty = key_from_request(&creds(None, None, Some("sentry_key=")));
     assert!(matches!(empty, Err(AuthError::MalformedHeader(_))));
 }

@@ -32,8 +32,11 @@ fn binary_attachment_with_newlines_keeps_its_exact_bytes() {
     let binary: &[u8] = b"\x00\n\r\n\xff\xfe\n{\"type\":\"event\"}\n\r";
     let mut body = b"{}\n".to_vec();
     body.extend_from_slice(
-        format!("{{\"type\":\"attachment\",\"length\":{},\"content_type\":\"application/octet-stream\"}}\n", binary.len())
-            .as_bytes(),
+        format!(
+            "{{\"type\":\"attachment\",\"length\":{},\"content_type\":\"application/octet-stream\"}}\n",
+            binary.len()
+        )
+        .as_bytes(),
     );
     body.extend_from_slice(binary);
     body.extend_from_slice(b"\n{\"type\":\"event\",\"length\":2}\n{}\n");
@@ -68,14 +71,7 @@ fn huge_or_malformed_lengths_are_rejected_without_panicking() {
         parse(huge.as_bytes()),
         Err(EnvelopeError::LengthExceedsBody { index: 0 })
     );
-    for length in [
-        "-1",
-        "1e30",
-        "2.5",
-        "\"2\"",
-        "true",
-        "99999999999999999999999",
-    ] {
+    for length in ["-1", "1e30", "2.5", "\"2\"", "true", "99999999999999999999999"] {
         let body = format!("{{}}\n{{\"type\":\"event\",\"length\":{length}}}\n{{}}");
         assert_eq!(
             parse(body.as_bytes()),
@@ -88,24 +84,15 @@ fn huge_or_malformed_lengths_are_rejected_without_panicking() {
 #[test]
 fn payload_followed_by_anything_but_a_newline_is_rejected() {
     let result = parse(b"{}\n{\"type\":\"event\",\"length\":2}\n{}X");
-    assert_eq!(
-        result,
-        Err(EnvelopeError::MissingNewlineAfterPayload { index: 0 })
-    );
+    assert_eq!(result, Err(EnvelopeError::MissingNewlineAfterPayload { index: 0 }));
     let crlf = parse(b"{}\n{\"type\":\"event\",\"length\":2}\n{}\r\n");
-    assert_eq!(
-        crlf,
-        Err(EnvelopeError::MissingNewlineAfterPayload { index: 0 })
-    );
+    assert_eq!(crlf, Err(EnvelopeError::MissingNewlineAfterPayload { index: 0 }));
 }
 
 #[test]
 fn errors_name_the_failing_item() {
     let body = b"{}\n{\"type\":\"event\",\"length\":2}\n{}\n{\"length\":0}\n\n";
-    assert_eq!(
-        parse(body),
-        Err(EnvelopeError::MissingItemType { index: 1 })
-    );
+    assert_eq!(parse(body), Err(EnvelopeError::MissingItemType { index: 1 }));
 }
 
 #[test]
@@ -126,8 +113,7 @@ fn envelope_of_only_a_header_has_no_items() {
 
 #[test]
 fn zero_length_items_are_empty_and_framing_continues() {
-    let body =
-        b"{}\n{\"type\":\"attachment\",\"length\":0}\n\n{\"type\":\"event\",\"length\":2}\n{}\n";
+    let body = b"{}\n{\"type\":\"attachment\",\"length\":0}\n\n{\"type\":\"event\",\"length\":2}\n{}\n";
     let envelope = parse(body).unwrap();
     assert_eq!(types(&envelope), ["attachment", "event"]);
     assert!(envelope.items[0].payload.is_empty());
@@ -155,8 +141,7 @@ fn whitespace_only_tail_is_tolerated() {
 
 #[test]
 fn crlf_terminated_header_lines_are_accepted_as_json_whitespace() {
-    let envelope =
-        parse(b"{\"event_id\":\"e\"}\r\n{\"type\":\"event\" , \"length\":2 }\r\n{}\n").unwrap();
+    let envelope = parse(b"{\"event_id\":\"e\"}\r\n{\"type\":\"event\" , \"length\":2 }\r\n{}\n").unwrap();
     assert_eq!(envelope.header.event_id.as_deref(), Some("e"));
     assert_eq!(&envelope.items[0].payload[..], b"{}");
 }
@@ -189,10 +174,7 @@ fn many_item_types_parse_including_unknown_ones() {
 fn header_fields_are_read_and_unknown_keys_retained() {
     let body = br#"{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc","dsn":"https://k@h/1","sent_at":"2024-01-01T00:00:00.5Z","sdk":{"name":"x"},"zzz":1}"#;
     let header = parse(body).unwrap().header;
-    assert_eq!(
-        header.event_id.as_deref(),
-        Some("9ec79c33ec9942ab8353589fcb2e04dc")
-    );
+    assert_eq!(header.event_id.as_deref(), Some("9ec79c33ec9942ab8353589fcb2e04dc"));
     assert_eq!(header.dsn.as_deref(), Some("https://k@h/1"));
     assert_eq!(header.sent_at, Some(1_704_067_200.5));
     assert_eq!(header.raw.get("zzz"), Some(&Value::from(1)));
@@ -201,9 +183,7 @@ fn header_fields_are_read_and_unknown_keys_retained() {
 
 #[test]
 fn unparsable_sent_at_and_non_string_ids_become_none() {
-    let header = parse(br#"{"event_id":42,"sent_at":"yesterday"}"#)
-        .unwrap()
-        .header;
+    let header = parse(br#"{"event_id":42,"sent_at":"yesterday"}"#).unwrap().header;
     assert_eq!(header.event_id, None);
     assert_eq!(header.sent_at, None);
     assert_eq!(header.raw.len(), 2);
@@ -217,12 +197,7 @@ fn empty_or_blank_bodies_are_empty_envelopes() {
 
 #[test]
 fn headers_must_be_json_objects() {
-    for body in [
-        &b"[]\n"[..],
-        b"\"x\"",
-        b"nope\n{\"type\":\"event\"}\n{}",
-        b"\n{}\n",
-    ] {
+    for body in [&b"[]\n"[..], b"\"x\"", b"nope\n{\"type\":\"event\"}\n{}", b"\n{}\n"] {
         assert_eq!(parse(body), Err(EnvelopeError::InvalidHeader));
     }
     assert_eq!(
@@ -276,23 +251,14 @@ fn every_corpus_envelope_holds_one_event_of_its_declared_length() {
     for (name, body) in corpus {
         let envelope = parse(&body).unwrap_or_else(|err| panic!("{name}: {err}"));
         assert_eq!(types(&envelope), ["event"], "{name}");
-        let declared: Value =
-            serde_json::from_slice(body.split(|&b| b == b'\n').nth(1).unwrap()).unwrap();
+        let declared: Value = serde_json::from_slice(body.split(|&b| b == b'\n').nth(1).unwrap()).unwrap();
         let payload = &envelope.items[0].payload;
-        assert_eq!(
-            Some(payload.len() as u64),
-            declared["length"].as_u64(),
-            "{name}"
-        );
-        let event: Value =
-            serde_json::from_slice(payload).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(Some(payload.len() as u64), declared["length"].as_u64(), "{name}");
+        let event: Value = serde_json::from_slice(payload).unwrap_or_else(|err| panic!("{name}: {err}"));
         assert!(event.is_object(), "{name}");
         let event_id = envelope.header.event_id.as_deref().unwrap_or_default();
         assert_eq!(event_id.len(), 32, "{name}");
-        assert!(
-            envelope.header.sent_at.is_some_and(|at| at > 1.7e9),
-            "{name}"
-        );
+        assert!(envelope.header.sent_at.is_some_and(|at| at > 1.7e9), "{name}");
     }
 }
 

@@ -38,11 +38,7 @@ impl Transition {
 
 /// Applies an ingested event to its issue's state (§9.2). Unresolved issues never change here:
 /// `new` stays `new` and `regressed` stays `regressed` until someone acts on the issue.
-pub fn apply_event(
-    state: &mut IssueState,
-    event: &IncomingEvent,
-    releases: &dyn ReleaseOrder,
-) -> Transition {
+pub fn apply_event(state: &mut IssueState, event: &IncomingEvent, releases: &dyn ReleaseOrder) -> Transition {
     match state.status {
         IssueStatus::Unresolved => Transition::Unchanged,
         IssueStatus::Resolved if regresses(state, event, releases) => {
@@ -61,17 +57,13 @@ fn regresses(state: &IssueState, event: &IncomingEvent, releases: &dyn ReleaseOr
     match &state.resolution {
         // An event that happened before the user resolved was already known to them, even if it
         // arrives later (the getsentry/sentry#30371 race, §9.2).
-        None | Some(Resolution::Plain) => {
-            !matches!(state.resolved_at_ms, Some(at) if event.timestamp_ms < at)
-        }
+        None | Some(Resolution::Plain) => !matches!(state.resolved_at_ms, Some(at) if event.timestamp_ms < at),
         // Events without a release count as older than any release (§9.2).
-        Some(Resolution::InNextRelease { latest_at_resolve }) => {
-            match (event.release, latest_at_resolve) {
-                (None, _) => false,
-                (Some(_), None) => true,
-                (Some(release), Some(latest)) => releases.cmp_releases(release, latest).is_gt(),
-            }
-        }
+        Some(Resolution::InNextRelease { latest_at_resolve }) => match (event.release, latest_at_resolve) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(release), Some(latest)) => releases.cmp_releases(release, latest).is_gt(),
+        },
         Some(Resolution::InRelease(fixed_in)) => event
             .release
             .is_some_and(|release| releases.cmp_releases(release, fixed_in).is_ge()),
@@ -82,9 +74,7 @@ fn ignore_has_ended(condition: Option<&IgnoreCondition>, event: &IncomingEvent) 
     match condition {
         None | Some(IgnoreCondition::Forever) => false,
         Some(IgnoreCondition::UntilTime { until_ms }) => event.timestamp_ms >= *until_ms,
-        Some(IgnoreCondition::UntilCount { times_seen_target }) => {
-            event.times_seen_after >= *times_seen_target
-        }
+        Some(IgnoreCondition::UntilCount { times_seen_target }) => event.times_seen_after >= *times_seen_target,
     }
 }
 

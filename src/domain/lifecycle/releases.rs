@@ -18,10 +18,7 @@ pub struct KnownReleases {
 impl KnownReleases {
     /// Records a release; the earliest instant wins when a release is seen again.
     pub fn insert(&mut self, version: &str, first_seen_ms: i64) {
-        let entry = self
-            .first_seen_ms
-            .entry(version.to_string())
-            .or_insert(first_seen_ms);
+        let entry = self.first_seen_ms.entry(version.to_string()).or_insert(first_seen_ms);
         *entry = (*entry).min(first_seen_ms);
     }
 
@@ -48,12 +45,7 @@ impl ReleaseOrder for KnownReleases {
 
 /// Semver when both parse, else by first-seen instant. A release never seen sorts as the
 /// oldest; two releases that cannot be ordered at all compare `Equal`.
-pub fn compare_releases(
-    a: &str,
-    a_first_seen_ms: Option<i64>,
-    b: &str,
-    b_first_seen_ms: Option<i64>,
-) -> Ordering {
+pub fn compare_releases(a: &str, a_first_seen_ms: Option<i64>, b: &str, b_first_seen_ms: Option<i64>) -> Ordering {
     if a == b {
         return Ordering::Equal;
     }
@@ -80,9 +72,7 @@ enum Identifier {
 
 impl Version {
     fn parse(release: &str) -> Option<Version> {
-        let unprefixed = release
-            .rsplit_once('@')
-            .map_or(release, |(_, version)| version);
+        let unprefixed = release.rsplit_once('@').map_or(release, |(_, version)| version);
         let without_build = unprefixed.split_once('+').map_or(unprefixed, |(v, _)| v);
         let (core, prerelease) = match without_build.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),
@@ -192,23 +182,14 @@ mod tests {
 
     #[test]
     fn unparsable_releases_order_by_first_seen() {
-        assert_eq!(
-            compare_releases("blue", Some(200), "green", Some(100)),
-            Greater
-        );
-        assert_eq!(
-            compare_releases("blue", Some(100), "1.0.0", Some(200)),
-            Less
-        );
+        assert_eq!(compare_releases("blue", Some(200), "green", Some(100)), Greater);
+        assert_eq!(compare_releases("blue", Some(100), "1.0.0", Some(200)), Less);
         assert_eq!(compare_releases("blue", None, "green", Some(100)), Less);
         assert_eq!(compare_releases("blue", None, "green", None), Equal);
     }
 
     #[test]
     fn semver_wins_over_first_seen_when_both_parse() {
-        assert_eq!(
-            compare_releases("1.0.1", Some(1), "1.0.0", Some(2)),
-            Greater
-        );
+        assert_eq!(compare_releases("1.0.1", Some(1), "1.0.0", Some(2)), Greater);
     }
 }

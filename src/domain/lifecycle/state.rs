@@ -19,13 +19,9 @@ impl IssueStatus {
     }
 
     pub fn parse(name: &str) -> Option<IssueStatus> {
-        [
-            IssueStatus::Unresolved,
-            IssueStatus::Resolved,
-            IssueStatus::Ignored,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == name)
+        [IssueStatus::Unresolved, IssueStatus::Resolved, IssueStatus::Ignored]
+            .into_iter()
+            .find(|status| status.as_str() == name)
     }
 }
 
@@ -144,9 +140,7 @@ impl IgnoreCondition {
         match (kind, threshold) {
             ("forever", _) => Some(IgnoreCondition::Forever),
             ("until_time", Some(until_ms)) => Some(IgnoreCondition::UntilTime { until_ms }),
-            ("until_count", Some(times_seen_target)) => {
-                Some(IgnoreCondition::UntilCount { times_seen_target })
-            }
+            ("until_count", Some(times_seen_target)) => Some(IgnoreCondition::UntilCount { times_seen_target }),
             _ => None,
         }
     }

@@ -42,10 +42,7 @@ fn assert_regressed(state: &IssueState, transition: Transition) {
     assert_eq!(transition, Transition::Regressed);
     assert_eq!(state.status, IssueStatus::Unresolved);
     assert_eq!(state.substatus, Substatus::Regressed);
-    assert_eq!(
-        (state.resolution.as_ref(), state.resolved_at_ms),
-        (None, None)
-    );
+    assert_eq!((state.resolution.as_ref(), state.resolved_at_ms), (None, None));
 }
 
 #[track_caller]
@@ -68,10 +65,7 @@ fn a_plain_resolve_regresses_on_the_next_event_once() {
     let mut state = resolved(Resolution::Plain);
     let transition = apply(&mut state, event(None, RESOLVED_AT + 1));
     assert_regressed(&state, transition);
-    assert_eq!(
-        apply(&mut state, event(None, RESOLVED_AT + 2)),
-        Transition::Unchanged
-    );
+    assert_eq!(apply(&mut state, event(None, RESOLVED_AT + 2)), Transition::Unchanged);
     assert_eq!(state.substatus, Substatus::Regressed);
 }
 
@@ -166,14 +160,8 @@ fn ignoring_until_a_time_ends_at_that_time() {
     state.ignore_for_minutes(RESOLVED_AT, 30);
     let until_ms = RESOLVED_AT + 30 * 60_000;
     assert_eq!(state.ignore, Some(IgnoreCondition::UntilTime { until_ms }));
-    assert_eq!(
-        apply(&mut state, event(None, until_ms - 1)),
-        Transition::Unchanged
-    );
-    assert_eq!(
-        apply(&mut state, event(None, until_ms)),
-        Transition::Unignored
-    );
+    assert_eq!(apply(&mut state, event(None, until_ms - 1)), Transition::Unchanged);
+    assert_eq!(apply(&mut state, event(None, until_ms)), Transition::Unignored);
     assert_eq!(
         (state.status, state.substatus),
         (IssueStatus::Unresolved, Substatus::Escalating)
@@ -192,11 +180,7 @@ fn ignoring_for_five_more_events_returns_on_the_fifth() {
             times_seen_after: times_seen_when_ignored + more,
             ..event(None, RESOLVED_AT)
         };
-        assert_eq!(
-            apply(&mut state, incoming),
-            Transition::Unchanged,
-            "event {more}"
-        );
+        assert_eq!(apply(&mut state, incoming), Transition::Unchanged, "event {more}");
         assert_eq!(state.status, IssueStatus::Ignored);
     }
     let fifth = IncomingEvent {
@@ -217,14 +201,8 @@ fn unresolved_issues_keep_their_substatus() {
             substatus,
             ..IssueState::new_issue()
         };
-        assert_eq!(
-            apply(&mut state, event(Some("2.0"), 1)),
-            Transition::Unchanged
-        );
-        assert_eq!(
-            (state.status, state.substatus),
-            (IssueStatus::Unresolved, substatus)
-        );
+        assert_eq!(apply(&mut state, event(Some("2.0"), 1)), Transition::Unchanged);
+        assert_eq!((state.status, state.substatus), (IssueStatus::Unresolved, substatus));
     }
 }
 
@@ -249,19 +227,12 @@ fn resolving_clears_an_ignore_and_hides_the_substatus() {
     state.resolve(Resolution::Plain, RESOLVED_AT);
     assert_eq!(state.ignore, None);
     assert_eq!(state.visible_substatus(), None);
-    assert_eq!(
-        IssueState::new_issue().visible_substatus(),
-        Some(Substatus::New)
-    );
+    assert_eq!(IssueState::new_issue().visible_substatus(), Some(Substatus::New));
 }
 
 #[test]
 fn statuses_round_trip_through_their_stored_names() {
-    for status in [
-        IssueStatus::Unresolved,
-        IssueStatus::Resolved,
-        IssueStatus::Ignored,
-    ] {
+    for status in [IssueStatus::Unresolved, IssueStatus::Resolved, IssueStatus::Ignored] {
         assert_eq!(IssueStatus::parse(status.as_str()), Some(status));
     }
     for substatus in Substatus::ALL {
@@ -295,9 +266,7 @@ fn resolutions_and_ignore_conditions_round_trip_with_their_data() {
     let conditions = [
         IgnoreCondition::Forever,
         IgnoreCondition::UntilTime { until_ms: 5 },
-        IgnoreCondition::UntilCount {
-            times_seen_target: 7,
-        },
+        IgnoreCondition::UntilCount { times_seen_target: 7 },
     ];
     for condition in conditions {
         assert_eq!(

@@ -211,3 +211,48 @@ fn normalized_events_round_trip_through_serde() {
     let back: Event = serde_json::from_str(&text).unwrap();
     assert_eq!(back, event);
 }
+
+#[test]
+fn browser_javascript_event_shape() {
+    let raw = json!({
+        "platform": "javascript", "timestamp": 1_704_067_200.25, "level": "error",
+        "breadcrumbs": [{"timestamp": 1_704_067_199.0, "category": "ui.click", "message": "button#buy"}],
+        "exception": {"values": [{"type": "TypeError", "value": "x is undefined", "mechanism": {"type": "onerror", "handled": false},
+            "stacktrace": {"frames": [{"filename": "https://shop/app.js", "function": "handleClick", "lineno": 10, "colno": 5, "in_app": true}]}}]},
+        "request": {"url": "https://shop/checkout", "headers": {"User-Agent": "Mozilla/5.0"}},
+        "contexts": {"trace": {"trace_id": "595459b979c24c659d202fb3da54927f", "span_id": "9cee8c547e638519"}},
+        "sdk": {"name": "sentry.javascript.browser", "version": "8.0.0"}
+    });
+    let ctx = NormalizeContext {
+        client_ip: Some("198.51.100.7"),
+        ..context()
+    };
+    let event = normalize_event(raw, &ctx).unwrap();
+    assert_eq!(event.timestamp, 1_704_067_200.25);
+    assert_eq!(event.breadcrumbs[0].category.as_deref(), Some("ui.click"));
+    let frame = &event.exception[0].stacktrace.as_ref().unwrap().frames[0];
+    assert_eq!(
+        (frame.lineno, frame.colno, frame.in_app),
+        (Some(10), Some(5), Some(true))
+    );
+    assert_eq!(event.user.as_ref().unwrap().ip_address.as_deref(), Some("198.51.100.7"));
+    assert_eq!(event.contexts["trace"]["type"], "trace");
+    assert!(event.is_unhandled());
+    assert!(event.errors.is_empty(), "{:?}", event.errors);
+}
+
+#[test]
+fn legacy_sdk_shapes_parse() {
+    let raw = json!({
+        "event_id": "6f9b2a4c-1d3e-4f5a-8b7c-9d0e1f2a3b4c", "message": "boom", "level": 50,
+        "exception": [{"type": "RuntimeError", "value": "boom"}], "tags": [["server", "a"]],
+        "user": {"id": 7}, "timestamp": "2024-01-01T00:00:10"
+    });
+    let event = normalize(raw);
+    assert_eq!(event.event_id, "6f9b2a4c1d3e4f5a8b7c9d0e1f2a3b4c");
+    assert_eq!(event.level, Level::Fatal);
+    assert_eq!(event.tag("server"), Some("a"));
+    assert_eq!(event.user.unwrap().id.as_deref(), Some("7"));
+    assert_eq!(event.timestamp, 1_704_067_210.0);
+    assert!(event.errors.is_empty(), "{:?}", event.errors);
+}

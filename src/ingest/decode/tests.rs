@@ -81,11 +81,7 @@ fn every_supported_encoding_decodes() {
         ("deflate", raw_deflate(EVENT)),
     ];
     for (encoding, body) in cases {
-        assert_eq!(
-            decode(encoding, body, MIB).as_deref(),
-            Ok(EVENT),
-            "{encoding}"
-        );
+        assert_eq!(decode(encoding, body, MIB).as_deref(), Ok(EVENT), "{encoding}");
     }
 }
 
@@ -107,25 +103,16 @@ fn identity_like_encodings_pass_the_body_through_untouched() {
 #[test]
 fn unknown_encodings_are_unsupported_before_any_work() {
     let result = decode("lzma", EVENT.to_vec(), MIB);
-    assert_eq!(
-        result,
-        Err(DecodeError::UnsupportedEncoding("lzma".to_owned()))
-    );
+    assert_eq!(result, Err(DecodeError::UnsupportedEncoding("lzma".to_owned())));
     let stacked = decode("gzip, compress", gzip(EVENT), MIB);
-    assert_eq!(
-        stacked,
-        Err(DecodeError::UnsupportedEncoding("compress".to_owned()))
-    );
+    assert_eq!(stacked, Err(DecodeError::UnsupportedEncoding("compress".to_owned())));
 }
 
 #[test]
 fn stacked_encodings_are_undone_in_reverse_order() {
     let body = brotli(&gzip(EVENT));
     assert_eq!(decode("gzip, br", body.clone(), MIB).as_deref(), Ok(EVENT));
-    assert!(matches!(
-        decode("br, gzip", body, MIB),
-        Err(DecodeError::Corrupt(_))
-    ));
+    assert!(matches!(decode("br, gzip", body, MIB), Err(DecodeError::Corrupt(_))));
 }
 
 #[test]
@@ -140,20 +127,14 @@ fn corrupt_or_truncated_bodies_are_corrupt() {
     ];
     for (encoding, body) in cases {
         let result = decode(encoding, body, MIB);
-        assert!(
-            matches!(result, Err(DecodeError::Corrupt(_))),
-            "{encoding}: {result:?}"
-        );
+        assert!(matches!(result, Err(DecodeError::Corrupt(_))), "{encoding}: {result:?}");
     }
 }
 
 #[test]
 fn cap_is_inclusive_of_the_exact_size() {
     let data = vec![b'a'; 100_000];
-    assert_eq!(
-        decode("gzip", gzip(&data), 100_000).map(|b| b.len()),
-        Ok(100_000)
-    );
+    assert_eq!(decode("gzip", gzip(&data), 100_000).map(|b| b.len()), Ok(100_000));
     let over = decode("gzip", gzip(&data), 99_999);
     assert_eq!(over, Err(DecodeError::TooLarge { limit: 99_999 }));
     let plain = decode_body(None, Bytes::from(data), 99_999);
@@ -163,21 +144,14 @@ fn cap_is_inclusive_of_the_exact_size() {
 #[test]
 fn a_bomb_stops_at_the_cap_without_reading_all_input() {
     let zeros = vec![0u8; 16 * MIB];
-    for (coding, compressed) in [
-        (Coding::Gzip, gzip(&zeros)),
-        (Coding::Deflate, zlib(&zeros)),
-    ] {
+    for (coding, compressed) in [(Coding::Gzip, gzip(&zeros)), (Coding::Deflate, zlib(&zeros))] {
         let consumed = Cell::new(0);
         let reader = CountingReader {
             data: &compressed,
             consumed: &consumed,
         };
         let result = decode_coding(coding, reader, MIB);
-        assert_eq!(
-            result,
-            Err(DecodeError::TooLarge { limit: MIB }),
-            "{coding:?}"
-        );
+        assert_eq!(result, Err(DecodeError::TooLarge { limit: MIB }), "{coding:?}");
         // 1 MiB of 16 MiB decoded: the decoder must have pulled only a small share of the input.
         assert!(
             consumed.get() < compressed.len() / 4,
@@ -219,11 +193,7 @@ fn capped_reader_never_reserves_past_the_cap() {
     let data = vec![7u8; 300_000];
     let output = read_capped(&data[..], 300_000).unwrap();
     assert_eq!(output.len(), 300_000);
-    assert!(
-        output.capacity() <= 300_000,
-        "capacity {}",
-        output.capacity()
-    );
+    assert!(output.capacity() <= 300_000, "capacity {}", output.capacity());
 }
 
 #[test]
@@ -259,15 +229,9 @@ fn legacy_base64_bodies_decode_with_or_without_zlib() {
 #[test]
 fn legacy_garbage_and_bombs_are_refused() {
     let garbage = decode_legacy_store_body(Bytes::from_static(b"<html>"), MIB);
-    assert!(
-        matches!(garbage, Err(DecodeError::Corrupt(_))),
-        "{garbage:?}"
-    );
+    assert!(matches!(garbage, Err(DecodeError::Corrupt(_))), "{garbage:?}");
     let not_zlib = decode_legacy_store_body(Bytes::from(STANDARD.encode("plain text")), MIB);
-    assert!(
-        matches!(not_zlib, Err(DecodeError::Corrupt(_))),
-        "{not_zlib:?}"
-    );
+    assert!(matches!(not_zlib, Err(DecodeError::Corrupt(_))), "{not_zlib:?}");
     let bomb = STANDARD.encode(zlib(&vec![b' '; 4 * MIB]));
     let result = decode_legacy_store_body(Bytes::from(bomb), MIB);
     assert_eq!(result, Err(DecodeError::TooLarge { limit: MIB }));
