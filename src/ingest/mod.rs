@@ -97,6 +97,13 @@ fn cors() -> CorsLayer {
 
 type IngestResult = Result<Json<serde_json::Value>, IngestError>;
 
+/// The two ingest endpoints; they differ only in how the body is read.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Envelope,
+    Store,
+}
+
 async fn envelope(
     State(ingest): State<Arc<Ingest>>,
     Path(project_id): Path<String>,
@@ -105,20 +112,7 @@ async fn envelope(
     headers: HeaderMap,
     body: Body,
 ) -> IngestResult {
-    let started = Instant::now();
-    let result = async {
-        let body = read_body(&ingest, body).await?;
-        let request = IngestRequest {
-            project_id,
-            headers,
-            query,
-            peer: peer.ip(),
-            body,
-        };
-        pipeline::ingest_envelope(&ingest, request).await
-    }
-    .await;
-    finish(&ingest, started, result)
+    handle(&ingest, Endpoint::Envelope, project_id, peer, query, headers, body).await
 }
 
 async fn store(
@@ -129,9 +123,21 @@ async fn store(
     headers: HeaderMap,
     body: Body,
 ) -> IngestResult {
+    handle(&ingest, Endpoint::Store, project_id, peer, query, headers, body).await
+}
+
+async fn handle(
+    ingest: &Ingest,
+    endpoint: Endpoint,
+    project_id: String,
+    peer: SocketAddr,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> IngestResult {
     let started = Instant::now();
     let result = async {
-        let body = read_body(&ingest, body).await?;
+        let body = read_body(ingest, body).await?;
         let request = IngestRequest {
             project_id,
             headers,
@@ -139,10 +145,13 @@ async fn store(
             peer: peer.ip(),
             body,
         };
-        pipeline::ingest_store(&ingest, request).await
+        match endpoint {
+            Endpoint::Envelope => pipeline::ingest_envelope(ingest, request).await,
+            Endpoint::Store => pipeline::ingest_store(ingest, request).await,
+        }
     }
     .await;
-    finish(&ingest, started, result)
+    finish(ingest, started, result)
 }
 
 /// Reads the raw (possibly compressed) body, refusing it once it passes the compressed-size cap.

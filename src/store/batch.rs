@@ -7,6 +7,7 @@ use sqlx::QueryBuilder;
 
 use crate::domain::lifecycle::{self, IncomingEvent, IssueState, ReleaseOrder, Resolution, Transition};
 
+use super::counters::{add_users, upsert_hours, upsert_releases, upsert_tags};
 use super::issues::{StateColumns, STATE_COLUMNS};
 use super::{on_tx, Db, NewEvent, StoreError, Tx};
 
@@ -33,8 +34,6 @@ struct ExistingIssue {
 }
 
 const EVENT_CHUNK: usize = 400;
-const ROW_CHUNK: usize = 1000;
-const HOUR_MS: i64 = 3_600_000;
 
 /// Stores a batch in one transaction; see the module doc.
 pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, StoreError> {
@@ -399,119 +398,6 @@ async fn insert_events(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_
             qb.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
             qb.build().execute(&mut *conn).await?;
         });
-    }
-    Ok(())
-}
-
-async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
-    let mut seen: HashMap<(i64, &str), i64> = HashMap::new();
-    for &i in fresh {
-        if let Some(release) = events[i].release.as_deref() {
-            let at = seen.entry((events[i].project_id, release)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].received_ms);
-        }
-    }
-    let rows: Vec<_> = seen.into_iter().collect();
-    for chunk in rows.chunks(ROW_CHUNK) {
-        on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO releases (project_id, version, first_seen) ");
-            qb.push_values(chunk, |mut row, ((project_id, version), at)| {
-                row.push_bind(*project_id).push_bind(*version).push_bind(*at);
-            });
-            qb.push(" ON CONFLICT (project_id, version) DO NOTHING");
-            qb.build().execute(&mut *conn).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Per (issue, key, value): count, first and last seen.
-type TagTally<'e> = HashMap<(i64, &'e str, &'e str), (i64, i64, i64)>;
-
-async fn upsert_tags(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
-    let mut tally: TagTally = HashMap::new();
-    for &i in fresh {
-        let at = events[i].timestamp_ms;
-        for (key, value) in &events[i].facets {
-            let entry = tally.entry((issue_of[i], key, value)).or_insert((0, at, at));
-            *entry = (entry.0 + 1, entry.1.min(at), entry.2.max(at));
-        }
-    }
-    let rows: Vec<_> = tally.into_iter().collect();
-    for chunk in rows.chunks(ROW_CHUNK) {
-        on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new(
-                "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) ",
-            );
-            qb.push_values(chunk, |mut row, ((issue_id, key, value), (count, first, last))| {
-                row.push_bind(*issue_id)
-                    .push_bind(*key)
-                    .push_bind(*value)
-                    .push_bind(*count)
-                    .push_bind(*first)
-                    .push_bind(*last);
-            });
-            qb.push(
-                " ON CONFLICT (issue_id, key, value) DO UPDATE SET \
-                 times_seen = issue_tags.times_seen + excluded.times_seen, \
-                 first_seen = CASE WHEN issue_tags.first_seen > excluded.first_seen \
-                 THEN excluded.first_seen ELSE issue_tags.first_seen END, \
-                 last_seen = CASE WHEN issue_tags.last_seen < excluded.last_seen \
-                 THEN excluded.last_seen ELSE issue_tags.last_seen END",
-            );
-            qb.build().execute(&mut *conn).await?;
-        });
-    }
-    Ok(())
-}
-
-async fn upsert_hours(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
-    let mut tally: HashMap<(i64, i64), i64> = HashMap::new();
-    for &i in fresh {
-        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
-        *tally.entry((issue_of[i], hour)).or_default() += 1;
-    }
-    let rows: Vec<_> = tally.into_iter().collect();
-    for chunk in rows.chunks(ROW_CHUNK) {
-        on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO issue_hours (issue_id, hour, times_seen) ");
-            qb.push_values(chunk, |mut row, ((issue_id, hour), count)| {
-                row.push_bind(*issue_id).push_bind(*hour).push_bind(*count);
-            });
-            qb.push(
-                " ON CONFLICT (issue_id, hour) DO UPDATE SET \
-                 times_seen = issue_hours.times_seen + excluded.times_seen",
-            );
-            qb.build().execute(&mut *conn).await?;
-        });
-    }
-    Ok(())
-}
-
-/// Records each (issue, user) pair once and raises `user_count` by the pairs that are new.
-async fn add_users(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
-    let pairs: HashSet<(i64, &str)> = fresh
-        .iter()
-        .filter_map(|&i| events[i].user_key.as_deref().map(|user| (issue_of[i], user)))
-        .collect();
-    let pairs: Vec<_> = pairs.into_iter().collect();
-    let mut new_users: HashMap<i64, i64> = HashMap::new();
-    for chunk in pairs.chunks(ROW_CHUNK) {
-        let inserted: Vec<i64> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO issue_users (issue_id, user_key) ");
-            qb.push_values(chunk, |mut row, (issue_id, user)| {
-                row.push_bind(*issue_id).push_bind(*user);
-            });
-            qb.push(" ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id");
-            qb.build_query_scalar().fetch_all(&mut *conn).await?
-        });
-        for issue_id in inserted {
-            *new_users.entry(issue_id).or_default() += 1;
-        }
-    }
-    for (issue_id, count) in new_users {
-        let sql = "UPDATE issues SET user_count = user_count + $1 WHERE id = $2";
-        on_tx!(tx, conn, Backend => sqlx::query(sql).bind(count).bind(issue_id).execute(&mut *conn).await?.rows_affected());
     }
     Ok(())
 }

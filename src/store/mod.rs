@@ -2,6 +2,7 @@
 //! body for each native pool, and where the dialects differ the two arms sit side by side.
 
 mod batch;
+mod counters;
 pub mod events;
 pub mod issues;
 pub mod projects;
