@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, Uri};
+use axum::http::{HeaderName, StatusCode, Uri};
 use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::bootstrap;
@@ -20,6 +22,8 @@ use crate::ingest::writer::spawn_writer;
 use crate::ingest::{Ingest, IngestSettings, KeyCache};
 use crate::store::Db;
 use crate::telemetry::{request_span, Metrics};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A built server, bound to its address but not yet serving.
 pub struct App {
@@ -97,6 +101,13 @@ fn with_http_layers(router: Router) -> Router {
         .on_request(())
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     router
+        // A panic is a bug, but the client still gets an answer and the server keeps serving.
+        .layer(CatchPanicLayer::new())
+        // Bounds slow clients; a request cut off here was never acknowledged.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

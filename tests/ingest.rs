@@ -376,6 +376,14 @@ async fn store_endpoint_accepts_json_nan_and_legacy_bodies(backend: Backend) {
         base64::engine::general_purpose::STANDARD.encode(e.finish().unwrap())
     };
     assert_eq!(post(legacy.into_bytes(), "raven-python/5").await.unwrap().status(), 200);
+    let transaction_id = new_event_id();
+    let transaction = format!(r#"{{"type":"transaction","event_id":"{transaction_id}","transaction":"/a"}}"#);
+    let response = post(transaction.into_bytes(), "raven/1").await.unwrap();
+    assert_eq!(
+        json_body(response).await["id"],
+        transaction_id,
+        "old transactions are accepted and dropped"
+    );
     assert_eq!(events::count_events(&app.db, app.project_id).await.unwrap(), 3);
     app.stop().await;
 }

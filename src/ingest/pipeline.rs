@@ -14,7 +14,7 @@ use crate::store::NewEvent;
 use super::decode::{decode_body, decode_legacy_store_body};
 use super::error::IngestError;
 use super::keys::ProjectAuth;
-use super::prepare::{prepare_event, EventContext};
+use super::prepare::{parse_event_json, prepare_event, EventContext};
 use super::writer::{SubmitError, WriteOutcome};
 use super::Ingest;
 
@@ -101,7 +101,7 @@ pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<
         sent_at: envelope.header.sent_at,
         scrubber: scrubber(ingest, &auth),
     };
-    let event = prepare_event(&payload, &ctx)?;
+    let event = prepare_event(parse_event_json(&payload)?, &ctx)?;
     write(ingest, event).await
 }
 
@@ -126,7 +126,16 @@ pub async fn ingest_store(ingest: &Ingest, request: IngestRequest) -> Result<Eve
         sent_at: None,
         scrubber: scrubber(ingest, &auth),
     };
-    let event = prepare_event(&body, &ctx)?;
+    let raw = parse_event_json(&body)?;
+    // §3.3: old SDKs posted transactions here; they are accepted and dropped like transaction items.
+    if raw.get("type").and_then(|t| t.as_str()) == Some("transaction") {
+        ingest.metrics.items_dropped.with_label_values(&["transaction"]).inc();
+        return Ok(raw
+            .get("event_id")
+            .and_then(|id| id.as_str())
+            .and_then(normalize_event_id));
+    }
+    let event = prepare_event(raw, &ctx)?;
     write(ingest, event).await
 }
 

@@ -30,9 +30,13 @@ pub struct EventContext<'a> {
     pub scrubber: Option<&'a Scrubber>,
 }
 
-/// Parses and prepares one event item.
-pub fn prepare_event(payload: &[u8], ctx: &EventContext) -> Result<NewEvent, IngestError> {
-    let raw = parse_lenient_json(payload).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+/// Parses an event payload, tolerating the `NaN` tokens of old Python clients.
+pub fn parse_event_json(payload: &[u8]) -> Result<serde_json::Value, IngestError> {
+    parse_lenient_json(payload).map_err(|e| IngestError::InvalidEvent(e.to_string()))
+}
+
+/// Normalizes, scrubs and fingerprints one parsed event.
+pub fn prepare_event(raw: serde_json::Value, ctx: &EventContext) -> Result<NewEvent, IngestError> {
     let normalize_ctx = NormalizeContext {
         received_at: ctx.received_at,
         client_ip: ctx.client_ip,
