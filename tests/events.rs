@@ -92,7 +92,33 @@ async fn events_are_normalized_before_storing(backend: Backend) {
     app.stop().await;
 }
 
+async fn auto_ip_trusts_forwarded_for_only_behind_a_trusted_proxy(backend: Backend) {
+    for (trust_proxy, expected) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let app = TestApp::spawn_with(backend.clone(), |c| c.trust_proxy = trust_proxy).await;
+        let id = new_event_id();
+        let event = json!({"message": "ip", "user": {"ip_address": "{{auto}}"}});
+        let response = app
+            .client
+            .post(app.url(&app.envelope_path()))
+            .header("x-sentry-auth", app.auth_header())
+            .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+            .body(envelope(&id, &event))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let stored = events::get_event(&app.db, app.project_id, &id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.payload_json().unwrap()["user"]["ip_address"],
+            expected,
+            "trust_proxy={trust_proxy}"
+        );
+        app.stop().await;
+    }
+}
+
 on_both_databases!(
     secrets_are_scrubbed_before_storing,
-    events_are_normalized_before_storing
+    events_are_normalized_before_storing,
+    auto_ip_trusts_forwarded_for_only_behind_a_trusted_proxy
 );
