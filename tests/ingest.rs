@@ -45,30 +45,19 @@ async fn query_auth_with_text_plain_and_no_trailing_slash(backend: Backend) {
 
 async fn envelope_dsn_header_authenticates_and_must_name_this_project(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = new_event_id();
-    let dsn = format!("https://{}@errors.example.com/{}", app.public_key, app.project_id);
-    let body =
-        format!("{{\"event_id\":\"{id}\",\"dsn\":\"{dsn}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"tunnelled\"}}\n");
-    let response = app
-        .client
-        .post(app.url(&app.envelope_path()))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    // No request credentials: only the envelope header's `dsn` authenticates.
+    let post_with_dsn = |event_id: String, project_id: i64| {
+        let dsn = format!("https://{}@errors.example.com/{project_id}", app.public_key);
+        let body = format!(
+            "{{\"event_id\":\"{event_id}\",\"dsn\":\"{dsn}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"m\"}}\n"
+        );
+        app.client.post(app.url(&app.envelope_path())).body(body).send()
+    };
+    let response = post_with_dsn(new_event_id(), app.project_id).await.unwrap();
     assert_eq!(response.status(), 200);
 
     let other_id = new_event_id();
-    let wrong = format!("https://{}@errors.example.com/{}", app.public_key, app.project_id + 1);
-    let body =
-        format!("{{\"event_id\":\"{other_id}\",\"dsn\":\"{wrong}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"x\"}}\n");
-    let response = app
-        .client
-        .post(app.url(&app.envelope_path()))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_with_dsn(other_id.clone(), app.project_id + 1).await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(events::get_event(&app.db, app.project_id, &other_id)
         .await
@@ -325,7 +314,13 @@ async fn every_content_encoding_is_decoded(backend: Backend) {
 }
 
 async fn oversized_events_and_compression_bombs_answer_413(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.max_envelope_bytes = 8 * 1024 * 1024).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.max_envelope_bytes = 8 * 1024 * 1024;
+        c.max_body_bytes = 4 * 1024 * 1024;
+    })
+    .await;
+    let over_body_cap = app.post_envelope(vec![b' '; 5 * 1024 * 1024]).await;
+    assert_eq!(over_body_cap.status(), 413, "the compressed-size cap");
     let big = json!({"message": "x".repeat(2 * 1024 * 1024)});
     let response = app.post_envelope(envelope(&new_event_id(), &big)).await;
     assert_eq!(response.status(), 413);

@@ -23,6 +23,8 @@ pub enum IngestError {
     WrongProject,
     #[error("the envelope's dsn does not match the request's credentials")]
     DsnMismatch,
+    #[error("the request body could not be read")]
+    BodyUnreadable,
     #[error("request body exceeds {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("event exceeds {limit} bytes")]
@@ -46,9 +48,10 @@ impl IngestError {
         match self {
             // §2.4: 401 for absent or garbled credentials, 400 for a malformed key or version.
             IngestError::Auth(e) => StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::UNAUTHORIZED),
-            IngestError::InvalidProjectId | IngestError::Envelope(_) | IngestError::InvalidEvent(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            IngestError::InvalidProjectId
+            | IngestError::BodyUnreadable
+            | IngestError::Envelope(_)
+            | IngestError::InvalidEvent(_) => StatusCode::BAD_REQUEST,
             // Relay's choice for a mismatching envelope dsn is "invalid envelope".
             IngestError::DsnMismatch => StatusCode::BAD_REQUEST,
             // Understood credentials that are not allowed here.
@@ -68,6 +71,7 @@ impl IngestError {
         match self {
             IngestError::Auth(_) => "auth",
             IngestError::InvalidProjectId => "invalid_project",
+            IngestError::BodyUnreadable => "unreadable_body",
             IngestError::UnknownKey => "unknown_key",
             IngestError::Disabled => "disabled",
             IngestError::WrongProject | IngestError::DsnMismatch => "wrong_project",

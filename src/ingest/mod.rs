@@ -157,9 +157,15 @@ async fn handle(
 /// Reads the raw (possibly compressed) body, refusing it once it passes the compressed-size cap.
 async fn read_body(ingest: &Ingest, body: Body) -> Result<bytes::Bytes, IngestError> {
     let limit = ingest.settings.max_body_bytes;
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| IngestError::BodyTooLarge { limit })
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let over_limit =
+            std::error::Error::source(&error).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+        if over_limit {
+            IngestError::BodyTooLarge { limit }
+        } else {
+            IngestError::BodyUnreadable
+        }
+    })
 }
 
 fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, IngestError>) -> IngestResult {

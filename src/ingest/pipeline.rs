@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::domain::auth::{key_from_request, AuthError, Dsn, PublicKey, RequestCredentials};
 use crate::domain::envelope::{parse_envelope, Envelope};
+use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
 use crate::store::NewEvent;
 
@@ -93,14 +94,9 @@ pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<
             limit: ingest.settings.max_event_bytes,
         });
     }
-    let ctx = EventContext {
-        project_id: path_project,
-        received_at: now_secs(),
-        client_ip: Some(&client_ip),
-        header_event_id: envelope.header.event_id.as_deref(),
-        sent_at: envelope.header.sent_at,
-        scrubber: scrubber(ingest, &auth),
-    };
+    let mut ctx = event_context(ingest, path_project, &client_ip, &auth);
+    ctx.header_event_id = envelope.header.event_id.as_deref();
+    ctx.sent_at = envelope.header.sent_at;
     let event = prepare_event(parse_event_json(&payload)?, &ctx)?;
     write(ingest, event).await
 }
@@ -118,14 +114,7 @@ pub async fn ingest_store(ingest: &Ingest, request: IngestRequest) -> Result<Eve
     let body = decode_body(header(&request.headers, "content-encoding"), request.body, limit)
         .map_err(|e| too_large_as_event(e, limit))?;
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
-    let ctx = EventContext {
-        project_id: path_project,
-        received_at: now_secs(),
-        client_ip: Some(&client_ip),
-        header_event_id: None,
-        sent_at: None,
-        scrubber: scrubber(ingest, &auth),
-    };
+    let ctx = event_context(ingest, path_project, &client_ip, &auth);
     let raw = parse_event_json(&body)?;
     // §3.3: old SDKs posted transactions here; they are accepted and dropped like transaction items.
     if raw.get("type").and_then(|t| t.as_str()) == Some("transaction") {
@@ -228,12 +217,7 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Bytes> {
 }
 
 fn normalize_event_id(id: &str) -> Option<String> {
-    let hex: String = id
-        .chars()
-        .filter(|c| *c != '-')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+    parse_event_id(id).ok()
 }
 
 /// §7.5: the first `X-Forwarded-For` entry only behind a trusted proxy, else the peer address.
@@ -247,6 +231,18 @@ fn client_ip(ingest: &Ingest, request: &IngestRequest) -> String {
         .map(str::trim)
         .and_then(|ip| ip.parse::<IpAddr>().ok());
     forwarded.unwrap_or(request.peer).to_string()
+}
+
+/// The context shared by both endpoints; the envelope path adds its header's id and `sent_at`.
+fn event_context<'a>(ingest: &Ingest, project_id: i64, client_ip: &'a str, auth: &'a ProjectAuth) -> EventContext<'a> {
+    EventContext {
+        project_id,
+        received_at: now_secs(),
+        client_ip: Some(client_ip),
+        header_event_id: None,
+        sent_at: None,
+        scrubber: scrubber(ingest, auth),
+    }
 }
 
 fn scrubber<'a>(ingest: &Ingest, auth: &'a ProjectAuth) -> Option<&'a Scrubber> {

@@ -52,6 +52,7 @@ pub fn prepare_event(raw: serde_json::Value, ctx: &EventContext) -> Result<NewEv
 
 fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestError> {
     let grouping = compute_grouping(event);
+    let user_key = event.user.as_ref().and_then(|u| u.identity());
     let metadata = event_metadata(event);
     let metadata = serde_json::json!({
         "type": metadata.ty,
@@ -69,7 +70,8 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestErr
         release: event.release.clone(),
         environment: event.environment.clone(),
         transaction: event.transaction.clone(),
-        user_key: event.user.as_ref().and_then(|u| u.identity()),
+        facets: facets(event, user_key.as_deref()),
+        user_key,
         title: event_title(event),
         culprit: event_culprit(event),
         issue_type: event_type(event).to_owned(),
@@ -78,18 +80,17 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestErr
         grouping_version: GROUPING_VERSION.to_owned(),
         grouping_components: grouping.components,
         is_unhandled: event.is_unhandled(),
-        facets: facets(event),
         payload: compress(event)?,
     })
 }
 
 /// The tag pairs counted per issue: the event's own tags plus the fields Sentry shows as tags.
-fn facets(event: &Event) -> Vec<(String, String)> {
+fn facets(event: &Event, user_key: Option<&str>) -> Vec<(String, String)> {
     let mut pairs = vec![("level".to_owned(), event.level.as_str().to_owned())];
     let derived = [
         ("environment", event.environment.clone()),
         ("release", event.release.clone()),
-        ("user", event.user.as_ref().and_then(|u| u.identity())),
+        ("user", user_key.map(str::to_owned)),
         ("transaction", event.transaction.clone()),
     ];
     pairs.extend(derived.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))));

@@ -94,7 +94,7 @@ fn resolve_event_id(header: Option<&str>, payload: Option<Value>) -> Result<Stri
 }
 
 /// 32 hex digits or a dashed UUID, stored as 32 lowercase hex digits.
-fn parse_event_id(raw: &str) -> Result<String, NormalizeError> {
+pub fn parse_event_id(raw: &str) -> Result<String, NormalizeError> {
     Uuid::try_parse(raw.trim())
         .map(|id| id.simple().to_string())
         .map_err(|_| invalid_event_id(raw))
