@@ -47,7 +47,13 @@ impl App {
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
         });
-        let router = crate::ingest::router(ingest).merge(crate::ops::router(db.clone(), metrics));
+        let api = crate::api::ApiState {
+            db: db.clone(),
+            public_url: config.public_url.clone(),
+        };
+        let router = crate::ingest::router(ingest)
+            .merge(crate::ops::router(db.clone(), metrics))
+            .merge(crate::api::router(api));
         let router = with_http_layers(router);
         let listener = TcpListener::bind(config.bind).await?;
         let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);

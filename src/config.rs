@@ -24,6 +24,79 @@ pub enum Command {
     /// Manage projects and their DSNs.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens (for sentry-cli, Grafana and scripts).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage organizations and their members.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from a prompt, or from the first line of stdin when it is not a
+    /// terminal; never from a flag, so it stays out of shell history and process lists.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name (defaults to the email).
+        #[arg(long)]
+        name: Option<String>,
+        /// Instance administrator; owner of the default organization.
+        #[arg(long)]
+        admin: bool,
+        /// Organization to join (default: the default organization).
+        #[arg(long)]
+        org: Option<String>,
+        /// Role in that organization: owner, admin or member (default: owner for --admin, else member).
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (only this once; only its hash is stored).
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        /// Scopes, comma- or space-separated (default: all). The user's role in each organization still applies.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// A note to tell tokens apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List a user's live tokens (their last four characters, never the tokens).
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a token by the id `token list` shows.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization (with a team of the same slug).
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add a user to an organization, or change their role.
+    AddMember {
+        slug: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +111,9 @@ pub enum ProjectCommand {
         /// Platform, e.g. python, javascript, rust.
         #[arg(long)]
         platform: Option<String>,
+        /// Organization (default: the default organization).
+        #[arg(long)]
+        org: Option<String>,
     },
     /// List projects with their DSNs.
     List,

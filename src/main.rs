@@ -10,5 +10,8 @@ async fn main() -> anyhow::Result<()> {
         None | Some(Command::Serve) => faultline::serve(&cli.config).await,
         Some(Command::Migrate) => faultline::cli::migrate(&cli.config).await,
         Some(Command::Project(command)) => faultline::cli::project(&cli.config, command).await,
+        Some(Command::User(command)) => faultline::cli::user(&cli.config, command).await,
+        Some(Command::Token(command)) => faultline::cli::token(&cli.config, command).await,
+        Some(Command::Org(command)) => faultline::cli::org(&cli.config, command).await,
     }
 }

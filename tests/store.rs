@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{Backend, TestDatabase};
-use faultline::store::{events, issues, projects, record_batch, Db, NewEvent, StoreError};
+use common::{close_store, open_store, Backend};
+use faultline::store::{events, issues, projects, record_batch, NewEvent, StoreError};
 
 #[test]
 fn both_migration_folders_have_the_same_versions() {
@@ -22,18 +22,6 @@ fn both_migration_folders_have_the_same_versions() {
     let sqlite = names("sqlite");
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, names("postgres"));
-}
-
-async fn open(backend: &Backend) -> (TestDatabase, Db) {
-    let database = TestDatabase::create(backend).await;
-    let db = Db::connect(&database.url, 4).await.unwrap();
-    db.migrate().await.unwrap();
-    (database, db)
-}
-
-async fn close(database: TestDatabase, db: Db) {
-    db.close().await;
-    database.drop_database().await;
 }
 
 pub fn new_event(project_id: i64, fingerprint: &str, at_ms: i64) -> NewEvent {
@@ -62,7 +50,7 @@ pub fn new_event(project_id: i64, fingerprint: &str, at_ms: i64) -> NewEvent {
 }
 
 async fn projects_and_keys_round_trip(backend: Backend) {
-    let (database, db) = open(&backend).await;
+    let (database, db) = open_store(&backend).await;
     let (org, created) = projects::ensure_default_organization(&db).await.unwrap();
     assert!(created);
     assert_eq!(projects::ensure_default_organization(&db).await.unwrap(), (org, false));
@@ -91,11 +79,11 @@ async fn projects_and_keys_round_trip(backend: Backend) {
     assert_eq!(record.scrub_keys, vec!["iban".to_owned()]);
     assert!(projects::find_key(&db, &"b".repeat(32)).await.unwrap().is_none());
     assert_eq!(projects::list_keys(&db, project.id).await.unwrap().len(), 1);
-    close(database, db).await;
+    close_store(database, db).await;
 }
 
 async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
-    let (database, db) = open(&backend).await;
+    let (database, db) = open_store(&backend).await;
     let (org, _) = projects::ensure_default_organization(&db).await.unwrap();
     let project = projects::create_project(&db, org, "web", "Web", None, &"c".repeat(32))
         .await
@@ -128,7 +116,9 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     assert!(tags.contains(&issues::TagCount {
         key: "browser".into(),
         value: "Firefox".into(),
-        times_seen: 2
+        times_seen: 2,
+        first_seen: hour + 1_000,
+        last_seen: hour + 2_000,
     }));
     assert_eq!(issues::hourly_counts(&db, a.id).await.unwrap(), vec![(hour, 2)]);
     assert_eq!(
@@ -145,7 +135,7 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     assert_eq!(stored.len(), 2);
     assert!(stored[0].timestamp >= stored[1].timestamp, "newest first");
     assert_eq!(stored[0].payload_json().unwrap()["event_id"], "x");
-    close(database, db).await;
+    close_store(database, db).await;
 }
 
 on_both_databases!(

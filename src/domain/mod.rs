@@ -1,13 +1,16 @@
 //! Pure product logic, no I/O: the event model and its normalization, scrubbing, grouping,
 //! titles and culprits, short ids and the issue lifecycle. Everything here is unit-tested.
 
+pub mod accounts;
 pub mod auth;
 pub mod envelope;
 pub mod event;
 pub mod grouping;
 pub mod lifecycle;
 pub mod normalize;
+pub mod period;
 pub mod project;
 pub mod scrub;
+pub mod search;
 pub mod short_id;
 pub mod title;

@@ -20,6 +20,20 @@ impl ProjectSlug {
         Ok(ProjectSlug(slug))
     }
 
+    /// A slug made from a display name, as Sentry does when none is given: `Web Shop!` → `web-shop`.
+    pub fn from_name(name: &str) -> Result<ProjectSlug, InvalidSlug> {
+        let mut slug = String::new();
+        for c in name.trim().to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_end_matches('-').chars().take(50).collect();
+        ProjectSlug::parse(slug.trim_end_matches('-'))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -28,6 +42,14 @@ impl ProjectSlug {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_become_slugs_of_their_ascii_words() {
+        assert_eq!(ProjectSlug::from_name("Web Shop!").unwrap().as_str(), "web-shop");
+        assert_eq!(ProjectSlug::from_name("  API -- v2 ").unwrap().as_str(), "api-v2");
+        assert_eq!(ProjectSlug::from_name("Ünïcode").unwrap().as_str(), "n-code");
+        assert_eq!(ProjectSlug::from_name("!!!"), Err(InvalidSlug));
+    }
 
     #[test]
     fn slugs_are_lowercased_and_trimmed() {

@@ -91,6 +91,8 @@ fn facets(event: &Event, user_key: Option<&str>) -> Vec<(String, String)> {
         ("environment", event.environment.clone()),
         ("release", event.release.clone()),
         ("user", user_key.map(str::to_owned)),
+        // Searchable as `user.email:` even when the user is identified by id.
+        ("user.email", event.user.as_ref().and_then(|user| user.email.clone())),
         ("transaction", event.transaction.clone()),
     ];
     pairs.extend(derived.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))));

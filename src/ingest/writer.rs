@@ -74,11 +74,25 @@ pub fn spawn_writer(
     (handle, task)
 }
 
+/// Events written between two refreshes of the planner statistics.
+const EVENTS_PER_STATISTICS_REFRESH: usize = 50_000;
+
 async fn run_writer(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, metrics: Arc<Metrics>) {
     let mut batch = Vec::with_capacity(batch_size);
+    let mut since_refresh = 0;
     while jobs.recv_many(&mut batch, batch_size).await > 0 {
         metrics.queue_depth.set(jobs.len() as i64);
+        since_refresh += batch.len();
         commit_batch(&db, std::mem::take(&mut batch), &metrics).await;
+        if since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
+            since_refresh = 0;
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(error) = db.refresh_statistics().await {
+                    tracing::warn!(%error, "refreshing planner statistics failed");
+                }
+            });
+        }
     }
     tracing::info!("writer drained and stopped");
 }

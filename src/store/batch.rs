@@ -148,6 +148,13 @@ async fn load_issues(
             .push(group.fingerprint);
     }
     let mut found = HashMap::new();
+    // Postgres: lock the rows so a status change made through the API meanwhile is not overwritten. SQLite
+    // needs nothing: the batch's transaction is IMMEDIATE, so it holds the write lock from its first read.
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     for (project_id, fingerprints) in fingerprints_by_project {
         for chunk in fingerprints.chunks(EVENT_CHUNK) {
             let rows: Vec<ExistingRow> = on_tx!(tx, conn, Backend => {
@@ -159,7 +166,7 @@ async fn load_issues(
                 for fingerprint in chunk {
                     list.push_bind(*fingerprint);
                 }
-                qb.push(")");
+                qb.push(")").push(lock);
                 qb.build_query_as().fetch_all(&mut *conn).await?
             });
             for row in rows {

@@ -1,5 +1,6 @@
 //! Events: the writer's batch insert (in `batch`) and reading stored events back.
 
+use super::paging::{bind_params, into_page, Page, PageRequest, Param, SqlText};
 use super::{on_pool, Db, StoreError};
 
 /// An event ready to store: normalized, scrubbed and fingerprinted by ingest.
@@ -35,9 +36,12 @@ pub struct NewEvent {
 /// A stored event as read back.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredEvent {
+    pub id: i64,
+    pub project_id: i64,
     pub issue_id: i64,
     pub event_id: String,
     pub timestamp: i64,
+    pub received: i64,
     pub level: String,
     pub release: Option<String>,
     pub environment: Option<String>,
@@ -54,7 +58,8 @@ impl StoredEvent {
     }
 }
 
-const EVENT_COLUMNS: &str = "issue_id, event_id, timestamp, level, release, environment, title, payload";
+const EVENT_COLUMNS: &str =
+    "id, project_id, issue_id, event_id, timestamp, received, level, release, environment, title, payload";
 
 pub async fn get_event(db: &Db, project_id: i64, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
@@ -94,4 +99,51 @@ pub async fn stored_event_ids(db: &Db, project_id: i64, event_ids: &[String]) ->
         found.extend(ids);
     }
     Ok(found)
+}
+
+/// Whose events to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventScope {
+    Issue(i64),
+    Project(i64),
+}
+
+/// Events newest first, a keyset page on `(timestamp, id)`.
+pub async fn list_events(db: &Db, scope: EventScope, page: &PageRequest) -> Result<Page<StoredEvent>, StoreError> {
+    let mut text = SqlText::default();
+    let (column, id) = match scope {
+        EventScope::Issue(id) => ("issue_id", id),
+        EventScope::Project(id) => ("project_id", id),
+    };
+    text.push(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "))
+        .bind(Param::Int(id));
+    text.push_page("timestamp", page);
+    let SqlText { sql, params } = text;
+    let rows: Vec<StoredEvent> =
+        on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?);
+    Ok(into_page(rows, page))
+}
+
+/// The issue's newest (or oldest) event.
+pub async fn edge_event(db: &Db, issue_id: i64, newest: bool) -> Result<Option<StoredEvent>, StoreError> {
+    let order = if newest { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp {order}, id {order} LIMIT 1"
+    );
+    Ok(on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).fetch_optional(pool).await?))
+}
+
+/// An event by its id in any of the given projects.
+pub async fn find_event(db: &Db, project_ids: &[i64], event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+    if project_ids.is_empty() {
+        return Ok(None);
+    }
+    let mut text = SqlText::default();
+    text.push(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = "))
+        .bind(Param::Text(event_id.to_owned()))
+        .push(" AND project_id IN ")
+        .bind_list(project_ids.iter().map(|id| Param::Int(*id)))
+        .push(" LIMIT 1");
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_optional(pool).await?))
 }

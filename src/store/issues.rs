@@ -110,7 +110,7 @@ pub(crate) const STATE_COLUMNS: &str =
     "status, substatus, resolution, resolution_release, resolved_at, ignore_kind, ignore_until, ignore_until_count";
 
 #[derive(sqlx::FromRow)]
-struct IssueRow {
+pub(crate) struct IssueRow {
     id: i64,
     project_id: i64,
     short_id: i64,
@@ -137,7 +137,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<
 }
 
 impl IssueRow {
-    fn into_issue(self) -> Result<Issue, StoreError> {
+    pub(crate) fn into_issue(self) -> Result<Issue, StoreError> {
         Ok(Issue {
             id: self.id,
             project_id: self.project_id,
@@ -161,7 +161,7 @@ impl IssueRow {
     }
 }
 
-fn issue_select() -> String {
+pub(crate) fn issue_select() -> String {
     format!(
         "SELECT id, project_id, short_id, fingerprint, grouping_components, title, culprit, issue_type, level, \
          metadata, {STATE_COLUMNS}, first_seen, last_seen, times_seen, user_count, first_release, last_release, \
@@ -224,11 +224,13 @@ pub struct TagCount {
     pub key: String,
     pub value: String,
     pub times_seen: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
 }
 
 /// Tag facets of an issue, most frequent value first within each key.
 pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreError> {
-    let sql = "SELECT key, value, times_seen FROM issue_tags WHERE issue_id = $1 \
+    let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM issue_tags WHERE issue_id = $1 \
                ORDER BY key, times_seen DESC, value";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
 }
@@ -249,4 +251,39 @@ pub async fn activity(db: &Db, issue_id: i64) -> Result<Vec<(String, String, i64
 pub async fn latest_release(db: &Db, project_id: i64) -> Result<Option<String>, StoreError> {
     let sql = "SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT 1";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?))
+}
+
+/// Deletes issues with their events and counters; returns how many existed.
+pub async fn delete_issues(db: &Db, issue_ids: &[i64]) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    for id in issue_ids {
+        let sql = "DELETE FROM issues WHERE id = $1";
+        deleted += on_pool!(db, pool => sqlx::query(sql).bind(*id).execute(pool).await?.rows_affected());
+    }
+    Ok(deleted)
+}
+
+/// Events per hour since `since_ms` for each issue, as (issue id, hour start ms, count).
+pub async fn hourly_counts_since(
+    db: &Db,
+    issue_ids: &[i64],
+    since_ms: i64,
+) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    if issue_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = super::paging::SqlText::default();
+    text.push("SELECT issue_id, hour, times_seen FROM issue_hours WHERE hour >= ")
+        .bind(super::paging::Param::Int(since_ms))
+        .push(" AND issue_id IN ")
+        .bind_list(issue_ids.iter().map(|id| super::paging::Param::Int(*id)));
+    let super::paging::SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => super::paging::bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
+}
+
+/// The environments a project's issues were seen in.
+pub async fn environments(db: &Db, project_id: i64) -> Result<Vec<String>, StoreError> {
+    let sql = "SELECT DISTINCT t.value FROM issue_tags t JOIN issues i ON i.id = t.issue_id \
+               WHERE i.project_id = $1 AND t.key = 'environment' ORDER BY t.value LIMIT 100";
+    Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?))
 }

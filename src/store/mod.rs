@@ -1,11 +1,16 @@
 //! The only module that speaks SQL. One query text serves SQLite and Postgres: `on_pool!` expands the same
 //! body for each native pool, and where the dialects differ the two arms sit side by side.
 
+pub mod accounts;
 mod batch;
 mod counters;
 pub mod events;
+pub mod issue_search;
 pub mod issues;
+pub mod organizations;
+pub mod paging;
 pub mod projects;
+pub mod releases;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -103,6 +108,20 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics. Postgres plans the writer's event-id look-up by them; with
+    /// autovacuum off (or lagging behind a fast-growing table) stale statistics make it scan a whole project's
+    /// events instead of one index, so the writer calls this as the tables grow.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected(),
+            Db::Postgres(pool) => sqlx::query("ANALYZE events, issues, issue_tags")
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
@@ -136,7 +155,10 @@ pub(crate) enum Tx {
 impl Tx {
     pub(crate) async fn begin(db: &Db) -> Result<Tx, StoreError> {
         Ok(match db {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            // IMMEDIATE takes the write lock up front (waiting out the busy timeout). A deferred transaction
+            // reads first and then fails at once with SQLITE_BUSY if another connection (an API write, a
+            // statistics refresh) wrote in between.
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -1,6 +1,6 @@
 //! Organizations, projects and their client keys (the DSNs).
 
-use super::{is_unique_violation, now_ms, on_pool, Db, StoreError};
+use super::{is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
 
 pub const DEFAULT_ORGANIZATION: &str = "default";
 
@@ -12,13 +12,17 @@ pub struct Project {
     pub name: String,
     pub platform: Option<String>,
     pub enabled: bool,
+    pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProjectKey {
+    pub id: i64,
     pub project_id: i64,
     pub public_key: String,
+    pub label: String,
     pub enabled: bool,
+    pub created_at: i64,
 }
 
 /// What ingest needs to know about a public key.
@@ -33,23 +37,19 @@ pub struct KeyRecord {
 
 /// Returns the default organization's id, creating it on first start (`true` when it was created now).
 pub async fn ensure_default_organization(db: &Db) -> Result<(i64, bool), StoreError> {
-    let sql = "INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) \
-               ON CONFLICT (slug) DO NOTHING RETURNING id";
-    let inserted: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(sql)
-        .bind(DEFAULT_ORGANIZATION)
-        .bind("Default")
-        .bind(now_ms())
-        .fetch_optional(pool)
-        .await?);
-    if let Some(id) = inserted {
-        return Ok((id, true));
+    if let Some(organization) = organizations::find_organization(db, DEFAULT_ORGANIZATION).await? {
+        return Ok((organization.id, false));
     }
-    let sql = "SELECT id FROM organizations WHERE slug = $1";
-    let id: i64 = on_pool!(db, pool => sqlx::query_scalar(sql)
-        .bind(DEFAULT_ORGANIZATION)
-        .fetch_one(pool)
-        .await?);
-    Ok((id, false))
+    match organizations::create_organization(db, DEFAULT_ORGANIZATION, "Default").await {
+        Ok(organization) => Ok((organization.id, true)),
+        // Another process created it between the two statements.
+        Err(StoreError::Conflict(_)) => {
+            let organization = organizations::find_organization(db, DEFAULT_ORGANIZATION).await?;
+            let organization = organization.ok_or_else(|| StoreError::NotFound("default organization".into()))?;
+            Ok((organization.id, false))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Creates a project with one enabled client key.
@@ -66,6 +66,8 @@ pub async fn create_project(
                           VALUES ($1, $2, $3, $4, $5) RETURNING id";
     let insert_key = "INSERT INTO project_keys (project_id, public_key, label, created_at) \
                       VALUES ($1, $2, 'Default', $3)";
+    let link_team = "INSERT INTO project_teams (project_id, team_id) \
+                     SELECT $1, MIN(id) FROM teams WHERE organization_id = $2";
     let result: Result<i64, sqlx::Error> = on_pool!(db, pool => async {
         let mut tx = pool.begin().await?;
         let id: i64 = sqlx::query_scalar(insert_project)
@@ -77,6 +79,7 @@ pub async fn create_project(
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query(insert_key).bind(id).bind(public_key).bind(now).execute(&mut *tx).await?;
+        sqlx::query(link_team).bind(id).bind(organization_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
     }.await);
@@ -88,18 +91,19 @@ pub async fn create_project(
             name: name.to_owned(),
             platform: platform.map(str::to_owned),
             enabled: true,
+            created_at: now,
         }),
         Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("project {slug}"))),
         Err(e) => Err(e.into()),
     }
 }
 
-const PROJECT_COLUMNS: &str = "id, organization_id, slug, name, platform, enabled";
+const PROJECT_COLUMNS: &str = "id, organization_id, slug, name, platform, enabled, created_at";
 
-type ProjectRow = (i64, i64, String, String, Option<String>, bool);
+type ProjectRow = (i64, i64, String, String, Option<String>, bool, i64);
 
 fn project_from_row(row: ProjectRow) -> Project {
-    let (id, organization_id, slug, name, platform, enabled) = row;
+    let (id, organization_id, slug, name, platform, enabled, created_at) = row;
     Project {
         id,
         organization_id,
@@ -107,6 +111,7 @@ fn project_from_row(row: ProjectRow) -> Project {
         name,
         platform,
         enabled,
+        created_at,
     }
 }
 
@@ -123,17 +128,66 @@ pub async fn find_project_by_slug(db: &Db, slug: &str) -> Result<Option<Project>
 }
 
 pub async fn list_keys(db: &Db, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
-    let sql = "SELECT project_id, public_key, enabled FROM project_keys WHERE project_id = $1 ORDER BY id";
-    let keys: Vec<(i64, String, bool)> =
-        on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?);
-    Ok(keys
-        .into_iter()
-        .map(|(project_id, public_key, enabled)| ProjectKey {
-            project_id,
-            public_key,
-            enabled,
-        })
-        .collect())
+    let sql = "SELECT id, project_id, public_key, label, enabled, created_at FROM project_keys \
+               WHERE project_id = $1 ORDER BY id";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?))
+}
+
+/// Adds an enabled client key to a project.
+pub async fn create_key(db: &Db, project_id: i64, public_key: &str, label: &str) -> Result<ProjectKey, StoreError> {
+    let now = now_ms();
+    let sql = "INSERT INTO project_keys (project_id, public_key, label, created_at) VALUES ($1, $2, $3, $4) \
+               RETURNING id";
+    let id: i64 = on_pool!(db, pool => sqlx::query_scalar(sql)
+        .bind(project_id)
+        .bind(public_key)
+        .bind(label)
+        .bind(now)
+        .fetch_one(pool)
+        .await?);
+    Ok(ProjectKey {
+        id,
+        project_id,
+        public_key: public_key.to_owned(),
+        label: label.to_owned(),
+        enabled: true,
+        created_at: now,
+    })
+}
+
+/// Projects of the given organizations, by slug.
+pub async fn list_organization_projects(db: &Db, organization_ids: &[i64]) -> Result<Vec<Project>, StoreError> {
+    if organization_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ProjectRow> = on_pool!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE organization_id IN ("));
+        let mut list = qb.separated(", ");
+        for id in organization_ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY slug, id");
+        qb.build_query_as().fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(project_from_row).collect())
+}
+
+pub async fn find_organization_project(
+    db: &Db,
+    organization_id: i64,
+    slug: &str,
+) -> Result<Option<Project>, StoreError> {
+    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE organization_id = $1 AND slug = $2");
+    let row: Option<ProjectRow> =
+        on_pool!(db, pool => sqlx::query_as(&sql).bind(organization_id).bind(slug).fetch_optional(pool).await?);
+    Ok(row.map(project_from_row))
+}
+
+pub async fn get_project(db: &Db, project_id: i64) -> Result<Option<Project>, StoreError> {
+    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1");
+    let row: Option<ProjectRow> =
+        on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_optional(pool).await?);
+    Ok(row.map(project_from_row))
 }
 
 /// Looks up a public key with its project's ingest settings.
@@ -168,6 +222,30 @@ pub async fn set_key_enabled(db: &Db, public_key: &str, enabled: bool) -> Result
     Ok(())
 }
 
+/// Changes a key's label and/or enabled flag; `NotFound` unless the key belongs to the project.
+pub async fn update_key(
+    db: &Db,
+    project_id: i64,
+    public_key: &str,
+    label: Option<&str>,
+    enabled: Option<bool>,
+) -> Result<(), StoreError> {
+    let sql = "UPDATE project_keys SET label = COALESCE($1, label), enabled = COALESCE($2, enabled) \
+               WHERE project_id = $3 AND public_key = $4";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(label)
+        .bind(enabled)
+        .bind(project_id)
+        .bind(public_key)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("key {public_key}")));
+    }
+    Ok(())
+}
+
 /// Replaces the project's extra scrubbing keys.
 pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result<(), StoreError> {
     let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -175,6 +253,17 @@ pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result
     let done = on_pool!(db, pool => sqlx::query(sql).bind(json).bind(project_id).execute(pool).await?.rows_affected());
     if done == 0 {
         return Err(StoreError::NotFound(format!("project {project_id}")));
+    }
+    Ok(())
+}
+
+/// Removes a client key; `NotFound` unless it belongs to the project.
+pub async fn delete_key(db: &Db, project_id: i64, public_key: &str) -> Result<(), StoreError> {
+    let sql = "DELETE FROM project_keys WHERE project_id = $1 AND public_key = $2";
+    let done =
+        on_pool!(db, pool => sqlx::query(sql).bind(project_id).bind(public_key).execute(pool).await?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("key {public_key}")));
     }
     Ok(())
 }

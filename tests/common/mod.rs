@@ -10,6 +10,8 @@ use faultline::store::{projects, Db};
 use faultline::App;
 use tokio::sync::oneshot;
 
+pub mod api;
+
 /// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.
 #[macro_export]
 macro_rules! on_both_databases {
@@ -82,6 +84,19 @@ impl TestDatabase {
             admin_execute(server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
     }
+}
+
+/// A fresh, migrated database for store-level tests.
+pub async fn open_store(backend: &Backend) -> (TestDatabase, Db) {
+    let database = TestDatabase::create(backend).await;
+    let db = Db::connect(&database.url, 4).await.unwrap();
+    db.migrate().await.unwrap();
+    (database, db)
+}
+
+pub async fn close_store(database: TestDatabase, db: Db) {
+    db.close().await;
+    database.drop_database().await;
 }
 
 async fn admin_execute(server: &str, sql: &str) {

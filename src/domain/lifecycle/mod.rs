@@ -1,9 +1,11 @@
 //! Issue lifecycle (§9.1, §9.2): status, substatus, resolutions and ignore conditions, and how a
 //! newly ingested event changes them (regressions, ignore conditions that trip).
 
+mod change;
 mod releases;
 mod state;
 
+pub use change::{ChangeContext, IgnoreFor, StatusChange};
 pub use releases::{compare_releases, KnownReleases, ReleaseOrder};
 pub use state::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
 

@@ -1,4 +1,9 @@
-//! The command-line commands besides `serve`: migrations and project management.
+//! The command-line commands besides `serve`: migrations, projects, and (in `accounts`) users, tokens and
+//! organizations.
+
+mod accounts;
+
+pub use accounts::{org, token, user};
 
 use anyhow::Context;
 
@@ -22,11 +27,17 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 pub async fn project(config: &Config, command: &ProjectCommand) -> anyhow::Result<()> {
     let db = connect(config).await?;
     let result = match command {
-        ProjectCommand::Create { slug, name, platform } => {
+        ProjectCommand::Create {
+            slug,
+            name,
+            platform,
+            org,
+        } => {
             let slug = ProjectSlug::parse(slug)?;
             let dsn = bootstrap::create_project(
                 &db,
                 &config.public_url,
+                org.as_deref(),
                 slug.as_str(),
                 name.as_deref(),
                 platform.as_deref(),
@@ -63,10 +74,12 @@ async fn list_projects(db: &Db, public_url: &url::Url) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(config: &Config) -> anyhow::Result<Db> {
+pub(crate) async fn connect(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .with_context(|| format!("cannot open {}", config.redacted_database_url()))?;
     db.migrate().await?;
+    // Commands may name the default organization before the server's first start.
+    projects::ensure_default_organization(&db).await?;
     Ok(db)
 }

@@ -1,0 +1,83 @@
+//! The web API's error: each cause maps to one status and a `{"detail": …}` body (what sentry-cli and
+//! Grafana read). Database errors are logged, never shown.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::domain::accounts::Scope;
+use crate::domain::search::SearchError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Authentication credentials were not provided or are invalid.")]
+    Unauthorized,
+    #[error("You do not have permission to perform this action (missing scope {0}).")]
+    MissingScope(Scope),
+    /// Unknown, or outside the caller's organizations: the two are never told apart.
+    #[error("The requested resource does not exist")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Invalid search query: {0}")]
+    BadQuery(#[from] SearchError),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0}")]
+    NotImplemented(&'static str),
+    #[error("The request body is too large")]
+    BodyTooLarge,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("The request body must be JSON, sent with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("Internal error")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(detail.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::Store(StoreError::NotFound(_)) => ApiError::NotFound.to_string(),
+            ApiError::Store(StoreError::Conflict(what)) => format!("{what} already exists"),
+            other => other.to_string(),
+        };
+        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+            tracing::error!(error = ?self, "API request failed");
+        } else {
+            tracing::debug!(%status, %detail, "API request refused");
+        }
+        let mut body = serde_json::json!({ "detail": detail });
+        if let ApiError::BadQuery(error) = &self {
+            body["position"] = error.position.into();
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

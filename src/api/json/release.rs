@@ -1,0 +1,49 @@
+//! Releases and deploys. sentry-cli requires `version`, `dateCreated`, an integer `newGroups` and
+//! `projects[{slug, name}]`, and a `dateFinished` on every deploy.
+
+use serde_json::{json, Value};
+
+use crate::store::releases::{Deploy, Release};
+
+use super::time::iso8601_ms;
+
+pub fn release(release: &Release) -> Value {
+    let projects: Vec<Value> = release
+        .projects
+        .iter()
+        .map(|(slug, name)| json!({ "slug": slug, "name": name, "newGroups": 0 }))
+        .collect();
+    json!({
+        "id": release.version,
+        "version": release.version,
+        "shortVersion": release.version,
+        "ref": release.reference,
+        "url": release.url,
+        "status": release.status,
+        "dateCreated": iso8601_ms(release.created_at),
+        "dateStarted": release.date_started.map(iso8601_ms),
+        "dateReleased": release.date_released.map(iso8601_ms),
+        "lastEvent": release.last_event.map(iso8601_ms),
+        "firstEvent": Value::Null,
+        "newGroups": release.new_groups.max(0),
+        "commitCount": 0,
+        "deployCount": i64::from(release.last_deploy.is_some()),
+        "lastCommit": Value::Null,
+        "lastDeploy": release.last_deploy.as_ref().map(deploy),
+        "authors": [],
+        "owner": Value::Null,
+        "data": {},
+        "projects": projects,
+    })
+}
+
+pub fn deploy(deploy: &Deploy) -> Value {
+    json!({
+        "id": deploy.id.to_string(),
+        "environment": deploy.environment,
+        "name": deploy.name,
+        "url": deploy.url,
+        "dateStarted": deploy.date_started.map(iso8601_ms),
+        "dateFinished": iso8601_ms(deploy.date_finished),
+    })
+}

@@ -1,0 +1,153 @@
+//! Sentry's web API subset (`/api/0/…`, protocol §11) for sentry-cli, Grafana and IDE tools. Handlers are
+//! thin: `auth` decides access, `domain::search` parses queries, `store` reads and writes, `json` shapes.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod issue_update;
+pub mod json;
+pub mod params;
+mod routes;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+
+use crate::store::Db;
+
+/// What every API handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    pub public_url: url::Url,
+}
+
+pub fn router(state: ApiState) -> Router {
+    use routes::{events, index, issues, lookups, projects, releases};
+    Router::new()
+        .route("/api/0/", get(index::root))
+        .route("/api/0/organizations/", get(index::organizations))
+        .route("/api/0/organizations/{org}/", get(index::get_organization))
+        .route("/api/0/projects/", get(projects::all_projects))
+        .route(
+            "/api/0/organizations/{org}/projects/",
+            get(projects::organization_projects),
+        )
+        .route("/api/0/teams/{org}/{team}/projects/", post(projects::create))
+        .route("/api/0/projects/{org}/{project}/", get(projects::detail))
+        .route(
+            "/api/0/projects/{org}/{project}/keys/",
+            get(projects::keys).post(projects::create_key),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/keys/{key}/",
+            get(projects::key)
+                .put(projects::update_key)
+                .delete(projects::delete_key),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/issues/",
+            get(issues::project_list)
+                .put(issues::project_bulk_update)
+                .delete(issues::project_bulk_delete),
+        )
+        .route(
+            "/api/0/organizations/{org}/issues/",
+            get(issues::organization_list)
+                .put(issues::organization_bulk_update)
+                .delete(issues::organization_bulk_delete),
+        )
+        .route(
+            "/api/0/issues/{issue}/",
+            get(issues::detail).put(issues::update).delete(issues::delete),
+        )
+        .route(
+            "/api/0/organizations/{org}/issues/{issue}/",
+            get(issues::org_detail)
+                .put(issues::org_update)
+                .delete(issues::org_delete),
+        )
+        .route("/api/0/issues/{issue}/events/", get(events::issue_events))
+        .route(
+            "/api/0/organizations/{org}/issues/{issue}/events/",
+            get(events::org_issue_events),
+        )
+        .route("/api/0/issues/{issue}/events/{event}/", get(events::issue_event))
+        .route(
+            "/api/0/organizations/{org}/issues/{issue}/events/{event}/",
+            get(events::org_issue_event),
+        )
+        .route("/api/0/projects/{org}/{project}/events/", get(events::project_events))
+        .route(
+            "/api/0/projects/{org}/{project}/events/{event}/",
+            get(events::project_event),
+        )
+        .route("/api/0/issues/{issue}/tags/", get(lookups::issue_tags))
+        .route("/api/0/issues/{issue}/tags/{key}/", get(lookups::issue_tag))
+        .route(
+            "/api/0/issues/{issue}/tags/{key}/values/",
+            get(lookups::issue_tag_values),
+        )
+        .route(
+            "/api/0/organizations/{org}/shortids/{short_id}/",
+            get(lookups::short_id),
+        )
+        .route(
+            "/api/0/organizations/{org}/eventids/{event_id}/",
+            get(lookups::event_id),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/",
+            get(releases::org_list).post(releases::org_create),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/",
+            get(releases::org_detail)
+                .put(releases::org_update)
+                .delete(releases::org_delete),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/releases/",
+            get(releases::project_list).post(releases::project_create),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/releases/{version}/",
+            get(releases::project_detail)
+                .put(releases::project_update)
+                .delete(releases::project_delete),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/deploys/",
+            get(releases::deploys).post(releases::create_deploy),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/commits/",
+            get(releases::commits),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/releases/{version}/commits/",
+            get(releases::project_commits),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/previous-with-commits/",
+            get(releases::previous_with_commits),
+        )
+        .route(
+            "/api/0/organizations/{org}/chunk-upload/",
+            get(releases::chunk_upload).post(releases::chunk_upload),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/files/",
+            get(releases::files).post(releases::files),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/files/dsyms/",
+            get(releases::files).post(releases::files),
+        )
+        .route(
+            "/api/0/organizations/{org}/artifactbundle/assemble/",
+            post(releases::files),
+        )
+        .route("/api/0/{*rest}", any(index::not_found))
+        .method_not_allowed_fallback(index::method_not_allowed)
+        .with_state(state)
+}

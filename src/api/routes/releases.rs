@@ -1,0 +1,355 @@
+//! Releases and deploys, organization- and project-scoped, as sentry-cli 2.x and 3.x call them. Creating an
+//! existing version merges into it (208, as Sentry answers), so re-running a deploy script succeeds.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::auth::{Caller, OrgAccess};
+use crate::api::body::Body;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::json::release::{deploy as deploy_json, release as release_json};
+use crate::api::params::RequestParams;
+use crate::api::ApiState;
+use crate::domain::accounts::Scope;
+use crate::domain::normalize::parse_timestamp;
+use crate::store::now_ms;
+use crate::store::projects::{self, Project};
+use crate::store::releases::{self, Deploy, ReleaseDetails};
+
+/// Fields of a release body; dates are RFC 3339 (sentry-cli sends nanoseconds) or Unix seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseBody {
+    version: Option<String>,
+    #[serde(default)]
+    projects: Vec<Value>,
+    url: Option<String>,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+    date_started: Option<Value>,
+    date_released: Option<Value>,
+    status: Option<String>,
+}
+
+type OrgPath = Path<String>;
+type OrgVersionPath = Path<(String, String)>;
+type ProjectPath = Path<(String, String)>;
+type ProjectVersionPath = Path<(String, String, String)>;
+
+pub async fn org_list(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path(org): OrgPath,
+    params: RequestParams,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    list(&state, &access, None, &params).await
+}
+
+pub async fn project_list(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, project)): ProjectPath,
+    params: RequestParams,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    let project = project_in(&state, &access, &project).await?;
+    list(&state, &access, Some(project.id), &params).await
+}
+
+pub async fn org_create(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path(org): OrgPath,
+    Body(body): Body<ReleaseBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let access = write_access(&caller, &org)?;
+    create(&state, &access, Vec::new(), body).await
+}
+
+pub async fn project_create(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, project)): ProjectPath,
+    Body(body): Body<ReleaseBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectReleases).await?;
+    create(&state, &access, vec![project], body).await
+}
+
+pub async fn org_detail(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    show(&state, &access, &version).await
+}
+
+pub async fn project_detail(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, project, version)): ProjectVersionPath,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    let project = project_in(&state, &access, &project).await?;
+    let release = existing_in_project(&state, &access, &version, &project).await?;
+    Ok(Json(release_json(&release)))
+}
+
+pub async fn org_update(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+    Body(body): Body<ReleaseBody>,
+) -> ApiResult<Json<Value>> {
+    let access = write_access(&caller, &org)?;
+    update(&state, &access, &version, body).await
+}
+
+pub async fn project_update(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, project, version)): ProjectVersionPath,
+    Body(body): Body<ReleaseBody>,
+) -> ApiResult<Json<Value>> {
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectReleases).await?;
+    existing_in_project(&state, &access, &version, &project).await?;
+    update(&state, &access, &version, body).await
+}
+
+pub async fn org_delete(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+) -> ApiResult<StatusCode> {
+    let access = write_access(&caller, &org)?;
+    releases::delete_release(&state.db, access.organization.id, &version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn project_delete(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, project, version)): ProjectVersionPath,
+) -> ApiResult<StatusCode> {
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectReleases).await?;
+    existing_in_project(&state, &access, &version, &project).await?;
+    releases::delete_release(&state.db, access.organization.id, &version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployBody {
+    environment: Option<String>,
+    name: Option<String>,
+    url: Option<String>,
+    date_started: Option<Value>,
+    date_finished: Option<Value>,
+}
+
+pub async fn create_deploy(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+    Body(body): Body<DeployBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let access = write_access(&caller, &org)?;
+    existing(&state, &access, &version).await?;
+    let environment = body.environment.filter(|e| !e.trim().is_empty());
+    let environment = environment.ok_or_else(|| ApiError::bad_request("environment is required"))?;
+    let mut deploy = Deploy {
+        id: 0,
+        environment,
+        name: body.name,
+        url: body.url,
+        date_started: optional_date("dateStarted", body.date_started.as_ref())?,
+        // sentry-cli cannot read a deploy without `dateFinished`; Sentry fills it with "now" too.
+        date_finished: optional_date("dateFinished", body.date_finished.as_ref())?.unwrap_or_else(now_ms),
+    };
+    deploy.id = releases::create_deploy(&state.db, access.organization.id, &version, &deploy).await?;
+    Ok((StatusCode::CREATED, Json(deploy_json(&deploy))))
+}
+
+pub async fn deploys(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    existing(&state, &access, &version).await?;
+    let deploys = releases::list_deploys(&state.db, access.organization.id, &version).await?;
+    Ok(Json(deploys.iter().map(deploy_json).collect()))
+}
+
+/// Faultline does not track commits: the lists are empty, which `set-commits` accepts.
+pub async fn commits(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, version)): OrgVersionPath,
+) -> ApiResult<Json<Value>> {
+    let access = read_access(&caller, &org)?;
+    existing(&state, &access, &version).await?;
+    Ok(Json(json!([])))
+}
+
+pub async fn project_commits(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, _project, version)): ProjectVersionPath,
+) -> ApiResult<Json<Value>> {
+    commits(caller, State(state), Path((org, version))).await
+}
+
+pub async fn previous_with_commits(caller: Caller, Path((org, _version)): OrgVersionPath) -> ApiResult<Json<Value>> {
+    read_access(&caller, &org)?;
+    Ok(Json(json!({})))
+}
+
+/// Source maps and debug files are not supported yet: say so plainly instead of a bare 404.
+pub async fn files(_caller: Caller) -> ApiError {
+    ApiError::NotImplemented(
+        "Faultline does not support uploading source maps or debug files yet (sentry-cli sourcemaps/debug-files)",
+    )
+}
+
+pub async fn chunk_upload(caller: Caller) -> ApiError {
+    files(caller).await
+}
+
+fn read_access(caller: &Caller, org: &str) -> ApiResult<OrgAccess> {
+    let access = caller.org(org)?;
+    if !access.scopes.contains(Scope::ProjectReleases) {
+        access.require(Scope::ProjectRead)?;
+    }
+    Ok(access)
+}
+
+async fn project_in(state: &ApiState, access: &OrgAccess, slug: &str) -> ApiResult<Project> {
+    projects::find_organization_project(&state.db, access.organization.id, slug)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn write_access(caller: &Caller, org: &str) -> ApiResult<OrgAccess> {
+    let access = caller.org(org)?;
+    access.require(Scope::ProjectReleases)?;
+    Ok(access)
+}
+
+async fn list(
+    state: &ApiState,
+    access: &OrgAccess,
+    project_id: Option<i64>,
+    params: &RequestParams,
+) -> ApiResult<Json<Value>> {
+    let limit = params.limit(100)?;
+    let found = releases::list_releases(&state.db, access.organization.id, project_id, 0, limit).await?;
+    Ok(Json(found.iter().map(release_json).collect()))
+}
+
+async fn show(state: &ApiState, access: &OrgAccess, version: &str) -> ApiResult<Json<Value>> {
+    Ok(Json(release_json(&existing(state, access, version).await?)))
+}
+
+async fn existing(state: &ApiState, access: &OrgAccess, version: &str) -> ApiResult<releases::Release> {
+    releases::get_release(&state.db, access.organization.id, version)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The release, only when the project is one of its projects (the project-scoped routes).
+async fn existing_in_project(
+    state: &ApiState,
+    access: &OrgAccess,
+    version: &str,
+    project: &Project,
+) -> ApiResult<releases::Release> {
+    let release = existing(state, access, version).await?;
+    if !release.projects.iter().any(|(slug, _)| *slug == project.slug) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(release)
+}
+
+async fn create(
+    state: &ApiState,
+    access: &OrgAccess,
+    mut projects: Vec<Project>,
+    body: ReleaseBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let version = body.version.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if version.is_empty() || version.len() > 200 || version.contains(['/', '\n']) || version == "." || version == ".." {
+        return Err(ApiError::bad_request(
+            "version must be 1–200 characters without '/' or line breaks",
+        ));
+    }
+    projects.extend(named_projects(state, access, &body.projects).await?);
+    if projects.is_empty() {
+        return Err(ApiError::bad_request("projects: a release needs at least one project"));
+    }
+    let existed = releases::get_release(&state.db, access.organization.id, &version)
+        .await?
+        .is_some();
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let details = details(&body)?;
+    releases::upsert_release(&state.db, access.organization.id, &version, &ids, &details).await?;
+    let release = existing(state, access, &version).await?;
+    let status = if existed {
+        StatusCode::ALREADY_REPORTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(release_json(&release))))
+}
+
+async fn update(state: &ApiState, access: &OrgAccess, version: &str, body: ReleaseBody) -> ApiResult<Json<Value>> {
+    existing(state, access, version).await?;
+    let projects = named_projects(state, access, &body.projects).await?;
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    releases::upsert_release(&state.db, access.organization.id, version, &ids, &details(&body)?).await?;
+    show(state, access, version).await
+}
+
+/// Projects named by slug or id in a release body; an unknown one is a bad request.
+async fn named_projects(state: &ApiState, access: &OrgAccess, names: &[Value]) -> ApiResult<Vec<Project>> {
+    let all = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;
+    names
+        .iter()
+        .map(|name| {
+            let text = name.as_str().map(str::to_owned).unwrap_or_else(|| name.to_string());
+            all.iter()
+                .find(|p| p.slug == text || p.id.to_string() == text)
+                .cloned()
+                .ok_or_else(|| ApiError::bad_request(format!("projects: unknown project {text:?}")))
+        })
+        .collect()
+}
+
+fn details(body: &ReleaseBody) -> ApiResult<ReleaseDetails> {
+    if let Some(status) = body.status.as_deref().filter(|s| !matches!(*s, "open" | "archived")) {
+        return Err(ApiError::bad_request(format!(
+            "invalid status {status:?} (expected open or archived)"
+        )));
+    }
+    Ok(ReleaseDetails {
+        url: body.url.clone(),
+        reference: body.reference.clone(),
+        date_started: optional_date("dateStarted", body.date_started.as_ref())?,
+        date_released: optional_date("dateReleased", body.date_released.as_ref())?,
+        status: body.status.clone(),
+    })
+}
+
+fn optional_date(name: &str, value: Option<&Value>) -> ApiResult<Option<i64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => parse_timestamp(value)
+            .map(|seconds| Some((seconds * 1000.0).round() as i64))
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a date"))),
+    }
+}

@@ -1,0 +1,109 @@
+//! Organizations, their teams, and the members with their roles.
+
+use crate::domain::accounts::Role;
+
+use super::{is_unique_violation, now_ms, on_pool, Db, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Organization {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Team {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// Creates an organization with its team of the same slug (which will own its projects).
+pub async fn create_organization(db: &Db, slug: &str, name: &str) -> Result<Organization, StoreError> {
+    let now = now_ms();
+    let insert_org = "INSERT INTO organizations (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id";
+    let insert_team = "INSERT INTO teams (organization_id, slug, name, created_at) VALUES ($1, $2, $3, $4)";
+    let result: Result<i64, sqlx::Error> = on_pool!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(insert_org).bind(slug).bind(name).bind(now).fetch_one(&mut *tx).await?;
+        sqlx::query(insert_team).bind(id).bind(slug).bind(name).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }.await);
+    match result {
+        Ok(id) => Ok(Organization {
+            id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("organization {slug}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find_organization(db: &Db, slug: &str) -> Result<Option<Organization>, StoreError> {
+    let sql = "SELECT id, slug, name, created_at FROM organizations WHERE slug = $1";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(slug).fetch_optional(pool).await?))
+}
+
+pub async fn get_organization(db: &Db, id: i64) -> Result<Option<Organization>, StoreError> {
+    let sql = "SELECT id, slug, name, created_at FROM organizations WHERE id = $1";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
+}
+
+/// The organizations a user belongs to, with the user's role in each, by slug.
+pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<(Organization, Role)>, StoreError> {
+    let sql = "SELECT o.id, o.slug, o.name, o.created_at, m.role FROM organizations o \
+               JOIN members m ON m.organization_id = o.id WHERE m.user_id = $1 ORDER BY o.slug";
+    let rows: Vec<(i64, String, String, i64, String)> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?);
+    rows.into_iter()
+        .map(|(id, slug, name, created_at, role)| {
+            let role = Role::parse(&role).map_err(|e| StoreError::Corrupt(format!("members.role: {e}")))?;
+            Ok((
+                Organization {
+                    id,
+                    slug,
+                    name,
+                    created_at,
+                },
+                role,
+            ))
+        })
+        .collect()
+}
+
+/// Adds a member, or changes the role of an existing one.
+pub async fn set_member(db: &Db, organization_id: i64, user_id: i64, role: Role) -> Result<(), StoreError> {
+    let sql = "INSERT INTO members (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role";
+    on_pool!(db, pool => sqlx::query(sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+pub async fn count_owners(db: &Db, organization_id: i64) -> Result<i64, StoreError> {
+    let sql = "SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner'";
+    Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(organization_id).fetch_one(pool).await?))
+}
+
+/// The teams owning a project (one per project today: its organization's team).
+pub async fn project_teams(db: &Db, project_id: i64) -> Result<Vec<Team>, StoreError> {
+    let sql = "SELECT t.id, t.slug, t.name, t.created_at FROM teams t \
+               JOIN project_teams pt ON pt.team_id = t.id WHERE pt.project_id = $1 ORDER BY t.id";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?))
+}
+
+pub async fn find_team(db: &Db, organization_id: i64, slug: &str) -> Result<Option<Team>, StoreError> {
+    let sql = "SELECT id, slug, name, created_at FROM teams WHERE organization_id = $1 AND slug = $2";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).bind(slug).fetch_optional(pool).await?))
+}
