@@ -25,6 +25,7 @@ pub mod config;
 pub mod domain;
 pub mod ingest;
 pub mod ops;
+pub mod request_body;
 pub mod store;
 pub mod telemetry;
 

@@ -24,6 +24,7 @@ pub use keys::KeyCache;
 use pipeline::{EventIdReply, IngestRequest};
 
 use crate::config::Config;
+use crate::request_body::{read_capped, BodyReadError};
 use crate::telemetry::Metrics;
 use writer::WriterHandle;
 
@@ -157,14 +158,9 @@ async fn handle(
 /// Reads the raw (possibly compressed) body, refusing it once it passes the compressed-size cap.
 async fn read_body(ingest: &Ingest, body: Body) -> Result<bytes::Bytes, IngestError> {
     let limit = ingest.settings.max_body_bytes;
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let over_limit =
-            std::error::Error::source(&error).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
-        if over_limit {
-            IngestError::BodyTooLarge { limit }
-        } else {
-            IngestError::BodyUnreadable
-        }
+    read_capped(body, limit).await.map_err(|error| match error {
+        BodyReadError::TooLarge => IngestError::BodyTooLarge { limit },
+        BodyReadError::Unreadable => IngestError::BodyUnreadable,
     })
 }
 
