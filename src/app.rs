@@ -53,7 +53,12 @@ impl App {
         };
         let router = crate::ingest::router(ingest)
             .merge(crate::ops::router(db.clone(), metrics))
-            .merge(crate::api::router(api));
+            .merge(crate::api::router(api))
+            .merge(crate::web::router(crate::web::WebState::new(
+                db.clone(),
+                config.public_url.clone(),
+                config.trust_proxy,
+            )));
         let router = with_http_layers(router);
         let listener = TcpListener::bind(config.bind).await?;
         let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);

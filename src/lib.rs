@@ -28,6 +28,7 @@ pub mod ops;
 pub mod request_body;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 pub use app::App;
 

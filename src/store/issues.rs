@@ -1,6 +1,8 @@
 //! Issues: reading them, their counters and facets, and changing their lifecycle state.
 
-use crate::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
+use crate::domain::lifecycle::{
+    ChangeContext, IgnoreCondition, IssueState, IssueStatus, Resolution, StatusChange, Substatus,
+};
 
 use super::{on_pool, Db, StoreError};
 
@@ -261,6 +263,20 @@ pub async fn delete_issues(db: &Db, issue_ids: &[i64]) -> Result<u64, StoreError
         deleted += on_pool!(db, pool => sqlx::query(sql).bind(*id).execute(pool).await?.rows_affected());
     }
     Ok(deleted)
+}
+
+/// Applies a status change to an issue as it is stored now; returns the issue in its new state.
+pub async fn change_status(db: &Db, issue: &Issue, change: &StatusChange) -> Result<Issue, StoreError> {
+    let latest_release = latest_release(db, issue.project_id).await?;
+    let context = ChangeContext {
+        now_ms: super::now_ms(),
+        times_seen: issue.times_seen,
+        latest_release: latest_release.as_deref(),
+    };
+    let mut updated = issue.clone();
+    change.apply(&mut updated.state, &context);
+    set_state(db, issue.id, &updated.state).await?;
+    Ok(updated)
 }
 
 /// Events per hour since `since_ms` for each issue, as (issue id, hour start ms, count).

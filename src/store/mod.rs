@@ -8,9 +8,11 @@ pub mod events;
 pub mod issue_search;
 pub mod issues;
 pub mod organizations;
+pub mod overview;
 pub mod paging;
 pub mod projects;
 pub mod releases;
+pub mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;

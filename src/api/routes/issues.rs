@@ -16,7 +16,7 @@ use crate::api::json::issue::{issue as issue_json, IssueContext, IssueStats};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
 use crate::domain::accounts::Scope;
-use crate::domain::lifecycle::{ChangeContext, StatusChange};
+use crate::domain::lifecycle::StatusChange;
 use crate::domain::period::{bucket_counts, StatsPeriod};
 use crate::store::issue_search::{search_issues, IssueSort};
 use crate::store::issues::{self, Issue};
@@ -269,16 +269,7 @@ async fn bulk_delete(state: &ApiState, projects: Vec<Project>, params: &RequestP
 
 /// Applies a status change to an issue as it is stored now; returns the new state's issue.
 pub async fn apply_change(db: &Db, issue: &Issue, change: &StatusChange) -> ApiResult<Issue> {
-    let latest_release = issues::latest_release(db, issue.project_id).await?;
-    let context = ChangeContext {
-        now_ms: now_ms(),
-        times_seen: issue.times_seen,
-        latest_release: latest_release.as_deref(),
-    };
-    let mut updated = issue.clone();
-    change.apply(&mut updated.state, &context);
-    issues::set_state(db, issue.id, &updated.state).await?;
-    Ok(updated)
+    Ok(issues::change_status(db, issue, change).await?)
 }
 
 async fn show(state: &ApiState, caller: &Caller, org: Option<&str>, id: &str) -> ApiResult<Json<Value>> {

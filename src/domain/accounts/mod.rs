@@ -5,7 +5,7 @@ mod password;
 mod scopes;
 mod token;
 
-pub use password::{hash_password, verify_password, PasswordError};
+pub use password::{hash_password, verify_password, PasswordError, MIN_PASSWORD_CHARS};
 pub use scopes::{Role, Scope, ScopeSet, UnknownRole, UnknownScope};
 pub use token::{hash_token, ApiToken};
 

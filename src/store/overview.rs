@@ -1,0 +1,37 @@
+//! Per-project figures for the projects overview: open issues and recent events per hour.
+
+use super::paging::{bind_params, Param, SqlText};
+use super::{on_pool, Db, StoreError};
+
+/// (project id, unresolved issues) for each project that has any.
+pub async fn unresolved_counts(db: &Db, project_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    if project_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = SqlText::default();
+    text.push("SELECT project_id, COUNT(*) FROM issues WHERE status = 'unresolved' AND project_id IN ")
+        .bind_list(project_ids.iter().map(|id| Param::Int(*id)))
+        .push(" GROUP BY project_id");
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
+}
+
+/// (project id, hour start ms, events) since `since_ms`, summed over each project's issues.
+pub async fn project_hourly_counts(
+    db: &Db,
+    project_ids: &[i64],
+    since_ms: i64,
+) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    if project_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = SqlText::default();
+    text.push("SELECT i.project_id, h.hour, CAST(SUM(h.times_seen) AS BIGINT) FROM issue_hours h ")
+        .push("JOIN issues i ON i.id = h.issue_id WHERE h.hour >= ")
+        .bind(Param::Int(since_ms))
+        .push(" AND i.project_id IN ")
+        .bind_list(project_ids.iter().map(|id| Param::Int(*id)))
+        .push(" GROUP BY i.project_id, h.hour");
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
+}

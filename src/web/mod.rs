@@ -1,0 +1,80 @@
+//! The server-rendered web UI (askama templates in `templates/`, CSS and a little JS in `static/`, all
+//! embedded in the binary). Handlers are thin: `session` says who is looking, `store` reads, a view struct
+//! per template shapes what the page shows. Every value from an event is escaped by askama; nothing from
+//! an event ever becomes markup, a URL or a class name.
+
+pub mod charts;
+pub mod error;
+pub mod format;
+mod nav;
+mod pages;
+pub mod session;
+mod static_files;
+pub mod throttle;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::store::Db;
+pub use error::WebError;
+pub use nav::Nav;
+use throttle::LoginThrottle;
+
+/// What every page handler can reach.
+#[derive(Clone)]
+pub struct WebState {
+    pub db: Db,
+    pub public_url: url::Url,
+    /// Whether cookies get `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    pub trust_proxy: bool,
+    pub throttle: Arc<LoginThrottle>,
+}
+
+impl WebState {
+    pub fn new(db: Db, public_url: url::Url, trust_proxy: bool) -> WebState {
+        WebState {
+            secure_cookies: public_url.scheme() == "https",
+            db,
+            public_url,
+            trust_proxy,
+            throttle: Arc::new(LoginThrottle::default()),
+        }
+    }
+}
+
+/// No inline script or style, no framing, no plugins; forms post only here.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(state: WebState) -> Router {
+    use pages::{auth, issues, projects};
+    let pages = Router::new()
+        .route("/", get(auth::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/setup", get(auth::setup_page).post(auth::setup))
+        .route("/settings/audit/", get(auth::audit_log))
+        .route("/organizations/{org}/", get(projects::overview))
+        .route("/organizations/{org}/issues/", get(issues::list))
+        .route("/organizations/{org}/issues/bulk", post(issues::bulk))
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    pages
+        .merge(static_files::router())
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

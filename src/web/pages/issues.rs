@@ -1,0 +1,297 @@
+//! The issue list (one project or all of an organization's) and its bulk actions.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use crate::api::params::{format_cursor, parse_cursor};
+use crate::domain::lifecycle::{IgnoreFor, IssueStatus, StatusChange, Substatus};
+use crate::domain::search::{parse_search, SearchQuery, Term, TermKind};
+use crate::store::issue_search::{search_issues, IssueFilter, IssueSort};
+use crate::store::issues::{self, hourly_counts_since, Issue};
+use crate::store::paging::{Direction, PageRequest};
+use crate::store::projects::{list_organization_projects, Project};
+use crate::store::{now_ms, Db};
+use crate::web::charts::{bar_chart, BarChart, DAY_MS, HOUR_MS};
+use crate::web::format::{count, level_class, moment, Moment};
+use crate::web::session::{Action, Viewer};
+use crate::web::{Nav, WebError, WebState};
+
+use super::render;
+
+const PAGE_SIZE: i64 = 25;
+
+/// The list's controls, as they appear in its URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListParams {
+    pub project: String,
+    pub status: String,
+    pub query: String,
+    pub environment: String,
+    pub release: String,
+    pub sort: String,
+    pub cursor: String,
+}
+
+impl ListParams {
+    /// This list's URL with some controls changed (the cursor is always dropped unless given).
+    pub fn url_with(&self, org: &str, changes: &[(&str, &str)]) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let current = [
+            ("project", &self.project),
+            ("status", &self.status),
+            ("query", &self.query),
+            ("environment", &self.environment),
+            ("release", &self.release),
+            ("sort", &self.sort),
+        ];
+        for (name, value) in current {
+            let value = changes.iter().find(|(n, _)| *n == name).map_or(value.as_str(), |(_, v)| v);
+            if !value.is_empty() {
+                query.append_pair(name, value);
+            }
+        }
+        if let Some((_, cursor)) = changes.iter().find(|(n, _)| *n == "cursor") {
+            query.append_pair("cursor", cursor);
+        }
+        format!("/organizations/{org}/issues/?{}", query.finish())
+    }
+
+    fn status(&self) -> Option<IssueStatus> {
+        match self.status.as_str() {
+            "" | "unresolved" => Some(IssueStatus::Unresolved),
+            "resolved" => Some(IssueStatus::Resolved),
+            "ignored" => Some(IssueStatus::Ignored),
+            _ => None,
+        }
+    }
+}
+
+pub struct IssueRow {
+    pub issue: Issue,
+    pub short_id: String,
+    pub level_class: &'static str,
+    pub events: String,
+    pub users: String,
+    pub first_seen: Moment,
+    pub last_seen: Moment,
+    pub last_day: BarChart,
+    /// "New" or "Regressed", when either applies.
+    pub badge: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/issues.html")]
+struct ListPage {
+    nav: Nav,
+    org: String,
+    params: ListParams,
+    projects: Vec<Project>,
+    environments: Vec<String>,
+    rows: Vec<IssueRow>,
+    search_error: Option<String>,
+    previous_url: Option<String>,
+    next_url: Option<String>,
+    tabs: Vec<(&'static str, &'static str, String, bool)>,
+    sorts: Vec<(&'static str, &'static str)>,
+    back: String,
+}
+
+pub async fn list(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path(org): Path<String>,
+    Query(params): Query<ListParams>,
+) -> Result<impl IntoResponse, WebError> {
+    let (organization, _) = viewer.org(&org)?;
+    let projects = list_organization_projects(&state.db, &[organization.id]).await?;
+    let in_scope: Vec<&Project> = projects
+        .iter()
+        .filter(|p| params.project.is_empty() || p.slug == params.project)
+        .collect();
+    if in_scope.is_empty() && !params.project.is_empty() {
+        return Err(WebError::NotFound);
+    }
+    let (filter, search_error) = list_filter(&params, &in_scope);
+    let sort = IssueSort::parse(&params.sort).unwrap_or(IssueSort::Date);
+    let page_request = page_request(&params.cursor)?;
+    let page = match &search_error {
+        Some(_) => crate::store::paging::Page { items: Vec::new(), more: false },
+        None => search_issues(&state.db, &filter, sort, &page_request).await?,
+    };
+    let (previous_url, next_url) = page_links(&params, &org, sort, &page_request, &page);
+    let rows = issue_rows(&state.db, page.items, &projects).await?;
+    let environments = environments(&state.db, &in_scope).await?;
+    let back = params.url_with(&org, &[("cursor", &params.cursor)]);
+    render(&ListPage {
+        nav: Nav::for_viewer(&viewer, "Issues", Some(&organization.slug)),
+        tabs: status_tabs(&params, &org),
+        sorts: vec![("date", "Last seen"), ("new", "First seen"), ("freq", "Events"), ("user", "Users")],
+        org: organization.slug,
+        params,
+        projects,
+        environments,
+        rows,
+        search_error,
+        previous_url,
+        next_url,
+        back,
+    })
+}
+
+/// The store filter the controls describe, or why the search box's text is not a valid search.
+fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Option<String>) {
+    let mut filter = IssueFilter {
+        project_ids: projects.iter().map(|p| p.id).collect(),
+        ..IssueFilter::default()
+    };
+    let mut query = match parse_search(&params.query) {
+        Ok(query) => query,
+        Err(error) => return (filter, Some(format!("Search: {} (at character {})", error.message, error.position + 1))),
+    };
+    if let Some(status) = params.status() {
+        query.terms.push(Term { negated: false, kind: TermKind::Status(vec![status]) });
+    }
+    if !params.release.is_empty() {
+        query.terms.push(tag_term("release", &params.release));
+    }
+    if !params.environment.is_empty() {
+        filter.environments = vec![params.environment.clone()];
+    }
+    filter.query = SearchQuery { terms: query.terms };
+    (filter, None)
+}
+
+fn tag_term(key: &str, value: &str) -> Term {
+    Term {
+        negated: false,
+        kind: TermKind::Tag { key: key.to_owned(), values: vec![value.to_owned()] },
+    }
+}
+
+fn page_request(cursor: &str) -> Result<PageRequest, WebError> {
+    let from = match cursor {
+        "" => None,
+        text => Some(parse_cursor(text).map_err(|_| WebError::BadRequest("That page link is not valid.".into()))?),
+    };
+    Ok(PageRequest { from, limit: PAGE_SIZE })
+}
+
+fn page_links(
+    params: &ListParams,
+    org: &str,
+    sort: IssueSort,
+    request: &PageRequest,
+    page: &crate::store::paging::Page<Issue>,
+) -> (Option<String>, Option<String>) {
+    let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
+        return (None, None);
+    };
+    let keyset = |issue: &Issue| crate::store::paging::Keyset { value: sort.key_of(issue), id: issue.id };
+    let (has_previous, has_next) = match request.from {
+        None => (false, page.more),
+        Some((_, Direction::After)) => (true, page.more),
+        Some((_, Direction::Before)) => (page.more, true),
+    };
+    let link = |keyset, direction| params.url_with(org, &[("cursor", &format_cursor(keyset, direction))]);
+    (
+        has_previous.then(|| link(keyset(first), Direction::Before)),
+        has_next.then(|| link(keyset(last), Direction::After)),
+    )
+}
+
+fn status_tabs(params: &ListParams, org: &str) -> Vec<(&'static str, &'static str, String, bool)> {
+    let current = if params.status.is_empty() { "unresolved" } else { params.status.as_str() };
+    [("unresolved", "Unresolved"), ("resolved", "Resolved"), ("ignored", "Ignored"), ("all", "All")]
+        .into_iter()
+        .map(|(value, label)| (value, label, params.url_with(org, &[("status", value)]), value == current))
+        .collect()
+}
+
+async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result<Vec<IssueRow>, WebError> {
+    let now = now_ms();
+    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+    let mut hours: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    for (issue_id, hour, count) in hourly_counts_since(db, &ids, now - DAY_MS).await? {
+        hours.entry(issue_id).or_default().push((hour, count));
+    }
+    let slugs: HashMap<i64, &str> = projects.iter().map(|p| (p.id, p.slug.as_str())).collect();
+    Ok(issues
+        .into_iter()
+        .map(|issue| {
+            let project_slug = slugs.get(&issue.project_id).copied().unwrap_or_default();
+            IssueRow {
+                short_id: crate::domain::short_id::encode_short_id(project_slug, issue.short_id_number as u64),
+                level_class: level_class(&issue.level),
+                events: count(issue.times_seen),
+                users: count(issue.user_count),
+                first_seen: moment(issue.first_seen, now),
+                last_seen: moment(issue.last_seen, now),
+                last_day: bar_chart(hours.get(&issue.id).map_or(&[][..], Vec::as_slice), now, HOUR_MS, 24, 96.0, 20.0),
+                badge: badge(&issue, now),
+                issue,
+            }
+        })
+        .collect())
+}
+
+fn badge(issue: &Issue, now: i64) -> Option<&'static str> {
+    match issue.state.substatus {
+        Substatus::Regressed if issue.state.status == IssueStatus::Unresolved => Some("Regressed"),
+        _ if issue.first_seen >= now - DAY_MS => Some("New"),
+        _ => None,
+    }
+}
+
+async fn environments(db: &Db, projects: &[&Project]) -> Result<Vec<String>, WebError> {
+    let mut all = Vec::new();
+    for project in projects {
+        all.extend(issues::environments(db, project.id).await?);
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    id: Vec<i64>,
+    action: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Resolves, ignores or reopens the ticked issues of the organization's projects.
+pub async fn bulk(
+    State(state): State<WebState>,
+    Path(org): Path<String>,
+    action: Action<BulkForm>,
+) -> Result<impl IntoResponse, WebError> {
+    let (organization, _) = action.viewer.org(&org)?;
+    let form = action.form;
+    let change = match form.action.as_str() {
+        "resolve" => StatusChange::Resolve,
+        "ignore" => StatusChange::Ignore(IgnoreFor::Forever),
+        "unresolve" => StatusChange::Unresolve,
+        _ => return Err(WebError::BadRequest("Unknown action.".into())),
+    };
+    let project_ids: Vec<i64> = list_organization_projects(&state.db, &[organization.id])
+        .await?
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    for id in form.id.iter().take(PAGE_SIZE as usize * 4) {
+        let Some(issue) = issues::get_issue(&state.db, *id).await? else { continue };
+        // An id from another organization is skipped as if it did not exist.
+        if project_ids.contains(&issue.project_id) {
+            issues::change_status(&state.db, &issue, &change).await?;
+        }
+    }
+    let back = if form.back.starts_with(&format!("/organizations/{org}/")) { form.back } else { format!("/organizations/{org}/issues/") };
+    Ok(Redirect::to(&back))
+}

@@ -1,0 +1,121 @@
+//! Slowing down password guessing: per account and per client address, after a few free failures every
+//! further attempt must wait twice as long as the one before (capped), or it is refused unchecked.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures allowed before waits begin.
+const FREE_FAILURES: u32 = 5;
+const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+/// Failures older than this are forgotten.
+const MEMORY: Duration = Duration::from_secs(60 * 60);
+/// Bounds the memory an attacker rotating names or addresses can make us use.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// In-memory, so per process: behind several Faultline processes each one counts on its own.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+impl LoginThrottle {
+    /// How long the caller must still wait before trying any of these keys again (None: may try now).
+    pub fn wait_for(&self, keys: &[String], now: Instant) -> Option<Duration> {
+        let failures = self.failures.lock().expect("throttle lock");
+        keys.iter()
+            .filter_map(|key| failures.get(key))
+            .filter_map(|entry| remaining_wait(entry, now))
+            .max()
+    }
+
+    pub fn record_failure(&self, keys: &[String], now: Instant) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if failures.len() >= MAX_ENTRIES {
+            failures.retain(|_, entry| now.duration_since(entry.last) < MEMORY);
+        }
+        for key in keys {
+            let entry = failures.entry(key.clone()).or_insert(Failures { count: 0, last: now });
+            if now.duration_since(entry.last) >= MEMORY {
+                entry.count = 0;
+            }
+            entry.count += 1;
+            entry.last = now;
+        }
+    }
+
+    pub fn record_success(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        for key in keys {
+            failures.remove(key);
+        }
+    }
+}
+
+fn remaining_wait(entry: &Failures, now: Instant) -> Option<Duration> {
+    if entry.count < FREE_FAILURES {
+        return None;
+    }
+    let doublings = (entry.count - FREE_FAILURES).min(16);
+    let wait = Duration::from_secs(1u64 << doublings).min(LONGEST_WAIT);
+    let waited = now.duration_since(entry.last);
+    (waited < wait).then(|| wait - waited)
+}
+
+/// The throttle keys of one attempt: the account named and the address it came from.
+pub fn attempt_keys(email: &str, address: &str) -> Vec<String> {
+    vec![
+        format!("account:{}", email.trim().to_lowercase()),
+        format!("address:{address}"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_are_free_then_waits_double() {
+        let throttle = LoginThrottle::default();
+        let keys = attempt_keys("A@x.org", "10.0.0.1");
+        let start = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(throttle.wait_for(&keys, start), None);
+            throttle.record_failure(&keys, start);
+        }
+        assert_eq!(throttle.wait_for(&keys, start), Some(Duration::from_secs(1)));
+        throttle.record_failure(&keys, start);
+        assert_eq!(throttle.wait_for(&keys, start), Some(Duration::from_secs(2)));
+        assert_eq!(throttle.wait_for(&keys, start + Duration::from_secs(2)), None);
+    }
+
+    #[test]
+    fn the_address_is_throttled_across_accounts() {
+        let throttle = LoginThrottle::default();
+        let start = Instant::now();
+        for n in 0..6 {
+            throttle.record_failure(&attempt_keys(&format!("user{n}@x.org"), "10.0.0.9"), start);
+        }
+        let fresh_account = attempt_keys("new@x.org", "10.0.0.9");
+        assert!(throttle.wait_for(&fresh_account, start).is_some());
+        assert_eq!(throttle.wait_for(&attempt_keys("new@x.org", "10.0.0.8"), start), None);
+    }
+
+    #[test]
+    fn success_clears_the_account() {
+        let throttle = LoginThrottle::default();
+        let keys = attempt_keys("a@x.org", "10.0.0.1");
+        let start = Instant::now();
+        for _ in 0..7 {
+            throttle.record_failure(&keys, start);
+        }
+        throttle.record_success(&keys);
+        assert_eq!(throttle.wait_for(&keys, start), None);
+    }
+}
