@@ -33,6 +33,29 @@ pub enum Command {
     /// Manage organizations and their members.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Fill a project with events made from the real-SDK corpus, for benchmarks and demos.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// Distinct issues the events form.
+    #[arg(long, default_value_t = 10_000)]
+    pub issues: i64,
+    /// Events in the project when done (a partly seeded project is topped up).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: i64,
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// The events are spread over this many days up to now.
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
+    /// Events per transaction.
+    #[arg(long, default_value_t = 2_000)]
+    pub batch: usize,
+    /// Directory of `*.envelope` files (default: ../shared/corpus/python beside the source tree).
+    #[arg(long)]
+    pub corpus: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

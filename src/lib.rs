@@ -26,6 +26,7 @@ pub mod domain;
 pub mod ingest;
 pub mod ops;
 pub mod request_body;
+pub mod seed;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -13,5 +13,6 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::User(command)) => faultline::cli::user(&cli.config, command).await,
         Some(Command::Token(command)) => faultline::cli::token(&cli.config, command).await,
         Some(Command::Org(command)) => faultline::cli::org(&cli.config, command).await,
+        Some(Command::Seed(args)) => faultline::cli::seed(&cli.config, args).await,
     }
 }

@@ -11,7 +11,7 @@ use clap::Parser;
 use faultline::config::Config;
 use faultline::domain::accounts::{ApiToken, Role, Scope};
 use faultline::domain::event::Event;
-use faultline::store::{accounts, events, issues, now_ms, projects, record_batch, NewEvent};
+use faultline::store::{accounts, events, issues, now_ms, projects, NewEvent};
 use faultline::{bootstrap, App};
 
 #[derive(Parser, Debug)]
@@ -177,22 +177,8 @@ async fn bench_token(db: &faultline::store::Db) -> Result<String> {
 /// Adds events until the project holds `args.events`, in batches of 1000, spread round robin over the issues.
 async fn seed(db: &faultline::store::Db, project_id: i64, args: &Args) -> Result<()> {
     let have = events::count_events(db, project_id).await?;
-    let started = Instant::now();
-    let mut n = have;
-    while n < args.events {
-        let batch: Vec<NewEvent> = (n..(n + 1000).min(args.events))
-            .map(|i| synthetic(project_id, i, args.issues))
-            .collect();
-        n += batch.len() as i64;
-        record_batch(db, &batch).await?;
-        if n % 50_000 == 0 {
-            // As the server's writer does while tables grow.
-            db.refresh_statistics().await?;
-        }
-        if n % 100_000 == 0 {
-            eprintln!("seeded {n} events ({:.0} s)", started.elapsed().as_secs_f64());
-        }
-    }
+    let issues = args.issues;
+    faultline::seed::fill(db, have, args.events, 1000, move |i| synthetic(project_id, i, issues)).await?;
     Ok(())
 }
 

@@ -8,9 +8,10 @@ pub use accounts::{org, token, user};
 use anyhow::Context;
 
 use crate::bootstrap;
-use crate::config::{Config, ProjectCommand};
+use crate::config::{Config, ProjectCommand, SeedArgs};
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::project::ProjectSlug;
+use crate::seed::{self, Corpus, SeedPlan};
 use crate::store::{projects, Db};
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -19,6 +20,35 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         "migrations applied to {} ({})",
         config.redacted_database_url(),
         db.backend_name()
+    );
+    db.close().await;
+    Ok(())
+}
+
+pub async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
+    let db = connect(config).await?;
+    bootstrap::ensure_default_project(&db, &config.public_url).await?;
+    let project = projects::find_project_by_slug(&db, &args.project)
+        .await?
+        .with_context(|| format!("no project {}", args.project))?;
+    let corpus_dir = args.corpus.clone().unwrap_or_else(Corpus::default_dir);
+    let corpus =
+        Corpus::load(&corpus_dir).with_context(|| format!("cannot read the corpus in {}", corpus_dir.display()))?;
+    let plan = SeedPlan {
+        issues: args.issues,
+        events: args.events,
+        days: args.days,
+        end_ms: crate::store::now_ms(),
+        batch: args.batch,
+    };
+    let report = seed::seed_project(&db, project.id, corpus, &plan).await?;
+    println!(
+        "added {} events to project {} in {:.1} s ({:.0} events/s); it now holds {} events",
+        report.added,
+        project.slug,
+        report.elapsed.as_secs_f64(),
+        report.added as f64 / report.elapsed.as_secs_f64().max(0.001),
+        crate::store::events::count_events(&db, project.id).await?
     );
     db.close().await;
     Ok(())

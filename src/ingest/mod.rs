@@ -5,7 +5,7 @@ pub mod decode;
 mod error;
 mod keys;
 mod pipeline;
-mod prepare;
+pub mod prepare;
 pub mod writer;
 
 use std::net::SocketAddr;

@@ -124,6 +124,21 @@ impl Db {
         Ok(())
     }
 
+    /// Frees the rows that updates left behind and refreshes statistics; for bulk loads (`faultline seed`), where
+    /// autovacuum may be off or too slow to keep up.
+    pub async fn reclaim_space(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await?.rows_affected(),
+            Db::Postgres(pool) => {
+                sqlx::query("VACUUM ANALYZE issues, issue_tags, issue_hours, issue_users, events, releases")
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
