@@ -9,7 +9,7 @@
 mod browser;
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,10 @@ use faultline::domain::accounts::Role;
 
 const SDK_TITLE: &str = "ParseIntError: invalid digit found in string";
 const EMAIL: &str = "dev@example.com";
+// TODO(issue detail): set to true (and drop the switch) once the issue detail page from branch ui-detail is
+// on main; its steps below were run against that branch and pass.
+const DETAIL_PAGE_LANDED: bool = false;
+const KEY_ERROR: &str = "KeyError: 'USD'";
 
 /// The failing code the Rust SDK reports: its frame must show up on the issue page.
 fn parse_quantity(text: &str) {
@@ -35,6 +39,8 @@ fn send_with_rust_sdk(dsn: String) {
         release: Some("checkout@2.0.0".into()),
         environment: Some("production".into()),
         attach_stacktrace: true,
+        // Marks this test's own frames in-app, so the library frames fold away on the issue page.
+        in_app_include: vec!["browser_ui"],
         ..Default::default()
     });
     let client = Arc::new(sentry::Client::from(options));
@@ -96,42 +102,31 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
         .await
         .unwrap();
 
-    // Sign in through the form, by its labels.
-    browser.open("/login").await;
-    browser.find("label[for=email]").await;
-    browser.find("#email").await.send_keys(EMAIL).await.unwrap();
-    browser.find("#password").await.send_keys(PASSWORD).await.unwrap();
-    browser
-        .find_text("form button[type=submit]", "Sign in")
-        .await
-        .click()
-        .await
-        .unwrap();
-
-    // The projects overview, then the project's issues.
-    browser.wait_for_path("/organizations/default/").await;
-    browser.find_text("h1", "Projects").await;
-    browser.find_text(".project", "unresolved").await;
-    browser.find_text(".project h2 a", "").await.click().await.unwrap();
-    browser.wait_for_path("/organizations/default/issues/").await;
-    browser.find_text("h1", "Issues").await;
-    browser.find_text(".issue-title", SDK_TITLE).await;
-    browser.find_text(".issue-title", "ZeroDivisionError").await;
+    sign_in(&browser).await;
+    open_issue_list(&browser).await;
     if let Some(dir) = &shots {
         browser.screenshot(dir, "issue-list.png", 1280, 900).await;
         browser.screenshot(dir, "issue-list-phone.png", 390, 844).await;
         browser.set_viewport(1280, 900).await;
     }
+    if DETAIL_PAGE_LANDED {
+        python_frame_source(&browser, shots.as_deref()).await;
+        sdk_issue_frames_and_resolve(&browser).await;
+    } else {
+        bulk_resolve(&browser, SDK_TITLE).await;
+    }
+    bulk_resolve(&browser, KEY_ERROR).await;
 
-    // TODO(issue detail): open the issue, expand its frames, resolve it there (waits for the detail page).
-    resolve_from_list(&browser).await;
-
-    // Gone from the unresolved list, listed under Resolved.
+    // Both left the unresolved list and are listed under Resolved.
+    browser.open("/organizations/default/issues/").await;
     browser.find_text(".issue-title", "ZeroDivisionError").await;
     browser.wait_gone(".issue-title", SDK_TITLE).await;
+    browser.wait_gone(".issue-title", KEY_ERROR).await;
     browser.find_text("nav.tabs a", "Resolved").await.click().await.unwrap();
     browser.find_text("nav.tabs a[aria-current=page]", "Resolved").await;
     browser.find_text(".issue-title", SDK_TITLE).await;
+    browser.find_text(".issue-title", KEY_ERROR).await;
+    browser.wait_gone(".issue-title", "ZeroDivisionError").await;
 
     let errors = browser.console_errors().await;
     assert!(
@@ -142,16 +137,113 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
     app.stop().await;
 }
 
-/// Ticks the SDK issue's checkbox and presses the list's Resolve button.
-async fn resolve_from_list(browser: &Browser) {
-    let row = browser.find_text(".issue-row", SDK_TITLE).await;
+/// Signs in through the form, typing into the labelled fields, and lands on the projects overview.
+async fn sign_in(browser: &Browser) {
+    browser.open("/login").await;
+    browser.find_text("label[for=email]", "E-mail").await;
+    browser.find_text("label[for=password]", "Password").await;
+    browser.find("#email").await.send_keys(EMAIL).await.unwrap();
+    browser.find("#password").await.send_keys(PASSWORD).await.unwrap();
+    browser
+        .find_text("form button[type=submit]", "Sign in")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_path("/organizations/default/").await;
+    browser.find_text("h1", "Projects").await;
+}
+
+/// From the overview's project card to that project's unresolved issues.
+async fn open_issue_list(browser: &Browser) {
+    browser.find_text(".project", "unresolved").await;
+    browser
+        .find_text(".project h2 a", "Default")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_path("/organizations/default/issues/").await;
+    browser.find_text("h1", "Issues").await;
+    browser.find_text("nav.tabs a[aria-current=page]", "Unresolved").await;
+    browser.find_text(".issue-title", SDK_TITLE).await;
+    browser.find_text(".issue-title", "ZeroDivisionError").await;
+}
+
+/// A Python issue's in-app frame shows its source with the failing line marked, and its local variables.
+async fn python_frame_source(browser: &Browser, shots: Option<&Path>) {
+    browser
+        .find_text(".issue-title", "ZeroDivisionError")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_text("h1", "ZeroDivisionError: division by zero").await;
+    browser
+        .find_text(".frame.in-app .line.hl", "return total / count")
+        .await;
+    browser.find_text(".frame.in-app .vars dt", "count").await;
+    if let Some(dir) = shots {
+        browser.screenshot(dir, "issue-detail.png", 1280, 900).await;
+    }
+    browser.client.back().await.unwrap();
+    browser.find_text(".issue-title", SDK_TITLE).await;
+}
+
+/// The Rust SDK's issue: its in-app frame is shown, library frames unfold behind "Show all frames" and
+/// open when clicked, and Resolve resolves.
+async fn sdk_issue_frames_and_resolve(browser: &Browser) {
+    browser
+        .find_text(".issue-title", SDK_TITLE)
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_text("h1", SDK_TITLE).await;
+    browser.find_text(".frame.in-app summary .fn", "parse_quantity").await;
+    browser.wait_gone(".frame.lib-frame", "").await;
+    let toggle = browser
+        .find_text("button[data-toggle=lib-frame]", "Show all frames")
+        .await;
+    assert_eq!(toggle.attr("aria-expanded").await.unwrap().as_deref(), Some("false"));
+    toggle.click().await.unwrap();
+    let library = browser.find_text(".frame.lib-frame summary", "library").await;
+    assert_eq!(toggle.attr("aria-expanded").await.unwrap().as_deref(), Some("true"));
+    browser
+        .find_text("button[data-toggle=lib-frame]", "Show only in-app frames")
+        .await;
+    library.click().await.unwrap();
+    browser.find_text(".frame.lib-frame details[open]", "").await;
+
+    browser
+        .find_text(".issue-actions button[value=resolve]", "Resolve")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_text(".status-pill", "resolved").await;
+    browser
+        .find_text(".issue-actions button[value=unresolve]", "Reopen")
+        .await;
+}
+
+/// Ticks an issue's checkbox in the list and presses the list's Resolve button.
+async fn bulk_resolve(browser: &Browser, title: &str) {
+    browser.open("/organizations/default/issues/").await;
+    let row = browser.find_text(".issue-row", title).await;
     row.find(Locator::Css("input.issue-ids"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    browser.find("button[value=resolve]").await.click().await.unwrap();
+    browser
+        .find_text(".bulk-bar button[value=resolve]", "Resolve")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_gone(".issue-title", title).await;
 }
 
 on_both_databases!(sign_in_resolve_and_see_it_leave);
