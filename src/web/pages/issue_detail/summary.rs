@@ -80,12 +80,12 @@ pub async fn charts(db: &Db, issue_id: i64, now: i64) -> Result<(BarChart, BarCh
         .into_iter()
         .map(|(_, hour, count)| (hour, count))
         .collect();
-    let day = bar_chart(&hours, now, HOUR_MS, 24, 480.0, 80.0);
+    let day = bar_chart(&hours, now, HOUR_MS, 24, 300.0, 60.0);
     let days: Vec<(i64, i64)> = hours
         .iter()
         .map(|&(hour, count)| (hour - hour.rem_euclid(DAY_MS), count))
         .collect();
-    let month = bar_chart(&days, now, DAY_MS, 30, 480.0, 80.0);
+    let month = bar_chart(&days, now, DAY_MS, 30, 300.0, 60.0);
     Ok((day, month))
 }
 
