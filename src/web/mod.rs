@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod error;
+pub mod event;
 pub mod format;
 mod nav;
 mod pages;
@@ -52,7 +53,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: WebState) -> Router {
-    use pages::{auth, issues, projects};
+    use pages::{auth, issue_detail, issues, projects};
     let pages = Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -62,6 +63,20 @@ pub fn router(state: WebState) -> Router {
         .route("/organizations/{org}/", get(projects::overview))
         .route("/organizations/{org}/issues/", get(issues::list))
         .route("/organizations/{org}/issues/bulk", post(issues::bulk))
+        .route("/organizations/{org}/issues/{id}/", get(issue_detail::show))
+        .route("/organizations/{org}/issues/{id}/action", post(issue_detail::action))
+        .route(
+            "/organizations/{org}/issues/{id}/events/",
+            get(issue_detail::event_list),
+        )
+        .route(
+            "/organizations/{org}/issues/{id}/events/{event_id}/",
+            get(issue_detail::show_event),
+        )
+        .route(
+            "/organizations/{org}/issues/{id}/events/{event_id}/json",
+            get(issue_detail::event_json),
+        )
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
