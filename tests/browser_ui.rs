@@ -23,7 +23,7 @@ const SDK_TITLE: &str = "ParseIntError: invalid digit found in string";
 const EMAIL: &str = "dev@example.com";
 // TODO(issue detail): set to true (and drop the switch) once the issue detail page from branch ui-detail is
 // on main; its steps below were run against that branch and pass.
-const DETAIL_PAGE_LANDED: bool = false;
+const DETAIL_PAGE_LANDED: bool = true;
 const KEY_ERROR: &str = "KeyError: 'USD'";
 
 /// The failing code the Rust SDK reports: its frame must show up on the issue page.
