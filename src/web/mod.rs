@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::ingest::KeyCache;
 use crate::store::Db;
 pub use error::WebError;
 pub use nav::Nav;
@@ -33,17 +34,26 @@ pub struct WebState {
     pub secure_cookies: bool,
     pub trust_proxy: bool,
     pub throttle: Arc<LoginThrottle>,
+    /// Ingest's key cache, forgotten when keys or scrubbing settings change here so they apply at once.
+    pub keys: KeyCache,
 }
 
 impl WebState {
     pub fn new(db: Db, public_url: url::Url, trust_proxy: bool) -> WebState {
         WebState {
             secure_cookies: public_url.scheme() == "https",
-            db,
             public_url,
             trust_proxy,
             throttle: Arc::new(LoginThrottle::default()),
+            keys: KeyCache::new(db.clone()),
+            db,
         }
+    }
+
+    /// Shares ingest's key cache (else this state holds a private one nobody reads).
+    pub fn with_key_cache(mut self, keys: KeyCache) -> WebState {
+        self.keys = keys;
+        self
     }
 }
 
