@@ -17,22 +17,14 @@ async fn first_run_creates_the_admin_and_then_closes(backend: Backend) {
         .submit(
             "/setup",
             "/setup",
-            &[
-                ("email", "first@example.com"),
-                ("name", "First"),
-                ("password", "long enough"),
-                ("password_again", "long enough"),
-            ],
+            &[("email", "first@example.com"), ("name", "First"), ("password", "long enough"), ("password_again", "long enough")],
         )
         .await
         .expect(303);
     assert!(cookie_of(&created, "faultline_session").is_some(), "signed in at once");
     let projects = browser.get("/organizations/default/").await.expect(200);
     assert!(projects.body.contains("first@example.com"));
-    let user = accounts::find_user_by_email(&app.db, "first@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = accounts::find_user_by_email(&app.db, "first@example.com").await.unwrap().unwrap();
     assert!(user.is_admin);
 
     let stranger = WebClient::new(&app);
@@ -41,19 +33,11 @@ async fn first_run_creates_the_admin_and_then_closes(backend: Backend) {
     let second = stranger
         .post_raw(
             "/setup",
-            &[
-                ("csrf", &csrf),
-                ("email", "second@example.com"),
-                ("password", "long enough"),
-                ("password_again", "long enough"),
-            ],
+            &[("csrf", &csrf), ("email", "second@example.com"), ("password", "long enough"), ("password_again", "long enough")],
         )
         .await;
     assert_eq!(second.location(), Some("/login"));
-    assert!(accounts::find_user_by_email(&app.db, "second@example.com")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(accounts::find_user_by_email(&app.db, "second@example.com").await.unwrap().is_none());
     app.stop().await;
 }
 
@@ -61,14 +45,8 @@ async fn signing_in_and_out_with_a_safe_cookie(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user("dev@example.com", None, Role::Member).await;
     let browser = WebClient::new(&app);
-    let asked = browser
-        .get("/organizations/default/issues/?status=resolved")
-        .await
-        .expect(303);
-    assert_eq!(
-        asked.location(),
-        Some("/login?next=%2Forganizations%2Fdefault%2Fissues%2F%3Fstatus%3Dresolved")
-    );
+    let asked = browser.get("/organizations/default/issues/?status=resolved").await.expect(303);
+    assert_eq!(asked.location(), Some("/login?next=%2Forganizations%2Fdefault%2Fissues%2F%3Fstatus%3Dresolved"));
     let login = browser.get(asked.location().unwrap()).await.expect(200);
     let signed_in = browser
         .post_raw(
@@ -82,34 +60,19 @@ async fn signing_in_and_out_with_a_safe_cookie(backend: Backend) {
         )
         .await
         .expect(303);
-    assert_eq!(
-        signed_in.location(),
-        Some("/organizations/default/issues/?status=resolved")
-    );
+    assert_eq!(signed_in.location(), Some("/organizations/default/issues/?status=resolved"));
     let cookie = cookie_of(&signed_in, "faultline_session").expect("a session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http: {cookie}");
     browser.get("/organizations/default/issues/").await.expect(200);
 
-    browser
-        .submit("/organizations/default/", "/logout", &[])
-        .await
-        .expect(303);
-    assert_eq!(
-        browser.get("/organizations/default/").await.expect(303).location(),
-        Some("/login?next=%2Forganizations%2Fdefault%2F")
-    );
+    browser.submit("/organizations/default/", "/logout", &[]).await.expect(303);
+    assert_eq!(browser.get("/organizations/default/").await.expect(303).location(), Some("/login?next=%2Forganizations%2Fdefault%2F"));
     app.stop().await;
 }
 
 async fn cookies_are_secure_behind_https(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
-        config.public_url = "https://errors.example.com/".parse().unwrap()
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, |config| config.public_url = "https://errors.example.com/".parse().unwrap()).await;
     app.user("dev@example.com", None, Role::Member).await;
     let browser = WebClient::new(&app);
     let signed_in = browser.sign_in("dev@example.com", PASSWORD).await.expect(303);
@@ -124,15 +87,7 @@ async fn an_open_redirect_is_refused(backend: Backend) {
         let browser = WebClient::new(&app);
         let csrf = browser.get("/login").await.expect(200).csrf();
         let signed_in = browser
-            .post_raw(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("email", "dev@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ],
-            )
+            .post_raw("/login", &[("csrf", &csrf), ("email", "dev@example.com"), ("password", PASSWORD), ("next", next)])
             .await
             .expect(303);
         assert_eq!(signed_in.location(), Some("/"), "{next}");
@@ -169,18 +124,10 @@ async fn failed_sign_ins_slow_down_and_are_audited(backend: Backend) {
     let other_account = attacker.sign_in("someone@example.com", "guess").await;
     assert_eq!(other_account.status, 429, "the address is slowed down too");
     let elsewhere = WebClient::from_address(&app, "198.51.100.7");
-    assert_eq!(
-        elsewhere.sign_in("dev@example.com", PASSWORD).await.status,
-        429,
-        "so is the account"
-    );
+    assert_eq!(elsewhere.sign_in("dev@example.com", PASSWORD).await.status, 429, "so is the account");
 
     let owner = app.signed_in("owner@example.com", None, Role::Owner).await;
-    assert_eq!(
-        owner.get("/settings/audit/").await.status,
-        403,
-        "an owner who is not an administrator"
-    );
+    assert_eq!(owner.get("/settings/audit/").await.status, 403, "an owner who is not an administrator");
     let admin = app.signed_in_admin("admin@example.com").await;
     let log = admin.get("/settings/audit/").await.expect(200);
     assert_eq!(log.body.matches("login_failed").count(), 5, "{}", log.body);

@@ -24,14 +24,7 @@ pub struct BarChart {
 
 /// Buckets of `bucket_ms` ending with the one holding `now_ms`, `buckets` of them, filled from
 /// `(bucket start ms, count)` pairs (pairs outside the window are ignored).
-pub fn bar_chart(
-    counts: &[(i64, i64)],
-    now_ms: i64,
-    bucket_ms: i64,
-    buckets: usize,
-    width: f64,
-    height: f64,
-) -> BarChart {
+pub fn bar_chart(counts: &[(i64, i64)], now_ms: i64, bucket_ms: i64, buckets: usize, width: f64, height: f64) -> BarChart {
     let last_start = now_ms - now_ms.rem_euclid(bucket_ms);
     let first_start = last_start - bucket_ms * (buckets as i64 - 1);
     let mut values = vec![0i64; buckets];
@@ -48,11 +41,7 @@ pub fn bar_chart(
         .enumerate()
         .map(|(index, &count)| {
             // Every non-zero bucket stays visible next to a much larger one.
-            let bar_height = if count == 0 || max == 0 {
-                0.0
-            } else {
-                (count as f64 / max as f64 * height).max(1.5)
-            };
+            let bar_height = if count == 0 || max == 0 { 0.0 } else { (count as f64 / max as f64 * height).max(1.5) };
             Bar {
                 x: round(index as f64 * slot + slot * 0.1),
                 y: round(height - bar_height),
@@ -86,14 +75,7 @@ mod tests {
     #[test]
     fn counts_land_in_their_hour_and_the_tallest_fills_the_chart() {
         let now = 100 * HOUR_MS + 1_000;
-        let chart = bar_chart(
-            &[(99 * HOUR_MS, 4), (100 * HOUR_MS, 2), (10 * HOUR_MS, 50)],
-            now,
-            HOUR_MS,
-            24,
-            240.0,
-            20.0,
-        );
+        let chart = bar_chart(&[(99 * HOUR_MS, 4), (100 * HOUR_MS, 2), (10 * HOUR_MS, 50)], now, HOUR_MS, 24, 240.0, 20.0);
         assert_eq!(chart.bars.len(), 24);
         assert_eq!(chart.total, 6, "the count outside the window is left out");
         assert_eq!(chart.bars[22].count, 4);

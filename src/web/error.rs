@@ -40,34 +40,20 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {
             WebError::SignInRequired { next } => {
-                let target = format!(
-                    "/login?next={}",
-                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-                );
+                let target = format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
                 return Redirect::to(&target).into_response();
             }
-            WebError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is nothing here, or you may not see it.".to_owned(),
-            ),
+            WebError::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is nothing here, or you may not see it.".to_owned()),
             WebError::Forbidden(why) => (StatusCode::FORBIDDEN, "Not allowed", (*why).to_owned()),
             WebError::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad request", why.clone()),
             WebError::TooManyAttempts(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
-                format!(
-                    "Too many failed sign-ins. Try again in {} seconds.",
-                    wait.as_secs().max(1)
-                ),
+                format!("Too many failed sign-ins. Try again in {} seconds.", wait.as_secs().max(1)),
             ),
             WebError::Store(_) | WebError::Render(_) => {
                 tracing::error!(error = %self, "page failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The error was logged.".to_owned(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The error was logged.".to_owned())
             }
         };
         let page = ErrorPage {

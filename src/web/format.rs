@@ -12,8 +12,7 @@ pub struct Moment {
 }
 
 pub fn moment(at_ms: i64, now_ms: i64) -> Moment {
-    let at =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let exact = at
         .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC"))
         .unwrap_or_default();

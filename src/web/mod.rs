@@ -63,7 +63,6 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn router(state: WebState) -> Router {
     use pages::{account, auth, issues, members, project_settings as settings, projects};
-    const SETTINGS: &str = "/organizations/{org}/projects/{project}/settings";
     let pages = Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -73,15 +72,15 @@ pub fn router(state: WebState) -> Router {
         .route("/organizations/{org}/", get(projects::overview))
         .route("/organizations/{org}/issues/", get(issues::list))
         .route("/organizations/{org}/issues/bulk", post(issues::bulk))
-        .route(&format!("{SETTINGS}/"), get(settings::page))
-        .route(&format!("{SETTINGS}/general"), post(settings::general))
-        .route(&format!("{SETTINGS}/keys"), post(settings::create_key))
-        .route(&format!("{SETTINGS}/keys/state"), post(settings::key_state))
-        .route(&format!("{SETTINGS}/keys/delete"), post(settings::delete_key))
-        .route(&format!("{SETTINGS}/scrubbing"), post(settings::scrub))
-        .route(&format!("{SETTINGS}/members"), post(members::add))
-        .route(&format!("{SETTINGS}/members/role"), post(members::set_role))
-        .route(&format!("{SETTINGS}/members/remove"), post(members::remove))
+        .route("/organizations/{org}/projects/{project}/settings/", get(settings::page))
+        .route("/organizations/{org}/projects/{project}/settings/general", post(settings::general))
+        .route("/organizations/{org}/projects/{project}/settings/keys", post(settings::create_key))
+        .route("/organizations/{org}/projects/{project}/settings/keys/state", post(settings::key_state))
+        .route("/organizations/{org}/projects/{project}/settings/keys/delete", post(settings::delete_key))
+        .route("/organizations/{org}/projects/{project}/settings/scrubbing", post(settings::scrub))
+        .route("/organizations/{org}/projects/{project}/settings/members", post(members::add))
+        .route("/organizations/{org}/projects/{project}/settings/members/role", post(members::set_role))
+        .route("/organizations/{org}/projects/{project}/settings/members/remove", post(members::remove))
         .route("/settings/account/", get(account::page))
         .route("/settings/account/password", post(account::change_password))
         .route("/settings/account/tokens", post(account::create_token))

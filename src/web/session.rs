@@ -50,11 +50,7 @@ impl FromRequestParts<WebState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Viewer, WebError> {
         let sign_in = || WebError::SignInRequired {
-            next: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
+            next: parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default(),
         };
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
@@ -102,24 +98,17 @@ impl<T: DeserializeOwned> FromRequest<WebState> for Action<T> {
             .await
             .map_err(|_| WebError::BadRequest("the form could not be read".into()))?;
         check_csrf(&bytes, viewer.csrf())?;
-        let form = serde_html_form::from_bytes(&bytes)
-            .map_err(|error| WebError::BadRequest(format!("invalid form: {error}")))?;
+        let form = serde_html_form::from_bytes(&bytes).map_err(|error| WebError::BadRequest(format!("invalid form: {error}")))?;
         Ok(Action { viewer, form })
     }
 }
 
 /// Reads a form posted before sign-in, checking its token against the pre-session cookie.
-pub async fn read_pre_session_form<T: DeserializeOwned>(
-    jar: &CookieJar,
-    body: axum::body::Body,
-) -> Result<T, WebError> {
+pub async fn read_pre_session_form<T: DeserializeOwned>(jar: &CookieJar, body: axum::body::Body) -> Result<T, WebError> {
     let bytes = read_capped(body, MAX_FORM_BYTES)
         .await
         .map_err(|_| WebError::BadRequest("the form could not be read".into()))?;
-    let expected = jar
-        .get(PRE_SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
+    let expected = jar.get(PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
     if expected.is_empty() {
         return Err(WebError::Forbidden("The form expired. Reload the page and try again."));
     }
@@ -128,8 +117,7 @@ pub async fn read_pre_session_form<T: DeserializeOwned>(
 }
 
 fn check_csrf(form: &[u8], expected: &str) -> Result<(), WebError> {
-    let given: CsrfField = serde_html_form::from_bytes(form)
-        .map_err(|_| WebError::Forbidden("The form expired. Reload the page and try again."))?;
+    let given: CsrfField = serde_html_form::from_bytes(form).map_err(|_| WebError::Forbidden("The form expired. Reload the page and try again."))?;
     // Compares hashes so the time taken says nothing about how much of the token was right.
     if hash_token(&given.csrf) == hash_token(expected) && !expected.is_empty() {
         Ok(())
@@ -169,13 +157,8 @@ impl FromRequestParts<WebState> for ClientAddress {
             .flatten()
             .and_then(|list| list.split(',').next())
             .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let address = forwarded
-            .or(peer)
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let address = forwarded.or(peer).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         Ok(ClientAddress(address))
     }
 }

@@ -10,16 +10,8 @@ use axum::routing::get;
 use axum::Router;
 
 const FILES: &[(&str, &str, &str)] = &[
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/style.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/app.js"),
-    ),
+    ("style.css", "text/css; charset=utf-8", include_str!("../../static/style.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
 ];
 
 /// The first 12 hex digits of the SHA-256 of all embedded files: the cache-busting version in their URLs.

@@ -32,23 +32,13 @@ impl WebPage {
     /// The value of the first hidden `csrf` field on the page.
     pub fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("a csrf field in {}", self.body))
-            + marker.len();
+        let start = self.body.find(marker).unwrap_or_else(|| panic!("a csrf field in {}", self.body)) + marker.len();
         let end = self.body[start..].find('"').expect("closing quote") + start;
         self.body[start..end].to_owned()
     }
 
     pub fn expect(self, status: u16) -> WebPage {
-        assert_eq!(
-            self.status,
-            status,
-            "{}\n{}",
-            self.location().unwrap_or_default(),
-            self.body
-        );
+        assert_eq!(self.status, status, "{}\n{}", self.location().unwrap_or_default(), self.body);
         self
     }
 }
@@ -79,14 +69,7 @@ impl WebClient {
     }
 
     pub async fn get(&self, path: &str) -> WebPage {
-        read(
-            self.client
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("GET sent"),
-        )
-        .await
+        read(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET sent")).await
     }
 
     /// Posts a form as given (no token added).
@@ -105,8 +88,7 @@ impl WebClient {
 
     /// Signs in through the sign-in form; returns the answer to the form (a 303 on success).
     pub async fn sign_in(&self, email: &str, password: &str) -> WebPage {
-        self.submit("/login", "/login", &[("email", email), ("password", password)])
-            .await
+        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
     }
 }
 

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use crate::bootstrap;
 use crate::domain::accounts::{hash_password, hash_token, verify_password, MIN_PASSWORD_CHARS};
 use crate::store::accounts;
-use crate::store::now_ms;
 use crate::store::sessions::{self, AuditEntry};
+use crate::store::now_ms;
 use crate::web::format::{moment, Moment};
 use crate::web::session::{
-    random_token, read_pre_session_form, site_cookie, Action, ClientAddress, Viewer, PRE_SESSION_COOKIE,
+    random_token, ClientAddress, read_pre_session_form, site_cookie, Action, Viewer, PRE_SESSION_COOKIE,
     SESSION_COOKIE, SESSION_LIFETIME_MS,
 };
 use crate::web::throttle::attempt_keys;
@@ -129,19 +129,8 @@ pub async fn login(
         .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
         state.throttle.record_failure(&keys, Instant::now());
-        sessions::record_audit(
-            &state.db,
-            None,
-            &form.email,
-            &address,
-            "login_failed",
-            "wrong e-mail or password",
-        )
-        .await?;
-        let csrf = jar
-            .get(PRE_SESSION_COOKIE)
-            .map(|c| c.value().to_owned())
-            .unwrap_or_default();
+        sessions::record_audit(&state.db, None, &form.email, &address, "login_failed", "wrong e-mail or password").await?;
+        let csrf = jar.get(PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
         let page = LoginPage {
             nav: Nav::anonymous("Sign in"),
             csrf,
@@ -198,10 +187,7 @@ pub async fn setup(
     if let Some(problem) = setup_problem(&form) {
         let page = SetupPage {
             nav: Nav::anonymous("Welcome to Faultline"),
-            csrf: jar
-                .get(PRE_SESSION_COOKIE)
-                .map(|c| c.value().to_owned())
-                .unwrap_or_default(),
+            csrf: jar.get(PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default(),
             email: form.email,
             name: form.name,
             error: Some(problem.to_owned()),
@@ -215,15 +201,7 @@ pub async fn setup(
             tracing::error!(%error, "first-run user creation failed");
             WebError::BadRequest("The account could not be created.".to_owned())
         })?;
-    sessions::record_audit(
-        &state.db,
-        Some(user.id),
-        &user.email,
-        &address,
-        "setup",
-        "first admin created",
-    )
-    .await?;
+    sessions::record_audit(&state.db, Some(user.id), &user.email, &address, "setup", "first admin created").await?;
     let jar = start_session(&state, jar, user.id).await?;
     Ok((jar, Redirect::to("/")).into_response())
 }
@@ -268,14 +246,7 @@ pub async fn audit_log(State(state): State<WebState>, viewer: Viewer) -> Result<
 
 async fn start_session(state: &WebState, jar: CookieJar, user_id: i64) -> Result<CookieJar, WebError> {
     let token = random_token();
-    sessions::create_session(
-        &state.db,
-        &hash_token(&token),
-        user_id,
-        &random_token(),
-        SESSION_LIFETIME_MS,
-    )
-    .await?;
+    sessions::create_session(&state.db, &hash_token(&token), user_id, &random_token(), SESSION_LIFETIME_MS).await?;
     let cookie = site_cookie(SESSION_COOKIE, token, state.secure_cookies, SESSION_LIFETIME_MS / 1000);
     Ok(jar.add(cookie))
 }
@@ -286,12 +257,7 @@ fn pre_session_token(state: &WebState, jar: CookieJar) -> (CookieJar, String) {
         return (jar, existing);
     }
     let token = random_token();
-    let jar = jar.add(site_cookie(
-        PRE_SESSION_COOKIE,
-        token.clone(),
-        state.secure_cookies,
-        24 * 3600,
-    ));
+    let jar = jar.add(site_cookie(PRE_SESSION_COOKIE, token.clone(), state.secure_cookies, 24 * 3600));
     (jar, token)
 }
 

@@ -50,10 +50,7 @@ impl ListParams {
             ("sort", &self.sort),
         ];
         for (name, value) in current {
-            let value = changes
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or(value.as_str(), |(_, v)| v);
+            let value = changes.iter().find(|(n, _)| *n == name).map_or(value.as_str(), |(_, v)| v);
             if !value.is_empty() {
                 query.append_pair(name, value);
             }
@@ -123,10 +120,7 @@ pub async fn list(
     let sort = IssueSort::parse(&params.sort).unwrap_or(IssueSort::Date);
     let page_request = page_request(&params.cursor)?;
     let page = match &search_error {
-        Some(_) => crate::store::paging::Page {
-            items: Vec::new(),
-            more: false,
-        },
+        Some(_) => crate::store::paging::Page { items: Vec::new(), more: false },
         None => search_issues(&state.db, &filter, sort, &page_request).await?,
     };
     let (previous_url, next_url) = page_links(&params, &org, sort, &page_request, &page);
@@ -136,12 +130,7 @@ pub async fn list(
     render(&ListPage {
         nav: Nav::for_viewer(&viewer, "Issues", Some(&organization.slug)),
         tabs: status_tabs(&params, &org),
-        sorts: vec![
-            ("date", "Last seen"),
-            ("new", "First seen"),
-            ("freq", "Events"),
-            ("user", "Users"),
-        ],
+        sorts: vec![("date", "Last seen"), ("new", "First seen"), ("freq", "Events"), ("user", "Users")],
         org: organization.slug,
         params,
         projects,
@@ -162,22 +151,10 @@ fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Opti
     };
     let mut query = match parse_search(&params.query) {
         Ok(query) => query,
-        Err(error) => {
-            return (
-                filter,
-                Some(format!(
-                    "Search: {} (at character {})",
-                    error.message,
-                    error.position + 1
-                )),
-            )
-        }
+        Err(error) => return (filter, Some(format!("Search: {} (at character {})", error.message, error.position + 1))),
     };
     if let Some(status) = params.status() {
-        query.terms.push(Term {
-            negated: false,
-            kind: TermKind::Status(vec![status]),
-        });
+        query.terms.push(Term { negated: false, kind: TermKind::Status(vec![status]) });
     }
     if !params.release.is_empty() {
         query.terms.push(tag_term("release", &params.release));
@@ -192,10 +169,7 @@ fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Opti
 fn tag_term(key: &str, value: &str) -> Term {
     Term {
         negated: false,
-        kind: TermKind::Tag {
-            key: key.to_owned(),
-            values: vec![value.to_owned()],
-        },
+        kind: TermKind::Tag { key: key.to_owned(), values: vec![value.to_owned()] },
     }
 }
 
@@ -217,10 +191,7 @@ fn page_links(
     let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
         return (None, None);
     };
-    let keyset = |issue: &Issue| crate::store::paging::Keyset {
-        value: sort.key_of(issue),
-        id: issue.id,
-    };
+    let keyset = |issue: &Issue| crate::store::paging::Keyset { value: sort.key_of(issue), id: issue.id };
     let (has_previous, has_next) = match request.from {
         None => (false, page.more),
         Some((_, Direction::After)) => (true, page.more),
@@ -234,27 +205,11 @@ fn page_links(
 }
 
 fn status_tabs(params: &ListParams, org: &str) -> Vec<(&'static str, &'static str, String, bool)> {
-    let current = if params.status.is_empty() {
-        "unresolved"
-    } else {
-        params.status.as_str()
-    };
-    [
-        ("unresolved", "Unresolved"),
-        ("resolved", "Resolved"),
-        ("ignored", "Ignored"),
-        ("all", "All"),
-    ]
-    .into_iter()
-    .map(|(value, label)| {
-        (
-            value,
-            label,
-            params.url_with(org, &[("status", value)]),
-            value == current,
-        )
-    })
-    .collect()
+    let current = if params.status.is_empty() { "unresolved" } else { params.status.as_str() };
+    [("unresolved", "Unresolved"), ("resolved", "Resolved"), ("ignored", "Ignored"), ("all", "All")]
+        .into_iter()
+        .map(|(value, label)| (value, label, params.url_with(org, &[("status", value)]), value == current))
+        .collect()
 }
 
 async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result<Vec<IssueRow>, WebError> {
@@ -276,14 +231,7 @@ async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result
                 users: count(issue.user_count),
                 first_seen: moment(issue.first_seen, now),
                 last_seen: moment(issue.last_seen, now),
-                last_day: bar_chart(
-                    hours.get(&issue.id).map_or(&[][..], Vec::as_slice),
-                    now,
-                    HOUR_MS,
-                    24,
-                    96.0,
-                    20.0,
-                ),
+                last_day: bar_chart(hours.get(&issue.id).map_or(&[][..], Vec::as_slice), now, HOUR_MS, 24, 96.0, 20.0),
                 badge: badge(&issue, now),
                 issue,
             }
@@ -338,18 +286,12 @@ pub async fn bulk(
         .map(|p| p.id)
         .collect();
     for id in form.id.iter().take(PAGE_SIZE as usize * 4) {
-        let Some(issue) = issues::get_issue(&state.db, *id).await? else {
-            continue;
-        };
+        let Some(issue) = issues::get_issue(&state.db, *id).await? else { continue };
         // An id from another organization is skipped as if it did not exist.
         if project_ids.contains(&issue.project_id) {
             issues::change_status(&state.db, &issue, &change).await?;
         }
     }
-    let back = if form.back.starts_with(&format!("/organizations/{org}/")) {
-        form.back
-    } else {
-        format!("/organizations/{org}/issues/")
-    };
+    let back = if form.back.starts_with(&format!("/organizations/{org}/")) { form.back } else { format!("/organizations/{org}/issues/") };
     Ok(Redirect::to(&back))
 }

@@ -47,23 +47,12 @@ pub async fn overview(
         .into_iter()
         .map(|project| ProjectRow {
             unresolved: unresolved.get(&project.id).copied().unwrap_or(0),
-            last_day: bar_chart(
-                hours.get(&project.id).map_or(&[][..], Vec::as_slice),
-                now,
-                HOUR_MS,
-                24,
-                120.0,
-                24.0,
-            ),
+            last_day: bar_chart(hours.get(&project.id).map_or(&[][..], Vec::as_slice), now, HOUR_MS, 24, 120.0, 24.0),
             project,
         })
         .collect();
     render(&OverviewPage {
-        nav: Nav::for_viewer(
-            &viewer,
-            format!("Projects · {}", organization.name),
-            Some(&organization.slug),
-        ),
+        nav: Nav::for_viewer(&viewer, format!("Projects · {}", organization.name), Some(&organization.slug)),
         org: organization.slug,
         projects,
     })
