@@ -116,6 +116,7 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
         bulk_resolve(&browser, SDK_TITLE).await;
     }
     bulk_resolve(&browser, KEY_ERROR).await;
+    hostile_event_stays_text(&app, &browser).await;
 
     // Both left the unresolved list and are listed under Resolved.
     browser.open("/organizations/default/issues/").await;
@@ -135,6 +136,32 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
     );
     browser.close().await;
     app.stop().await;
+}
+
+/// An event with markup and `javascript:` in every field: its pages load, show the markup as text, and
+/// run none of it (no dialog, the title untouched; CSP violations would show in the console check).
+async fn hostile_event_stays_text(app: &TestApp, browser: &Browser) {
+    let answer = app
+        .post_envelope(common::envelope(
+            &common::new_event_id(),
+            &common::hostile::hostile_event(),
+        ))
+        .await;
+    assert_eq!(answer.status(), 200);
+    browser.open("/organizations/default/issues/?query=alert").await;
+    let row = browser
+        .find_text(".issue-title", "\"><iframe src=javascript:alert(4)>")
+        .await;
+    row.click().await.unwrap();
+    browser.find_text("h1", "\"><iframe src=javascript:alert(4)>").await;
+    browser.find_text("body", "<img src=x onerror=alert(2)>").await;
+    browser.find_text("body", "javascript:alert(7)").await;
+    assert!(!browser.dialog_is_open().await, "a payload opened a dialog");
+    assert!(
+        browser.title().await.ends_with("· Faultline"),
+        "{}",
+        browser.title().await
+    );
 }
 
 /// Signs in through the form, typing into the labelled fields, and lands on the projects overview.

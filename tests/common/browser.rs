@@ -207,6 +207,15 @@ impl Browser {
         }
     }
 
+    pub async fn title(&self) -> String {
+        self.client.title().await.expect("document title")
+    }
+
+    /// Whether a script opened an alert, confirm or prompt dialog.
+    pub async fn dialog_is_open(&self) -> bool {
+        self.client.get_alert_text().await.is_ok()
+    }
+
     /// The page's visible text, for failure messages.
     pub async fn body_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
