@@ -51,14 +51,12 @@ impl App {
             db: db.clone(),
             public_url: config.public_url.clone(),
         };
+        let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy)
+            .with_key_cache(ingest.keys.clone());
         let router = crate::ingest::router(ingest)
             .merge(crate::ops::router(db.clone(), metrics))
             .merge(crate::api::router(api))
-            .merge(crate::web::router(crate::web::WebState::new(
-                db.clone(),
-                config.public_url.clone(),
-                config.trust_proxy,
-            )));
+            .merge(crate::web::router(web));
         let router = with_http_layers(router);
         let listener = TcpListener::bind(config.bind).await?;
         let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);

@@ -93,6 +93,17 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<(User, Stri
     Ok(Some((user, hash)))
 }
 
+/// Replaces a user's password hash; `NotFound` when the user does not exist.
+pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+    let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
+    let done =
+        on_pool!(db, pool => sqlx::query(sql).bind(password_hash).bind(user_id).execute(pool).await?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("user {user_id}")));
+    }
+    Ok(())
+}
+
 pub async fn count_users(db: &Db) -> Result<i64, StoreError> {
     Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?))
 }
@@ -174,6 +185,22 @@ pub async fn revoke_token(db: &Db, token_id: i64) -> Result<(), StoreError> {
     let sql = "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
     let done =
         on_pool!(db, pool => sqlx::query(sql).bind(now_ms()).bind(token_id).execute(pool).await?.rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("token {token_id}")));
+    }
+    Ok(())
+}
+
+/// Revokes one of the user's own tokens; `NotFound` when it is another user's, unknown or already revoked.
+pub async fn revoke_user_token(db: &Db, user_id: i64, token_id: i64) -> Result<(), StoreError> {
+    let sql = "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(now_ms())
+        .bind(token_id)
+        .bind(user_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
     if done == 0 {
         return Err(StoreError::NotFound(format!("token {token_id}")));
     }

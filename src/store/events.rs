@@ -108,8 +108,54 @@ pub enum EventScope {
     Project(i64),
 }
 
+/// A condition on one of the event row's own columns (the facets stored beside the payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventFilter {
+    Level(String),
+    Environment(String),
+    Release(String),
+    /// The distinct-user identity (`id:…`, `email:…`), as the `user` facet counts it.
+    UserKey(String),
+    Transaction(String),
+}
+
+impl EventFilter {
+    /// The filter for a facet key, when the event row has a column for it.
+    pub fn for_facet(key: &str, value: &str) -> Option<EventFilter> {
+        let value = value.to_owned();
+        Some(match key {
+            "level" => EventFilter::Level(value),
+            "environment" => EventFilter::Environment(value),
+            "release" => EventFilter::Release(value),
+            "user" => EventFilter::UserKey(value),
+            "transaction" => EventFilter::Transaction(value),
+            _ => return None,
+        })
+    }
+
+    fn column_and_value(&self) -> (&'static str, &str) {
+        match self {
+            EventFilter::Level(v) => ("level", v),
+            EventFilter::Environment(v) => ("environment", v),
+            EventFilter::Release(v) => ("release", v),
+            EventFilter::UserKey(v) => ("user_key", v),
+            EventFilter::Transaction(v) => ("transaction_name", v),
+        }
+    }
+}
+
 /// Events newest first, a keyset page on `(timestamp, id)`.
 pub async fn list_events(db: &Db, scope: EventScope, page: &PageRequest) -> Result<Page<StoredEvent>, StoreError> {
+    list_matching_events(db, scope, &[], page).await
+}
+
+/// Like [`list_events`], only the events matching every filter.
+pub async fn list_matching_events(
+    db: &Db,
+    scope: EventScope,
+    filters: &[EventFilter],
+    page: &PageRequest,
+) -> Result<Page<StoredEvent>, StoreError> {
     let mut text = SqlText::default();
     let (column, id) = match scope {
         EventScope::Issue(id) => ("issue_id", id),
@@ -117,6 +163,11 @@ pub async fn list_events(db: &Db, scope: EventScope, page: &PageRequest) -> Resu
     };
     text.push(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "))
         .bind(Param::Int(id));
+    for filter in filters {
+        let (column, value) = filter.column_and_value();
+        text.push(&format!(" AND {column} = "))
+            .bind(Param::Text(value.to_owned()));
+    }
     text.push_page("timestamp", page);
     let SqlText { sql, params } = text;
     let rows: Vec<StoredEvent> =

@@ -303,3 +303,9 @@ pub async fn environments(db: &Db, project_id: i64) -> Result<Vec<String>, Store
                WHERE i.project_id = $1 AND t.key = 'environment' ORDER BY t.value LIMIT 100";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?))
 }
+
+/// The grouping algorithm version the issue's fingerprint was computed with.
+pub async fn grouping_version(db: &Db, issue_id: i64) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT grouping_version FROM issues WHERE id = $1";
+    Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(issue_id).fetch_optional(pool).await?))
+}

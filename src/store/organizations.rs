@@ -91,6 +91,51 @@ pub async fn set_member(db: &Db, organization_id: i64, user_id: i64, role: Role)
     Ok(())
 }
 
+/// A member of an organization as its settings page lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+/// The organization's members, by e-mail.
+pub async fn list_members(db: &Db, organization_id: i64) -> Result<Vec<Member>, StoreError> {
+    let sql = "SELECT u.id, u.email, u.name, m.role, m.created_at FROM members m \
+               JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 ORDER BY u.email";
+    let rows: Vec<(i64, String, String, String, i64)> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).fetch_all(pool).await?);
+    rows.into_iter()
+        .map(|(user_id, email, name, role, created_at)| {
+            let role = Role::parse(&role).map_err(|e| StoreError::Corrupt(format!("members.role: {e}")))?;
+            Ok(Member {
+                user_id,
+                email,
+                name,
+                role,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// Removes a member from an organization; `NotFound` when they are not one.
+pub async fn remove_member(db: &Db, organization_id: i64, user_id: i64) -> Result<(), StoreError> {
+    let sql = "DELETE FROM members WHERE organization_id = $1 AND user_id = $2";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("member {user_id}")));
+    }
+    Ok(())
+}
+
 pub async fn count_owners(db: &Db, organization_id: i64) -> Result<i64, StoreError> {
     let sql = "SELECT COUNT(*) FROM members WHERE organization_id = $1 AND role = 'owner'";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(organization_id).fetch_one(pool).await?))

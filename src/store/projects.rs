@@ -246,6 +246,31 @@ pub async fn update_key(
     Ok(())
 }
 
+/// Renames a project and sets its platform; `NotFound` when it does not exist.
+pub async fn update_project(db: &Db, project_id: i64, name: &str, platform: Option<&str>) -> Result<(), StoreError> {
+    let sql = "UPDATE projects SET name = $1, platform = $2 WHERE id = $3";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(name)
+        .bind(platform)
+        .bind(project_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("project {project_id}")));
+    }
+    Ok(())
+}
+
+/// The project's extra scrubbing keys (those added to the built-in list).
+pub async fn scrub_keys(db: &Db, project_id: i64) -> Result<Vec<String>, StoreError> {
+    let sql = "SELECT scrub_keys FROM projects WHERE id = $1";
+    let json: Option<String> =
+        on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?);
+    let json = json.ok_or_else(|| StoreError::NotFound(format!("project {project_id}")))?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))
+}
+
 /// Replaces the project's extra scrubbing keys.
 pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result<(), StoreError> {
     let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -29,6 +29,9 @@ pub async fn create_session(
     csrf_token: &str,
     lifetime_ms: i64,
 ) -> Result<(), StoreError> {
+    // Each sign-in sweeps the expired sessions, so the table holds only live ones without a background job.
+    let purge = "DELETE FROM sessions WHERE expires_at <= $1";
+    on_pool!(db, pool => sqlx::query(purge).bind(now_ms()).execute(pool).await?.rows_affected());
     let sql = "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
                VALUES ($1, $2, $3, $4, $5)";
     let now = now_ms();

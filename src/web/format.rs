@@ -29,11 +29,10 @@ pub fn moment(at_ms: i64, now_ms: i64) -> Moment {
 
 fn relative(elapsed_ms: i64) -> String {
     let seconds = elapsed_ms / 1000;
-    if seconds < 0 {
-        return "in the future".to_owned();
-    }
     let (amount, unit) = match seconds {
-        0..=44 => return "just now".to_owned(),
+        // SDK clocks run a little fast or slow; only a clearly future time is called one.
+        ..=-300 => return "in the future".to_owned(),
+        -299..=44 => return "just now".to_owned(),
         45..=3_599 => ((seconds + 30) / 60, "minute"),
         3_600..=86_399 => ((seconds + 1_800) / 3_600, "hour"),
         86_400..=2_591_999 => ((seconds + 43_200) / 86_400, "day"),
@@ -74,6 +73,8 @@ mod tests {
     #[test]
     fn relative_times_round_to_the_nearest_unit() {
         assert_eq!(relative(10_000), "just now");
+        assert_eq!(relative(-30_000), "just now", "a client clock a little fast");
+        assert_eq!(relative(-3_600_000), "in the future");
         assert_eq!(relative(60_000), "1 minute ago");
         assert_eq!(relative(5 * 3_600_000 + 60_000), "5 hours ago");
         assert_eq!(relative(3 * 86_400_000), "3 days ago");

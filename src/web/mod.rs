@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod error;
+pub mod event;
 pub mod format;
 mod nav;
 mod pages;
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::ingest::KeyCache;
 use crate::store::Db;
 pub use error::WebError;
 pub use nav::Nav;
@@ -33,17 +35,26 @@ pub struct WebState {
     pub secure_cookies: bool,
     pub trust_proxy: bool,
     pub throttle: Arc<LoginThrottle>,
+    /// Ingest's key cache, forgotten when keys or scrubbing settings change here so they apply at once.
+    pub keys: KeyCache,
 }
 
 impl WebState {
     pub fn new(db: Db, public_url: url::Url, trust_proxy: bool) -> WebState {
         WebState {
             secure_cookies: public_url.scheme() == "https",
-            db,
             public_url,
             trust_proxy,
             throttle: Arc::new(LoginThrottle::default()),
+            keys: KeyCache::new(db.clone()),
+            db,
         }
+    }
+
+    /// Shares ingest's key cache (else this state holds a private one nobody reads).
+    pub fn with_key_cache(mut self, keys: KeyCache) -> WebState {
+        self.keys = keys;
+        self
     }
 }
 
@@ -52,7 +63,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: WebState) -> Router {
-    use pages::{auth, issues, projects};
+    use pages::{account, auth, issue_detail, issues, members, project_settings as settings, projects};
     let pages = Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -62,6 +73,57 @@ pub fn router(state: WebState) -> Router {
         .route("/organizations/{org}/", get(projects::overview))
         .route("/organizations/{org}/issues/", get(issues::list))
         .route("/organizations/{org}/issues/bulk", post(issues::bulk))
+        .route("/organizations/{org}/issues/{id}/", get(issue_detail::show))
+        .route("/organizations/{org}/issues/{id}/action", post(issue_detail::action))
+        .route(
+            "/organizations/{org}/issues/{id}/events/",
+            get(issue_detail::event_list),
+        )
+        .route(
+            "/organizations/{org}/issues/{id}/events/{event_id}/",
+            get(issue_detail::show_event),
+        )
+        .route(
+            "/organizations/{org}/issues/{id}/events/{event_id}/json",
+            get(issue_detail::event_json),
+        )
+        .route("/organizations/{org}/projects/{project}/settings/", get(settings::page))
+        .route(
+            "/organizations/{org}/projects/{project}/settings/general",
+            post(settings::general),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/keys",
+            post(settings::create_key),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/keys/state",
+            post(settings::key_state),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/keys/delete",
+            post(settings::delete_key),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/scrubbing",
+            post(settings::scrub),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/members",
+            post(members::add),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/members/role",
+            post(members::set_role),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/members/remove",
+            post(members::remove),
+        )
+        .route("/settings/account/", get(account::page))
+        .route("/settings/account/password", post(account::change_password))
+        .route("/settings/account/tokens", post(account::create_token))
+        .route("/settings/account/tokens/revoke", post(account::revoke_token))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -11,6 +11,7 @@ use faultline::App;
 use tokio::sync::oneshot;
 
 pub mod api;
+pub mod hostile;
 pub mod web;
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.

@@ -4,7 +4,7 @@
 use regex::Regex;
 
 /// Substrings of a normalized key (lowercase, no `-`, `_` or spaces) that mark it sensitive.
-const DEFAULT_PATTERNS: [&str; 21] = [
+pub(super) const DEFAULT_PATTERNS: [&str; 21] = [
     "password",
     "passwd",
     "pwd",

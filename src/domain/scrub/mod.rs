@@ -30,6 +30,12 @@ use walk::TextVisitor;
 /// What replaces a scrubbed value.
 pub const FILTERED: &str = "[Filtered]";
 
+/// The built-in sensitive keys every project scrubs (besides `auth…`, see the module doc), for showing
+/// next to a project's own keys.
+pub fn default_sensitive_keys() -> &'static [&'static str] {
+    &keys::DEFAULT_PATTERNS
+}
+
 /// Removes secrets from events; built once per project (its extra keys) and reused.
 #[derive(Debug, Clone)]
 pub struct Scrubber {

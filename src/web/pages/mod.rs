@@ -1,15 +1,57 @@
 //! One module per area of the UI; each handler extracts, calls the store, and renders one view.
 
+pub mod account;
 pub mod auth;
+pub mod issue_detail;
 pub mod issues;
+pub mod members;
+pub mod project_settings;
 pub mod projects;
 
 use askama::Template;
 use axum::response::Html;
+use serde::Deserialize;
 
 use super::error::WebError;
+use crate::store::StoreError;
 
 /// Renders a page's view.
 pub fn render(view: &impl Template) -> Result<Html<String>, WebError> {
     Ok(Html(view.render()?))
+}
+
+/// `?notice=` after a form's redirect: a code the page looks up in its own fixed list, so no text
+/// from the URL ever reaches the page.
+#[derive(Deserialize, Default)]
+pub struct NoticeParam {
+    #[serde(default)]
+    notice: String,
+}
+
+/// A short message above a page after one of its forms was handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notice {
+    pub text: &'static str,
+    pub is_error: bool,
+}
+
+impl NoticeParam {
+    /// The message for the code, from `(code, text, is_error)` rows; `None` for unknown codes.
+    pub fn lookup(&self, table: &[(&str, &'static str, bool)]) -> Option<Notice> {
+        table
+            .iter()
+            .find(|(code, _, _)| *code == self.notice)
+            .map(|(_, text, is_error)| Notice {
+                text,
+                is_error: *is_error,
+            })
+    }
+}
+
+/// A row the URL or form named that is not there (or not this viewer's) is a 404, not a 500.
+pub fn missing_is_not_found(error: StoreError) -> WebError {
+    match error {
+        StoreError::NotFound(_) => WebError::NotFound,
+        other => WebError::Store(other),
+    }
 }
