@@ -83,33 +83,62 @@ where
     };
     let mut n = have;
     let mut next = (n < target).then(|| prepare(n));
-    let mut last_report = 0;
-    let mut last_reclaim = 0;
+    let mut upkeep = Upkeep::new(have, batch);
     while let Some(pending) = next.take() {
         let events = pending.await?;
         n += events.len() as i64;
         next = (n < target).then(|| prepare(n));
         store::record_batch(db, &events).await?;
-        if n / 50_000 > last_report {
-            last_report = n / 50_000;
-            // As the server's writer does while tables grow; without it Postgres plans on stale statistics.
-            db.refresh_statistics().await?;
-            eprintln!(
-                "seeded {n} of {target} events ({:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
-        }
-        if n / 200_000 > last_reclaim {
-            last_reclaim = n / 200_000;
-            // Every batch rewrites issue and counter rows; with autovacuum off Postgres would keep them all.
-            db.reclaim_space().await?;
-        }
+        upkeep.after_batch(db, n, target, started).await?;
     }
     db.refresh_statistics().await?;
     Ok(FillReport {
         added: n - have,
         elapsed: started.elapsed(),
     })
+}
+
+/// What a bulk load does between batches besides storing them.
+struct Upkeep {
+    next_refresh: i64,
+    reported: i64,
+    reclaimed: i64,
+}
+
+impl Upkeep {
+    fn new(have: i64, batch: usize) -> Upkeep {
+        Upkeep {
+            next_refresh: have + 2 * batch as i64,
+            reported: have / 50_000,
+            reclaimed: have / 200_000,
+        }
+    }
+
+    async fn after_batch(&mut self, db: &Db, n: i64, target: i64, started: Instant) -> anyhow::Result<()> {
+        if n >= self.next_refresh {
+            // As the server's writer does while tables grow. A new database has no statistics at all, and
+            // Postgres then checks each batch's event ids by scanning the project's events: refresh early.
+            self.next_refresh = if self.next_refresh < 50_000 {
+                self.next_refresh * 2
+            } else {
+                self.next_refresh + 50_000
+            };
+            db.refresh_statistics().await?;
+        }
+        if n / 200_000 > self.reclaimed {
+            self.reclaimed = n / 200_000;
+            // Every batch rewrites issue and counter rows; with autovacuum off Postgres would keep them all.
+            db.reclaim_space().await?;
+        }
+        if n / 50_000 > self.reported {
+            self.reported = n / 50_000;
+            eprintln!(
+                "seeded {n} of {target} events ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Fills the project up to `plan.events` events in exactly `plan.issues` issues (continuing a partial seed).

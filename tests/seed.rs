@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::{Backend, TestApp};
 use faultline::seed::{seed_project, Corpus, SeedPlan};
-use faultline::store::{events, issues, now_ms};
+use faultline::store::{events, issues, now_ms, overview};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -46,6 +46,23 @@ async fn seeds_exactly_the_asked_issues_and_events(backend: Backend) {
     let values = |key: &str| tags.iter().filter(|t| t.key == key).count();
     assert!(values("environment") >= 2, "facets have several environments: {tags:?}");
     assert!(values("release") >= 2 && values("user") >= 2);
+
+    // The per-project rollups the UI reads agree with the per-issue counters.
+    let environments = issues::environments(&app.db, app.project_id).await.unwrap();
+    assert_eq!(environments, ["development", "production", "staging"]);
+    let ids: Vec<i64> = seeded.iter().map(|i| i.id).collect();
+    let since = end - 31 * DAY_MS;
+    let per_issue: i64 = issues::hourly_counts_since(&app.db, &ids, since)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.2)
+        .sum();
+    let per_project = overview::project_hourly_counts(&app.db, &[app.project_id], since)
+        .await
+        .unwrap();
+    assert_eq!(per_issue, 200);
+    assert_eq!(per_project.iter().map(|h| h.2).sum::<i64>(), 200);
 
     // Run again: the project already holds the events, so nothing is added.
     let corpus = Corpus::load(&Corpus::default_dir()).unwrap();

@@ -89,6 +89,16 @@ async fn main() -> Result<()> {
         let paths = vec![path.clone()];
         report(label, &time_pages(&client, &base, &paths, &args).await?);
     }
+    let detail = |id: i64| format!("/organizations/default/issues/{id}/");
+    let biggest = all.iter().max_by_key(|i| i.times_seen).context("an issue")?;
+    let label = format!("issue detail, the biggest issue ({} events)", biggest.times_seen);
+    report(&label, &time_pages(&client, &base, &[detail(biggest.id)], &args).await?);
+    // A fixed spread of issues, big and small, each requested in turn.
+    let mix: Vec<String> = (0..50).map(|n| detail(all[(n * 7919) % all.len()].id)).collect();
+    report(
+        "issue detail, 50 issues in turn",
+        &time_pages(&client, &base, &mix, &args).await?,
+    );
     let _ = stop.send(());
     server.await??;
     Ok(())

@@ -7,7 +7,9 @@ use sqlx::QueryBuilder;
 
 use crate::domain::lifecycle::{self, IncomingEvent, IssueState, ReleaseOrder, Resolution, Transition};
 
-use super::counters::{add_users, upsert_hours, upsert_releases, upsert_tags};
+use super::counters::{
+    add_users, upsert_environments, upsert_hours, upsert_project_hours, upsert_releases, upsert_tags,
+};
 use super::issues::{StateColumns, STATE_COLUMNS};
 use super::{on_tx, Db, NewEvent, StoreError, Tx};
 
@@ -71,6 +73,8 @@ pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, 
     upsert_releases(&mut tx, events, &fresh).await?;
     upsert_tags(&mut tx, events, &fresh, &issue_of).await?;
     upsert_hours(&mut tx, events, &fresh, &issue_of).await?;
+    upsert_environments(&mut tx, events, &fresh).await?;
+    upsert_project_hours(&mut tx, events, &fresh).await?;
     add_users(&mut tx, events, &fresh, &issue_of).await?;
     tx.commit().await?;
     Ok(outcome)

@@ -32,6 +32,30 @@ pub(super) async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[u
     Ok(())
 }
 
+/// The environments each project has seen, for the issue list's menu.
+pub(super) async fn upsert_environments(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
+    let mut seen: HashMap<(i64, &str), i64> = HashMap::new();
+    for &i in fresh {
+        if let Some(environment) = events[i].environment.as_deref() {
+            let at = seen.entry((events[i].project_id, environment)).or_insert(i64::MAX);
+            *at = (*at).min(events[i].timestamp_ms);
+        }
+    }
+    let rows: Vec<_> = seen.into_iter().collect();
+    for chunk in rows.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb =
+                QueryBuilder::<Backend>::new("INSERT INTO project_environments (project_id, name, first_seen) ");
+            qb.push_values(chunk, |mut row, ((project_id, name), at)| {
+                row.push_bind(*project_id).push_bind(*name).push_bind(*at);
+            });
+            qb.push(" ON CONFLICT (project_id, name) DO NOTHING");
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
 /// Per (issue, key, value): count, first and last seen.
 type TagTally<'e> = HashMap<(i64, &'e str, &'e str), (i64, i64, i64)>;
 
@@ -98,6 +122,30 @@ pub(super) async fn upsert_hours(
             qb.push(
                 " ON CONFLICT (issue_id, hour) DO UPDATE SET \
                  times_seen = issue_hours.times_seen + excluded.times_seen",
+            );
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Events per project and hour, for the projects overview's sparkline.
+pub(super) async fn upsert_project_hours(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
+    let mut tally: HashMap<(i64, i64), i64> = HashMap::new();
+    for &i in fresh {
+        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        *tally.entry((events[i].project_id, hour)).or_default() += 1;
+    }
+    let rows: Vec<_> = tally.into_iter().collect();
+    for chunk in rows.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO project_hours (project_id, hour, times_seen) ");
+            qb.push_values(chunk, |mut row, ((project_id, hour), count)| {
+                row.push_bind(*project_id).push_bind(*hour).push_bind(*count);
+            });
+            qb.push(
+                " ON CONFLICT (project_id, hour) DO UPDATE SET \
+                 times_seen = project_hours.times_seen + excluded.times_seen",
             );
             qb.build().execute(&mut *conn).await?;
         });

@@ -237,6 +237,17 @@ pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreEr
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
 }
 
+/// The `per_key` most frequent values of each of an issue's tags, in `tag_counts` order. A busy issue has a
+/// tag row per user; ranking in the database spares reading them all.
+pub async fn top_tag_values(db: &Db, issue_id: i64, per_key: i64) -> Result<Vec<TagCount>, StoreError> {
+    let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM (\
+               SELECT key, value, times_seen, first_seen, last_seen, \
+               ROW_NUMBER() OVER (PARTITION BY key ORDER BY times_seen DESC, value) AS place \
+               FROM issue_tags WHERE issue_id = $1) ranked \
+               WHERE place <= $2 ORDER BY key, times_seen DESC, value";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).bind(per_key).fetch_all(pool).await?))
+}
+
 /// Events per hour (hour start in epoch ms, count), oldest first.
 pub async fn hourly_counts(db: &Db, issue_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
     let sql = "SELECT hour, times_seen FROM issue_hours WHERE issue_id = $1 ORDER BY hour";
@@ -299,8 +310,7 @@ pub async fn hourly_counts_since(
 
 /// The environments a project's issues were seen in.
 pub async fn environments(db: &Db, project_id: i64) -> Result<Vec<String>, StoreError> {
-    let sql = "SELECT DISTINCT t.value FROM issue_tags t JOIN issues i ON i.id = t.issue_id \
-               WHERE i.project_id = $1 AND t.key = 'environment' ORDER BY t.value LIMIT 100";
+    let sql = "SELECT name FROM project_environments WHERE project_id = $1 ORDER BY name LIMIT 100";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?))
 }
 

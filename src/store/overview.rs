@@ -16,7 +16,7 @@ pub async fn unresolved_counts(db: &Db, project_ids: &[i64]) -> Result<Vec<(i64,
     Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }
 
-/// (project id, hour start ms, events) since `since_ms`, summed over each project's issues.
+/// (project id, hour start ms, events) since `since_ms`.
 pub async fn project_hourly_counts(
     db: &Db,
     project_ids: &[i64],
@@ -26,12 +26,10 @@ pub async fn project_hourly_counts(
         return Ok(Vec::new());
     }
     let mut text = SqlText::default();
-    text.push("SELECT i.project_id, h.hour, CAST(SUM(h.times_seen) AS BIGINT) FROM issue_hours h ")
-        .push("JOIN issues i ON i.id = h.issue_id WHERE h.hour >= ")
+    text.push("SELECT project_id, hour, times_seen FROM project_hours WHERE hour >= ")
         .bind(Param::Int(since_ms))
-        .push(" AND i.project_id IN ")
-        .bind_list(project_ids.iter().map(|id| Param::Int(*id)))
-        .push(" GROUP BY i.project_id, h.hour");
+        .push(" AND project_id IN ")
+        .bind_list(project_ids.iter().map(|id| Param::Int(*id)));
     let SqlText { sql, params } = text;
     Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }

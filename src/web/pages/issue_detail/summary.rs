@@ -3,7 +3,7 @@
 use crate::domain::lifecycle::{IgnoreCondition, IssueStatus, Resolution};
 use crate::domain::short_id::encode_short_id;
 use crate::store::events::EventFilter;
-use crate::store::issues::{hourly_counts_since, tag_counts, Issue};
+use crate::store::issues::{hourly_counts_since, top_tag_values, Issue};
 use crate::store::projects::Project;
 use crate::store::Db;
 use crate::web::charts::{bar_chart, BarChart, DAY_MS, HOUR_MS};
@@ -105,7 +105,7 @@ pub struct FacetValue {
 
 pub async fn facets(db: &Db, issue: &Issue, base: &str) -> Result<Vec<FacetView>, WebError> {
     let mut facets: Vec<FacetView> = Vec::new();
-    for tag in tag_counts(db, issue.id).await? {
+    for tag in top_tag_values(db, issue.id, TOP_VALUES as i64).await? {
         if facets.last().map_or(true, |facet| facet.key != tag.key) {
             facets.push(FacetView {
                 key: tag.key.clone(),
