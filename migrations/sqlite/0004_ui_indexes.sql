@@ -24,3 +24,7 @@ CREATE TABLE project_hours (
 INSERT INTO project_hours (project_id, hour, times_seen)
 SELECT i.project_id, h.hour, SUM(h.times_seen) FROM issue_hours h JOIN issues i ON i.id = h.issue_id
 GROUP BY i.project_id, h.hour;
+
+-- The issue page shows each tag's most frequent values. A busy issue has a tag row per user (and per email),
+-- thousands of rows; in this order the top values are the first few entries of each key.
+CREATE INDEX issue_tags_top_values ON issue_tags (issue_id, key, times_seen DESC, value);

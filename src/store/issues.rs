@@ -238,14 +238,23 @@ pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreEr
 }
 
 /// The `per_key` most frequent values of each of an issue's tags, in `tag_counts` order. A busy issue has a
-/// tag row per user; ranking in the database spares reading them all.
+/// tag row per user: each key is read from the `issue_tags_top_values` index, a few entries at a time.
 pub async fn top_tag_values(db: &Db, issue_id: i64, per_key: i64) -> Result<Vec<TagCount>, StoreError> {
-    let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM (\
-               SELECT key, value, times_seen, first_seen, last_seen, \
-               ROW_NUMBER() OVER (PARTITION BY key ORDER BY times_seen DESC, value) AS place \
-               FROM issue_tags WHERE issue_id = $1) ranked \
-               WHERE place <= $2 ORDER BY key, times_seen DESC, value";
-    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).bind(per_key).fetch_all(pool).await?))
+    let keys_sql = "SELECT DISTINCT key FROM issue_tags WHERE issue_id = $1 ORDER BY key";
+    let keys: Vec<String> = on_pool!(db, pool => sqlx::query_scalar(keys_sql).bind(issue_id).fetch_all(pool).await?);
+    let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM issue_tags WHERE issue_id = $1 AND key = $2 \
+               ORDER BY times_seen DESC, value LIMIT $3";
+    let mut top = Vec::new();
+    for key in keys {
+        let values: Vec<TagCount> = on_pool!(db, pool => sqlx::query_as(sql)
+            .bind(issue_id)
+            .bind(&key)
+            .bind(per_key)
+            .fetch_all(pool)
+            .await?);
+        top.extend(values);
+    }
+    Ok(top)
 }
 
 /// Events per hour (hour start in epoch ms, count), oldest first.
