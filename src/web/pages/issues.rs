@@ -7,12 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use crate::api::params::{format_cursor, parse_cursor};
 use crate::domain::lifecycle::{IgnoreFor, IssueStatus, StatusChange, Substatus};
 use crate::domain::search::{parse_search, SearchQuery, Term, TermKind};
 use crate::store::issue_search::{search_issues, IssueFilter, IssueSort};
 use crate::store::issues::{self, hourly_counts_since, Issue};
-use crate::store::paging::{Direction, PageRequest};
+use crate::store::paging::Keyset;
 use crate::store::projects::{list_organization_projects, Project};
 use crate::store::{now_ms, Db};
 use crate::web::charts::{bar_chart, BarChart, DAY_MS, HOUR_MS};
@@ -20,6 +19,7 @@ use crate::web::format::{count, level_class, moment, Moment};
 use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
 
+use super::pager::{neighbour_links, page_request};
 use super::render;
 
 const PAGE_SIZE: i64 = 25;
@@ -121,7 +121,7 @@ pub async fn list(
     }
     let (filter, search_error) = list_filter(&params, &in_scope);
     let sort = IssueSort::parse(&params.sort).unwrap_or(IssueSort::Date);
-    let page_request = page_request(&params.cursor)?;
+    let page_request = page_request(&params.cursor, PAGE_SIZE)?;
     let page = match &search_error {
         Some(_) => crate::store::paging::Page {
             items: Vec::new(),
@@ -129,7 +129,15 @@ pub async fn list(
         },
         None => search_issues(&state.db, &filter, sort, &page_request).await?,
     };
-    let (previous_url, next_url) = page_links(&params, &org, sort, &page_request, &page);
+    let (previous_url, next_url) = neighbour_links(
+        &page_request,
+        &page,
+        |issue| Keyset {
+            value: sort.key_of(issue),
+            id: issue.id,
+        },
+        |cursor| params.url_with(&org, &[("cursor", cursor)]),
+    );
     let rows = issue_rows(&state.db, page.items, &projects).await?;
     let environments = environments(&state.db, &in_scope).await?;
     let back = params.url_with(&org, &[("cursor", &params.cursor)]);
@@ -197,40 +205,6 @@ fn tag_term(key: &str, value: &str) -> Term {
             values: vec![value.to_owned()],
         },
     }
-}
-
-fn page_request(cursor: &str) -> Result<PageRequest, WebError> {
-    let from = match cursor {
-        "" => None,
-        text => Some(parse_cursor(text).map_err(|_| WebError::BadRequest("That page link is not valid.".into()))?),
-    };
-    Ok(PageRequest { from, limit: PAGE_SIZE })
-}
-
-fn page_links(
-    params: &ListParams,
-    org: &str,
-    sort: IssueSort,
-    request: &PageRequest,
-    page: &crate::store::paging::Page<Issue>,
-) -> (Option<String>, Option<String>) {
-    let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
-        return (None, None);
-    };
-    let keyset = |issue: &Issue| crate::store::paging::Keyset {
-        value: sort.key_of(issue),
-        id: issue.id,
-    };
-    let (has_previous, has_next) = match request.from {
-        None => (false, page.more),
-        Some((_, Direction::After)) => (true, page.more),
-        Some((_, Direction::Before)) => (page.more, true),
-    };
-    let link = |keyset, direction| params.url_with(org, &[("cursor", &format_cursor(keyset, direction))]);
-    (
-        has_previous.then(|| link(keyset(first), Direction::Before)),
-        has_next.then(|| link(keyset(last), Direction::After)),
-    )
 }
 
 fn status_tabs(params: &ListParams, org: &str) -> Vec<(&'static str, &'static str, String, bool)> {

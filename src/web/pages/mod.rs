@@ -5,6 +5,7 @@ pub mod auth;
 pub mod issue_detail;
 pub mod issues;
 pub mod members;
+mod pager;
 pub mod project_settings;
 pub mod projects;
 

@@ -6,14 +6,14 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use crate::api::params::{format_cursor, parse_cursor};
 use crate::store::events::{list_matching_events, EventFilter, EventScope, StoredEvent};
 use crate::store::now_ms;
-use crate::store::paging::{Direction, Keyset, Page, PageRequest};
+use crate::store::paging::Keyset;
 use crate::web::format::{level_class, moment, Moment};
 use crate::web::session::Viewer;
 use crate::web::{Nav, WebError, WebState};
 
+use super::super::pager::{neighbour_links, page_request};
 use super::super::render;
 use super::{find_event, find_issue};
 
@@ -68,10 +68,18 @@ pub async fn event_list(
         Some((key, value)) => vec![EventFilter::for_facet(key, value)
             .ok_or_else(|| WebError::BadRequest(format!("Events cannot be filtered by the tag {key:?}.")))?],
     };
-    let request = page_request(&params.cursor)?;
+    let request = page_request(&params.cursor, PAGE_SIZE)?;
     let page = list_matching_events(&state.db, EventScope::Issue(found.issue.id), &filters, &request).await?;
     let base = found.base();
-    let (previous_url, next_url) = page_links(&base, &params.tag, &request, &page);
+    let (previous_url, next_url) = neighbour_links(
+        &request,
+        &page,
+        |event| Keyset {
+            value: event.timestamp,
+            id: event.id,
+        },
+        |cursor| events_url(&base, &params.tag, cursor),
+    );
     let now = now_ms();
     let rows = page
         .items
@@ -107,44 +115,13 @@ fn event_row(base: &str, event: StoredEvent, now: i64) -> EventRow {
     }
 }
 
-fn page_request(cursor: &str) -> Result<PageRequest, WebError> {
-    let from = match cursor {
-        "" => None,
-        text => Some(parse_cursor(text).map_err(|_| WebError::BadRequest("That page link is not valid.".into()))?),
-    };
-    Ok(PageRequest { from, limit: PAGE_SIZE })
-}
-
-fn page_links(
-    base: &str,
-    tag: &str,
-    request: &PageRequest,
-    page: &Page<StoredEvent>,
-) -> (Option<String>, Option<String>) {
-    let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else {
-        return (None, None);
-    };
-    let (has_previous, has_next) = match request.from {
-        None => (false, page.more),
-        Some((_, Direction::After)) => (true, page.more),
-        Some((_, Direction::Before)) => (page.more, true),
-    };
-    let link = |event: &StoredEvent, direction| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        if !tag.is_empty() {
-            query.append_pair("tag", tag);
-        }
-        let keyset = Keyset {
-            value: event.timestamp,
-            id: event.id,
-        };
-        query.append_pair("cursor", &format_cursor(keyset, direction));
-        format!("{base}/events/?{}", query.finish())
-    };
-    (
-        has_previous.then(|| link(first, Direction::Before)),
-        has_next.then(|| link(last, Direction::After)),
-    )
+fn events_url(base: &str, tag: &str, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !tag.is_empty() {
+        query.append_pair("tag", tag);
+    }
+    query.append_pair("cursor", cursor);
+    format!("{base}/events/?{}", query.finish())
 }
 
 /// The stored event as JSON, pretty printed (already scrubbed at ingest, like everything stored).
