@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::alerts::channel::TlsMode;
+
 /// A self-hosted, Sentry-compatible error tracker.
 #[derive(Debug, Parser)]
 #[command(name = "faultline", version, about)]
@@ -214,6 +216,52 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_DB_MAX_CONNECTIONS", default_value_t = 8, global = true)]
     pub db_max_connections: u32,
 
+    /// SMTP server for email channels that name none (the built-in "project members" channel). Unset: such
+    /// emails fail with a clear error in the delivery log.
+    #[arg(long, env = "FAULTLINE_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port of `FAULTLINE_SMTP_HOST`.
+    #[arg(long, env = "FAULTLINE_SMTP_PORT", default_value_t = 587, global = true)]
+    pub smtp_port: u16,
+
+    /// SMTP connection security: none, starttls or tls.
+    #[arg(long, env = "FAULTLINE_SMTP_TLS", default_value = "starttls", value_parser = parse_tls_mode, global = true)]
+    pub smtp_tls: TlsMode,
+
+    /// SMTP user name, when the server wants one.
+    #[arg(long, env = "FAULTLINE_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password (never logged).
+    #[arg(long, env = "FAULTLINE_SMTP_PASSWORD", global = true, hide_env_values = true)]
+    pub smtp_password: Option<Secret>,
+
+    /// Sender of alert emails when the channel names none.
+    #[arg(long, env = "FAULTLINE_EMAIL_FROM", default_value = "Faultline <faultline@localhost>", global = true)]
+    pub email_from: String,
+
+    /// Let webhooks reach loopback, private, link-local and metadata addresses (tests, closed networks).
+    #[arg(long, env = "FAULTLINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, global = true)]
+    pub webhook_allow_private: bool,
+
+    /// How often the notifier looks for due deliveries when nothing wakes it, in milliseconds.
+    #[arg(long, env = "FAULTLINE_NOTIFY_POLL_MS", default_value_t = 1000, global = true)]
+    pub notify_poll_ms: u64,
+
+    /// Attempts per delivery before it is marked failed.
+    #[arg(long, env = "FAULTLINE_NOTIFY_MAX_ATTEMPTS", default_value_t = 8, global = true)]
+    pub notify_max_attempts: i64,
+
+    /// Wait before the first retry, in milliseconds; doubled for every further one (capped at an hour).
+    #[arg(long, env = "FAULTLINE_NOTIFY_RETRY_BASE_MS", default_value_t = 30_000, global = true)]
+    pub notify_retry_base_ms: i64,
+
+    /// After a rule sent a message, further issues firing it within this many seconds wait and go out
+    /// together as one digest.
+    #[arg(long, env = "FAULTLINE_ALERT_DIGEST_SECS", default_value_t = 60, global = true)]
+    pub alert_digest_secs: i64,
+
     /// Seconds to wait for in-flight requests and the writer queue at shutdown.
     #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,
@@ -236,4 +284,26 @@ impl Config {
             _ => self.database_url.clone(),
         }
     }
+}
+
+/// A setting that must never reach a log line: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn parse_tls_mode(text: &str) -> Result<TlsMode, String> {
+    TlsMode::parse(text).ok_or_else(|| format!("`{text}` is not one of none, starttls, tls"))
 }

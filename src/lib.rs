@@ -24,19 +24,23 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod notify;
 pub mod ops;
 pub mod request_body;
 pub mod seed;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod worker;
 
 pub use app::App;
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains and exits.
 pub async fn serve(config: &config::Config) -> anyhow::Result<()> {
-    if config.public_url.as_str() == "http://127.0.0.1:8000/" && config.bind.port() != 8000 {
-        tracing::warn!("FAULTLINE_URL is not set; DSNs will point at http://127.0.0.1:8000");
+    if config.public_url.as_str() == "http://127.0.0.1:8000/" {
+        tracing::warn!(
+            "FAULTLINE_URL is not set; DSNs and the links in alert messages will point at http://127.0.0.1:8000"
+        );
     }
     let app = App::build(config).await?;
     tracing::info!(

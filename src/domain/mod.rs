@@ -2,6 +2,7 @@
 //! titles and culprits, short ids and the issue lifecycle. Everything here is unit-tested.
 
 pub mod accounts;
+pub mod alerts;
 pub mod auth;
 pub mod envelope;
 pub mod event;

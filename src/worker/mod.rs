@@ -1,0 +1,1 @@
+//! Background loops: the notifier that turns alert fires into messages and delivers them.
