@@ -18,10 +18,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::bootstrap;
 use crate::config::Config;
-use crate::ingest::writer::spawn_writer;
-use crate::ingest::{Ingest, IngestSettings, KeyCache};
+use crate::ingest::writer::{spawn_writer, WriterAlerts};
+use crate::ingest::{Ingest, IngestSettings, KeyCache, RuleCache};
+use crate::notify::{Notifier, NotifySettings};
 use crate::store::Db;
 use crate::telemetry::{request_span, Metrics};
+use crate::worker::{run_notifier, NotifierSettings};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -31,6 +33,8 @@ pub struct App {
     router: Router,
     db: Db,
     writer_task: tokio::task::JoinHandle<()>,
+    notifier_task: tokio::task::JoinHandle<()>,
+    stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
 }
 
@@ -40,18 +44,44 @@ impl App {
         db.migrate().await?;
         bootstrap::ensure_default_project(&db, &config.public_url).await?;
         let metrics = Arc::new(Metrics::new());
-        let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, metrics.clone());
+        let alerts = WriterAlerts {
+            rules: RuleCache::new(db.clone()),
+            notifier: Arc::new(tokio::sync::Notify::new()),
+        };
+        let (writer, writer_task) = spawn_writer(
+            db.clone(),
+            config.queue_capacity,
+            config.batch_size,
+            metrics.clone(),
+            alerts.clone(),
+        );
+        let notifier = Notifier::new(NotifySettings::from_config(config));
+        let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
+        let notifier_task = tokio::spawn(run_notifier(
+            db.clone(),
+            notifier.clone(),
+            NotifierSettings::from_config(config),
+            alerts.notifier.clone(),
+            stopped,
+        ));
         let ingest = Arc::new(Ingest {
             keys: KeyCache::new(db.clone()),
             writer,
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
         });
+        let alerting = crate::alerting::Alerting {
+            db: db.clone(),
+            rules: alerts.rules.clone(),
+            notifier,
+            public_url: config.public_url.clone(),
+        };
         let api = crate::api::ApiState {
             db: db.clone(),
             public_url: config.public_url.clone(),
+            alerting: alerting.clone(),
         };
-        let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy)
+        let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy, alerting)
             .with_key_cache(ingest.keys.clone());
         let router = crate::ingest::router(ingest)
             .merge(crate::ops::router(db.clone(), metrics))
@@ -65,6 +95,8 @@ impl App {
             router,
             db,
             writer_task,
+            notifier_task,
+            stop_notifier,
             shutdown_timeout,
         })
     }
@@ -85,6 +117,8 @@ impl App {
             router,
             db,
             writer_task,
+            notifier_task,
+            stop_notifier,
             shutdown_timeout,
         } = self;
         // Folding `//` happens before routing, so it wraps the router as a whole (§1: SDK prefixes differ).
@@ -96,6 +130,11 @@ impl App {
         match tokio::time::timeout(shutdown_timeout, writer_task).await {
             Ok(_) => tracing::info!("shutdown complete"),
             Err(_) => tracing::error!("writer did not drain within the shutdown timeout"),
+        }
+        // Deliveries still pending stay in the outbox for the next start; one in flight is finished.
+        let _ = stop_notifier.send(true);
+        if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
+            tracing::error!("notifier did not stop within the shutdown timeout");
         }
         db.close().await;
         Ok(())

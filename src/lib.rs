@@ -17,6 +17,7 @@
 //! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres.
 //! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics.
 
+pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod bootstrap;

@@ -19,6 +19,7 @@ use crate::store::Db;
 pub struct ApiState {
     pub db: Db,
     pub public_url: url::Url,
+    pub alerting: crate::alerting::Alerting,
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -6,6 +6,7 @@ mod error;
 mod keys;
 mod pipeline;
 pub mod prepare;
+pub mod rules;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 pub use error::IngestError;
 pub use keys::KeyCache;
 use pipeline::{EventIdReply, IngestRequest};
+pub use rules::RuleCache;
 
 use crate::config::Config;
 use crate::request_body::{read_capped, BodyReadError};

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::store::{record_batch, Db, NewEvent, StoreError};
+use super::rules::RuleCache;
+use crate::domain::alerts::RuleSet;
+use crate::store::{record_batch_alerting, Db, NewEvent, StoreError};
 use crate::telemetry::Metrics;
 
 /// How a queued event ended.
@@ -58,32 +60,49 @@ impl WriterHandle {
     }
 }
 
+/// How the writer takes part in alerting: the rules it evaluates, and whom it wakes when rules fired.
+#[derive(Clone)]
+pub struct WriterAlerts {
+    pub rules: RuleCache,
+    pub notifier: Arc<Notify>,
+}
+
 /// Starts the writer task. It ends once every handle is dropped and the queue is drained.
 pub fn spawn_writer(
     db: Db,
     capacity: usize,
     batch_size: usize,
     metrics: Arc<Metrics>,
+    alerts: WriterAlerts,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (queue, jobs) = mpsc::channel(capacity.max(1));
     let handle = WriterHandle {
         queue,
         metrics: metrics.clone(),
     };
-    let task = tokio::spawn(run_writer(db, jobs, batch_size.max(1), metrics));
+    let task = tokio::spawn(run_writer(db, jobs, batch_size.max(1), metrics, alerts));
     (handle, task)
 }
 
 /// Events written between two refreshes of the planner statistics.
 const EVENTS_PER_STATISTICS_REFRESH: usize = 50_000;
 
-async fn run_writer(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, metrics: Arc<Metrics>) {
+async fn run_writer(
+    db: Db,
+    mut jobs: mpsc::Receiver<Job>,
+    batch_size: usize,
+    metrics: Arc<Metrics>,
+    alerts: WriterAlerts,
+) {
     let mut batch = Vec::with_capacity(batch_size);
     let mut since_refresh = 0;
     while jobs.recv_many(&mut batch, batch_size).await > 0 {
         metrics.queue_depth.set(jobs.len() as i64);
         since_refresh += batch.len();
-        commit_batch(&db, std::mem::take(&mut batch), &metrics).await;
+        let rules = current_rules(&alerts.rules).await;
+        if commit_batch(&db, std::mem::take(&mut batch), &rules, &metrics).await > 0 {
+            alerts.notifier.notify_one();
+        }
         if since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
             since_refresh = 0;
             let db = db.clone();
@@ -97,15 +116,28 @@ async fn run_writer(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, me
     tracing::info!("writer drained and stopped");
 }
 
-async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
+/// The rules to evaluate; when they cannot be read, events are still stored (without alerts) and the
+/// failure is logged, since refusing events would lose more than a missed alert.
+async fn current_rules(cache: &RuleCache) -> Arc<RuleSet> {
+    cache.rules().await.unwrap_or_else(|error| {
+        tracing::error!(%error, "alert rules could not be loaded; this batch is stored without alerts");
+        Arc::default()
+    })
+}
+
+/// Commits one batch and answers its handlers; returns how many alert fires it wrote.
+async fn commit_batch(db: &Db, jobs: Vec<Job>, rules: &RuleSet, metrics: &Metrics) -> usize {
     let started = Instant::now();
     let (events, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
     metrics.batch_size.observe(events.len() as f64);
-    match record_batch(db, &events).await {
+    let mut fires = 0;
+    match record_batch_alerting(db, &events, rules).await {
         Ok(outcome) => {
             answer(replies, &outcome.stored, metrics);
+            fires = outcome.fires;
             tracing::debug!(
                 events = events.len(),
+                fires,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "batch committed"
             );
@@ -116,8 +148,11 @@ async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
             tracing::warn!(%error, events = events.len(), "batch failed; retrying events one by one");
             for (event, reply) in events.into_iter().zip(replies) {
                 let single = [event];
-                match record_batch(db, &single).await {
-                    Ok(outcome) => answer(vec![reply], &outcome.stored, metrics),
+                match record_batch_alerting(db, &single, rules).await {
+                    Ok(outcome) => {
+                        fires += outcome.fires;
+                        answer(vec![reply], &outcome.stored, metrics);
+                    }
                     Err(error) => fail(reply, &error, metrics),
                 }
             }
@@ -128,6 +163,7 @@ async fn commit_batch(db: &Db, jobs: Vec<Job>, metrics: &Metrics) {
             }
         }
     }
+    fires
 }
 
 fn answer(replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>, stored: &[bool], metrics: &Metrics) {

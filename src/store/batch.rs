@@ -5,8 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
-use crate::domain::lifecycle::{self, IncomingEvent, IssueState, ReleaseOrder, Resolution, Transition};
+use crate::domain::alerts::RuleSet;
+use crate::domain::lifecycle::{self, IncomingEvent, IssueState, IssueStatus, ReleaseOrder, Resolution, Transition};
 
+use super::alerts::{record_fires, BatchFacts};
 use super::counters::{
     add_users, upsert_environments, upsert_hours, upsert_project_hours, upsert_releases, upsert_tags,
 };
@@ -20,6 +22,8 @@ pub struct BatchOutcome {
     pub stored: Vec<bool>,
     pub new_issues: Vec<i64>,
     pub regressed_issues: Vec<i64>,
+    /// Alert fires written to the outbox.
+    pub fires: usize,
 }
 
 /// Events of one batch that land in the same issue, in input order.
@@ -37,8 +41,14 @@ struct ExistingIssue {
 
 const EVENT_CHUNK: usize = 400;
 
-/// Stores a batch in one transaction; see the module doc.
+/// Stores a batch in one transaction; see the module doc. No alert rule is evaluated.
 pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, StoreError> {
+    record_batch_alerting(db, events, &RuleSet::default()).await
+}
+
+/// Stores a batch like [`record_batch`] and, in the same transaction, writes an outbox row for every rule
+/// that fires, so a committed event never misses its alert.
+pub async fn record_batch_alerting(db: &Db, events: &[NewEvent], rules: &RuleSet) -> Result<BatchOutcome, StoreError> {
     let mut tx = Tx::begin(db).await?;
     let stored = find_fresh(&mut tx, events).await?;
     let groups = group_by_issue(events, &stored);
@@ -49,12 +59,17 @@ pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, 
         ..BatchOutcome::default()
     };
     let mut issue_of = vec![0_i64; events.len()];
+    let mut ignored = HashSet::new();
     for group in &groups {
         let key = (group.project_id, group.fingerprint.to_owned());
         let id = match existing.get(&key) {
             Some(issue) => {
-                if update_issue(&mut tx, issue, group, events, &releases).await? {
+                let after = update_issue(&mut tx, issue, group, events, &releases).await?;
+                if after.regressed {
                     outcome.regressed_issues.push(issue.id);
+                }
+                if after.ignored {
+                    ignored.insert(issue.id);
                 }
                 issue.id
             }
@@ -76,6 +91,16 @@ pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, 
     upsert_environments(&mut tx, events, &fresh).await?;
     upsert_project_hours(&mut tx, events, &fresh).await?;
     add_users(&mut tx, events, &fresh, &issue_of).await?;
+    let facts = BatchFacts {
+        events,
+        fresh: &fresh,
+        issue_of: &issue_of,
+        new_issues: &outcome.new_issues.iter().copied().collect(),
+        regressed: &outcome.regressed_issues.iter().copied().collect(),
+        ignored: &ignored,
+        now_ms: events.iter().map(|e| e.received_ms).max().unwrap_or_default(),
+    };
+    outcome.fires = record_fires(&mut tx, rules, &facts).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -251,14 +276,20 @@ fn first_release<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> Option<&'e s
     group.members.iter().find_map(|&i| events[i].release.as_deref())
 }
 
-/// Applies the group's events to an existing issue; returns whether it regressed.
+/// What applying a batch's events did to an existing issue.
+struct IssueAfter {
+    regressed: bool,
+    ignored: bool,
+}
+
+/// Applies the group's events to an existing issue.
 async fn update_issue(
     tx: &mut Tx,
     issue: &ExistingIssue,
     group: &IssueGroup<'_>,
     events: &[NewEvent],
     releases: &ReleaseBook,
-) -> Result<bool, StoreError> {
+) -> Result<IssueAfter, StoreError> {
     let releases = ProjectReleases {
         book: releases,
         project_id: group.project_id,
@@ -317,7 +348,10 @@ async fn update_issue(
         regressed |= transition == Transition::Regressed;
         record_activity(tx, issue.id, transition, event).await?;
     }
-    Ok(regressed)
+    Ok(IssueAfter {
+        regressed,
+        ignored: state.status == IssueStatus::Ignored,
+    })
 }
 
 async fn record_activity(

@@ -2,6 +2,7 @@
 //! body for each native pool, and where the dialects differ the two arms sit side by side.
 
 pub mod accounts;
+pub mod alerts;
 mod batch;
 mod counters;
 pub mod events;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use batch::{record_batch, BatchOutcome};
+pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
 pub use events::NewEvent;
 
 /// Runs `$body` with `$pool` bound to the native pool of whichever database `$db` is.

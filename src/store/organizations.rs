@@ -29,6 +29,7 @@ pub async fn create_organization(db: &Db, slug: &str, name: &str) -> Result<Orga
         let mut tx = pool.begin().await?;
         let id: i64 = sqlx::query_scalar(insert_org).bind(slug).bind(name).bind(now).fetch_one(&mut *tx).await?;
         sqlx::query(insert_team).bind(id).bind(slug).bind(name).bind(now).execute(&mut *tx).await?;
+        sqlx::query(super::alerts::INSERT_BUILTIN_CHANNEL).bind(id).bind(now).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
     }.await);

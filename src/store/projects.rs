@@ -1,6 +1,6 @@
 //! Organizations, projects and their client keys (the DSNs).
 
-use super::{is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
+use super::{alerts, is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
 
 pub const DEFAULT_ORGANIZATION: &str = "default";
 
@@ -80,6 +80,14 @@ pub async fn create_project(
             .await?;
         sqlx::query(insert_key).bind(id).bind(public_key).bind(now).execute(&mut *tx).await?;
         sqlx::query(link_team).bind(id).bind(organization_id).execute(&mut *tx).await?;
+        // Every project starts with the default rule: a new or regressed issue mails the members.
+        let rule_id: i64 = sqlx::query_scalar(alerts::INSERT_DEFAULT_RULE)
+            .bind(id)
+            .bind(now)
+            .bind(alerts::DEFAULT_RULE_COOLDOWN)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(alerts::LINK_DEFAULT_RULE).bind(rule_id).bind(organization_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
     }.await);

@@ -37,11 +37,14 @@ pub struct WebState {
     pub throttle: Arc<LoginThrottle>,
     /// Ingest's key cache, forgotten when keys or scrubbing settings change here so they apply at once.
     pub keys: KeyCache,
+    /// Rules and channels; changes clear the writer's rule cache.
+    pub alerting: crate::alerting::Alerting,
 }
 
 impl WebState {
-    pub fn new(db: Db, public_url: url::Url, trust_proxy: bool) -> WebState {
+    pub fn new(db: Db, public_url: url::Url, trust_proxy: bool, alerting: crate::alerting::Alerting) -> WebState {
         WebState {
+            alerting,
             secure_cookies: public_url.scheme() == "https",
             public_url,
             trust_proxy,

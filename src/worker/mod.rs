@@ -1,1 +1,5 @@
-//! Background loops: the notifier that turns alert fires into messages and delivers them.
+//! Background loops. The notifier delivers alert messages from the outbox the writer fills.
+
+pub mod notifier;
+
+pub use notifier::{run_notifier, NotifierSettings};

@@ -233,7 +233,9 @@ fn checked_url(text: &str) -> Result<String, ChannelError> {
 }
 
 fn looks_like_address(text: &str) -> bool {
-    let bare = text.rsplit_once('<').map_or(text, |(_, rest)| rest.trim_end_matches('>'));
+    let bare = text
+        .rsplit_once('<')
+        .map_or(text, |(_, rest)| rest.trim_end_matches('>'));
     let well_formed = match bare.split_once('@') {
         Some((local, domain)) => !local.is_empty() && (domain.contains('.') || domain == "localhost"),
         None => false,

@@ -1,0 +1,203 @@
+//! The notifier's side of the outbox. Due fires become messages (one per rule; a digest when several
+//! issues wait) with one delivery per channel, in one transaction; deliveries are claimed with a lease, so
+//! a notifier that dies mid-send leaves them to be claimed again, and are marked sent, retried or failed.
+
+use std::collections::BTreeMap;
+
+use sqlx::QueryBuilder;
+
+use super::super::{on_pool, on_tx, Db, StoreError, Tx};
+
+const FIRES_PER_DISPATCH: i64 = 500;
+
+#[derive(sqlx::FromRow)]
+struct DueFire {
+    id: i64,
+    rule_id: i64,
+}
+
+/// Turns due fires into messages and deliveries; returns how many messages it made. A rule that sent a
+/// message less than `digest_window_ms` ago holds its new fires until the window ends, so they go out
+/// together as one digest.
+pub async fn dispatch_fires(db: &Db, now_ms: i64, digest_window_ms: i64) -> Result<usize, StoreError> {
+    let mut tx = Tx::begin(db).await?;
+    let select = "SELECT id, rule_id FROM alert_fires WHERE message_id IS NULL AND due_at <= $1 ORDER BY id LIMIT $2";
+    let due: Vec<DueFire> = match &mut tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_as(select)
+                .bind(now_ms)
+                .bind(FIRES_PER_DISPATCH)
+                .fetch_all(&mut **t)
+                .await?
+        }
+        // Several Faultline processes may dispatch at once: each takes rows the others have not locked.
+        Tx::Postgres(t) => {
+            sqlx::query_as(&format!("{select} FOR UPDATE SKIP LOCKED"))
+                .bind(now_ms)
+                .bind(FIRES_PER_DISPATCH)
+                .fetch_all(&mut **t)
+                .await?
+        }
+    };
+    let mut by_rule: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for fire in due {
+        by_rule.entry(fire.rule_id).or_default().push(fire.id);
+    }
+    let mut messages = 0;
+    for (rule_id, fire_ids) in by_rule {
+        let last_sent = last_message_at(&mut tx, rule_id).await?;
+        match last_sent {
+            Some(at) if at + digest_window_ms > now_ms => hold(&mut tx, &fire_ids, at + digest_window_ms).await?,
+            _ => {
+                make_message(&mut tx, rule_id, &fire_ids, now_ms).await?;
+                messages += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(messages)
+}
+
+async fn last_message_at(tx: &mut Tx, rule_id: i64) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT MAX(created_at) FROM alert_messages WHERE rule_id = $1";
+    Ok(on_tx!(tx, conn, Backend => sqlx::query_scalar(sql).bind(rule_id).fetch_one(&mut *conn).await?))
+}
+
+async fn hold(tx: &mut Tx, fire_ids: &[i64], until_ms: i64) -> Result<(), StoreError> {
+    on_tx!(tx, conn, Backend => {
+        let mut qb = QueryBuilder::<Backend>::new("UPDATE alert_fires SET due_at = ");
+        qb.push_bind(until_ms).push(" WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in fire_ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+async fn make_message(tx: &mut Tx, rule_id: i64, fire_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
+    let insert = "INSERT INTO alert_messages (rule_id, project_id, created_at) \
+                  SELECT id, project_id, $2 FROM alert_rules WHERE id = $1 RETURNING id";
+    let message_id: i64 =
+        on_tx!(tx, conn, Backend => sqlx::query_scalar(insert).bind(rule_id).bind(now_ms).fetch_one(&mut *conn).await?);
+    on_tx!(tx, conn, Backend => {
+        let mut qb = QueryBuilder::<Backend>::new("UPDATE alert_fires SET message_id = ");
+        qb.push_bind(message_id).push(" WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in fire_ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    });
+    let channels = "SELECT c.id, c.name, r.name, r.project_id FROM alert_rule_channels rc \
+                    JOIN channels c ON c.id = rc.channel_id JOIN alert_rules r ON r.id = rc.rule_id \
+                    WHERE rc.rule_id = $1 ORDER BY c.id";
+    let targets: Vec<(i64, String, String, i64)> =
+        on_tx!(tx, conn, Backend => sqlx::query_as(channels).bind(rule_id).fetch_all(&mut *conn).await?);
+    let insert = "INSERT INTO deliveries (message_id, project_id, channel_id, rule_name, channel_name, \
+                  idempotency_key, status, attempts, next_attempt_at, created_at) \
+                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)";
+    for (channel_id, channel_name, rule_name, project_id) in targets {
+        let key = uuid::Uuid::new_v4().simple().to_string();
+        on_tx!(tx, conn, Backend => sqlx::query(insert)
+            .bind(message_id)
+            .bind(project_id)
+            .bind(channel_id)
+            .bind(&rule_name)
+            .bind(&channel_name)
+            .bind(&key)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// A delivery the notifier now holds, until its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub message_id: i64,
+    pub project_id: i64,
+    pub channel_id: Option<i64>,
+    pub idempotency_key: String,
+    /// Including this one.
+    pub attempts: i64,
+}
+
+/// Claims due deliveries (and ones whose sender's lease ran out) for `lease_ms`.
+pub async fn claim_deliveries(
+    db: &Db,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let due = "SELECT id FROM deliveries WHERE (status = 'pending' AND next_attempt_at <= $1) \
+               OR (status = 'sending' AND lease_until <= $1) ORDER BY next_attempt_at LIMIT $3";
+    let claim = |pick: &str| {
+        format!(
+            "UPDATE deliveries SET status = 'sending', lease_until = $1 + $2, attempts = attempts + 1, \
+             last_attempt_at = $1 WHERE id IN ({pick}) \
+             RETURNING id, message_id, project_id, channel_id, idempotency_key, attempts"
+        )
+    };
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&claim(due))
+                .bind(now_ms)
+                .bind(lease_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+        // SKIP LOCKED: concurrent notifiers (several processes) never claim the same delivery.
+        Db::Postgres(pool) => {
+            sqlx::query_as(&claim(&format!("{due} FOR UPDATE SKIP LOCKED")))
+                .bind(now_ms)
+                .bind(lease_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    })
+}
+
+/// Records a successful send; it is never sent again.
+pub async fn mark_sent(db: &Db, delivery_id: i64, now_ms: i64) -> Result<(), StoreError> {
+    let sql = "UPDATE deliveries SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL \
+               WHERE id = $2 AND status = 'sending'";
+    on_pool!(db, pool => sqlx::query(sql).bind(now_ms).bind(delivery_id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Records a failed attempt to be retried at `retry_at_ms`.
+pub async fn mark_retry(db: &Db, delivery_id: i64, retry_at_ms: i64, error: &str) -> Result<(), StoreError> {
+    let sql = "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, last_error = $2 \
+               WHERE id = $3 AND status = 'sending'";
+    on_pool!(db, pool => sqlx::query(sql).bind(retry_at_ms).bind(error).bind(delivery_id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Gives a delivery up; the delivery log shows it as failed with its last error.
+pub async fn mark_failed(db: &Db, delivery_id: i64, error: &str) -> Result<(), StoreError> {
+    let sql = "UPDATE deliveries SET status = 'failed', lease_until = NULL, last_error = $1 \
+               WHERE id = $2 AND status = 'sending'";
+    on_pool!(db, pool => sqlx::query(sql).bind(error).bind(delivery_id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Forgets trigger-window rows older than every window can reach (a day).
+pub async fn prune_windows(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    let day_ms = 24 * 60 * 60_000;
+    let minutes = "DELETE FROM alert_issue_minutes WHERE minute < $1";
+    let users = "DELETE FROM alert_issue_users WHERE last_seen < $1";
+    on_pool!(db, pool => {
+        sqlx::query(minutes).bind((now_ms - day_ms) / 60_000).execute(pool).await?;
+        sqlx::query(users).bind(now_ms - day_ms).execute(pool).await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! Alert rules of a project and the channels each sends to.
+
+use std::collections::HashMap;
+
+use crate::domain::alerts::{AlertRule, Conditions, RuleSet, RuleSpec, Threshold, Triggers};
+use crate::domain::event::Level;
+
+use super::super::{now_ms, on_pool, Db, StoreError};
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    project_id: i64,
+    name: String,
+    enabled: bool,
+    on_new_issue: bool,
+    on_regression: bool,
+    frequency_count: Option<i64>,
+    frequency_minutes: Option<i64>,
+    users_count: Option<i64>,
+    users_minutes: Option<i64>,
+    min_level: Option<String>,
+    environment: Option<String>,
+    tag_key: Option<String>,
+    tag_value: Option<String>,
+    cooldown_minutes: i64,
+}
+
+const RULE_COLUMNS: &str = "id, project_id, name, enabled, on_new_issue, on_regression, frequency_count, \
+    frequency_minutes, users_count, users_minutes, min_level, environment, tag_key, tag_value, cooldown_minutes";
+
+impl RuleRow {
+    fn into_rule(self, channel_ids: Vec<i64>) -> AlertRule {
+        let threshold = |count: Option<i64>, minutes: Option<i64>| {
+            Some(Threshold {
+                count: count?,
+                minutes: minutes?,
+            })
+        };
+        AlertRule {
+            id: self.id,
+            project_id: self.project_id,
+            name: self.name,
+            enabled: self.enabled,
+            triggers: Triggers {
+                new_issue: self.on_new_issue,
+                regression: self.on_regression,
+                frequency: threshold(self.frequency_count, self.frequency_minutes),
+                users: threshold(self.users_count, self.users_minutes),
+            },
+            conditions: Conditions {
+                min_level: self.min_level.as_deref().and_then(Level::parse),
+                environment: self.environment,
+                tag: self.tag_key.zip(self.tag_value),
+            },
+            cooldown_minutes: self.cooldown_minutes,
+            channel_ids,
+        }
+    }
+}
+
+/// Every enabled rule with its channels, for the writer.
+pub async fn load_rule_set(db: &Db) -> Result<RuleSet, StoreError> {
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = TRUE");
+    let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+    let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
+                 JOIN alert_rules r ON r.id = rc.rule_id WHERE r.enabled = TRUE";
+    let links: Vec<(i64, i64)> = on_pool!(db, pool => sqlx::query_as(links).fetch_all(pool).await?);
+    Ok(RuleSet::new(attach_channels(rows, links)))
+}
+
+fn attach_channels(rows: Vec<RuleRow>, links: Vec<(i64, i64)>) -> Vec<AlertRule> {
+    let mut channels: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (rule_id, channel_id) in links {
+        channels.entry(rule_id).or_default().push(channel_id);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut ids = channels.remove(&row.id).unwrap_or_default();
+            ids.sort_unstable();
+            row.into_rule(ids)
+        })
+        .collect()
+}
+
+pub async fn list_rules(db: &Db, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 ORDER BY id");
+    let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
+    let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
+                 JOIN alert_rules r ON r.id = rc.rule_id WHERE r.project_id = $1";
+    let links: Vec<(i64, i64)> = on_pool!(db, pool => sqlx::query_as(links).bind(project_id).fetch_all(pool).await?);
+    Ok(attach_channels(rows, links))
+}
+
+/// A rule of this project; `None` for a rule of another project.
+pub async fn get_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<Option<AlertRule>, StoreError> {
+    Ok(list_rules(db, project_id)
+        .await?
+        .into_iter()
+        .find(|rule| rule.id == rule_id))
+}
+
+/// Creates a rule. Its channels must belong to the project's organization.
+pub async fn create_rule(db: &Db, project_id: i64, spec: &RuleSpec) -> Result<AlertRule, StoreError> {
+    check_channels(db, project_id, &spec.channel_ids).await?;
+    let now = now_ms();
+    let sql = "INSERT INTO alert_rules (project_id, name, enabled, on_new_issue, on_regression, frequency_count, \
+               frequency_minutes, users_count, users_minutes, min_level, environment, tag_key, tag_value, \
+               cooldown_minutes, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id";
+    let (t, c) = (&spec.triggers, &spec.conditions);
+    let id: i64 = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(sql)
+            .bind(project_id)
+            .bind(&spec.name)
+            .bind(spec.enabled)
+            .bind(t.new_issue)
+            .bind(t.regression)
+            .bind(t.frequency.map(|f| f.count))
+            .bind(t.frequency.map(|f| f.minutes))
+            .bind(t.users.map(|u| u.count))
+            .bind(t.users.map(|u| u.minutes))
+            .bind(c.min_level.map(Level::as_str))
+            .bind(&c.environment)
+            .bind(c.tag.as_ref().map(|(k, _)| k))
+            .bind(c.tag.as_ref().map(|(_, v)| v))
+            .bind(spec.cooldown_minutes)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        for channel_id in &spec.channel_ids {
+            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                .bind(id).bind(channel_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        id
+    });
+    get_rule(db, project_id, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("rule".into()))
+}
+
+/// Replaces a rule's settings and channels; `None` when the project has no such rule.
+pub async fn update_rule(
+    db: &Db,
+    project_id: i64,
+    rule_id: i64,
+    spec: &RuleSpec,
+) -> Result<Option<AlertRule>, StoreError> {
+    check_channels(db, project_id, &spec.channel_ids).await?;
+    let sql = "UPDATE alert_rules SET name = $1, enabled = $2, on_new_issue = $3, on_regression = $4, \
+               frequency_count = $5, frequency_minutes = $6, users_count = $7, users_minutes = $8, min_level = $9, \
+               environment = $10, tag_key = $11, tag_value = $12, cooldown_minutes = $13, updated_at = $14 \
+               WHERE id = $15 AND project_id = $16";
+    let (t, c) = (&spec.triggers, &spec.conditions);
+    let changed = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(sql)
+            .bind(&spec.name)
+            .bind(spec.enabled)
+            .bind(t.new_issue)
+            .bind(t.regression)
+            .bind(t.frequency.map(|f| f.count))
+            .bind(t.frequency.map(|f| f.minutes))
+            .bind(t.users.map(|u| u.count))
+            .bind(t.users.map(|u| u.minutes))
+            .bind(c.min_level.map(Level::as_str))
+            .bind(&c.environment)
+            .bind(c.tag.as_ref().map(|(k, _)| k))
+            .bind(c.tag.as_ref().map(|(_, v)| v))
+            .bind(spec.cooldown_minutes)
+            .bind(now_ms())
+            .bind(rule_id)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed > 0 {
+            sqlx::query("DELETE FROM alert_rule_channels WHERE rule_id = $1").bind(rule_id).execute(&mut *tx).await?;
+            for channel_id in &spec.channel_ids {
+                sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                    .bind(rule_id).bind(channel_id).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        changed
+    });
+    if changed == 0 {
+        return Ok(None);
+    }
+    get_rule(db, project_id, rule_id).await
+}
+
+/// Turns a rule on or off; `false` when the project has no such rule.
+pub async fn set_rule_enabled(db: &Db, project_id: i64, rule_id: i64, enabled: bool) -> Result<bool, StoreError> {
+    let sql = "UPDATE alert_rules SET enabled = $1, updated_at = $2 WHERE id = $3 AND project_id = $4";
+    let changed = on_pool!(db, pool => sqlx::query(sql)
+        .bind(enabled).bind(now_ms()).bind(rule_id).bind(project_id)
+        .execute(pool).await?.rows_affected());
+    Ok(changed > 0)
+}
+
+/// Deletes a rule with its pending fires; its past deliveries stay in the log.
+pub async fn delete_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<bool, StoreError> {
+    let sql = "DELETE FROM alert_rules WHERE id = $1 AND project_id = $2";
+    let deleted =
+        on_pool!(db, pool => sqlx::query(sql).bind(rule_id).bind(project_id).execute(pool).await?.rows_affected());
+    Ok(deleted > 0)
+}
+
+/// Refuses channels that are not the project organization's own.
+async fn check_channels(db: &Db, project_id: i64, channel_ids: &[i64]) -> Result<(), StoreError> {
+    let sql = "SELECT c.id FROM channels c JOIN projects p ON p.organization_id = c.organization_id \
+               WHERE p.id = $1";
+    let owned: Vec<i64> = on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?);
+    match channel_ids.iter().find(|id| !owned.contains(id)) {
+        Some(id) => Err(StoreError::NotFound(format!("channel {id}"))),
+        None => Ok(()),
+    }
+}

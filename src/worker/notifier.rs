@@ -1,0 +1,204 @@
+//! The notifier loop: woken by the writer when rules fired (or every poll interval), it turns due fires
+//! into messages, claims due deliveries, sends each through [`Notifier`] and records the outcome. Failed
+//! attempts are retried with exponential backoff until the attempt limit, then marked failed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+
+use crate::config::Config;
+use crate::domain::alerts::channel::ChannelConfig;
+use crate::domain::alerts::FireReason;
+use crate::domain::short_id::encode_short_id;
+use crate::notify::{AlertMessage, AlertedIssue, Notifier, Outgoing, SendError};
+use crate::store::alerts::{self, ClaimedDelivery, MessageContent};
+use crate::store::{now_ms, Db, StoreError};
+
+const DELIVERIES_PER_ROUND: i64 = 20;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const MAX_BACKOFF_MS: i64 = 3_600_000;
+
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    pub poll: Duration,
+    pub max_attempts: i64,
+    pub retry_base_ms: i64,
+    pub digest_window_ms: i64,
+    /// How long a claimed delivery is held before another notifier may take it over.
+    pub lease_ms: i64,
+    pub public_url: url::Url,
+}
+
+impl NotifierSettings {
+    pub fn from_config(config: &Config) -> NotifierSettings {
+        NotifierSettings {
+            poll: Duration::from_millis(config.notify_poll_ms.max(10)),
+            max_attempts: config.notify_max_attempts.max(1),
+            retry_base_ms: config.notify_retry_base_ms.max(0),
+            digest_window_ms: config.alert_digest_secs.max(0) * 1000,
+            lease_ms: 120_000,
+            public_url: config.public_url.clone(),
+        }
+    }
+}
+
+/// Runs until `stop` turns true; a send in flight then is finished first.
+pub async fn run_notifier(
+    db: Db,
+    notifier: Notifier,
+    settings: NotifierSettings,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last_prune = Instant::now();
+    loop {
+        if let Err(error) = work_once(&db, &notifier, &settings).await {
+            tracing::warn!(%error, "notifier round failed; retrying at the next one");
+        }
+        if last_prune.elapsed() > PRUNE_EVERY {
+            last_prune = Instant::now();
+            if let Err(error) = alerts::prune_windows(&db, now_ms()).await {
+                tracing::warn!(%error, "pruning alert windows failed");
+            }
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(settings.poll) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+    }
+    tracing::info!("notifier stopped");
+}
+
+/// One round: dispatch due fires, then send due deliveries until none is left.
+pub async fn work_once(db: &Db, notifier: &Notifier, settings: &NotifierSettings) -> Result<(), StoreError> {
+    alerts::dispatch_fires(db, now_ms(), settings.digest_window_ms).await?;
+    loop {
+        let claimed = alerts::claim_deliveries(db, now_ms(), settings.lease_ms, DELIVERIES_PER_ROUND).await?;
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let sends = claimed.iter().map(|delivery| deliver(db, notifier, settings, delivery));
+        for result in futures::future::join_all(sends).await {
+            result?;
+        }
+    }
+}
+
+async fn deliver(
+    db: &Db,
+    notifier: &Notifier,
+    settings: &NotifierSettings,
+    delivery: &ClaimedDelivery,
+) -> Result<(), StoreError> {
+    let result = attempt(db, notifier, settings, delivery).await?;
+    let id = delivery.id;
+    match result {
+        Ok(()) => {
+            tracing::info!(delivery = id, attempts = delivery.attempts, "alert delivered");
+            alerts::mark_sent(db, id, now_ms()).await
+        }
+        Err(SendError::Retry(error)) if delivery.attempts < settings.max_attempts => {
+            let wait = backoff_ms(settings.retry_base_ms, delivery.attempts);
+            tracing::warn!(delivery = id, attempts = delivery.attempts, wait_ms = wait, %error, "alert delivery failed; will retry");
+            alerts::mark_retry(db, id, now_ms() + wait, &error).await
+        }
+        Err(SendError::Retry(error) | SendError::Permanent(error)) => {
+            tracing::warn!(delivery = id, attempts = delivery.attempts, %error, "alert delivery failed for good");
+            alerts::mark_failed(db, id, &error).await
+        }
+    }
+}
+
+/// `base`, `2·base`, `4·base`, … capped at an hour.
+fn backoff_ms(base_ms: i64, attempts: i64) -> i64 {
+    let doublings = (attempts - 1).clamp(0, 30) as u32;
+    base_ms.saturating_mul(1_i64 << doublings).min(MAX_BACKOFF_MS)
+}
+
+/// Loads what the delivery needs and sends it once; the outer error is the store's, the inner the send's.
+async fn attempt(
+    db: &Db,
+    notifier: &Notifier,
+    settings: &NotifierSettings,
+    delivery: &ClaimedDelivery,
+) -> Result<Result<(), SendError>, StoreError> {
+    let channel = match delivery.channel_id {
+        Some(id) => alerts::channel_for_delivery(db, id).await?,
+        None => None,
+    };
+    let Some(channel) = channel else {
+        return Ok(Err(SendError::Permanent("the channel was deleted".into())));
+    };
+    let content = alerts::load_message(db, delivery.message_id).await?;
+    let Some(content) = content.filter(|c| !c.issues.is_empty()) else {
+        return Ok(Err(SendError::Permanent("the message's issues were deleted".into())));
+    };
+    let member_emails = match &channel.config {
+        ChannelConfig::Email(email) if email.to.is_empty() => {
+            alerts::member_emails(db, content.header.organization_id).await?
+        }
+        _ => Vec::new(),
+    };
+    let message = alert_message(&content, &settings.public_url);
+    let outgoing = Outgoing {
+        message: &message,
+        idempotency_key: &delivery.idempotency_key,
+        member_emails: &member_emails,
+    };
+    Ok(notifier.send(&channel.config, outgoing).await)
+}
+
+/// The message as channels render it, with links made from the public URL.
+pub fn alert_message(content: &MessageContent, public_url: &url::Url) -> AlertMessage {
+    let header = &content.header;
+    let link = |path: String| public_url.join(&path).map(String::from).unwrap_or(path);
+    let issues = content
+        .issues
+        .iter()
+        .map(|issue| AlertedIssue {
+            issue_id: issue.issue_id,
+            short_id: encode_short_id(&header.project_slug, issue.short_id as u64),
+            title: issue.title.clone(),
+            culprit: issue.culprit.clone(),
+            level: issue.level.clone(),
+            reason: FireReason::parse(&issue.reason).unwrap_or(FireReason::NewIssue),
+            environment: issue.environment.clone(),
+            release: issue.release.clone(),
+            times_seen: issue.times_seen,
+            user_count: issue.user_count,
+            first_seen_ms: issue.first_seen,
+            last_seen_ms: issue.last_seen,
+            url: link(format!(
+                "organizations/{}/issues/{}/",
+                header.organization_slug, issue.issue_id
+            )),
+        })
+        .collect();
+    AlertMessage {
+        rule_name: header.rule_name.clone(),
+        organization_slug: header.organization_slug.clone(),
+        project_slug: header.project_slug.clone(),
+        project_name: header.project_name.clone(),
+        project_url: link(format!(
+            "organizations/{}/issues/?project={}",
+            header.organization_slug, header.project_slug
+        )),
+        issues,
+        test: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_an_hour() {
+        assert_eq!(backoff_ms(1000, 1), 1000);
+        assert_eq!(backoff_ms(1000, 2), 2000);
+        assert_eq!(backoff_ms(1000, 4), 8000);
+        assert_eq!(backoff_ms(30_000, 20), 3_600_000);
+    }
+}
