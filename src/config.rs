@@ -238,11 +238,21 @@ pub struct Config {
     pub smtp_password: Option<Secret>,
 
     /// Sender of alert emails when the channel names none.
-    #[arg(long, env = "FAULTLINE_EMAIL_FROM", default_value = "Faultline <faultline@localhost>", global = true)]
+    #[arg(
+        long,
+        env = "FAULTLINE_EMAIL_FROM",
+        default_value = "Faultline <faultline@localhost>",
+        global = true
+    )]
     pub email_from: String,
 
     /// Let webhooks reach loopback, private, link-local and metadata addresses (tests, closed networks).
-    #[arg(long, env = "FAULTLINE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "FAULTLINE_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
     pub webhook_allow_private: bool,
 
     /// How often the notifier looks for due deliveries when nothing wakes it, in milliseconds.
@@ -254,7 +264,12 @@ pub struct Config {
     pub notify_max_attempts: i64,
 
     /// Wait before the first retry, in milliseconds; doubled for every further one (capped at an hour).
-    #[arg(long, env = "FAULTLINE_NOTIFY_RETRY_BASE_MS", default_value_t = 30_000, global = true)]
+    #[arg(
+        long,
+        env = "FAULTLINE_NOTIFY_RETRY_BASE_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
     pub notify_retry_base_ms: i64,
 
     /// After a rule sent a message, further issues firing it within this many seconds wait and go out

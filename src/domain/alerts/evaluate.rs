@@ -104,9 +104,8 @@ fn passes(conditions: &Conditions, event: &EventFacts) -> bool {
         .environment
         .as_deref()
         .map_or(true, |wanted| event.environment == Some(wanted));
-    let tag_ok = conditions
-        .tag
-        .as_ref()
-        .map_or(true, |(key, value)| event.tags.iter().any(|(k, v)| k == key && v == value));
+    let tag_ok = conditions.tag.as_ref().map_or(true, |(key, value)| {
+        event.tags.iter().any(|(k, v)| k == key && v == value)
+    });
     level_ok && environment_ok && tag_ok
 }

@@ -166,7 +166,11 @@ impl RuleSpec {
             return Err(RuleError::NoChannel);
         }
         let c = &mut self.conditions;
-        c.environment = c.environment.take().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        c.environment = c
+            .environment
+            .take()
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty());
         if let Some((key, value)) = c.tag.take() {
             let (key, value) = (key.trim().to_owned(), value.trim().to_owned());
             match (key.is_empty(), value.is_empty()) {

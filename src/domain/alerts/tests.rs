@@ -46,7 +46,11 @@ fn on_new() -> Triggers {
 #[test]
 fn a_new_issue_fires_a_new_issue_rule_with_its_event() {
     let rules = RuleSet::new([rule(1, on_new(), Conditions::default())]);
-    let fired = evaluate(&rules, &[issue(vec![facts(Level::Error, Some("prod"), &[])])], &WindowCounts::default());
+    let fired = evaluate(
+        &rules,
+        &[issue(vec![facts(Level::Error, Some("prod"), &[])])],
+        &WindowCounts::default(),
+    );
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].reason, FireReason::NewIssue);
     assert_eq!(fired[0].environment.as_deref(), Some("prod"));
@@ -64,8 +68,16 @@ fn conditions_filter_on_level_environment_and_tag() {
     let none = WindowCounts::default();
     let fires = |event| evaluate(&rules, &[issue(vec![event])], &none).len();
     assert_eq!(fires(facts(Level::Fatal, Some("prod"), &tags)), 1);
-    assert_eq!(fires(facts(Level::Warning, Some("prod"), &tags)), 0, "below the minimum level");
-    assert_eq!(fires(facts(Level::Error, Some("staging"), &tags)), 0, "another environment");
+    assert_eq!(
+        fires(facts(Level::Warning, Some("prod"), &tags)),
+        0,
+        "below the minimum level"
+    );
+    assert_eq!(
+        fires(facts(Level::Error, Some("staging"), &tags)),
+        0,
+        "another environment"
+    );
     assert_eq!(fires(facts(Level::Error, Some("prod"), &[])), 0, "tag missing");
 }
 
@@ -94,7 +106,11 @@ fn ignored_issues_and_disabled_rules_never_fire() {
     let mut muted = issue(vec![facts(Level::Error, None, &[])]);
     muted.muted = true;
     assert!(evaluate(&rules, &[muted], &WindowCounts::default()).is_empty());
-    let fired = evaluate(&rules, &[issue(vec![facts(Level::Error, None, &[])])], &WindowCounts::default());
+    let fired = evaluate(
+        &rules,
+        &[issue(vec![facts(Level::Error, None, &[])])],
+        &WindowCounts::default(),
+    );
     assert_eq!(fired.iter().map(|c| c.rule_id).collect::<Vec<_>>(), vec![1]);
 }
 
@@ -122,7 +138,9 @@ fn secrets_are_masked_and_kept_when_an_edit_sends_the_mask_back() {
         url: "https://hooks.slack.com/services/T000/B000/abcdefghijkl".into(),
     });
     let masked = slack.masked();
-    let ChannelConfig::Slack(shown) = &masked else { unreachable!() };
+    let ChannelConfig::Slack(shown) = &masked else {
+        unreachable!()
+    };
     assert!(shown.url.starts_with("https://hooks.slack.com/"));
     assert!(!shown.url.contains("T000"), "{}", shown.url);
     assert!(shown.url.ends_with("ijkl"));
@@ -140,7 +158,9 @@ fn secrets_are_masked_and_kept_when_an_edit_sends_the_mask_back() {
         password: Some("hunter2".into()),
         ..EmailSettings::default()
     });
-    let ChannelConfig::Email(shown) = email.masked() else { unreachable!() };
+    let ChannelConfig::Email(shown) = email.masked() else {
+        unreachable!()
+    };
     assert_ne!(shown.password.as_deref(), Some("hunter2"));
     let edited = ChannelConfig::Email(EmailSettings::default()).keeping_secrets_of(&email);
     assert_eq!(edited, email, "an empty password field keeps the stored one");
@@ -148,7 +168,9 @@ fn secrets_are_masked_and_kept_when_an_edit_sends_the_mask_back() {
 
 #[test]
 fn channel_settings_are_checked() {
-    let bad_url = ChannelConfig::Discord(HookSettings { url: "ftp://x/y".into() });
+    let bad_url = ChannelConfig::Discord(HookSettings {
+        url: "ftp://x/y".into(),
+    });
     assert!(bad_url.validate().is_err());
     let bad_to = ChannelConfig::Email(EmailSettings {
         to: vec!["ops at example.com".into()],
@@ -159,6 +181,8 @@ fn channel_settings_are_checked() {
         to: vec![" ops@example.com ".into(), "".into()],
         ..EmailSettings::default()
     });
-    let ChannelConfig::Email(email) = good_to.validate().unwrap() else { unreachable!() };
+    let ChannelConfig::Email(email) = good_to.validate().unwrap() else {
+        unreachable!()
+    };
     assert_eq!(email.to, vec!["ops@example.com".to_owned()]);
 }
