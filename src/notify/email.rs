@@ -220,7 +220,10 @@ mod tests {
         let hostile = issue(1, "<script>alert(1)</script> & \"quotes\"");
         let (text, html) = render(&message(vec![hostile]));
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;quotes&#34;"), "{html}");
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;quotes&#34;"),
+            "{html}"
+        );
         assert!(text.contains("<script>alert(1)</script> & \"quotes\""), "{text}");
     }
 

@@ -29,9 +29,10 @@ pub fn headline(message: &AlertMessage) -> String {
     }
 }
 
-/// The email subject: the headline under the project's slug.
+/// The email subject: the headline under the project's slug, on one line whatever the title holds.
 pub fn subject(message: &AlertMessage) -> String {
-    format!("[{}] {}", message.project_slug, headline(message))
+    let subject = format!("[{}] {}", message.project_slug, headline(message));
+    subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// The machine name of what a message is: `alert`, `digest` or `test`.
@@ -175,6 +176,12 @@ mod tests {
         message.test = true;
         assert_eq!(subject(&message), "[web] Test notification: New issue: Boom");
         assert_eq!(kind(&message), "test");
+    }
+
+    #[test]
+    fn a_subject_stays_on_one_line() {
+        let message = message(vec![issue(1, "Boom\r\nBcc: victim@example.com")]);
+        assert_eq!(subject(&message), "[web] New issue: Boom  Bcc: victim@example.com");
     }
 
     #[test]

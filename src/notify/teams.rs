@@ -87,11 +87,12 @@ fn open_url(title: &str, url: &str) -> Value {
     json!({"type": "Action.OpenUrl", "title": title, "url": url})
 }
 
-/// Backslash-escapes the markdown Adaptive Cards understand, and breaks `{{` so no function is evaluated.
+/// Backslash-escapes what makes links and emphasis in Adaptive Card markdown (CommonMark escapes), and breaks
+/// `{{` so no function is evaluated.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
-        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '-' | '#') {
+        if matches!(c, '\\' | '*' | '_' | '[' | ']') {
             escaped.push('\\');
         }
         escaped.push(c);
