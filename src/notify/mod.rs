@@ -4,9 +4,21 @@
 //! The worker decides *what* to send and *when*; this module only turns an [`AlertMessage`] into one
 //! channel's wire format and delivers it once. Errors never carry a webhook URL or a password.
 
+use std::sync::Arc;
+
 use crate::config::{Config, Secret};
 use crate::domain::alerts::channel::{ChannelConfig, TlsMode};
 use crate::domain::alerts::FireReason;
+
+pub mod discord;
+pub mod email;
+pub mod guarded_http;
+pub mod slack;
+pub mod summary;
+pub mod teams;
+pub mod webhook;
+
+use guarded_http::GuardedHttp;
 
 /// One issue in a message, with its counts as they are at sending time.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,20 +115,59 @@ impl NotifySettings {
     }
 }
 
-/// Sends messages; cheap to clone (one shared HTTP client).
+/// Sends messages; cheap to clone (shared settings and one HTTP client).
 #[derive(Clone)]
 pub struct Notifier {
-    settings: NotifySettings,
+    settings: Arc<NotifySettings>,
+    http: GuardedHttp,
 }
 
 impl Notifier {
     pub fn new(settings: NotifySettings) -> Notifier {
-        Notifier { settings }
+        Notifier {
+            http: GuardedHttp::new(settings.allow_private_targets),
+            settings: Arc::new(settings),
+        }
     }
 
     /// Delivers one message to one channel, once.
     pub async fn send(&self, channel: &ChannelConfig, outgoing: Outgoing<'_>) -> Result<(), SendError> {
-        let _ = (channel, outgoing, &self.settings);
-        Err(SendError::Permanent("sending is not built yet".into()))
+        let message = outgoing.message;
+        match channel {
+            ChannelConfig::Email(email) => email::send(&self.settings, email, outgoing).await,
+            ChannelConfig::Slack(hook) => {
+                self.post(&hook.url, json_bytes(&slack::payload(message)), &[], outgoing)
+                    .await
+            }
+            ChannelConfig::Discord(hook) => {
+                self.post(&hook.url, json_bytes(&discord::payload(message)), &[], outgoing)
+                    .await
+            }
+            ChannelConfig::Teams(hook) => {
+                self.post(&hook.url, json_bytes(&teams::payload(message)), &[], outgoing)
+                    .await
+            }
+            ChannelConfig::Webhook(hook) => {
+                let body = webhook::payload(message, outgoing.idempotency_key);
+                let headers = webhook::headers(message, &hook.secret, &body);
+                self.post(&hook.url, body, &headers, outgoing).await
+            }
+        }
     }
+
+    async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        extra_headers: &[(&'static str, String)],
+        outgoing: Outgoing<'_>,
+    ) -> Result<(), SendError> {
+        let mut headers = vec![("Idempotency-Key", outgoing.idempotency_key.to_owned())];
+        headers.extend_from_slice(extra_headers);
+        self.http.post_json(url, body, &headers).await
+    }
+}
+
+fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a JSON value serializes")
 }

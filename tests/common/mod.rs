@@ -12,6 +12,8 @@ use tokio::sync::oneshot;
 
 pub mod api;
 pub mod hostile;
+pub mod receiver;
+pub mod smtp;
 pub mod web;
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.
