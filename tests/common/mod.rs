@@ -10,6 +10,7 @@ use faultline::store::{projects, Db};
 use faultline::App;
 use tokio::sync::oneshot;
 
+pub mod alerts;
 pub mod api;
 pub mod hostile;
 pub mod receiver;
@@ -129,31 +130,29 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let database = TestDatabase::create(&backend).await;
-        let mut config = Config::for_database(&database.url);
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        adjust(&mut config);
-        let app = App::build(&config).await.expect("app builds");
-        let addr = app.local_addr();
-        let db = app.db().clone();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run(async {
-            let _ = stopped.await;
-        }));
-        let project = projects::find_project_by_slug(&db, "default")
-            .await
-            .unwrap()
-            .expect("default project");
-        let key = projects::list_keys(&db, project.id).await.unwrap().remove(0);
+        let running = Running::start(&database.url, adjust).await;
         TestApp {
-            addr,
-            db,
-            project_id: project.id,
-            public_key: key.public_key,
+            addr: running.addr,
+            db: running.db,
+            project_id: running.project_id,
+            public_key: running.public_key,
             client: reqwest::Client::new(),
             database: Some(database),
-            shutdown: Some(shutdown),
-            task: Some(task),
+            shutdown: Some(running.shutdown),
+            task: Some(running.task),
         }
+    }
+
+    /// Stops the server and starts a new one on the same database, as a process restart would.
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        self.shutdown_server().await;
+        self.db.close().await;
+        let url = &self.database.as_ref().expect("database kept").url;
+        let running = Running::start(url, adjust).await;
+        self.addr = running.addr;
+        self.db = running.db;
+        self.shutdown = Some(running.shutdown);
+        self.task = Some(running.task);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -201,6 +200,44 @@ impl TestApp {
         }
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+}
+
+/// A server started on a database, before it is wrapped in a [`TestApp`].
+struct Running {
+    addr: SocketAddr,
+    db: Db,
+    project_id: i64,
+    public_key: String,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(database_url: &str, adjust: impl FnOnce(&mut Config)) -> Running {
+        let mut config = Config::for_database(database_url);
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let app = App::build(&config).await.expect("app builds");
+        let addr = app.local_addr();
+        let db = app.db().clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async {
+            let _ = stopped.await;
+        }));
+        let project = projects::find_project_by_slug(&db, "default")
+            .await
+            .unwrap()
+            .expect("default project");
+        let key = projects::list_keys(&db, project.id).await.unwrap().remove(0);
+        Running {
+            addr,
+            db,
+            project_id: project.id,
+            public_key: key.public_key,
+            shutdown,
+            task,
         }
     }
 }
