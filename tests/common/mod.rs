@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 pub mod api;
 pub mod hostile;
+pub mod receiver;
 pub mod web;
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.

@@ -64,6 +64,8 @@ pub struct HookSettings {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedHookSettings {
     pub url: String,
+    /// Empty in a request: generated on creation, kept on an update.
+    #[serde(default)]
     pub secret: String,
 }
 
@@ -140,17 +142,15 @@ impl ChannelConfig {
     pub fn keeping_secrets_of(mut self, stored: &ChannelConfig) -> ChannelConfig {
         let kept = |new: &str| new.is_empty() || new.contains(MASK);
         match (&mut self, stored) {
-            (ChannelConfig::Email(new), ChannelConfig::Email(old)) => {
-                if new.password.as_deref().map_or(true, kept) {
-                    new.password = old.password.clone();
-                }
+            (ChannelConfig::Email(new), ChannelConfig::Email(old)) if new.password.as_deref().map_or(true, kept) => {
+                new.password = old.password.clone();
             }
             (ChannelConfig::Slack(new), ChannelConfig::Slack(old))
             | (ChannelConfig::Discord(new), ChannelConfig::Discord(old))
-            | (ChannelConfig::Teams(new), ChannelConfig::Teams(old)) => {
-                if kept(&new.url) {
-                    new.url = old.url.clone();
-                }
+            | (ChannelConfig::Teams(new), ChannelConfig::Teams(old))
+                if kept(&new.url) =>
+            {
+                new.url = old.url.clone();
             }
             (ChannelConfig::Webhook(new), ChannelConfig::Webhook(old)) => {
                 if kept(&new.url) {
