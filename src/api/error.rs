@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::alerting::AlertingError;
 use crate::domain::accounts::Scope;
 use crate::domain::search::SearchError;
 use crate::store::StoreError;
@@ -24,6 +25,9 @@ pub enum ApiError {
     BadQuery(#[from] SearchError),
     #[error("{0} already exists")]
     Conflict(String),
+    /// The request conflicts with the resource's state (e.g. deleting the built-in channel).
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     NotImplemented(&'static str),
     #[error("The request body is too large")]
@@ -43,7 +47,7 @@ impl ApiError {
             ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -77,6 +81,17 @@ impl IntoResponse for ApiError {
             body["position"] = error.position.into();
         }
         (status, Json(body)).into_response()
+    }
+}
+
+impl From<AlertingError> for ApiError {
+    fn from(error: AlertingError) -> ApiError {
+        match error {
+            AlertingError::Rule(_) | AlertingError::Channel(_) => ApiError::BadRequest(error.to_string()),
+            AlertingError::NotFound => ApiError::NotFound,
+            AlertingError::BuiltinChannel => ApiError::Refused(error.to_string()),
+            AlertingError::Store(error) => ApiError::Store(error),
+        }
     }
 }
 

@@ -23,7 +23,9 @@ pub struct ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    use routes::{events, index, issues, lookups, projects, releases};
+    use routes::{
+        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, projects, releases,
+    };
     Router::new()
         .route("/api/0/", get(index::root))
         .route("/api/0/organizations/", get(index::organizations))
@@ -147,6 +149,27 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/0/organizations/{org}/artifactbundle/assemble/",
             post(releases::files),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/rules/",
+            get(rules::list).post(rules::create),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/rules/{rule}/",
+            get(rules::detail).put(rules::update).delete(rules::delete),
+        )
+        .route("/api/0/projects/{org}/{project}/deliveries/", get(rules::deliveries))
+        .route(
+            "/api/0/organizations/{org}/channels/",
+            get(channels::list).post(channels::create),
+        )
+        .route(
+            "/api/0/organizations/{org}/channels/{channel}/",
+            get(channels::detail).put(channels::update).delete(channels::delete),
+        )
+        .route(
+            "/api/0/organizations/{org}/channels/{channel}/test/",
+            post(channels::test),
         )
         .route("/api/0/{*rest}", any(index::not_found))
         .method_not_allowed_fallback(index::method_not_allowed)

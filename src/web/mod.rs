@@ -66,6 +66,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: WebState) -> Router {
+    use pages::alerts::{channels, deliveries, rules};
     use pages::{account, auth, issue_detail, issues, members, project_settings as settings, projects};
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -122,6 +123,44 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/settings/members/remove",
             post(members::remove),
+        )
+        .route("/organizations/{org}/projects/{project}/alerts/", get(rules::list))
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/new",
+            get(rules::new_form).post(rules::create),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/deliveries/",
+            get(deliveries::list),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/{rule}/",
+            get(rules::edit_form).post(rules::update),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/{rule}/state",
+            post(rules::set_state),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/{rule}/delete",
+            post(rules::delete),
+        )
+        .route("/organizations/{org}/settings/channels/", get(channels::list))
+        .route(
+            "/organizations/{org}/settings/channels/new",
+            get(channels::new_form).post(channels::create),
+        )
+        .route(
+            "/organizations/{org}/settings/channels/{channel}/",
+            get(channels::edit_form).post(channels::update),
+        )
+        .route(
+            "/organizations/{org}/settings/channels/{channel}/delete",
+            post(channels::delete),
+        )
+        .route(
+            "/organizations/{org}/settings/channels/{channel}/test",
+            post(channels::test),
         )
         .route("/settings/account/", get(account::page))
         .route("/settings/account/password", post(account::change_password))

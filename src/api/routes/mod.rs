@@ -1,5 +1,7 @@
 //! The API's handlers, one file per resource. Each extracts, calls one function, and maps the result.
 
+pub mod alert_channels;
+pub mod alert_rules;
 pub mod events;
 mod filters;
 pub mod index;

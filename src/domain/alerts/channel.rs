@@ -64,6 +64,8 @@ pub struct HookSettings {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedHookSettings {
     pub url: String,
+    /// Empty in a request: generated on creation, kept on an update.
+    #[serde(default)]
     pub secret: String,
 }
 

@@ -1,6 +1,7 @@
 //! One module per area of the UI; each handler extracts, calls the store, and renders one view.
 
 pub mod account;
+pub mod alerts;
 pub mod auth;
 pub mod issue_detail;
 pub mod issues;

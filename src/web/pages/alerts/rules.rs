@@ -1,0 +1,293 @@
+//! A project's alert rules: the list (with enable/disable and delete), and the form that creates or
+//! edits one. A refused form comes back with what was typed and the reason.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::alerting::AlertingError;
+use crate::domain::accounts::Role;
+use crate::domain::alerts::AlertRule;
+use crate::store::alerts;
+use crate::store::organizations::Organization;
+use crate::store::projects::Project;
+use crate::web::session::{Action, Viewer};
+use crate::web::{Nav, WebError, WebState};
+
+use super::super::project_settings::{managed_project, viewed_project};
+use super::super::{render, NoticeParam};
+use super::rule_form::{conditions_in_words, triggers_in_words, RuleForm, LEVELS};
+use super::{alerts_path, channels_path, sentence, Message};
+
+const NOTICES: [(&str, &str, bool); 5] = [
+    ("rule_created", "Rule created; it applies to the next event.", false),
+    ("rule_saved", "Rule saved; it applies to the next event.", false),
+    ("rule_enabled", "Rule enabled.", false),
+    (
+        "rule_disabled",
+        "Rule disabled: it sends nothing until enabled again.",
+        false,
+    ),
+    (
+        "rule_deleted",
+        "Rule deleted. Its past deliveries stay in the log.",
+        false,
+    ),
+];
+
+pub struct RuleRow {
+    pub rule: AlertRule,
+    pub triggers: String,
+    pub conditions: String,
+    /// `(name, kind)` of each channel.
+    pub channels: Vec<(String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/alert_rules.html")]
+struct RulesPage {
+    nav: Nav,
+    org: String,
+    project: Project,
+    base: String,
+    channels_link: String,
+    tab: &'static str,
+    can_manage: bool,
+    notice: Option<Message>,
+    rules: Vec<RuleRow>,
+}
+
+pub struct ChannelChoice {
+    pub id: i64,
+    pub name: String,
+    pub kind: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/alert_rule_form.html")]
+struct RuleFormPage {
+    nav: Nav,
+    project: Project,
+    base: String,
+    channels_link: String,
+    /// Where the form posts: `new` or the rule's own page.
+    action: String,
+    is_new: bool,
+    notice: Option<Message>,
+    form: RuleForm,
+    levels: &'static [&'static str],
+    channels: Vec<ChannelChoice>,
+}
+
+pub async fn list(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path((org, slug)): Path<(String, String)>,
+    Query(notice): Query<NoticeParam>,
+) -> Result<impl IntoResponse, WebError> {
+    let (organization, role, project) = viewed_project(&state, &viewer, &org, &slug).await?;
+    let channels: HashMap<i64, (String, &'static str)> = alerts::list_channels(&state.db, organization.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, (c.name, c.config.kind())))
+        .collect();
+    let rules = alerts::list_rules(&state.db, project.id)
+        .await?
+        .into_iter()
+        .map(|rule| RuleRow {
+            triggers: triggers_in_words(&rule.triggers),
+            conditions: conditions_in_words(&rule.conditions),
+            channels: rule
+                .channel_ids
+                .iter()
+                .filter_map(|id| channels.get(id).cloned())
+                .collect(),
+            rule,
+        })
+        .collect();
+    render(&RulesPage {
+        nav: Nav::for_viewer(&viewer, format!("Alerts · {}", project.name), Some(&organization.slug)),
+        base: alerts_path(&organization.slug, &project.slug),
+        channels_link: channels_path(&organization.slug),
+        tab: "rules",
+        can_manage: role >= Role::Admin,
+        notice: notice.lookup(&NOTICES).map(Message::from),
+        org: organization.slug,
+        project,
+        rules,
+    })
+}
+
+pub async fn new_form(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path((org, slug)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let (organization, _, project) = managed_project(&state, &viewer, &org, &slug).await?;
+    form_page(&state, &viewer, organization, project, None, RuleForm::blank(), None).await
+}
+
+pub async fn edit_form(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+) -> Result<Response, WebError> {
+    let (organization, _, project) = managed_project(&state, &viewer, &org, &slug).await?;
+    let rule = alerts::get_rule(&state.db, project.id, rule_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let form = RuleForm::from_rule(&rule);
+    form_page(&state, &viewer, organization, project, Some(rule_id), form, None).await
+}
+
+pub async fn create(
+    State(state): State<WebState>,
+    Path((org, slug)): Path<(String, String)>,
+    action: Action<RuleForm>,
+) -> Result<Response, WebError> {
+    save(&state, action, &org, &slug, None).await
+}
+
+pub async fn update(
+    State(state): State<WebState>,
+    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    action: Action<RuleForm>,
+) -> Result<Response, WebError> {
+    save(&state, action, &org, &slug, Some(rule_id)).await
+}
+
+/// Creates (`rule_id == None`) or replaces a rule; a refused form is shown again with the reason.
+async fn save(
+    state: &WebState,
+    action: Action<RuleForm>,
+    org: &str,
+    slug: &str,
+    rule_id: Option<i64>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = (action.viewer, action.form);
+    let (organization, _, project) = managed_project(state, &viewer, org, slug).await?;
+    if let Some(id) = rule_id {
+        alerts::get_rule(&state.db, project.id, id)
+            .await?
+            .ok_or(WebError::NotFound)?;
+    }
+    let saved = match (form.to_spec(), rule_id) {
+        (Err(error), _) => Err(AlertingError::Rule(error)),
+        (Ok(spec), None) => state.alerting.create_rule(project.id, spec).await,
+        (Ok(spec), Some(id)) => state.alerting.update_rule(project.id, id, spec).await,
+    };
+    let refusal = match saved {
+        Ok(_) => {
+            let notice = if rule_id.is_some() {
+                "rule_saved"
+            } else {
+                "rule_created"
+            };
+            let target = format!("{}?notice={notice}", alerts_path(org, slug));
+            return Ok(Redirect::to(&target).into_response());
+        }
+        Err(AlertingError::Store(error)) => return Err(error.into()),
+        // The rule was found above, so what is missing is a channel (deleted meanwhile).
+        Err(AlertingError::NotFound) => "One of the chosen channels no longer exists; choose again.".to_owned(),
+        Err(other) => sentence(&other.to_string()),
+    };
+    let page = form_page(state, &viewer, organization, project, rule_id, form, Some(refusal)).await?;
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
+}
+
+async fn form_page(
+    state: &WebState,
+    viewer: &Viewer,
+    organization: Organization,
+    project: Project,
+    rule_id: Option<i64>,
+    form: RuleForm,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let channels = alerts::list_channels(&state.db, organization.id)
+        .await?
+        .into_iter()
+        .map(|c| ChannelChoice {
+            checked: form.channel.contains(&c.id),
+            kind: c.config.kind(),
+            id: c.id,
+            name: c.name,
+        })
+        .collect();
+    let base = alerts_path(&organization.slug, &project.slug);
+    let title = match rule_id {
+        Some(_) => format!("Edit rule · {}", project.name),
+        None => format!("New rule · {}", project.name),
+    };
+    Ok(render(&RuleFormPage {
+        nav: Nav::for_viewer(viewer, title, Some(&organization.slug)),
+        action: rule_id.map_or_else(|| format!("{base}new"), |id| format!("{base}{id}/")),
+        is_new: rule_id.is_none(),
+        base,
+        channels_link: channels_path(&organization.slug),
+        notice: error.map(Message::error),
+        project,
+        form,
+        levels: &LEVELS,
+        channels,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StateForm {
+    enabled: bool,
+}
+
+pub async fn set_state(
+    State(state): State<WebState>,
+    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    action: Action<StateForm>,
+) -> Result<Redirect, WebError> {
+    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let enabled = action.form.enabled;
+    state
+        .alerting
+        .set_rule_enabled(project.id, rule_id, enabled)
+        .await
+        .map_err(not_found_or_store)?;
+    let notice = if enabled { "rule_enabled" } else { "rule_disabled" };
+    Ok(Redirect::to(&format!("{}?notice={notice}", alerts_path(&org, &slug))))
+}
+
+pub async fn delete(
+    State(state): State<WebState>,
+    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    action: Action<NoFields>,
+) -> Result<Redirect, WebError> {
+    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    state
+        .alerting
+        .delete_rule(project.id, rule_id)
+        .await
+        .map_err(not_found_or_store)?;
+    Ok(Redirect::to(&format!(
+        "{}?notice=rule_deleted",
+        alerts_path(&org, &slug)
+    )))
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// For actions whose only expected failure is a row that is not there.
+pub fn not_found_or_store(error: AlertingError) -> WebError {
+    match error {
+        AlertingError::Store(error) => WebError::Store(error),
+        AlertingError::BuiltinChannel => {
+            WebError::Forbidden("The built-in members channel cannot be deleted; edit it or leave it out of rules.")
+        }
+        _ => WebError::NotFound,
+    }
+}
