@@ -37,6 +37,20 @@ pub enum Command {
     Org(OrgCommand),
     /// Fill a project with events made from the real-SDK corpus, for benchmarks and demos.
     Seed(SeedArgs),
+    /// Replace a project's alert rules with N varied rules sending to one webhook (for the ingest benchmark).
+    BenchRules(BenchRulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchRulesArgs {
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// How many rules (0 removes every rule of the project).
+    #[arg(long, default_value_t = 10)]
+    pub rules: usize,
+    /// Where the rules send (the benchmark's `--sink`).
+    #[arg(long, default_value = "http://127.0.0.1:9100/hook")]
+    pub webhook_url: String,
 }
 
 #[derive(Debug, clap::Args)]

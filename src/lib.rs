@@ -20,6 +20,7 @@
 pub mod alerting;
 pub mod api;
 pub mod app;
+pub mod bench_rules;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;

@@ -14,5 +14,6 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Token(command)) => faultline::cli::token(&cli.config, command).await,
         Some(Command::Org(command)) => faultline::cli::org(&cli.config, command).await,
         Some(Command::Seed(args)) => faultline::cli::seed(&cli.config, args).await,
+        Some(Command::BenchRules(args)) => faultline::cli::bench_rules(&cli.config, args).await,
     }
 }

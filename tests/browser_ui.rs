@@ -117,6 +117,7 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
     }
     bulk_resolve(&browser, KEY_ERROR).await;
     hostile_event_stays_text(&app, &browser).await;
+    alert_pages(&browser, shots.as_deref()).await;
 
     // Both left the unresolved list and are listed under Resolved.
     browser.open("/organizations/default/issues/").await;
@@ -162,6 +163,27 @@ async fn hostile_event_stays_text(app: &TestApp, browser: &Browser) {
         "{}",
         browser.title().await
     );
+}
+
+/// The project's alert rules, its delivery log (the default rule tried to mail the members about the new
+/// issues; this server has no SMTP server, so those deliveries failed with that reason) and the channels.
+async fn alert_pages(browser: &Browser, shots: Option<&Path>) {
+    browser.open("/organizations/default/projects/default/alerts/").await;
+    browser.find_text("table.grid td", "New or regressed issue").await;
+    browser.find_text("table.grid td", "Email to project members").await;
+    if let Some(dir) = shots {
+        browser.screenshot(dir, "alert-rules.png", 1280, 700).await;
+    }
+    browser
+        .open("/organizations/default/projects/default/alerts/deliveries/")
+        .await;
+    browser.find_text("table.grid td", "no SMTP server configured").await;
+    browser.find_text(".status-pill", "failed").await;
+    if let Some(dir) = shots {
+        browser.screenshot(dir, "alert-deliveries.png", 1280, 700).await;
+    }
+    browser.open("/organizations/default/settings/channels/").await;
+    browser.find_text("td", "Email to project members").await;
 }
 
 /// Signs in through the form, typing into the labelled fields, and lands on the projects overview.

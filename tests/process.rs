@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{envelope, new_event_id, Backend, TestDatabase};
-use faultline::store::{events, projects, Db};
+use faultline::domain::accounts::Role;
+use faultline::domain::alerts::channel::{ChannelConfig, HookSettings};
+use faultline::domain::alerts::RuleSpec;
+use faultline::store::{alerts, events, organizations, projects, Db};
 use serde_json::json;
 
 struct Server {
@@ -38,6 +41,14 @@ async fn start_server(database_url: &str) -> Server {
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env_remove("FAULTLINE_URL")
+        // Alerts go to ports where nothing listens, so delivery attempts fail and log their errors.
+        .env("FAULTLINE_SMTP_HOST", "127.0.0.1")
+        .env("FAULTLINE_SMTP_PORT", free_port().to_string())
+        .env("FAULTLINE_SMTP_TLS", "none")
+        .env("FAULTLINE_SMTP_USERNAME", "mailer")
+        .env("FAULTLINE_SMTP_PASSWORD", SMTP_PASSWORD)
+        .env("FAULTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+        .env("FAULTLINE_NOTIFY_RETRY_BASE_MS", "100")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
@@ -61,6 +72,52 @@ async fn start_server(database_url: &str) -> Server {
         "server did not become ready: {}",
         std::fs::read_to_string(&server.log).unwrap_or_default()
     );
+}
+
+const SMTP_PASSWORD: &str = "smtp-password-secret";
+const HOOK_TOKEN: &str = "hook-token-secret";
+
+/// Makes the default rule also send to a webhook whose URL carries a token, and gives the built-in email
+/// channel a recipient, so both kinds of delivery are attempted (and fail) when the next event arrives.
+async fn alert_to_nowhere(db: &Db, project_id: i64) {
+    let org = organizations::find_organization(db, "default").await.unwrap().unwrap();
+    faultline::bootstrap::create_user(
+        db,
+        "dev@example.com",
+        None,
+        "a-long-password",
+        false,
+        (None, Some(Role::Member)),
+    )
+    .await
+    .unwrap();
+    let hook = ChannelConfig::Slack(HookSettings {
+        url: format!("http://127.0.0.1:{}/services/{HOOK_TOKEN}", free_port()),
+    });
+    let channel = alerts::create_channel(db, org.id, "nowhere", &hook).await.unwrap();
+    let mut rule = alerts::list_rules(db, project_id).await.unwrap().remove(0);
+    rule.channel_ids.push(channel.id);
+    let spec = RuleSpec {
+        name: rule.name,
+        enabled: true,
+        triggers: rule.triggers,
+        conditions: rule.conditions,
+        cooldown_minutes: rule.cooldown_minutes,
+        channel_ids: rule.channel_ids,
+    };
+    alerts::update_rule(db, project_id, rule.id, &spec).await.unwrap();
+}
+
+async fn wait_for_failed_attempts(db: &Db, project_id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = alerts::list_deliveries(db, project_id, 10).await.unwrap();
+        if log.len() == 2 && log.iter().all(|d| d.attempts >= 2) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "deliveries not attempted: {log:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn default_key(db: &Db) -> (i64, String) {
@@ -108,6 +165,7 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     let mut server = start_server(&database.url).await;
     let db = Db::connect(&database.url, 2).await.unwrap();
     let (project_id, key) = default_key(&db).await;
+    alert_to_nowhere(&db, project_id).await;
     let response = reqwest::Client::new()
         .post(format!(
             "{}/api/{project_id}/envelope/?sentry_key={key}&sentry_version=7",
@@ -126,12 +184,21 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     assert_eq!(response.headers()["x-request-id"], "req-test-4711");
     let generated = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
     assert!(!generated.headers()["x-request-id"].is_empty());
+    wait_for_failed_attempts(&db, project_id).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(
         log.contains(&format!("http://{key}@127.0.0.1:8000/{project_id}")),
         "DSN printed on first start"
+    );
+    assert!(
+        log.contains("FAULTLINE_URL is not set"),
+        "the start-up warning about links"
+    );
+    assert!(
+        log.contains("alert delivery failed; will retry"),
+        "delivery errors are logged"
     );
     let request_line = log
         .lines()
@@ -146,6 +213,8 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
         "bearer-secret-value",
         "hunter2-secret",
         "sentry_key=",
+        SMTP_PASSWORD,
+        HOOK_TOKEN,
     ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }

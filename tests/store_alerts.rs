@@ -5,7 +5,7 @@ mod common;
 
 use common::{close_store, open_store, Backend};
 use faultline::domain::alerts::channel::{ChannelConfig, HookSettings};
-use faultline::domain::alerts::{Conditions, RuleSet, RuleSpec, Threshold, Triggers};
+use faultline::domain::alerts::{Conditions, QuietMemo, RuleSet, RuleSpec, Threshold, Triggers};
 use faultline::store::alerts::{self, ClaimedDelivery};
 use faultline::store::{projects, record_batch_alerting, Db, NewEvent};
 
@@ -66,7 +66,12 @@ fn rule(name: &str, triggers: Triggers, channel: i64) -> RuleSpec {
 
 async fn fires_of(db: &Db, events: &[NewEvent]) -> usize {
     let rules = alerts::load_rule_set(db).await.unwrap();
-    record_batch_alerting(db, events, &rules).await.unwrap().fires
+    // A fresh memo each time: the cooldown table alone must hold the cooldowns.
+    let mut memo = QuietMemo::default();
+    record_batch_alerting(db, events, &rules, &mut memo)
+        .await
+        .unwrap()
+        .fires
 }
 
 async fn a_new_project_mails_its_members_about_new_and_regressed_issues(backend: Backend) {

@@ -9,6 +9,8 @@ mod corpus;
 mod probes;
 #[path = "faultline-bench/send.rs"]
 mod send;
+#[path = "faultline-bench/sink.rs"]
+mod sink;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -51,6 +53,10 @@ struct Args {
     /// Prometheus endpoint exposing `faultline_events_stored_total` [default: http://host:port/metrics of the DSN].
     #[arg(long)]
     metrics_url: Option<String>,
+    /// Also listen here as the webhook that alert rules send to (see `faultline bench-rules`), and report
+    /// how many alert messages arrived.
+    #[arg(long)]
+    sink: Option<std::net::SocketAddr>,
 }
 
 /// Where envelopes go and where the stored counter is read, derived from the DSN.
@@ -66,6 +72,7 @@ struct Outcome {
     elapsed: Duration,
     stored: Option<StoredProgress>,
     peak_rss_kb: Option<u64>,
+    alert_messages: Option<usize>,
 }
 
 fn main() -> Result<()> {
@@ -140,6 +147,10 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
         .build()?;
+    let sink = match args.sink {
+        Some(address) => Some(sink::Sink::start(address).await?),
+        None => None,
+    };
     let stored_before = read_stored_or_warn(&client, &target.metrics_url).await;
     let sampler = args.server_pid.map(RssSampler::start).transpose()?;
     let auth = format!(
@@ -166,11 +177,16 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         None => None,
     };
     let peak_rss_kb = sampler.map(RssSampler::finish);
+    if sink.is_some() {
+        // The notifier sends after the commit; give the last alert messages a moment to arrive.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     Ok(Outcome {
         stats,
         elapsed,
         stored,
         peak_rss_kb,
+        alert_messages: sink.map(|sink| sink.received()),
     })
 }
 
@@ -228,6 +244,9 @@ fn print_report(args: &Args, target: &Target, outcome: &Outcome) {
         latency(1.0)
     );
     println!("peak RSS        {peak_rss_mb} MB");
+    if let Some(messages) = outcome.alert_messages {
+        println!("alert messages  {messages} received by the sink");
+    }
     print_result_line(stats, acked_per_s, &stored_per_s, &peak_rss_mb);
 }
 

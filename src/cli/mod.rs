@@ -25,6 +25,25 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn bench_rules(config: &Config, args: &crate::config::BenchRulesArgs) -> anyhow::Result<()> {
+    let db = connect(config).await?;
+    bootstrap::ensure_default_project(&db, &config.public_url).await?;
+    let project = projects::find_project_by_slug(&db, &args.project)
+        .await?
+        .with_context(|| format!("no project {}", args.project))?;
+    let made = crate::bench_rules::replace_with_bench_rules(
+        &db,
+        project.organization_id,
+        project.id,
+        args.rules,
+        &args.webhook_url,
+    )
+    .await?;
+    println!("project {} now has {made} alert rules", project.slug);
+    db.close().await;
+    Ok(())
+}
+
 pub async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
     let db = connect(config).await?;
     bootstrap::ensure_default_project(&db, &config.public_url).await?;

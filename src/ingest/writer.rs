@@ -7,7 +7,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::rules::RuleCache;
-use crate::domain::alerts::RuleSet;
+use crate::domain::alerts::{QuietMemo, RuleSet};
 use crate::store::{record_batch_alerting, Db, NewEvent, StoreError};
 use crate::telemetry::Metrics;
 
@@ -96,11 +96,18 @@ async fn run_writer(
 ) {
     let mut batch = Vec::with_capacity(batch_size);
     let mut since_refresh = 0;
+    let mut rules = Arc::new(RuleSet::default());
+    let mut memo = QuietMemo::default();
     while jobs.recv_many(&mut batch, batch_size).await > 0 {
         metrics.queue_depth.set(jobs.len() as i64);
         since_refresh += batch.len();
-        let rules = current_rules(&alerts.rules).await;
-        if commit_batch(&db, std::mem::take(&mut batch), &rules, &metrics).await > 0 {
+        let latest = current_rules(&alerts.rules).await;
+        if latest != rules {
+            // Edited rules may have shorter cooldowns than remembered.
+            memo.clear();
+        }
+        rules = latest;
+        if commit_batch(&db, std::mem::take(&mut batch), &rules, &mut memo, &metrics).await > 0 {
             alerts.notifier.notify_one();
         }
         if since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
@@ -126,12 +133,12 @@ async fn current_rules(cache: &RuleCache) -> Arc<RuleSet> {
 }
 
 /// Commits one batch and answers its handlers; returns how many alert fires it wrote.
-async fn commit_batch(db: &Db, jobs: Vec<Job>, rules: &RuleSet, metrics: &Metrics) -> usize {
+async fn commit_batch(db: &Db, jobs: Vec<Job>, rules: &RuleSet, memo: &mut QuietMemo, metrics: &Metrics) -> usize {
     let started = Instant::now();
     let (events, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
     metrics.batch_size.observe(events.len() as f64);
     let mut fires = 0;
-    match record_batch_alerting(db, &events, rules).await {
+    match record_batch_alerting(db, &events, rules, memo).await {
         Ok(outcome) => {
             answer(replies, &outcome.stored, metrics);
             fires = outcome.fires;
@@ -148,7 +155,7 @@ async fn commit_batch(db: &Db, jobs: Vec<Job>, rules: &RuleSet, metrics: &Metric
             tracing::warn!(%error, events = events.len(), "batch failed; retrying events one by one");
             for (event, reply) in events.into_iter().zip(replies) {
                 let single = [event];
-                match record_batch_alerting(db, &single, rules).await {
+                match record_batch_alerting(db, &single, rules, memo).await {
                     Ok(outcome) => {
                         fires += outcome.fires;
                         answer(vec![reply], &outcome.stored, metrics);

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
-use crate::domain::alerts::RuleSet;
+use crate::domain::alerts::{QuietMemo, RuleSet};
 use crate::domain::lifecycle::{self, IncomingEvent, IssueState, IssueStatus, ReleaseOrder, Resolution, Transition};
 
 use super::alerts::{record_fires, BatchFacts};
@@ -43,12 +43,18 @@ const EVENT_CHUNK: usize = 400;
 
 /// Stores a batch in one transaction; see the module doc. No alert rule is evaluated.
 pub async fn record_batch(db: &Db, events: &[NewEvent]) -> Result<BatchOutcome, StoreError> {
-    record_batch_alerting(db, events, &RuleSet::default()).await
+    record_batch_alerting(db, events, &RuleSet::default(), &mut QuietMemo::default()).await
 }
 
 /// Stores a batch like [`record_batch`] and, in the same transaction, writes an outbox row for every rule
-/// that fires, so a committed event never misses its alert.
-pub async fn record_batch_alerting(db: &Db, events: &[NewEvent], rules: &RuleSet) -> Result<BatchOutcome, StoreError> {
+/// that fires, so a committed event never misses its alert. `memo` learns, once committed, which rules are
+/// now quiet for which issues.
+pub async fn record_batch_alerting(
+    db: &Db,
+    events: &[NewEvent],
+    rules: &RuleSet,
+    memo: &mut QuietMemo,
+) -> Result<BatchOutcome, StoreError> {
     let mut tx = Tx::begin(db).await?;
     let stored = find_fresh(&mut tx, events).await?;
     let groups = group_by_issue(events, &stored);
@@ -100,8 +106,12 @@ pub async fn record_batch_alerting(db: &Db, events: &[NewEvent], rules: &RuleSet
         ignored: &ignored,
         now_ms: events.iter().map(|e| e.received_ms).max().unwrap_or_default(),
     };
-    outcome.fires = record_fires(&mut tx, rules, &facts).await?;
+    let fired = record_fires(&mut tx, rules, memo, &facts).await?;
     tx.commit().await?;
+    for fire in &fired {
+        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now_ms);
+    }
+    outcome.fires = fired.len();
     Ok(outcome)
 }
 

@@ -62,7 +62,7 @@ pub fn evaluate(rules: &RuleSet, issues: &[BatchIssue], counts: &WindowCounts) -
             let newest_match = issue
                 .events
                 .iter()
-                .filter(|event| passes(&rule.conditions, event))
+                .filter(|event| rule.accepts(event))
                 .max_by_key(|event| event.received_ms);
             if let Some(event) = newest_match {
                 candidates.push(Candidate {
@@ -95,6 +95,13 @@ fn triggered(rule: &AlertRule, issue: &BatchIssue, counts: &WindowCounts) -> Opt
         Some(FireReason::Users)
     } else {
         None
+    }
+}
+
+impl AlertRule {
+    /// Whether the event passes the rule's conditions (a rule fires only for issues with such an event).
+    pub fn accepts(&self, event: &EventFacts) -> bool {
+        passes(&self.conditions, event)
     }
 }
 

@@ -184,7 +184,7 @@ impl RuleSpec {
 }
 
 /// The enabled rules, by project, as the writer evaluates them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleSet {
     by_project: HashMap<i64, Vec<AlertRule>>,
 }
@@ -225,5 +225,36 @@ impl RuleSet {
         minutes.sort_unstable();
         minutes.dedup();
         minutes
+    }
+}
+
+/// What the writer remembers between batches: until when each rule stays quiet for an issue after it
+/// fired here. It only saves database work; the cooldown table stays the authority (other processes fire
+/// too), so an entry is only ever added for a fire this writer recorded itself.
+#[derive(Debug, Default)]
+pub struct QuietMemo {
+    until: HashMap<(i64, i64), i64>,
+}
+
+impl QuietMemo {
+    /// Entries kept before expired ones are dropped.
+    const PRUNE_AT: usize = 100_000;
+
+    pub fn is_quiet(&self, rule_id: i64, issue_id: i64, now_ms: i64) -> bool {
+        self.until
+            .get(&(rule_id, issue_id))
+            .is_some_and(|&until| until > now_ms)
+    }
+
+    pub fn remember(&mut self, rule_id: i64, issue_id: i64, until_ms: i64, now_ms: i64) {
+        if self.until.len() >= Self::PRUNE_AT {
+            self.until.retain(|_, until| *until > now_ms);
+        }
+        self.until.insert((rule_id, issue_id), until_ms);
+    }
+
+    /// Forgets everything, e.g. when the rules changed (a cooldown may have been shortened).
+    pub fn clear(&mut self) {
+        self.until.clear();
     }
 }

@@ -186,3 +186,15 @@ fn channel_settings_are_checked() {
     };
     assert_eq!(email.to, vec!["ops@example.com".to_owned()]);
 }
+
+#[test]
+fn the_memo_knows_a_rule_is_quiet_only_until_its_cooldown_ends() {
+    let mut memo = QuietMemo::default();
+    assert!(!memo.is_quiet(1, 7, 100));
+    memo.remember(1, 7, 500, 100);
+    assert!(memo.is_quiet(1, 7, 499));
+    assert!(!memo.is_quiet(1, 7, 500));
+    assert!(!memo.is_quiet(2, 7, 200), "per rule");
+    memo.clear();
+    assert!(!memo.is_quiet(1, 7, 200));
+}

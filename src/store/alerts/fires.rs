@@ -4,9 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, Row};
 
-use crate::domain::alerts::{evaluate, BatchIssue, Candidate, EventFacts, RuleSet, WindowCounts};
+use crate::domain::alerts::{evaluate, BatchIssue, Candidate, EventFacts, QuietMemo, RuleSet, Threshold, WindowCounts};
 use crate::domain::event::Level;
 
 use super::super::{on_tx, NewEvent, StoreError, Tx};
@@ -25,12 +25,22 @@ pub(in crate::store) struct BatchFacts<'a> {
     pub now_ms: i64,
 }
 
-/// Evaluates the rules over the batch and records what fires; returns how many fires were written.
+/// A rule that fired for an issue in this batch, quiet for it until `quiet_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fired {
+    pub rule_id: i64,
+    pub issue_id: i64,
+    pub quiet_until: i64,
+}
+
+/// Evaluates the rules over the batch and records what fires. Rules the writer knows to be quiet for an
+/// issue (`memo`) are neither counted for it nor checked against the cooldown table.
 pub(in crate::store) async fn record_fires(
     tx: &mut Tx,
     rules: &RuleSet,
+    memo: &QuietMemo,
     batch: &BatchFacts<'_>,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<Fired>, StoreError> {
     let alerting: Vec<usize> = batch
         .fresh
         .iter()
@@ -38,17 +48,25 @@ pub(in crate::store) async fn record_fires(
         .filter(|&i| !rules.for_project(batch.events[i].project_id).is_empty())
         .collect();
     if alerting.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let counts = keep_windows(tx, rules, batch, &alerting).await?;
     let issues = batch_issues(batch, &alerting);
-    let candidates = evaluate(rules, &issues, &counts);
+    let counts = keep_windows(tx, rules, memo, batch, &alerting, &issues).await?;
+    let mut candidates = evaluate(rules, &issues, &counts);
+    candidates.retain(|c| !memo.is_quiet(c.rule_id, c.issue_id, batch.now_ms));
     if candidates.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let firing = pass_cooldowns(tx, &candidates, batch.now_ms).await?;
     insert_fires(tx, &firing, batch.now_ms).await?;
-    Ok(firing.len())
+    Ok(firing
+        .iter()
+        .map(|c| Fired {
+            rule_id: c.rule_id,
+            issue_id: c.issue_id,
+            quiet_until: batch.now_ms + c.cooldown_minutes * MINUTE_MS,
+        })
+        .collect())
 }
 
 fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssue<'a>> {
@@ -80,84 +98,144 @@ fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssu
     issues
 }
 
-/// Counts the batch's events into the frequency and user windows its projects' rules use, then reads
-/// each window's totals for the batch's issues.
+/// Counts the batch's events into the frequency and user windows its projects' rules use, then reads the
+/// totals of the windows that could make a rule fire now, one query per table: only for rules not quiet for
+/// the issue and whose conditions one of the batch's events of the issue passes.
 async fn keep_windows(
     tx: &mut Tx,
     rules: &RuleSet,
+    memo: &QuietMemo,
     batch: &BatchFacts<'_>,
     alerting: &[usize],
+    issues: &[BatchIssue<'_>],
 ) -> Result<WindowCounts, StoreError> {
     let mut minutes: HashMap<(i64, i64), i64> = HashMap::new();
     let mut users: HashMap<(i64, &str), i64> = HashMap::new();
-    let mut frequency_windows: HashMap<i64, HashSet<i64>> = HashMap::new();
-    let mut user_windows: HashMap<i64, HashSet<i64>> = HashMap::new();
+    let mut wanted = Wanted::default();
+    for issue in issues.iter().filter(|issue| !issue.muted) {
+        for rule in rules.for_project(issue.project_id) {
+            let able = !memo.is_quiet(rule.id, issue.issue_id, batch.now_ms)
+                && issue.events.iter().any(|event| rule.accepts(event));
+            if able {
+                wanted.add(issue.issue_id, rule.triggers.frequency, rule.triggers.users);
+            }
+        }
+    }
     for &i in alerting {
         let event = &batch.events[i];
         let issue_id = batch.issue_of[i];
-        let frequency = rules.frequency_windows(event.project_id);
-        if !frequency.is_empty() {
+        let project_rules = rules.for_project(event.project_id);
+        if project_rules.iter().any(|r| r.triggers.frequency.is_some()) {
             *minutes.entry((issue_id, event.received_ms / MINUTE_MS)).or_default() += 1;
-            frequency_windows.entry(issue_id).or_default().extend(frequency);
         }
-        let user = rules.user_windows(event.project_id);
-        if let (false, Some(key)) = (user.is_empty(), event.user_key.as_deref()) {
-            let seen = users.entry((issue_id, key)).or_default();
-            *seen = (*seen).max(event.received_ms);
-            user_windows.entry(issue_id).or_default().extend(user);
+        if let Some(key) = event.user_key.as_deref() {
+            if project_rules.iter().any(|r| r.triggers.users.is_some()) {
+                let seen = users.entry((issue_id, key)).or_default();
+                *seen = (*seen).max(event.received_ms);
+            }
+        }
+        for rule in project_rules
+            .iter()
+            .filter(|r| !memo.is_quiet(r.id, issue_id, batch.now_ms))
+        {
+            wanted.add(issue_id, rule.triggers.frequency, rule.triggers.users);
         }
     }
     upsert_minutes(tx, &minutes).await?;
     upsert_users(tx, &users).await?;
     let mut counts = WindowCounts::default();
-    for (window, issues) in by_window(&frequency_windows) {
-        let since_minute = batch.now_ms / MINUTE_MS - window + 1;
-        // SUM over BIGINT is NUMERIC on Postgres; the cast keeps one Rust type for both databases.
-        let sql = "SELECT issue_id, CAST(SUM(times_seen) AS BIGINT) FROM alert_issue_minutes WHERE minute >= ";
-        for (issue_id, total) in window_totals(tx, sql, since_minute, &issues).await? {
-            counts.events.insert((issue_id, window), total);
-        }
-    }
-    for (window, issues) in by_window(&user_windows) {
-        let since = batch.now_ms - window * MINUTE_MS;
-        let sql = "SELECT issue_id, COUNT(*) FROM alert_issue_users WHERE last_seen >= ";
-        for (issue_id, total) in window_totals(tx, sql, since, &issues).await? {
-            counts.users.insert((issue_id, window), total);
-        }
-    }
+    let now_minute = batch.now_ms / MINUTE_MS;
+    let (issues, windows) = wanted.frequency();
+    let starts: Vec<i64> = windows.iter().map(|w| now_minute - w + 1).collect();
+    let totals = window_totals(tx, "alert_issue_minutes", "minute", "times_seen", &starts, &issues).await?;
+    counts.events = spread(totals, &windows);
+    let (issues, windows) = wanted.users();
+    let starts: Vec<i64> = windows.iter().map(|w| batch.now_ms - w * MINUTE_MS).collect();
+    let totals = window_totals(tx, "alert_issue_users", "last_seen", "1", &starts, &issues).await?;
+    counts.users = spread(totals, &windows);
     Ok(counts)
 }
 
-fn by_window(windows_of_issue: &HashMap<i64, HashSet<i64>>) -> HashMap<i64, Vec<i64>> {
-    let mut issues_of_window: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (&issue_id, windows) in windows_of_issue {
-        for &window in windows {
-            issues_of_window.entry(window).or_default().push(issue_id);
-        }
-    }
-    issues_of_window
+/// Which issues need which windows read.
+#[derive(Default)]
+struct Wanted {
+    frequency: HashMap<i64, HashSet<i64>>,
+    users: HashMap<i64, HashSet<i64>>,
 }
 
-/// Runs `select_from … >= $since AND issue_id IN (…) GROUP BY issue_id`.
+impl Wanted {
+    fn add(&mut self, issue_id: i64, frequency: Option<Threshold>, users: Option<Threshold>) {
+        if let Some(f) = frequency {
+            self.frequency.entry(issue_id).or_default().insert(f.minutes);
+        }
+        if let Some(u) = users {
+            self.users.entry(issue_id).or_default().insert(u.minutes);
+        }
+    }
+
+    fn frequency(&self) -> (Vec<i64>, Vec<i64>) {
+        Self::flatten(&self.frequency)
+    }
+
+    fn users(&self) -> (Vec<i64>, Vec<i64>) {
+        Self::flatten(&self.users)
+    }
+
+    /// The issues, and every window any of them needs (reading a window an issue does not need is harmless).
+    fn flatten(wanted: &HashMap<i64, HashSet<i64>>) -> (Vec<i64>, Vec<i64>) {
+        let issues: Vec<i64> = wanted.keys().copied().collect();
+        let mut windows: Vec<i64> = wanted.values().flatten().copied().collect();
+        windows.sort_unstable();
+        windows.dedup();
+        (issues, windows)
+    }
+}
+
+/// `(issue, [total per window])` → `(issue, window)` → total.
+fn spread(totals: Vec<(i64, Vec<i64>)>, windows: &[i64]) -> HashMap<(i64, i64), i64> {
+    let mut counts = HashMap::new();
+    for (issue_id, per_window) in totals {
+        for (window, total) in windows.iter().zip(per_window) {
+            counts.insert((issue_id, *window), total);
+        }
+    }
+    counts
+}
+
+/// For each issue, the sum of `amount` over rows whose `column >= start`, for every start at once:
+/// `SELECT issue_id, SUM(CASE WHEN column >= s1 THEN amount ELSE 0 END), … GROUP BY issue_id`.
 async fn window_totals(
     tx: &mut Tx,
-    select_from: &str,
-    since: i64,
+    table: &str,
+    column: &str,
+    amount: &str,
+    starts: &[i64],
     issues: &[i64],
-) -> Result<Vec<(i64, i64)>, StoreError> {
+) -> Result<Vec<(i64, Vec<i64>)>, StoreError> {
+    let Some(&earliest) = starts.iter().min() else {
+        return Ok(Vec::new());
+    };
     let mut totals = Vec::new();
     for chunk in issues.chunks(ROW_CHUNK) {
-        let rows: Vec<(i64, i64)> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new(select_from);
-            qb.push_bind(since).push(" AND issue_id IN (");
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("SELECT issue_id");
+            for start in starts {
+                // SUM over BIGINT is NUMERIC on Postgres; the cast keeps one Rust type for both databases.
+                qb.push(format!(", CAST(SUM(CASE WHEN {column} >= "))
+                    .push_bind(*start)
+                    .push(format!(" THEN {amount} ELSE 0 END) AS BIGINT)"));
+            }
+            qb.push(format!(" FROM {table} WHERE {column} >= ")).push_bind(earliest).push(" AND issue_id IN (");
             let mut list = qb.separated(", ");
             for issue_id in chunk {
                 list.push_bind(*issue_id);
             }
             qb.push(") GROUP BY issue_id");
-            qb.build_query_as().fetch_all(&mut *conn).await?
+            for row in qb.build().fetch_all(&mut *conn).await? {
+                let per_window = (1..=starts.len()).map(|i| row.try_get::<i64, _>(i)).collect::<Result<_, _>>()?;
+                totals.push((row.try_get::<i64, _>(0)?, per_window));
+            }
         });
-        totals.extend(rows);
     }
     Ok(totals)
 }
