@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 use sqlx::QueryBuilder;
 
 use crate::domain::alerts::{QuietMemo, RuleSet};
-use crate::domain::lifecycle::{self, IncomingEvent, IssueState, IssueStatus, ReleaseOrder, Resolution, Transition};
+use crate::domain::lifecycle::{self, IncomingEvent, IssueState, IssueStatus, Transition};
 
 use super::alerts::{record_fires, BatchFacts};
 use super::counters::{
     add_users, upsert_environments, upsert_hours, upsert_project_hours, upsert_releases, upsert_tags,
 };
 use super::issues::{StateColumns, STATE_COLUMNS};
+use super::release_order::{load_release_order, ProjectReleases, ReleaseBook};
 use super::{on_tx, Db, NewEvent, StoreError, Tx};
 
 /// What a committed batch did.
@@ -33,10 +34,10 @@ struct IssueGroup<'a> {
     members: Vec<usize>,
 }
 
-struct ExistingIssue {
-    id: i64,
-    times_seen: i64,
-    state: IssueState,
+pub(super) struct ExistingIssue {
+    pub id: i64,
+    pub times_seen: i64,
+    pub state: IssueState,
 }
 
 const EVENT_CHUNK: usize = 400;
@@ -219,50 +220,6 @@ async fn load_issues(
         }
     }
     Ok(found)
-}
-
-/// Release first-seen instants, loaded only for projects with a release-based resolution pending.
-#[derive(Default)]
-struct ReleaseBook {
-    first_seen: HashMap<(i64, String), i64>,
-}
-
-/// The release order within one project.
-struct ProjectReleases<'a> {
-    book: &'a ReleaseBook,
-    project_id: i64,
-}
-
-impl ReleaseOrder for ProjectReleases<'_> {
-    fn cmp_releases(&self, a: &str, b: &str) -> std::cmp::Ordering {
-        let seen = |v: &str| self.book.first_seen.get(&(self.project_id, v.to_owned())).copied();
-        lifecycle::compare_releases(a, seen(a), b, seen(b))
-    }
-}
-
-async fn load_release_order(
-    tx: &mut Tx,
-    existing: &HashMap<(i64, String), ExistingIssue>,
-) -> Result<ReleaseBook, StoreError> {
-    let projects: HashSet<i64> = existing
-        .iter()
-        .filter(|(_, issue)| {
-            matches!(
-                issue.state.resolution,
-                Some(Resolution::InNextRelease { .. } | Resolution::InRelease(_))
-            )
-        })
-        .map(|((project_id, _), _)| *project_id)
-        .collect();
-    let mut book = ReleaseBook::default();
-    for project_id in projects {
-        let sql = "SELECT version, first_seen FROM releases WHERE project_id = $1";
-        let rows: Vec<(String, i64)> =
-            on_tx!(tx, conn, Backend => sqlx::query_as(sql).bind(project_id).fetch_all(&mut *conn).await?);
-        book.first_seen
-            .extend(rows.into_iter().map(|(version, at)| ((project_id, version), at)));
-    }
-    Ok(book)
 }
 
 /// The member whose values (title, level, …) the issue shows: the newest by event time.

@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod overview;
 pub mod paging;
 pub mod projects;
+mod release_order;
 pub mod releases;
 pub mod sessions;
 
