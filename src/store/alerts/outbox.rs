@@ -64,9 +64,14 @@ async fn last_message_at(tx: &mut Tx, rule_id: i64) -> Result<Option<i64>, Store
 }
 
 async fn hold(tx: &mut Tx, fire_ids: &[i64], until_ms: i64) -> Result<(), StoreError> {
+    set_on_fires(tx, "due_at", until_ms, fire_ids).await
+}
+
+/// `UPDATE alert_fires SET {column} = value WHERE id IN (ids)`.
+async fn set_on_fires(tx: &mut Tx, column: &str, value: i64, fire_ids: &[i64]) -> Result<(), StoreError> {
     on_tx!(tx, conn, Backend => {
-        let mut qb = QueryBuilder::<Backend>::new("UPDATE alert_fires SET due_at = ");
-        qb.push_bind(until_ms).push(" WHERE id IN (");
+        let mut qb = QueryBuilder::<Backend>::new(format!("UPDATE alert_fires SET {column} = "));
+        qb.push_bind(value).push(" WHERE id IN (");
         let mut list = qb.separated(", ");
         for id in fire_ids {
             list.push_bind(*id);
@@ -82,16 +87,7 @@ async fn make_message(tx: &mut Tx, rule_id: i64, fire_ids: &[i64], now_ms: i64) 
                   SELECT id, project_id, $2 FROM alert_rules WHERE id = $1 RETURNING id";
     let message_id: i64 =
         on_tx!(tx, conn, Backend => sqlx::query_scalar(insert).bind(rule_id).bind(now_ms).fetch_one(&mut *conn).await?);
-    on_tx!(tx, conn, Backend => {
-        let mut qb = QueryBuilder::<Backend>::new("UPDATE alert_fires SET message_id = ");
-        qb.push_bind(message_id).push(" WHERE id IN (");
-        let mut list = qb.separated(", ");
-        for id in fire_ids {
-            list.push_bind(*id);
-        }
-        qb.push(")");
-        qb.build().execute(&mut *conn).await?;
-    });
+    set_on_fires(tx, "message_id", message_id, fire_ids).await?;
     let channels = "SELECT c.id, c.name, r.name, r.project_id FROM alert_rule_channels rc \
                     JOIN channels c ON c.id = rc.channel_id JOIN alert_rules r ON r.id = rc.rule_id \
                     WHERE rc.rule_id = $1 ORDER BY c.id";

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::domain::alerts::{AlertRule, Conditions, RuleSet, RuleSpec, Threshold, Triggers};
 use crate::domain::event::Level;
 
-use super::super::{now_ms, on_pool, Db, StoreError};
+use super::super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(sqlx::FromRow)]
 struct RuleRow {
@@ -104,38 +104,14 @@ pub async fn get_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<Option<A
 pub async fn create_rule(db: &Db, project_id: i64, spec: &RuleSpec) -> Result<AlertRule, StoreError> {
     check_channels(db, project_id, &spec.channel_ids).await?;
     let now = now_ms();
-    let sql = "INSERT INTO alert_rules (project_id, name, enabled, on_new_issue, on_regression, frequency_count, \
-               frequency_minutes, users_count, users_minutes, min_level, environment, tag_key, tag_value, \
-               cooldown_minutes, created_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id";
-    let (t, c) = (&spec.triggers, &spec.conditions);
-    let id: i64 = on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(sql)
-            .bind(project_id)
-            .bind(&spec.name)
-            .bind(spec.enabled)
-            .bind(t.new_issue)
-            .bind(t.regression)
-            .bind(t.frequency.map(|f| f.count))
-            .bind(t.frequency.map(|f| f.minutes))
-            .bind(t.users.map(|u| u.count))
-            .bind(t.users.map(|u| u.minutes))
-            .bind(c.min_level.map(Level::as_str))
-            .bind(&c.environment)
-            .bind(c.tag.as_ref().map(|(k, _)| k))
-            .bind(c.tag.as_ref().map(|(_, v)| v))
-            .bind(spec.cooldown_minutes)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        for channel_id in &spec.channel_ids {
-            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
-                .bind(id).bind(channel_id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        id
-    });
+    // A bare row first; `write_rule` then fills it exactly as an edit would.
+    let insert = "INSERT INTO alert_rules (project_id, name, enabled, on_new_issue, on_regression, \
+                  cooldown_minutes, created_at, updated_at) VALUES ($1, '', FALSE, FALSE, FALSE, 0, $2, $2) RETURNING id";
+    let mut tx = Tx::begin(db).await?;
+    let id: i64 = on_tx!(&mut tx, conn, Backend => sqlx::query_scalar(insert)
+        .bind(project_id).bind(now).fetch_one(&mut *conn).await?);
+    write_rule(&mut tx, project_id, id, spec).await?;
+    tx.commit().await?;
     get_rule(db, project_id, id)
         .await?
         .ok_or_else(|| StoreError::NotFound("rule".into()))
@@ -149,47 +125,52 @@ pub async fn update_rule(
     spec: &RuleSpec,
 ) -> Result<Option<AlertRule>, StoreError> {
     check_channels(db, project_id, &spec.channel_ids).await?;
+    let mut tx = Tx::begin(db).await?;
+    let found = write_rule(&mut tx, project_id, rule_id, spec).await?;
+    tx.commit().await?;
+    if !found {
+        return Ok(None);
+    }
+    get_rule(db, project_id, rule_id).await
+}
+
+/// Writes the spec into the rule's row and replaces its channel links; `false` when the project has no such rule.
+async fn write_rule(tx: &mut Tx, project_id: i64, rule_id: i64, spec: &RuleSpec) -> Result<bool, StoreError> {
     let sql = "UPDATE alert_rules SET name = $1, enabled = $2, on_new_issue = $3, on_regression = $4, \
                frequency_count = $5, frequency_minutes = $6, users_count = $7, users_minutes = $8, min_level = $9, \
                environment = $10, tag_key = $11, tag_value = $12, cooldown_minutes = $13, updated_at = $14 \
                WHERE id = $15 AND project_id = $16";
     let (t, c) = (&spec.triggers, &spec.conditions);
-    let changed = on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let changed = sqlx::query(sql)
-            .bind(&spec.name)
-            .bind(spec.enabled)
-            .bind(t.new_issue)
-            .bind(t.regression)
-            .bind(t.frequency.map(|f| f.count))
-            .bind(t.frequency.map(|f| f.minutes))
-            .bind(t.users.map(|u| u.count))
-            .bind(t.users.map(|u| u.minutes))
-            .bind(c.min_level.map(Level::as_str))
-            .bind(&c.environment)
-            .bind(c.tag.as_ref().map(|(k, _)| k))
-            .bind(c.tag.as_ref().map(|(_, v)| v))
-            .bind(spec.cooldown_minutes)
-            .bind(now_ms())
-            .bind(rule_id)
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed > 0 {
-            sqlx::query("DELETE FROM alert_rule_channels WHERE rule_id = $1").bind(rule_id).execute(&mut *tx).await?;
-            for channel_id in &spec.channel_ids {
-                sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
-                    .bind(rule_id).bind(channel_id).execute(&mut *tx).await?;
-            }
-        }
-        tx.commit().await?;
-        changed
-    });
+    let changed = on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(&spec.name)
+        .bind(spec.enabled)
+        .bind(t.new_issue)
+        .bind(t.regression)
+        .bind(t.frequency.map(|f| f.count))
+        .bind(t.frequency.map(|f| f.minutes))
+        .bind(t.users.map(|u| u.count))
+        .bind(t.users.map(|u| u.minutes))
+        .bind(c.min_level.map(Level::as_str))
+        .bind(&c.environment)
+        .bind(c.tag.as_ref().map(|(k, _)| k))
+        .bind(c.tag.as_ref().map(|(_, v)| v))
+        .bind(spec.cooldown_minutes)
+        .bind(now_ms())
+        .bind(rule_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
     if changed == 0 {
-        return Ok(None);
+        return Ok(false);
     }
-    get_rule(db, project_id, rule_id).await
+    let unlink = "DELETE FROM alert_rule_channels WHERE rule_id = $1";
+    on_tx!(tx, conn, Backend => sqlx::query(unlink).bind(rule_id).execute(&mut *conn).await?.rows_affected());
+    let link = "INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)";
+    for channel_id in &spec.channel_ids {
+        on_tx!(tx, conn, Backend => sqlx::query(link).bind(rule_id).bind(channel_id).execute(&mut *conn).await?.rows_affected());
+    }
+    Ok(true)
 }
 
 /// Turns a rule on or off; `false` when the project has no such rule.
