@@ -20,6 +20,12 @@ struct DueFire {
 /// message less than `digest_window_ms` ago holds its new fires until the window ends, so they go out
 /// together as one digest.
 pub async fn dispatch_fires(db: &Db, now_ms: i64, digest_window_ms: i64) -> Result<usize, StoreError> {
+    // A read first: an idle server then takes no write lock and writes nothing on every poll.
+    let any = "SELECT id FROM alert_fires WHERE message_id IS NULL AND due_at <= $1 LIMIT 1";
+    let due: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(any).bind(now_ms).fetch_optional(pool).await?);
+    if due.is_none() {
+        return Ok(0);
+    }
     let mut tx = Tx::begin(db).await?;
     let select = "SELECT id, rule_id FROM alert_fires WHERE message_id IS NULL AND due_at <= $1 ORDER BY id LIMIT $2";
     let due: Vec<DueFire> = match &mut tx {
@@ -132,8 +138,14 @@ pub async fn claim_deliveries(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    let due = "SELECT id FROM deliveries WHERE (status = 'pending' AND next_attempt_at <= $1) \
-               OR (status = 'sending' AND lease_until <= $1) ORDER BY next_attempt_at LIMIT $3";
+    let due = "SELECT id FROM deliveries WHERE status IN ('pending', 'sending') \
+               AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1)) ORDER BY next_attempt_at LIMIT $3";
+    let any = "SELECT id FROM deliveries WHERE status IN ('pending', 'sending') \
+               AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1)) LIMIT 1";
+    let found: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(any).bind(now_ms).fetch_optional(pool).await?);
+    if found.is_none() {
+        return Ok(Vec::new());
+    }
     let claim = |pick: &str| {
         format!(
             "UPDATE deliveries SET status = 'sending', lease_until = $1 + $2, attempts = attempts + 1, \
