@@ -326,7 +326,33 @@ async fn rules_and_channels_stay_inside_their_organization(backend: Backend) {
     close_store(database, db).await;
 }
 
+async fn old_finished_deliveries_are_pruned_and_pending_ones_kept(backend: Backend) {
+    let (database, db) = open_store(&backend).await;
+    let (_, project_id) = project(&db).await;
+    fires_of(&db, &[event(project_id, "a", T0, "1")]).await;
+    alerts::dispatch_fires(&db, T0, 0).await.unwrap();
+    let sent = alerts::claim_deliveries(&db, T0, 1000, 10).await.unwrap();
+    alerts::mark_sent(&db, sent[0].id, T0).await.unwrap();
+    fires_of(&db, &[event(project_id, "b", T0 + 1, "1")]).await;
+    alerts::dispatch_fires(&db, T0 + 1, 0).await.unwrap();
+    let month = 30 * 24 * 60 * MINUTE;
+    alerts::prune(&db, T0 + month / 2, month).await.unwrap();
+    assert_eq!(
+        alerts::list_deliveries(&db, project_id, 10).await.unwrap().len(),
+        2,
+        "young: both kept"
+    );
+    alerts::prune(&db, T0 + 2 * month, month).await.unwrap();
+    let left = alerts::list_deliveries(&db, project_id, 10).await.unwrap();
+    assert_eq!(left.len(), 1, "the sent one went, the pending one stays");
+    assert_eq!(left[0].status, "pending");
+    let claimed = alerts::claim_deliveries(&db, T0 + 2 * month, 1000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "and can still be sent");
+    close_store(database, db).await;
+}
+
 on_both_databases!(
+    old_finished_deliveries_are_pruned_and_pending_ones_kept,
     a_new_project_mails_its_members_about_new_and_regressed_issues,
     a_new_issue_fires_once_and_later_events_do_not_fire_again,
     frequency_five_in_a_minute_fires_exactly_once_for_twenty_events,

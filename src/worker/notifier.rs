@@ -18,6 +18,8 @@ use crate::store::{now_ms, Db, StoreError};
 const DELIVERIES_PER_ROUND: i64 = 20;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 const MAX_BACKOFF_MS: i64 = 3_600_000;
+/// How long finished deliveries stay in the log.
+const DELIVERY_LOG_MS: i64 = 30 * 24 * 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct NotifierSettings {
@@ -58,8 +60,8 @@ pub async fn run_notifier(
         }
         if last_prune.elapsed() > PRUNE_EVERY {
             last_prune = Instant::now();
-            if let Err(error) = alerts::prune_windows(&db, now_ms()).await {
-                tracing::warn!(%error, "pruning alert windows failed");
+            if let Err(error) = alerts::prune(&db, now_ms(), DELIVERY_LOG_MS).await {
+                tracing::warn!(%error, "pruning old alert data failed");
             }
         }
         tokio::select! {

@@ -198,14 +198,22 @@ pub async fn mark_failed(db: &Db, delivery_id: i64, error: &str) -> Result<(), S
     Ok(())
 }
 
-/// Forgets trigger-window rows older than every window can reach (a day).
-pub async fn prune_windows(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+/// Forgets what alerting no longer needs: trigger-window rows older than every window can reach (a day),
+/// cooldowns that have ended, and messages older than `keep_log_ms` whose deliveries are all finished
+/// (with their fires and deliveries, so the delivery log keeps that long).
+pub async fn prune(db: &Db, now_ms: i64, keep_log_ms: i64) -> Result<(), StoreError> {
     let day_ms = 24 * 60 * 60_000;
     let minutes = "DELETE FROM alert_issue_minutes WHERE minute < $1";
     let users = "DELETE FROM alert_issue_users WHERE last_seen < $1";
+    let cooldowns = "DELETE FROM alert_cooldowns WHERE quiet_until < $1";
+    let messages = "DELETE FROM alert_messages WHERE created_at < $1 AND NOT EXISTS \
+                    (SELECT 1 FROM deliveries d WHERE d.message_id = alert_messages.id \
+                    AND d.status IN ('pending', 'sending'))";
     on_pool!(db, pool => {
         sqlx::query(minutes).bind((now_ms - day_ms) / 60_000).execute(pool).await?;
         sqlx::query(users).bind(now_ms - day_ms).execute(pool).await?;
+        sqlx::query(cooldowns).bind(now_ms).execute(pool).await?;
+        sqlx::query(messages).bind(now_ms - keep_log_ms).execute(pool).await?;
     });
     Ok(())
 }
