@@ -21,9 +21,6 @@ use faultline::domain::accounts::Role;
 
 const SDK_TITLE: &str = "ParseIntError: invalid digit found in string";
 const EMAIL: &str = "dev@example.com";
-// TODO(issue detail): set to true (and drop the switch) once the issue detail page from branch ui-detail is
-// on main; its steps below were run against that branch and pass.
-const DETAIL_PAGE_LANDED: bool = true;
 const KEY_ERROR: &str = "KeyError: 'USD'";
 
 /// The failing code the Rust SDK reports: its frame must show up on the issue page.
@@ -109,12 +106,8 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
         browser.screenshot(dir, "issue-list-phone.png", 390, 844).await;
         browser.set_viewport(1280, 900).await;
     }
-    if DETAIL_PAGE_LANDED {
-        python_frame_source(&browser, shots.as_deref()).await;
-        sdk_issue_frames_and_resolve(&browser).await;
-    } else {
-        bulk_resolve(&browser, SDK_TITLE).await;
-    }
+    python_frame_source(&browser, shots.as_deref()).await;
+    sdk_issue_frames_and_resolve(&browser).await;
     bulk_resolve(&browser, KEY_ERROR).await;
     hostile_event_stays_text(&app, &browser).await;
     alert_pages(&browser, shots.as_deref()).await;
