@@ -4,7 +4,7 @@
 mod common;
 
 use common::{close_store, open_store, Backend};
-use faultline::store::{events, issues, projects, record_batch, NewEvent, StoreError};
+use faultline::store::{events, issues, projects, record_batch, StoreError};
 
 #[test]
 fn both_migration_folders_have_the_same_versions() {
@@ -22,31 +22,6 @@ fn both_migration_folders_have_the_same_versions() {
     let sqlite = names("sqlite");
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, names("postgres"));
-}
-
-pub fn new_event(project_id: i64, fingerprint: &str, at_ms: i64) -> NewEvent {
-    NewEvent {
-        project_id,
-        event_id: common::new_event_id(),
-        timestamp_ms: at_ms,
-        received_ms: at_ms,
-        level: "error".into(),
-        platform: "python".into(),
-        release: Some("shop@1.0.0".into()),
-        environment: Some("production".into()),
-        transaction: None,
-        user_key: Some("id:1".into()),
-        title: format!("KeyError: {fingerprint}"),
-        culprit: "shop.cart in add_item".into(),
-        issue_type: "error".into(),
-        metadata: "{}".into(),
-        fingerprint: fingerprint.into(),
-        grouping_version: "v1".into(),
-        grouping_components: vec![format!("fingerprint: {fingerprint}")],
-        is_unhandled: false,
-        facets: vec![("level".into(), "error".into()), ("browser".into(), "Firefox".into())],
-        payload: zstd::encode_all(&b"{\"event_id\":\"x\"}"[..], 3).unwrap(),
-    }
 }
 
 async fn projects_and_keys_round_trip(backend: Backend) {
@@ -89,11 +64,11 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
         .await
         .unwrap();
     let hour = 1_700_000_000_000 / 3_600_000 * 3_600_000;
-    let first = new_event(project.id, "fp-a", hour + 1_000);
+    let first = common::stored_event(project.id, "fp-a", hour + 1_000);
     let mut batch = vec![
         first.clone(),
-        new_event(project.id, "fp-a", hour + 2_000),
-        new_event(project.id, "fp-b", hour + 3_000),
+        common::stored_event(project.id, "fp-a", hour + 2_000),
+        common::stored_event(project.id, "fp-b", hour + 3_000),
     ];
     batch.push(first.clone()); // the same id twice in one batch
     let outcome = record_batch(&db, &batch).await.unwrap();

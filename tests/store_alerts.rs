@@ -12,28 +12,11 @@ use faultline::store::{projects, record_batch_alerting, Db, NewEvent};
 const MINUTE: i64 = 60_000;
 const T0: i64 = 1_800_000_000_000;
 
+/// An error of issue `fingerprint`, received at `at_ms`, from user `user`.
 fn event(project_id: i64, fingerprint: &str, at_ms: i64, user: &str) -> NewEvent {
     NewEvent {
-        project_id,
-        event_id: common::new_event_id(),
-        timestamp_ms: at_ms,
-        received_ms: at_ms,
-        level: "error".into(),
-        platform: "python".into(),
-        release: Some("shop@1.0.0".into()),
-        environment: Some("production".into()),
-        transaction: None,
         user_key: Some(format!("id:{user}")),
-        title: format!("KeyError: {fingerprint}"),
-        culprit: "shop.cart in add_item".into(),
-        issue_type: "error".into(),
-        metadata: "{}".into(),
-        fingerprint: fingerprint.into(),
-        grouping_version: "v1".into(),
-        grouping_components: vec![format!("fingerprint: {fingerprint}")],
-        is_unhandled: false,
-        facets: vec![("level".into(), "error".into())],
-        payload: zstd::encode_all(&b"{}"[..], 3).unwrap(),
+        ..common::stored_event(project_id, fingerprint, at_ms)
     }
 }
 

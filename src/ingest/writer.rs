@@ -102,7 +102,7 @@ async fn run_writer(
         metrics.queue_depth.set(jobs.len() as i64);
         since_refresh += batch.len();
         let latest = current_rules(&alerts.rules).await;
-        if latest != rules {
+        if !Arc::ptr_eq(&latest, &rules) && latest != rules {
             // Edited rules may have shorter cooldowns than remembered.
             memo.clear();
         }

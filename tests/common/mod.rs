@@ -252,6 +252,32 @@ pub fn envelope(event_id: &str, event: &serde_json::Value) -> Vec<u8> {
     body
 }
 
+/// An event as ingest would hand it to the store: an error in `fingerprint`'s issue at `at_ms`.
+pub fn stored_event(project_id: i64, fingerprint: &str, at_ms: i64) -> faultline::store::NewEvent {
+    faultline::store::NewEvent {
+        project_id,
+        event_id: new_event_id(),
+        timestamp_ms: at_ms,
+        received_ms: at_ms,
+        level: "error".into(),
+        platform: "python".into(),
+        release: Some("shop@1.0.0".into()),
+        environment: Some("production".into()),
+        transaction: None,
+        user_key: Some("id:1".into()),
+        title: format!("KeyError: {fingerprint}"),
+        culprit: "shop.cart in add_item".into(),
+        issue_type: "error".into(),
+        metadata: "{}".into(),
+        fingerprint: fingerprint.into(),
+        grouping_version: "v1".into(),
+        grouping_components: vec![format!("fingerprint: {fingerprint}")],
+        is_unhandled: false,
+        facets: vec![("level".into(), "error".into()), ("browser".into(), "Firefox".into())],
+        payload: zstd::encode_all(&b"{\"event_id\":\"x\"}"[..], 3).unwrap(),
+    }
+}
+
 pub fn new_event_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }

@@ -50,6 +50,11 @@ impl NoticeParam {
     }
 }
 
+/// A slug or name made safe to put into a URL path as one segment.
+pub fn path_segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// A row the URL or form named that is not there (or not this viewer's) is a 404, not a 500.
 pub fn missing_is_not_found(error: StoreError) -> WebError {
     match error {

@@ -18,7 +18,7 @@ use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
 
 use super::members::{member_rows, MemberRow};
-use super::{missing_is_not_found, render, Notice, NoticeParam};
+use super::{missing_is_not_found, path_segment, render, Notice, NoticeParam};
 
 /// The platforms a project can name (Sentry's identifiers), with how the page shows them.
 pub const PLATFORMS: [(&str, &str); 8] = [
@@ -130,8 +130,11 @@ pub async fn managed_project(
 
 /// Where the settings page is, for links and redirects.
 pub fn settings_path(org: &str, project: &str) -> String {
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!("/organizations/{}/projects/{}/settings/", encode(org), encode(project))
+    format!(
+        "/organizations/{}/projects/{}/settings/",
+        path_segment(org),
+        path_segment(project)
+    )
 }
 
 /// Back to the page with a notice code from [`NOTICES`], at the section the form was in.

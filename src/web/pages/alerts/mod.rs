@@ -13,7 +13,7 @@ use crate::store::organizations::Organization;
 use crate::web::session::Viewer;
 use crate::web::WebError;
 
-use super::Notice;
+use super::{path_segment, Notice};
 
 /// A message above a page: a fixed notice, or text made while handling the request (a validation error,
 /// a test notification's outcome). Never text taken from the URL.
@@ -60,18 +60,18 @@ fn sentence(text: &str) -> String {
     sentence
 }
 
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
-}
-
 /// Where a project's rule list is, for links and redirects.
 pub fn alerts_path(org: &str, project: &str) -> String {
-    format!("/organizations/{}/projects/{}/alerts/", encode(org), encode(project))
+    format!(
+        "/organizations/{}/projects/{}/alerts/",
+        path_segment(org),
+        path_segment(project)
+    )
 }
 
 /// Where an organization's channel list is.
 pub fn channels_path(org: &str) -> String {
-    format!("/organizations/{}/settings/channels/", encode(org))
+    format!("/organizations/{}/settings/channels/", path_segment(org))
 }
 
 /// The organization in the URL, for a change: members get 403, non-members 404.
