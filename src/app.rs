@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode, Uri};
-use axum::{Router, ServiceExt};
+use axum::Router;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -18,14 +18,18 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::bootstrap;
 use crate::config::Config;
+use crate::connections::{self, ConnectionLimits};
 use crate::ingest::writer::{spawn_writer, WriterAlerts};
 use crate::ingest::{Ingest, IngestSettings, KeyCache, RuleCache};
 use crate::notify::{Notifier, NotifySettings};
+use crate::request_body::BodyBudget;
 use crate::store::Db;
-use crate::telemetry::{request_span, Metrics};
+use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{run_notifier, NotifierSettings};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a body waits for room in the memory budget before it is refused with 503.
+const BODY_BUDGET_WAIT: Duration = Duration::from_secs(1);
 
 /// A built server, bound to its address but not yet serving.
 pub struct App {
@@ -36,6 +40,8 @@ pub struct App {
     notifier_task: tokio::task::JoinHandle<()>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
+    metrics: Arc<Metrics>,
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -69,6 +75,11 @@ impl App {
             writer,
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
+            body_budget: BodyBudget::new(
+                config.body_memory_bytes,
+                BODY_BUDGET_WAIT,
+                metrics.body_bytes_in_flight.clone(),
+            ),
         });
         let alerting = crate::alerting::Alerting {
             db: db.clone(),
@@ -84,12 +95,18 @@ impl App {
         let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy, alerting)
             .with_key_cache(ingest.keys.clone());
         let router = crate::ingest::router(ingest)
-            .merge(crate::ops::router(db.clone(), metrics))
+            .merge(crate::ops::router(db.clone(), metrics.clone()))
             .merge(crate::api::router(api))
             .merge(crate::web::router(web));
-        let router = with_http_layers(router);
+        let router = with_http_layers(router, metrics.clone());
         let listener = TcpListener::bind(config.bind).await?;
         let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_secs);
+        let limits = ConnectionLimits {
+            max_connections: config.max_connections,
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        }
+        .fitted_to_descriptor_limit();
         Ok(App {
             listener,
             router,
@@ -98,6 +115,8 @@ impl App {
             notifier_task,
             stop_notifier,
             shutdown_timeout,
+            metrics,
+            limits,
         })
     }
 
@@ -120,12 +139,12 @@ impl App {
             notifier_task,
             stop_notifier,
             shutdown_timeout,
+            metrics,
+            limits,
         } = self;
         // Folding `//` happens before routing, so it wraps the router as a whole (§1: SDK prefixes differ).
-        let service = tower::util::MapRequestLayer::new(fold_slashes).layer(router);
-        let server = axum::serve(listener, service.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown);
-        server.await?;
+        let service = tower::util::MapRequestLayer::new(fold_slashes as fn(Request) -> Request).layer(router);
+        connections::serve(listener, service, limits, metrics, shutdown, shutdown_timeout).await;
         // The router (and with it every writer handle) is gone now, so the writer ends after draining.
         match tokio::time::timeout(shutdown_timeout, writer_task).await {
             Ok(_) => tracing::info!("shutdown complete"),
@@ -142,13 +161,14 @@ impl App {
 }
 
 /// Request ids (honoured when sent, generated otherwise, echoed back) and one log line per request.
-fn with_http_layers(router: Router) -> Router {
+fn with_http_layers(router: Router, metrics: Arc<Metrics>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_span)
         .on_request(())
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     router
+        .layer(axum::middleware::from_fn_with_state(metrics, record_request))
         // A panic is a bug, but the client still gets an answer and the server keeps serving.
         .layer(CatchPanicLayer::new())
         // Bounds slow clients; a request cut off here was never acknowledged.

@@ -294,6 +294,33 @@ pub struct Config {
     /// Seconds to wait for in-flight requests and the writer queue at shutdown.
     #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,
+
+    /// Open client connections served in full; a few more are answered for `/healthz` and `/readyz` only,
+    /// and past those new connections are closed at once. Lowered to fit the open-files limit.
+    #[arg(long, env = "FAULTLINE_MAX_CONNECTIONS", default_value_t = 4096, global = true)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a request's headers, from its first byte (or from connecting).
+    #[arg(
+        long,
+        env = "FAULTLINE_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may sit idle between requests before it is closed.
+    #[arg(long, env = "FAULTLINE_IDLE_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a client has to send a request body, once its headers arrived.
+    #[arg(long, env = "FAULTLINE_BODY_READ_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub body_read_timeout_secs: u64,
+
+    /// Bytes of ingest bodies (as sent and decoded) held in memory at once across all requests; past it a
+    /// new body waits up to a second for room, then gets 503 with Retry-After.
+    #[arg(long, env = "FAULTLINE_BODY_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
+    pub body_memory_bytes: usize,
 }
 
 impl Config {

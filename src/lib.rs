@@ -24,6 +24,7 @@ pub mod bench_rules;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod domain;
 pub mod ingest;
 pub mod notify;

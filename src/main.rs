@@ -2,6 +2,11 @@ use clap::Parser;
 
 use faultline::config::{Cli, Command};
 
+/// mimalloc returns freed memory to the system promptly, where glibc's arenas kept a burst of large
+/// bodies resident long after the requests ended.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -3,7 +3,9 @@
 
 use axum::extract::MatchedPath;
 use axum::http::Request;
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -38,6 +40,46 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
 }
 
+/// Counts one HTTP request by its route template (never the raw path, so labels stay bounded) and status.
+pub async fn record_request(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = bounded_method(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    metrics
+        .http_requests
+        .with_label_values(&[method, route.as_str(), status.as_str()])
+        .inc();
+    metrics
+        .http_request_seconds
+        .with_label_values(&[method, route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// A client can send any method name; only the standard ones become label values.
+fn bounded_method(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Every Prometheus series Faultline exports.
 pub struct Metrics {
     registry: Registry,
@@ -50,6 +92,12 @@ pub struct Metrics {
     pub batch_size: Histogram,
     pub ingest_seconds: Histogram,
     pub database_errors: IntCounter,
+    pub connections_open: IntGauge,
+    pub connections_refused: IntCounterVec,
+    pub connections_closed: IntCounterVec,
+    pub body_bytes_in_flight: IntGauge,
+    pub http_requests: IntCounterVec,
+    pub http_request_seconds: HistogramVec,
 }
 
 impl Metrics {
@@ -91,6 +139,47 @@ impl Metrics {
             )
             .unwrap(),
             database_errors: IntCounter::new("faultline_database_errors_total", "Failed database operations").unwrap(),
+            connections_open: IntGauge::new("faultline_connections_open", "Open client connections").unwrap(),
+            connections_refused: IntCounterVec::new(
+                Opts::new(
+                    "faultline_connections_refused_total",
+                    "Connections refused or restricted to health checks, by reason",
+                ),
+                &["reason"],
+            )
+            .unwrap(),
+            connections_closed: IntCounterVec::new(
+                Opts::new(
+                    "faultline_connections_closed_total",
+                    "Connections closed by the server's timeouts, by reason",
+                ),
+                &["reason"],
+            )
+            .unwrap(),
+            body_bytes_in_flight: IntGauge::new(
+                "faultline_request_body_bytes_in_flight",
+                "Bytes of ingest request bodies held in memory (raw and decoded)",
+            )
+            .unwrap(),
+            http_requests: IntCounterVec::new(
+                Opts::new(
+                    "http_requests_total",
+                    "HTTP requests by method, route template and status",
+                ),
+                &["method", "route", "status"],
+            )
+            .unwrap(),
+            http_request_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "HTTP request latency by route template",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+                &["method", "route"],
+            )
+            .unwrap(),
             registry,
         };
         m.register_all();
@@ -108,6 +197,14 @@ impl Metrics {
             Box::new(self.batch_size.clone()),
             Box::new(self.ingest_seconds.clone()),
             Box::new(self.database_errors.clone()),
+            Box::new(self.connections_open.clone()),
+            Box::new(self.connections_refused.clone()),
+            Box::new(self.connections_closed.clone()),
+            Box::new(self.body_bytes_in_flight.clone()),
+            Box::new(self.http_requests.clone()),
+            Box::new(self.http_request_seconds.clone()),
+            // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, … (Linux /proc).
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];
         for collector in collectors {
             // Names are fixed and distinct, so registration cannot fail.

@@ -9,6 +9,11 @@ use time::OffsetDateTime;
 /// Longest envelope or item header line we accept (§5.3), not counting its newline.
 pub const MAX_HEADER_LINE: usize = 64 * 1024;
 
+/// Most items one envelope may hold. SDKs send a handful (an event, its attachments, a client report);
+/// the cap keeps a small compressed body of millions of empty items from costing seconds of CPU and
+/// gigabytes of item headers.
+pub const MAX_ITEMS: usize = 1000;
+
 /// A parsed envelope: its header and its items in body order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
@@ -59,6 +64,8 @@ pub enum EnvelopeError {
     LengthExceedsBody { index: usize },
     #[error("item {index}: payload not followed by a newline")]
     MissingNewlineAfterPayload { index: usize },
+    #[error("more than {MAX_ITEMS} items in one envelope")]
+    TooManyItems,
 }
 
 /// Parses an envelope body per the §4.4 framing rules.
@@ -71,10 +78,13 @@ pub fn parse_envelope(body: Bytes) -> Result<Envelope, EnvelopeError> {
         return Err(EnvelopeError::Empty);
     }
     let (line, mut pos) = split_line(&body, 0).ok_or(EnvelopeError::HeaderTooLong)?;
-    let header = parse_envelope_header(line)?;
+    let header = parse_header_line(line)?;
     let mut items = Vec::new();
     // §4.4: nothing may follow the final newline, but a whitespace-only tail is tolerated.
     while !is_blank(&body[pos..]) {
+        if items.len() == MAX_ITEMS {
+            return Err(EnvelopeError::TooManyItems);
+        }
         let (item, next) = parse_item(&body, pos, items.len())?;
         items.push(item);
         pos = next;
@@ -82,7 +92,8 @@ pub fn parse_envelope(body: Bytes) -> Result<Envelope, EnvelopeError> {
     Ok(Envelope { header, items })
 }
 
-fn parse_envelope_header(line: &[u8]) -> Result<EnvelopeHeader, EnvelopeError> {
+/// Parses an envelope's first line on its own (ingest reads it before the rest of the body arrives).
+pub fn parse_header_line(line: &[u8]) -> Result<EnvelopeHeader, EnvelopeError> {
     let raw: Map<String, Value> = serde_json::from_slice(line).map_err(|_| EnvelopeError::InvalidHeader)?;
     Ok(EnvelopeHeader {
         event_id: string_field(&raw, "event_id"),

@@ -24,7 +24,13 @@ pub enum DecodeError {
     UnsupportedEncoding(String),
     #[error("corrupt body: {0}")]
     Corrupt(String),
+    /// The memory budget for bodies in flight has no room for this body's decoded bytes.
+    #[error("too many request bodies are being decoded at once")]
+    OverBudget,
 }
+
+/// Asked before the decoded output grows by the given number of bytes; `false` refuses the growth.
+pub type Charge<'a> = &'a mut dyn FnMut(usize) -> bool;
 
 /// One Content-Encoding coding we can undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +46,21 @@ enum Coding {
 /// Every stage streams into a buffer capped at `max_decoded` bytes and fails with `TooLarge` as
 /// soon as the cap is crossed; an unencoded body larger than the cap is `TooLarge` too.
 pub fn decode_body(content_encoding: Option<&str>, body: Bytes, max_decoded: usize) -> Result<Bytes, DecodeError> {
+    decode_body_charged(content_encoding, body, max_decoded, &mut |_| true)
+}
+
+/// [`decode_body`], asking `charge` before each growth of a decoded buffer, so that the memory decoding
+/// takes is counted against the budget of bodies in flight.
+pub fn decode_body_charged(
+    content_encoding: Option<&str>,
+    body: Bytes,
+    max_decoded: usize,
+    charge: Charge<'_>,
+) -> Result<Bytes, DecodeError> {
     let codings = parse_codings(content_encoding.unwrap_or(""))?;
     let mut current = body;
     for coding in codings.into_iter().rev() {
-        current = Bytes::from(decode_coding(coding, &current[..], max_decoded)?);
+        current = Bytes::from(decode_coding(coding, &current[..], max_decoded, charge)?);
     }
     ensure_within(&current, max_decoded)?;
     Ok(current)
@@ -60,7 +77,7 @@ pub fn decode_legacy_store_body(body: Bytes, max_decoded: usize) -> Result<Bytes
     if starts_with_brace(&decoded) {
         return Ok(Bytes::from(decoded));
     }
-    decode_coding(Coding::Deflate, &decoded[..], max_decoded).map(Bytes::from)
+    decode_coding(Coding::Deflate, &decoded[..], max_decoded, &mut |_| true).map(Bytes::from)
 }
 
 fn parse_codings(header: &str) -> Result<Vec<Coding>, DecodeError> {
@@ -82,13 +99,52 @@ fn parse_codings(header: &str) -> Result<Vec<Coding>, DecodeError> {
 
 /// Undoes one coding of `input`, reading it through a `BufRead` so that a decoder only pulls the
 /// compressed bytes it needs (a caller can observe how far it got).
-fn decode_coding<R: BufRead>(coding: Coding, input: R, max: usize) -> Result<Vec<u8>, DecodeError> {
-    match coding {
-        Coding::Gzip => read_capped(flate2::bufread::MultiGzDecoder::new(input), max),
-        Coding::Deflate => decode_deflate(input, max),
-        Coding::Brotli => read_capped(brotli::Decompressor::new(input, BROTLI_BUFFER), max),
-        Coding::Zstd => read_capped(zstd_decoder(input)?, max),
+fn decode_coding<R: BufRead>(coding: Coding, input: R, max: usize, charge: Charge<'_>) -> Result<Vec<u8>, DecodeError> {
+    read_capped(decoder(coding, input)?, max, charge)
+}
+
+/// The streaming decoder of one coding over `input`.
+fn decoder<'a, R: BufRead + 'a>(coding: Coding, input: R) -> Result<Box<dyn Read + 'a>, DecodeError> {
+    Ok(match coding {
+        Coding::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        Coding::Deflate => deflate_decoder(input)?,
+        Coding::Brotli => Box::new(brotli::Decompressor::new(input, BROTLI_BUFFER)),
+        Coding::Zstd => Box::new(zstd_decoder(input)?),
+    })
+}
+
+/// The first line of a body of which only a prefix has arrived, decoded as far as that prefix allows;
+/// `None` while the prefix holds no complete line. Used to read an envelope's header (and its `dsn`)
+/// before the rest of the body is read. Looks at most `max_line` decoded bytes; a body with several
+/// codings is not peeked at (`None`), and is then read whole.
+pub fn first_line(
+    content_encoding: Option<&str>,
+    prefix: &[u8],
+    max_line: usize,
+) -> Result<Option<Vec<u8>>, DecodeError> {
+    let codings = parse_codings(content_encoding.unwrap_or(""))?;
+    let mut reader: Box<dyn Read + '_> = match codings.as_slice() {
+        [] => Box::new(prefix),
+        [coding] => decoder(*coding, prefix)?,
+        _ => return Ok(None),
+    };
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while line.len() <= max_line {
+        // A truncated stream ends in an error once the prefix runs out: no line yet.
+        let Ok(read) = reader.read(&mut chunk) else {
+            return Ok(None);
+        };
+        if read == 0 {
+            return Ok(None);
+        }
+        line.extend_from_slice(&chunk[..read]);
+        if let Some(end) = line.iter().position(|&byte| byte == b'\n') {
+            line.truncate(end);
+            return Ok(Some(line));
+        }
     }
+    Ok(None)
 }
 
 /// A frame may declare a window of up to 2 GiB that the decoder allocates up front, whatever our
@@ -103,12 +159,12 @@ fn zstd_decoder<R: BufRead>(input: R) -> Result<impl Read, DecodeError> {
 /// HTTP `deflate` means zlib (RFC 1950), but some clients send raw deflate (§5.1). A raw stream
 /// can only look like a zlib header if it opens with a non-final stored block whose padding bits
 /// are set, which encoders never emit, so the header decides the variant.
-fn decode_deflate<R: BufRead>(mut input: R, max: usize) -> Result<Vec<u8>, DecodeError> {
+fn deflate_decoder<'a, R: BufRead + 'a>(mut input: R) -> Result<Box<dyn Read + 'a>, DecodeError> {
     let head = input.fill_buf().map_err(|err| DecodeError::Corrupt(err.to_string()))?;
     if has_zlib_header(head) {
-        read_capped(flate2::bufread::ZlibDecoder::new(input), max)
+        Ok(Box::new(flate2::bufread::ZlibDecoder::new(input)))
     } else {
-        read_capped(flate2::bufread::DeflateDecoder::new(input), max)
+        Ok(Box::new(flate2::bufread::DeflateDecoder::new(input)))
     }
 }
 
@@ -121,8 +177,8 @@ fn has_zlib_header(bytes: &[u8]) -> bool {
 }
 
 /// Reads `reader` to its end into a buffer that never holds more than `max` bytes; crossing the
-/// cap stops reading at once.
-fn read_capped(mut reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError> {
+/// cap stops reading at once, and so does a growth that `charge` refuses.
+fn read_capped(mut reader: impl Read, max: usize, charge: Charge<'_>) -> Result<Vec<u8>, DecodeError> {
     let mut output = Vec::new();
     let mut chunk = vec![0; CHUNK];
     loop {
@@ -138,6 +194,9 @@ fn read_capped(mut reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError
         if output.len() + read > output.capacity() {
             // Double as usual, but never reserve past the cap.
             let target = output.capacity().saturating_mul(2).clamp(output.len() + read, max);
+            if !charge(target - output.capacity()) {
+                return Err(DecodeError::OverBudget);
+            }
             output.reserve_exact(target - output.len());
         }
         output.extend_from_slice(&chunk[..read]);

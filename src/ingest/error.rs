@@ -25,6 +25,10 @@ pub enum IngestError {
     DsnMismatch,
     #[error("the request body could not be read")]
     BodyUnreadable,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    #[error("too many request bodies are in flight, retry later")]
+    Busy { retry_after_secs: u64 },
     #[error("request body exceeds {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("event exceeds {limit} bytes")]
@@ -56,10 +60,12 @@ impl IngestError {
             IngestError::DsnMismatch => StatusCode::BAD_REQUEST,
             // Understood credentials that are not allowed here.
             IngestError::UnknownKey | IngestError::Disabled | IngestError::WrongProject => StatusCode::FORBIDDEN,
+            IngestError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             IngestError::BodyTooLarge { .. } | IngestError::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::Decode(DecodeError::UnsupportedEncoding(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
+            IngestError::Decode(DecodeError::OverBudget) | IngestError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
             IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown | IngestError::Storage => StatusCode::SERVICE_UNAVAILABLE,
@@ -72,6 +78,8 @@ impl IngestError {
             IngestError::Auth(_) => "auth",
             IngestError::InvalidProjectId => "invalid_project",
             IngestError::BodyUnreadable => "unreadable_body",
+            IngestError::BodyTimeout => "body_timeout",
+            IngestError::Busy { .. } | IngestError::Decode(DecodeError::OverBudget) => "body_memory",
             IngestError::UnknownKey => "unknown_key",
             IngestError::Disabled => "disabled",
             IngestError::WrongProject | IngestError::DsnMismatch => "wrong_project",
@@ -87,21 +95,36 @@ impl IngestError {
     }
 }
 
+impl IngestError {
+    /// Seconds the client is asked to wait before retrying, for the refusals that are about load.
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            IngestError::QueueFull { retry_after_secs } | IngestError::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            IngestError::Decode(DecodeError::OverBudget) => Some(1),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        let retry_after = self.retry_after_secs();
+        if retry_after.is_some() {
+            // Load shedding is expected under overload; one ERROR line per refused request would flood the log.
+            tracing::debug!(reason = self.reason(), "ingest shed: {self}");
+        } else if status.is_server_error() {
             tracing::error!(reason = self.reason(), "ingest failed: {self}");
         } else {
             tracing::debug!(reason = self.reason(), "ingest refused: {self}");
         }
         let body = Json(serde_json::json!({ "detail": self.to_string() }));
         let mut response = (status, body).into_response();
-        if let IngestError::QueueFull { retry_after_secs } = self {
+        if let Some(retry_after_secs) = retry_after {
             let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, value);
-            }
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             // §6.2: integer seconds, the error-bearing categories, scope and a reason code.
             let limits = format!("{retry_after_secs}:default;error;security;attachment:organization:backpressure");
             if let Ok(value) = HeaderValue::from_str(&limits) {

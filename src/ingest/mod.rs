@@ -1,6 +1,7 @@
 //! The SDK-facing protocol: the store and envelope routes with CORS, credential checks, body decoding
 //! and limits, and the writer queue that makes every 2xx a committed event.
 
+mod admission;
 pub mod decode;
 mod error;
 mod keys;
@@ -20,13 +21,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use tower_http::cors::{Any, CorsLayer};
 
+use admission::RawRequest;
 pub use error::IngestError;
 pub use keys::KeyCache;
-use pipeline::{EventIdReply, IngestRequest};
+use pipeline::EventIdReply;
 pub use rules::RuleCache;
 
 use crate::config::Config;
-use crate::request_body::{read_capped, BodyReadError};
+use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;
 use writer::WriterHandle;
 
@@ -39,6 +41,7 @@ pub struct IngestSettings {
     pub scrub: bool,
     pub trust_proxy: bool,
     pub retry_after_secs: u64,
+    pub body_read_timeout: Duration,
 }
 
 impl IngestSettings {
@@ -50,6 +53,7 @@ impl IngestSettings {
             scrub: config.scrub,
             trust_proxy: config.trust_proxy,
             retry_after_secs: config.retry_after_secs,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct Ingest {
     pub writer: WriterHandle,
     pub metrics: Arc<Metrics>,
     pub settings: IngestSettings,
+    /// Memory for the bodies of all ingest requests in flight.
+    pub body_budget: BodyBudget,
 }
 
 /// `/api/{project_id}/store/` and `/api/{project_id}/envelope/`, with and without the trailing slash.
@@ -139,31 +145,27 @@ async fn handle(
     body: Body,
 ) -> IngestResult {
     let started = Instant::now();
+    // §3.3: the store endpoint parses an envelope when told so by the content type.
+    let envelope = matches!(endpoint, Endpoint::Envelope)
+        || admission::header(&headers, "content-type").is_some_and(|t| t.starts_with("application/x-sentry-envelope"));
+    let request = RawRequest {
+        project_id,
+        headers,
+        query,
+        peer: peer.ip(),
+        body,
+        envelope,
+    };
     let result = async {
-        let body = read_body(ingest, body).await?;
-        let request = IngestRequest {
-            project_id,
-            headers,
-            query,
-            peer: peer.ip(),
-            body,
-        };
-        match endpoint {
-            Endpoint::Envelope => pipeline::ingest_envelope(ingest, request).await,
-            Endpoint::Store => pipeline::ingest_store(ingest, request).await,
+        let admitted = admission::admit(ingest, request).await?;
+        if envelope {
+            pipeline::ingest_envelope(ingest, admitted).await
+        } else {
+            pipeline::ingest_store(ingest, admitted).await
         }
     }
     .await;
     finish(ingest, started, result)
-}
-
-/// Reads the raw (possibly compressed) body, refusing it once it passes the compressed-size cap.
-async fn read_body(ingest: &Ingest, body: Body) -> Result<bytes::Bytes, IngestError> {
-    let limit = ingest.settings.max_body_bytes;
-    read_capped(body, limit).await.map_err(|error| match error {
-        BodyReadError::TooLarge => IngestError::BodyTooLarge { limit },
-        BodyReadError::Unreadable => IngestError::BodyUnreadable,
-    })
 }
 
 fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, IngestError>) -> IngestResult {

@@ -1,32 +1,23 @@
-//! The path of one ingest request: authenticate, decode, frame, pick the event, prepare it and hand it
-//! to the writer. Handlers only extract the request parts and call `ingest_envelope` / `ingest_store`.
+//! The path of one admitted ingest request (see `admission`): decode, frame, pick the event, prepare it
+//! and hand it to the writer.
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
 use bytes::Bytes;
 
-use crate::domain::auth::{key_from_request, AuthError, Dsn, PublicKey, RequestCredentials};
+use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::envelope::{parse_envelope, Envelope};
 use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
 use crate::store::NewEvent;
 
-use super::decode::{decode_body, decode_legacy_store_body};
+use super::admission::{self, Admitted};
+use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
 use super::keys::ProjectAuth;
 use super::prepare::{parse_event_json, prepare_event, EventContext};
 use super::writer::{SubmitError, WriteOutcome};
 use super::Ingest;
-
-/// The parts of an HTTP request that ingest reads.
-pub struct IngestRequest {
-    pub project_id: String,
-    pub headers: HeaderMap,
-    pub query: Option<String>,
-    pub peer: IpAddr,
-    pub body: Bytes,
-}
 
 /// The `id` to answer with; `None` answers `{}`.
 pub type EventIdReply = Option<String>;
@@ -60,32 +51,12 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
     "event",
 ];
 
-pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<EventIdReply, IngestError> {
-    let path_project = parse_project_id(&request.project_id)?;
-    let client_ip = client_ip(ingest, &request);
-    // Authenticate before decompressing whenever the request itself carries the key.
-    let request_auth = match key_from_request(&credentials(&request))? {
-        Some(key) => Some((authorize(ingest, &key, path_project).await?, key)),
-        None => None,
-    };
-    let encoding = header(&request.headers, "content-encoding");
-    let body = decode_body(encoding, request.body, ingest.settings.max_envelope_bytes)?;
+pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
+    let body = request.decode(ingest.settings.max_envelope_bytes)?;
     let envelope = parse_envelope(body)?;
-    let auth = match (request_auth, envelope.header.dsn.as_deref()) {
-        (Some((auth, key)), Some(dsn)) => {
-            check_dsn_matches(dsn, &key, path_project)?;
-            auth
-        }
-        (Some((auth, _)), None) => auth,
-        (None, Some(dsn)) => {
-            let dsn = Dsn::parse(dsn)?;
-            if dsn.project_id as i64 != path_project {
-                return Err(IngestError::WrongProject);
-            }
-            authorize(ingest, &dsn.public_key, path_project).await?
-        }
-        (None, None) => return Err(AuthError::Missing.into()),
-    };
+    if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
+        check_dsn_matches(dsn, key, request.project_id)?;
+    }
     let Some(payload) = take_event_item(ingest, &envelope) else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
@@ -94,27 +65,20 @@ pub async fn ingest_envelope(ingest: &Ingest, request: IngestRequest) -> Result<
             limit: ingest.settings.max_event_bytes,
         });
     }
-    let mut ctx = event_context(ingest, path_project, &client_ip, &auth);
+    let client_ip = client_ip(ingest, &request);
+    let mut ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     ctx.header_event_id = envelope.header.event_id.as_deref();
     ctx.sent_at = envelope.header.sent_at;
     let event = prepare_event(parse_event_json(&payload)?, &ctx)?;
     write(ingest, event).await
 }
 
-pub async fn ingest_store(ingest: &Ingest, request: IngestRequest) -> Result<EventIdReply, IngestError> {
-    // §3.3: the store endpoint parses an envelope when told so by the content type.
-    if header(&request.headers, "content-type").is_some_and(|t| t.starts_with("application/x-sentry-envelope")) {
-        return ingest_envelope(ingest, request).await;
-    }
-    let path_project = parse_project_id(&request.project_id)?;
-    let key = key_from_request(&credentials(&request))?.ok_or(AuthError::Missing)?;
-    let auth = authorize(ingest, &key, path_project).await?;
-    let client_ip = client_ip(ingest, &request);
+pub async fn ingest_store(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
     let limit = ingest.settings.max_event_bytes;
-    let body = decode_body(header(&request.headers, "content-encoding"), request.body, limit)
-        .map_err(|e| too_large_as_event(e, limit))?;
+    let body = request.decode(limit).map_err(|e| too_large_as_event(e, limit))?;
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
-    let ctx = event_context(ingest, path_project, &client_ip, &auth);
+    let client_ip = client_ip(ingest, &request);
+    let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     let raw = parse_event_json(&body)?;
     // §3.3: old SDKs posted transactions here; they are accepted and dropped like transaction items.
     if raw.get("type").and_then(|t| t.as_str()) == Some("transaction") {
@@ -150,45 +114,6 @@ async fn write(ingest: &Ingest, event: NewEvent) -> Result<EventIdReply, IngestE
     }
 }
 
-fn parse_project_id(text: &str) -> Result<i64, IngestError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(IngestError::InvalidProjectId)
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn credentials(request: &IngestRequest) -> RequestCredentials<'_> {
-    RequestCredentials {
-        x_sentry_auth: header(&request.headers, "x-sentry-auth"),
-        authorization: header(&request.headers, "authorization"),
-        query: request.query.as_deref(),
-    }
-}
-
-async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: i64) -> Result<ProjectAuth, IngestError> {
-    let auth = ingest
-        .keys
-        .lookup(key)
-        .await
-        .map_err(|error| {
-            ingest.metrics.database_errors.inc();
-            tracing::error!(%error, "key lookup failed");
-            IngestError::Storage
-        })?
-        .ok_or(IngestError::UnknownKey)?;
-    if !auth.enabled {
-        return Err(IngestError::Disabled);
-    }
-    if auth.project_id != path_project {
-        return Err(IngestError::WrongProject);
-    }
-    Ok(auth)
-}
-
 /// §2.3: with request credentials too, the envelope's dsn must name the same key and project.
 fn check_dsn_matches(dsn: &str, key: &PublicKey, path_project: i64) -> Result<(), IngestError> {
     let dsn = Dsn::parse(dsn).map_err(|_| IngestError::DsnMismatch)?;
@@ -221,11 +146,11 @@ fn normalize_event_id(id: &str) -> Option<String> {
 }
 
 /// §7.5: the first `X-Forwarded-For` entry only behind a trusted proxy, else the peer address.
-fn client_ip(ingest: &Ingest, request: &IngestRequest) -> String {
+fn client_ip(ingest: &Ingest, request: &Admitted) -> String {
     let forwarded = ingest
         .settings
         .trust_proxy
-        .then(|| header(&request.headers, "x-forwarded-for"))
+        .then(|| admission::header(&request.headers, "x-forwarded-for"))
         .flatten()
         .and_then(|list| list.split(',').next())
         .map(str::trim)

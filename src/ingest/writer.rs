@@ -55,6 +55,12 @@ impl WriterHandle {
         answer.await.map_err(|_| SubmitError::Stopped)
     }
 
+    /// Whether the queue has room now; checked before a request's body is read, so that a full queue
+    /// costs a refused request nothing but its headers.
+    pub fn has_room(&self) -> bool {
+        self.queue.capacity() > 0
+    }
+
     fn depth(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }

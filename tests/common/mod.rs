@@ -155,6 +155,11 @@ impl TestApp {
         self.task = Some(running.task);
     }
 
+    /// The URL of the test's own database (a SQLite file or a Postgres database).
+    pub fn database_url(&self) -> &str {
+        &self.database.as_ref().expect("database kept").url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -336,4 +341,40 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
+}
+
+/// Holds the database's write lock from a connection of its own, so that the server's writer stalls.
+pub enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteLock {
+    pub async fn take(database_url: &str) -> WriteLock {
+        use sqlx::Connection;
+        if database_url.starts_with("sqlite:") {
+            let mut connection = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut connection).await.unwrap();
+            WriteLock::Sqlite(connection)
+        } else {
+            let mut connection = sqlx::PgConnection::connect(database_url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut connection).await.unwrap();
+            sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            WriteLock::Postgres(connection)
+        }
+    }
+
+    pub async fn release(self) {
+        match self {
+            WriteLock::Sqlite(mut connection) => {
+                sqlx::query("ROLLBACK").execute(&mut connection).await.unwrap();
+            }
+            WriteLock::Postgres(mut connection) => {
+                sqlx::query("ROLLBACK").execute(&mut connection).await.unwrap();
+            }
+        }
+    }
 }

@@ -288,3 +288,17 @@ fn flipped_bytes_never_panic() {
     // Flips inside the event payload leave the framing intact; flips in headers mostly break it.
     assert!(parsed > 0 && parsed < body.len() / 7 * 3);
 }
+
+#[test]
+fn an_envelope_of_more_items_than_the_cap_is_refused_before_reading_them_all() {
+    let mut body = b"{}\n".to_vec();
+    for _ in 0..MAX_ITEMS {
+        body.extend_from_slice(b"{\"type\":\"x\"}\n\n");
+    }
+    assert_eq!(
+        parse_envelope(Bytes::from(body.clone())).map(|e| e.items.len()),
+        Ok(MAX_ITEMS)
+    );
+    body.extend_from_slice(b"{\"type\":\"x\"}\n\n");
+    assert_eq!(parse_envelope(Bytes::from(body)), Err(EnvelopeError::TooManyItems));
+}

@@ -150,7 +150,7 @@ fn a_bomb_stops_at_the_cap_without_reading_all_input() {
             data: &compressed,
             consumed: &consumed,
         };
-        let result = decode_coding(coding, reader, MIB);
+        let result = decode_coding(coding, reader, MIB, &mut |_| true);
         assert_eq!(result, Err(DecodeError::TooLarge { limit: MIB }), "{coding:?}");
         // 1 MiB of 16 MiB decoded: the decoder must have pulled only a small share of the input.
         assert!(
@@ -191,7 +191,7 @@ fn zstd_frames_demanding_huge_windows_are_refused() {
 #[test]
 fn capped_reader_never_reserves_past_the_cap() {
     let data = vec![7u8; 300_000];
-    let output = read_capped(&data[..], 300_000).unwrap();
+    let output = read_capped(&data[..], 300_000, &mut |_| true).unwrap();
     assert_eq!(output.len(), 300_000);
     assert!(output.capacity() <= 300_000, "capacity {}", output.capacity());
 }
@@ -237,4 +237,38 @@ fn legacy_garbage_and_bombs_are_refused() {
     assert_eq!(result, Err(DecodeError::TooLarge { limit: MIB }));
     let too_long = decode_legacy_store_body(Bytes::from(STANDARD.encode(vec![b'{'; 4096])), 1000);
     assert_eq!(too_long, Err(DecodeError::TooLarge { limit: 1000 }));
+}
+
+#[test]
+fn the_first_line_of_a_gzip_prefix_is_read_before_the_rest_arrives() {
+    let mut body = b"{\"dsn\":\"http://key@host/1\"}\n".to_vec();
+    body.extend((0..20_000).map(|i| (i % 251) as u8));
+    let compressed = gzip(&body);
+    let prefix = &compressed[..compressed.len() / 2];
+    let line = first_line(Some("gzip"), prefix, 1024).unwrap();
+    assert_eq!(line.as_deref(), Some(&b"{\"dsn\":\"http://key@host/1\"}"[..]));
+    assert_eq!(
+        first_line(None, b"{\"a\":1}\nrest", 1024).unwrap().as_deref(),
+        Some(&b"{\"a\":1}"[..])
+    );
+}
+
+#[test]
+fn no_first_line_yet_when_the_prefix_ends_before_the_newline_or_is_too_long() {
+    let compressed = gzip(b"{\"dsn\":\"http://key@host/1\"}\n{}\n");
+    assert_eq!(first_line(Some("gzip"), &compressed[..8], 1024).unwrap(), None);
+    assert_eq!(first_line(None, &[b'x'; 5000], 1024).unwrap(), None);
+    assert!(first_line(Some("compress"), b"x", 1024).is_err());
+}
+
+#[test]
+fn decoding_stops_when_the_budget_refuses_more_memory() {
+    let compressed = gzip(&vec![b'a'; 2 * MIB]);
+    let mut granted = 0;
+    let mut charge = |bytes: usize| {
+        granted += bytes;
+        granted <= MIB / 2
+    };
+    let result = decode_body_charged(Some("gzip"), Bytes::from(compressed), 4 * MIB, &mut charge);
+    assert_eq!(result, Err(DecodeError::OverBudget));
 }
