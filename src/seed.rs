@@ -55,7 +55,7 @@ impl Corpus {
         for file in files {
             let envelope = parse_envelope(Bytes::from(std::fs::read(&file)?))?;
             for item in envelope.items.iter().filter(|item| item.ty == "event") {
-                templates.push(parse_event_json(&item.payload)?);
+                templates.push(parse_event_json(&item.payload)?.value);
             }
         }
         anyhow::ensure!(!templates.is_empty(), "no event envelopes in {}", dir.display());
@@ -174,7 +174,7 @@ fn corpus_event(corpus: &Corpus, scrubber: &Scrubber, plan: &SeedPlan, project_i
         sent_at: Some(received_at),
         scrubber: Some(scrubber),
     };
-    prepare_event(raw, &ctx).expect("a corpus event prepares")
+    prepare_event(raw.into(), &ctx).expect("a corpus event prepares")
 }
 
 /// Every `events / issues`-th event opens the next issue, so each issue exists and first appears spread over

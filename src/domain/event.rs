@@ -106,6 +106,12 @@ pub struct ProcessingError {
     pub kind: String,
     /// The field path, e.g. `timestamp` or `tags`.
     pub name: String,
+    /// The offending value as sent, when it helps to see it (e.g. the `\ud83d` of a repaired escape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// What was done about it, when the kind alone does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -79,16 +79,17 @@ pub async fn ingest_store(ingest: &Ingest, mut request: Admitted) -> Result<Even
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
     let client_ip = client_ip(ingest, &request);
     let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
-    let raw = parse_event_json(&body)?;
+    let parsed = parse_event_json(&body)?;
     // §3.3: old SDKs posted transactions here; they are accepted and dropped like transaction items.
-    if raw.get("type").and_then(|t| t.as_str()) == Some("transaction") {
+    if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
         ingest.metrics.items_dropped.with_label_values(&["transaction"]).inc();
-        return Ok(raw
+        return Ok(parsed
+            .value
             .get("event_id")
             .and_then(|id| id.as_str())
             .and_then(normalize_event_id));
     }
-    let event = prepare_event(raw, &ctx)?;
+    let event = prepare_event(parsed, &ctx)?;
     write(ingest, event).await
 }
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use crate::domain::event::Event;
 use crate::domain::grouping::{compute_grouping, GROUPING_VERSION};
-use crate::domain::normalize::{normalize_event, parse_lenient_json, NormalizeContext};
+use crate::domain::normalize::{normalize_event, parse_lenient_json, LenientJson, NormalizeContext};
 use crate::domain::scrub::Scrubber;
 use crate::domain::title::{event_culprit, event_metadata, event_title, event_type};
 use crate::store::NewEvent;
@@ -30,20 +30,23 @@ pub struct EventContext<'a> {
     pub scrubber: Option<&'a Scrubber>,
 }
 
-/// Parses an event payload, tolerating the `NaN` tokens of old Python clients.
-pub fn parse_event_json(payload: &[u8]) -> Result<serde_json::Value, IngestError> {
+/// Parses an event payload, repairing lone surrogate escapes, out-of-range numbers and the `NaN`
+/// tokens of old Python clients; the repairs become notes of the event.
+pub fn parse_event_json(payload: &[u8]) -> Result<LenientJson, IngestError> {
     parse_lenient_json(payload).map_err(|e| IngestError::InvalidEvent(e.to_string()))
 }
 
 /// Normalizes, scrubs and fingerprints one parsed event.
-pub fn prepare_event(raw: serde_json::Value, ctx: &EventContext) -> Result<NewEvent, IngestError> {
+pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent, IngestError> {
     let normalize_ctx = NormalizeContext {
         received_at: ctx.received_at,
         client_ip: ctx.client_ip,
         header_event_id: ctx.header_event_id,
         sent_at: ctx.sent_at,
+        json_repairs: &parsed.repairs,
     };
-    let mut event = normalize_event(raw, &normalize_ctx).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    let mut event =
+        normalize_event(parsed.value, &normalize_ctx).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
     if let Some(scrubber) = ctx.scrubber {
         scrubber.scrub(&mut event);
     }

@@ -144,10 +144,19 @@ fn fingerprints(event: &Event) -> Vec<&str> {
 }
 
 fn processing_error(error: &ProcessingError) -> Value {
+    let mut data = Map::new();
+    data.insert("name".to_owned(), json!(error.name));
+    // Sentry's event errors carry the value as sent and a reason beside the name when known.
+    if let Some(value) = &error.value {
+        data.insert("value".to_owned(), json!(value));
+    }
+    if let Some(reason) = &error.reason {
+        data.insert("reason".to_owned(), json!(reason));
+    }
     json!({
         "type": error.kind,
         "message": processing_error_message(&error.kind),
-        "data": { "name": error.name },
+        "data": data,
     })
 }
 

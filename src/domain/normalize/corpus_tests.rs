@@ -26,8 +26,8 @@ pub(crate) fn corpus_events() -> Vec<(String, Value, Value)> {
         .map(|path| {
             let bytes = std::fs::read(&path).expect("readable envelope");
             let mut lines = bytes.split(|byte| *byte == b'\n');
-            let header = parse_lenient_json(lines.next().unwrap()).unwrap();
-            let payload = parse_lenient_json(lines.nth(1).unwrap()).unwrap();
+            let header = parse_lenient_json(lines.next().unwrap()).unwrap().value;
+            let payload = parse_lenient_json(lines.nth(1).unwrap()).unwrap().value;
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             (name, header, payload)
         })
@@ -42,6 +42,7 @@ pub(crate) fn normalize_corpus_event(header: &Value, payload: Value) -> Event {
         client_ip: Some("192.0.2.10"),
         header_event_id: header["event_id"].as_str(),
         sent_at: Some(sent_at),
+        ..NormalizeContext::default()
     };
     normalize_event(payload, &ctx).expect("corpus event normalizes")
 }

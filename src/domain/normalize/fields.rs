@@ -14,13 +14,17 @@ pub(super) struct Notes(Vec<ProcessingError>);
 
 impl Notes {
     pub(super) fn push(&mut self, kind: &str, name: &str) {
-        if self.0.len() >= MAX_NOTES {
-            return;
-        }
-        self.0.push(ProcessingError {
+        self.record(ProcessingError {
             kind: kind.to_owned(),
             name: name.to_owned(),
+            ..ProcessingError::default()
         });
+    }
+
+    pub(super) fn record(&mut self, note: ProcessingError) {
+        if self.0.len() < MAX_NOTES {
+            self.0.push(note);
+        }
     }
 
     /// A field whose shape we cannot use; the value was dropped.

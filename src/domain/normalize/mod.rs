@@ -1,6 +1,7 @@
 //! Event normalization (protocol §7): any SDK payload becomes the typed [`Event`], leniently.
 //! Only a non-object root or an unparsable event id rejects an event; a field of the wrong shape
-//! is dropped and noted in `Event::errors` (`invalid_data`), never fatal.
+//! is dropped and noted in `Event::errors` (`invalid_data`), never fatal, and so is a token of the
+//! payload's text that [`parse_lenient_json`] had to repair.
 
 mod attributes;
 mod breadcrumbs;
@@ -22,10 +23,10 @@ pub(crate) mod corpus_tests;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::event::Event;
+use crate::domain::event::{Event, ProcessingError};
 use fields::{take, Notes};
 
-pub use json::parse_lenient_json;
+pub use json::{parse_lenient_json, LenientJson};
 pub use timestamp::parse_timestamp;
 
 /// What the ingest edge knows about an event besides its payload.
@@ -39,6 +40,8 @@ pub struct NormalizeContext<'a> {
     pub header_event_id: Option<&'a str>,
     /// Envelope header `sent_at` (Unix seconds) for clock-drift correction (§7.4).
     pub sent_at: Option<f64>,
+    /// Notes of the repairs [`parse_lenient_json`] made to the payload's text; they lead `errors`.
+    pub json_repairs: &'a [ProcessingError],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,9 @@ pub fn normalize_event(raw: Value, ctx: &NormalizeContext) -> Result<Event, Norm
     };
     let event_id = resolve_event_id(ctx.header_event_id, take(&mut map, "event_id"))?;
     let mut notes = Notes::default();
+    for repair in ctx.json_repairs {
+        notes.record(repair.clone());
+    }
     let mut event = Event {
         event_id,
         received: ctx.received_at,

@@ -244,14 +244,27 @@ fn fingerprints_default_to_the_default_grouping() {
 #[test]
 fn processing_errors_read_as_sentry_event_errors() {
     let mut event = message_event("hi");
-    event.errors = vec![ProcessingError {
-        kind: "future_timestamp".into(),
-        name: "timestamp".into(),
-    }];
+    event.errors = vec![
+        ProcessingError {
+            kind: "future_timestamp".into(),
+            name: "timestamp".into(),
+            ..ProcessingError::default()
+        },
+        ProcessingError {
+            kind: "invalid_data".into(),
+            name: "extra.big".into(),
+            value: Some("1e400".into()),
+            reason: Some("kept as a string".into()),
+        },
+    ];
     let expected = json!([{
         "type": "future_timestamp",
         "message": "Invalid timestamp (in future)",
         "data": {"name": "timestamp"},
+    }, {
+        "type": "invalid_data",
+        "message": "Discarded invalid value",
+        "data": {"name": "extra.big", "value": "1e400", "reason": "kept as a string"},
     }]);
     assert_eq!(event_detail(&event, &CTX)["errors"], expected);
 }
