@@ -117,26 +117,60 @@ async fn cookies_are_secure_behind_https(backend: Backend) {
     app.stop().await;
 }
 
+/// Signs in with `next` as the query string gave it to the sign-in page and as its form posts it back.
+async fn sign_in_with_next(app: &TestApp, encoded: &str, decoded: &str) -> common::web::WebPage {
+    let browser = WebClient::new(app);
+    let page = browser.get(&format!("/login?next={encoded}")).await.expect(200);
+    browser
+        .post_raw(
+            "/login",
+            &[
+                ("csrf", &page.csrf()),
+                ("email", "dev@example.com"),
+                ("password", PASSWORD),
+                ("next", decoded),
+            ],
+        )
+        .await
+}
+
 async fn an_open_redirect_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user("dev@example.com", None, Role::Member).await;
-    for next in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
-        let browser = WebClient::new(&app);
-        let csrf = browser.get("/login").await.expect(200).csrf();
-        let signed_in = browser
-            .post_raw(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("email", "dev@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await
-            .expect(303);
-        assert_eq!(signed_in.location(), Some("/"), "{next}");
+    let elsewhere = [
+        ("%2F%2Fevil.example%2F", "//evil.example/"),
+        ("https%3A%2F%2Fevil.example%2F", "https://evil.example/"),
+        ("%2F%5Cevil.example", "/\\evil.example"),
+        ("/%5Cevil.example", "/\\evil.example"),
+        ("/%09/evil.example/", "/\t/evil.example/"),
+        ("/%0A/evil.example/", "/\n/evil.example/"),
+        ("%0A", "\n"),
+        ("/%0D%0ASet-Cookie:%20x=1", "/\r\nSet-Cookie: x=1"),
+        ("/%C3%A9", "/\u{e9}"),
+    ];
+    for (encoded, decoded) in elsewhere {
+        let signed_in = sign_in_with_next(&app, encoded, decoded).await.expect(303);
+        assert_eq!(signed_in.location(), Some("/"), "{encoded}");
     }
+    app.stop().await;
+}
+
+async fn a_local_next_is_followed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("dev@example.com", None, Role::Member).await;
+    let next = "/organizations/default/issues/?query=is%3Aunresolved";
+    let encoded = "%2Forganizations%2Fdefault%2Fissues%2F%3Fquery%3Dis%253Aunresolved";
+    let page = WebClient::new(&app)
+        .get(&format!("/login?next={encoded}"))
+        .await
+        .expect(200);
+    assert!(
+        page.body.contains(&format!("name=\"next\" value=\"{next}\"")),
+        "{}",
+        page.body
+    );
+    let signed_in = sign_in_with_next(&app, encoded, next).await.expect(303);
+    assert_eq!(signed_in.location(), Some(next));
     app.stop().await;
 }
 
@@ -203,6 +237,7 @@ on_both_databases!(
     signing_in_and_out_with_a_safe_cookie,
     cookies_are_secure_behind_https,
     an_open_redirect_is_refused,
+    a_local_next_is_followed,
     forms_without_the_csrf_token_are_refused,
     failed_sign_ins_slow_down_and_are_audited,
 );
