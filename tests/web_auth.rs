@@ -117,26 +117,60 @@ async fn cookies_are_secure_behind_https(backend: Backend) {
     app.stop().await;
 }
 
+/// Signs in with `next` as the query string gave it to the sign-in page and as its form posts it back.
+async fn sign_in_with_next(app: &TestApp, encoded: &str, decoded: &str) -> common::web::WebPage {
+    let browser = WebClient::new(app);
+    let page = browser.get(&format!("/login?next={encoded}")).await.expect(200);
+    browser
+        .post_raw(
+            "/login",
+            &[
+                ("csrf", &page.csrf()),
+                ("email", "dev@example.com"),
+                ("password", PASSWORD),
+                ("next", decoded),
+            ],
+        )
+        .await
+}
+
 async fn an_open_redirect_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user("dev@example.com", None, Role::Member).await;
-    for next in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
-        let browser = WebClient::new(&app);
-        let csrf = browser.get("/login").await.expect(200).csrf();
-        let signed_in = browser
-            .post_raw(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("email", "dev@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await
-            .expect(303);
-        assert_eq!(signed_in.location(), Some("/"), "{next}");
+    let elsewhere = [
+        ("%2F%2Fevil.example%2F", "//evil.example/"),
+        ("https%3A%2F%2Fevil.example%2F", "https://evil.example/"),
+        ("%2F%5Cevil.example", "/\\evil.example"),
+        ("/%5Cevil.example", "/\\evil.example"),
+        ("/%09/evil.example/", "/\t/evil.example/"),
+        ("/%0A/evil.example/", "/\n/evil.example/"),
+        ("%0A", "\n"),
+        ("/%0D%0ASet-Cookie:%20x=1", "/\r\nSet-Cookie: x=1"),
+        ("/%C3%A9", "/\u{e9}"),
+    ];
+    for (encoded, decoded) in elsewhere {
+        let signed_in = sign_in_with_next(&app, encoded, decoded).await.expect(303);
+        assert_eq!(signed_in.location(), Some("/"), "{encoded}");
     }
+    app.stop().await;
+}
+
+async fn a_local_next_is_followed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("dev@example.com", None, Role::Member).await;
+    let next = "/organizations/default/issues/?query=is%3Aunresolved";
+    let encoded = "%2Forganizations%2Fdefault%2Fissues%2F%3Fquery%3Dis%253Aunresolved";
+    let page = WebClient::new(&app)
+        .get(&format!("/login?next={encoded}"))
+        .await
+        .expect(200);
+    assert!(
+        page.body.contains(&format!("name=\"next\" value=\"{next}\"")),
+        "{}",
+        page.body
+    );
+    let signed_in = sign_in_with_next(&app, encoded, next).await.expect(303);
+    assert_eq!(signed_in.location(), Some(next));
     app.stop().await;
 }
 
@@ -167,7 +201,7 @@ async fn failed_sign_ins_slow_down_and_are_audited(backend: Backend) {
     assert!(refused.headers.get("retry-after").is_some());
     assert!(refused.body.contains("Too many failed sign-ins"));
     let other_account = attacker.sign_in("someone@example.com", "guess").await;
-    assert_eq!(other_account.status, 429, "the address is slowed down too");
+    assert_eq!(other_account.status, 401, "other accounts are not slowed down");
     let elsewhere = WebClient::from_address(&app, "198.51.100.7");
     assert_eq!(
         elsewhere.sign_in("dev@example.com", PASSWORD).await.status,
@@ -183,9 +217,30 @@ async fn failed_sign_ins_slow_down_and_are_audited(backend: Backend) {
     );
     let admin = app.signed_in_admin("admin@example.com").await;
     let log = admin.get("/settings/audit/").await.expect(200);
-    assert_eq!(log.body.matches("login_failed").count(), 5, "{}", log.body);
+    assert_eq!(log.body.matches("login_failed").count(), 6, "{}", log.body);
     assert!(log.body.contains("login_throttled"));
     assert!(log.body.contains("203.0.113.9"));
+    app.stop().await;
+}
+
+/// Behind a proxy without FAULTLINE_TRUST_PROXY every client has the proxy's address: guessing some
+/// accounts from there must not lock anybody else out.
+async fn guessing_some_accounts_locks_out_no_other(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.user(email, None, Role::Member).await;
+    }
+    let attacker = WebClient::from_address(&app, "203.0.113.9");
+    for n in 0..4 {
+        for email in ["a@example.com", "b@example.com", &format!("nobody{n}@example.com")] {
+            attacker.sign_in(email, "guess").await.expect(401);
+        }
+    }
+    let colleague = WebClient::from_address(&app, "198.51.100.7");
+    let signed_in = colleague.sign_in("c@example.com", PASSWORD).await.expect(303);
+    assert_eq!(signed_in.location(), Some("/"));
+    let same_browser = attacker.sign_in("c@example.com", PASSWORD).await.expect(303);
+    assert_eq!(same_browser.location(), Some("/"));
     app.stop().await;
 }
 
@@ -203,6 +258,8 @@ on_both_databases!(
     signing_in_and_out_with_a_safe_cookie,
     cookies_are_secure_behind_https,
     an_open_redirect_is_refused,
+    a_local_next_is_followed,
     forms_without_the_csrf_token_are_refused,
     failed_sign_ins_slow_down_and_are_audited,
+    guessing_some_accounts_locks_out_no_other,
 );

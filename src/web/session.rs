@@ -2,6 +2,7 @@
 //! passes. Sessions live in the database (only the cookie's SHA-256), so a restart keeps people signed in.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
@@ -159,14 +160,20 @@ pub fn site_cookie(name: &'static str, value: String, secure: bool, max_age_secs
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+/// Whether the ignored `X-Forwarded-For` was warned about: once per process is enough to be noticed.
+static FORWARDED_FOR_WARNED: AtomicBool = AtomicBool::new(false);
+
 impl FromRequestParts<WebState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<ClientAddress, Self::Rejection> {
-        let forwarded = state
-            .trust_proxy
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok())
-            .flatten()
+        let forwarded_for = parts.headers.get("x-forwarded-for");
+        if forwarded_for.is_some() && !state.trust_proxy {
+            warn_forwarded_for_ignored(&FORWARDED_FOR_WARNED);
+        }
+        let forwarded = forwarded_for
+            .filter(|_| state.trust_proxy)
+            .and_then(|list| list.to_str().ok())
             .and_then(|list| list.split(',').next())
             .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
         let peer = parts
@@ -177,5 +184,30 @@ impl FromRequestParts<WebState> for ClientAddress {
             .or(peer)
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         Ok(ClientAddress(address))
+    }
+}
+
+/// Logs the warning the first time only; true when it did.
+fn warn_forwarded_for_ignored(warned: &AtomicBool) -> bool {
+    let first = !warned.swap(true, Ordering::Relaxed);
+    if first {
+        tracing::warn!(
+            "X-Forwarded-For is ignored because FAULTLINE_TRUST_PROXY is off; every client behind the proxy \
+             shares one address"
+        );
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ignored_forwarded_for_is_warned_about_once() {
+        let warned = AtomicBool::new(false);
+        assert!(warn_forwarded_for_ignored(&warned));
+        assert!(!warn_forwarded_for_ignored(&warned));
+        assert!(!warn_forwarded_for_ignored(&warned));
     }
 }

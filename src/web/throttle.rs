@@ -1,5 +1,7 @@
-//! Slowing down password guessing: per account and per client address, after a few free failures every
-//! further attempt must wait twice as long as the one before (capped), or it is refused unchecked.
+//! Slowing down password guessing, per account: after a few free failures every further attempt on the
+//! account must wait twice as long as the one before (capped), or it is refused unchecked. Failures never
+//! count against an address as a whole, so guessing some accounts cannot lock out anybody else sharing the
+//! address (everyone behind a proxy whose `X-Forwarded-For` is not trusted).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -68,11 +70,13 @@ fn remaining_wait(entry: &Failures, now: Instant) -> Option<Duration> {
     (waited < wait).then(|| wait - waited)
 }
 
-/// The throttle keys of one attempt: the account named and the address it came from.
+/// The throttle keys of one attempt: the account named, from anywhere, and the account from this address.
+/// A success clears only its own two, so the owner signing in does not reset a guesser's count elsewhere.
 pub fn attempt_keys(email: &str, address: &str) -> Vec<String> {
+    let account = email.trim().to_lowercase();
     vec![
-        format!("account:{}", email.trim().to_lowercase()),
-        format!("address:{address}"),
+        format!("account:{account}"),
+        format!("account:{account} address:{address}"),
     ]
 }
 
@@ -96,15 +100,39 @@ mod tests {
     }
 
     #[test]
-    fn the_address_is_throttled_across_accounts() {
+    fn guessing_other_accounts_from_one_address_never_locks_this_one() {
+        let throttle = LoginThrottle::default();
+        let start = Instant::now();
+        for n in 0..20 {
+            throttle.record_failure(&attempt_keys(&format!("user{n}@x.org"), "10.0.0.9"), start);
+        }
+        assert_eq!(throttle.wait_for(&attempt_keys("new@x.org", "10.0.0.9"), start), None);
+    }
+
+    #[test]
+    fn the_account_is_throttled_from_every_address() {
         let throttle = LoginThrottle::default();
         let start = Instant::now();
         for n in 0..6 {
-            throttle.record_failure(&attempt_keys(&format!("user{n}@x.org"), "10.0.0.9"), start);
+            throttle.record_failure(&attempt_keys("a@x.org", &format!("10.0.0.{n}")), start);
         }
-        let fresh_account = attempt_keys("new@x.org", "10.0.0.9");
-        assert!(throttle.wait_for(&fresh_account, start).is_some());
-        assert_eq!(throttle.wait_for(&attempt_keys("new@x.org", "10.0.0.8"), start), None);
+        assert!(throttle
+            .wait_for(&attempt_keys("A@x.org", "10.0.0.99"), start)
+            .is_some());
+    }
+
+    #[test]
+    fn the_owners_sign_in_elsewhere_does_not_reset_the_guesser() {
+        let throttle = LoginThrottle::default();
+        let guesser = attempt_keys("a@x.org", "10.0.0.9");
+        let start = Instant::now();
+        for _ in 0..6 {
+            throttle.record_failure(&guesser, start);
+        }
+        let owner = attempt_keys("a@x.org", "10.0.0.1");
+        throttle.record_success(&owner);
+        assert_eq!(throttle.wait_for(&owner, start), None);
+        assert_eq!(throttle.wait_for(&guesser, start), Some(Duration::from_secs(2)));
     }
 
     #[test]

@@ -60,3 +60,38 @@ fn passwords_verify_only_against_their_own_hash() {
 fn short_passwords_are_refused() {
     assert!(matches!(hash_password("1234567"), Err(PasswordError::TooShort)));
 }
+
+#[test]
+fn sign_in_follows_a_local_path_with_its_query() {
+    for next in [
+        "/",
+        "/organizations/default/issues/?query=is%3Aunresolved",
+        "/settings/account/#tokens",
+    ] {
+        assert_eq!(landing_after_sign_in(next), next);
+    }
+}
+
+#[test]
+fn sign_in_never_leaves_the_site() {
+    let elsewhere = [
+        "",
+        "evil.example",
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\/evil.example",
+        "/a\\b",
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "\n",
+        "/\r\nSet-Cookie: x=1",
+        "/ /evil.example",
+        "/\u{7f}",
+        "/\u{0}",
+        "/caf\u{e9}",
+    ];
+    for next in elsewhere {
+        assert_eq!(landing_after_sign_in(next), DEFAULT_LANDING, "{next:?}");
+    }
+}

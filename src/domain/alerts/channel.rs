@@ -60,7 +60,8 @@ pub struct HookSettings {
     pub url: String,
 }
 
-/// The generic JSON webhook, signed with a per-channel secret.
+/// The generic JSON webhook, signed with a per-channel secret. Its URL is a secret too: receivers often
+/// carry a token in the path or query.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedHookSettings {
     pub url: String,
@@ -132,6 +133,7 @@ impl ChannelConfig {
                 hook.url = mask_url(&hook.url);
             }
             ChannelConfig::Webhook(hook) => {
+                hook.url = mask_url(&hook.url);
                 hook.secret = mask_tail(&hook.secret);
             }
         }
@@ -243,7 +245,8 @@ fn looks_like_address(text: &str) -> bool {
     well_formed && !text.chars().any(char::is_control)
 }
 
-/// `https://hooks.slack.com/••••••••1234`: the host tells which service, the tail which hook.
+/// `https://hooks.slack.com/••••••••1234`: the host tells which service, the tail which hook; the path and
+/// query, where tokens live, are never shown.
 fn mask_url(text: &str) -> String {
     match url::Url::parse(text) {
         Ok(url) => format!(

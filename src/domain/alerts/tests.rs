@@ -167,6 +167,24 @@ fn secrets_are_masked_and_kept_when_an_edit_sends_the_mask_back() {
 }
 
 #[test]
+fn the_generic_webhook_url_is_masked_and_kept_like_the_others() {
+    let hook = ChannelConfig::Webhook(SignedHookSettings {
+        url: "https://hooks.example.com/T0K3N-SECRET-PATH?key=QUERY-SECRET".into(),
+        secret: "s3cr3t-s3cr3t-s3cr3t".into(),
+    });
+    let masked = hook.masked();
+    let ChannelConfig::Webhook(shown) = &masked else {
+        unreachable!()
+    };
+    assert_eq!(shown.url, "https://hooks.example.com/••••••••CRET");
+    let edited = ChannelConfig::Webhook(SignedHookSettings {
+        url: shown.url.clone(),
+        secret: String::new(),
+    });
+    assert_eq!(edited.keeping_secrets_of(&hook), hook);
+}
+
+#[test]
 fn channel_settings_are_checked() {
     let bad_url = ChannelConfig::Discord(HookSettings {
         url: "ftp://x/y".into(),

@@ -6,13 +6,15 @@ use std::time::Instant;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 
 use crate::bootstrap;
-use crate::domain::accounts::{hash_password, hash_token, verify_password, MIN_PASSWORD_CHARS};
+use crate::domain::accounts::{
+    hash_password, hash_token, landing_after_sign_in, verify_password, DEFAULT_LANDING, MIN_PASSWORD_CHARS,
+};
 use crate::store::accounts;
 use crate::store::now_ms;
 use crate::store::sessions::{self, AuditEntry};
@@ -100,7 +102,7 @@ pub async fn login_page(
         nav: Nav::anonymous("Sign in"),
         csrf,
         email: String::new(),
-        next: safe_next(&params.next).to_owned(),
+        next: landing_after_sign_in(&params.next).to_owned(),
         error: None,
     };
     Ok((jar, render(&page)?).into_response())
@@ -146,7 +148,7 @@ pub async fn login(
             nav: Nav::anonymous("Sign in"),
             csrf,
             email: form.email,
-            next: safe_next(&form.next).to_owned(),
+            next: landing_after_sign_in(&form.next).to_owned(),
             error: Some("Wrong e-mail address or password.".to_owned()),
         };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
@@ -154,7 +156,7 @@ pub async fn login(
     state.throttle.record_success(&keys);
     sessions::record_audit(&state.db, Some(user.id), &user.email, &address, "login", "").await?;
     let jar = start_session(&state, jar, user.id).await?;
-    Ok((jar, Redirect::to(safe_next(&form.next))).into_response())
+    Ok((jar, redirect_after_sign_in(&form.next)).into_response())
 }
 
 pub async fn logout(
@@ -295,12 +297,11 @@ fn pre_session_token(state: &WebState, jar: CookieJar) -> (CookieJar, String) {
     (jar, token)
 }
 
-/// Only a path on this site: `//host` and `/\host` would leave it.
-fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if local {
-        next
-    } else {
-        "/"
+/// The answer to a successful sign-in. The landing is visible ASCII, so the header cannot fail; were it
+/// ever to, the default landing beats a 500.
+fn redirect_after_sign_in(next: &str) -> Response {
+    match HeaderValue::from_str(landing_after_sign_in(next)) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+        Err(_) => Redirect::to(DEFAULT_LANDING).into_response(),
     }
 }
