@@ -8,6 +8,7 @@ use axum::Json;
 use crate::domain::auth::AuthError;
 use crate::domain::envelope::EnvelopeError;
 use crate::ingest::decode::DecodeError;
+use crate::store::Outage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -41,6 +42,9 @@ pub enum IngestError {
     ShuttingDown,
     #[error("the event could not be stored")]
     Storage,
+    /// The database cannot take writes now (unreachable, disk full): every event would fail alike.
+    #[error("events cannot be stored right now ({outage}); retry later")]
+    Unavailable { outage: Outage, retry_after_secs: u64 },
 }
 
 impl IngestError {
@@ -62,7 +66,9 @@ impl IngestError {
             IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
             IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::ShuttingDown | IngestError::Storage => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::ShuttingDown | IngestError::Storage | IngestError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -83,6 +89,17 @@ impl IngestError {
             IngestError::QueueFull { .. } => "queue_full",
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Storage => "storage",
+            IngestError::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    /// Seconds the client is asked to wait, for the errors that are over once the server catches up.
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            IngestError::QueueFull { retry_after_secs } | IngestError::Unavailable { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 }
@@ -90,22 +107,26 @@ impl IngestError {
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if matches!(self, IngestError::Unavailable { .. }) {
+            // The outage is logged once when it starts, not once per refused event.
+            tracing::debug!(reason = self.reason(), "ingest refused: {self}");
+        } else if status.is_server_error() {
             tracing::error!(reason = self.reason(), "ingest failed: {self}");
         } else {
             tracing::debug!(reason = self.reason(), "ingest refused: {self}");
         }
         let body = Json(serde_json::json!({ "detail": self.to_string() }));
         let mut response = (status, body).into_response();
-        if let IngestError::QueueFull { retry_after_secs } = self {
-            let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, value);
+        if let Some(secs) = self.retry_after_secs() {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+        }
+        if let IngestError::QueueFull { retry_after_secs } = self {
             // §6.2: integer seconds, the error-bearing categories, scope and a reason code.
             let limits = format!("{retry_after_secs}:default;error;security;attachment:organization:backpressure");
             if let Ok(value) = HeaderValue::from_str(&limits) {
-                headers.insert("x-sentry-rate-limits", value);
+                response.headers_mut().insert("x-sentry-rate-limits", value);
             }
         }
         response

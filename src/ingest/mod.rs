@@ -26,6 +26,7 @@ use pipeline::{EventIdReply, IngestRequest};
 pub use rules::RuleCache;
 
 use crate::config::Config;
+use crate::health::DbHealth;
 use crate::request_body::{read_capped, BodyReadError};
 use crate::telemetry::Metrics;
 use writer::WriterHandle;
@@ -58,6 +59,8 @@ impl IngestSettings {
 pub struct Ingest {
     pub keys: KeyCache,
     pub writer: WriterHandle,
+    /// Read first: while database writes fail, requests are answered 503 before any other work.
+    pub health: Arc<DbHealth>,
     pub metrics: Arc<Metrics>,
     pub settings: IngestSettings,
 }
@@ -139,6 +142,9 @@ async fn handle(
     body: Body,
 ) -> IngestResult {
     let started = Instant::now();
+    if let Some(failing) = ingest.health.failing() {
+        return finish(ingest, started, Err(pipeline::unavailable(ingest, failing.outage)));
+    }
     let result = async {
         let body = read_body(ingest, body).await?;
         let request = IngestRequest {

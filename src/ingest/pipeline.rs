@@ -10,13 +10,13 @@ use crate::domain::auth::{key_from_request, AuthError, Dsn, PublicKey, RequestCr
 use crate::domain::envelope::{parse_envelope, Envelope};
 use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, Outage};
 
 use super::decode::{decode_body, decode_legacy_store_body};
 use super::error::IngestError;
 use super::keys::ProjectAuth;
 use super::prepare::{parse_event_json, prepare_event, EventContext};
-use super::writer::{SubmitError, WriteOutcome};
+use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
 
 /// The parts of an HTTP request that ingest reads.
@@ -142,11 +142,20 @@ async fn write(ingest: &Ingest, event: NewEvent) -> Result<EventIdReply, IngestE
             ingest.metrics.events_accepted.inc();
             Ok(Some(id))
         }
-        Ok(Err(_)) => Err(IngestError::Storage),
+        Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),
+        Ok(Err(WriteFailed { outage: Some(outage) })) => Err(unavailable(ingest, outage)),
         Err(SubmitError::QueueFull) => Err(IngestError::QueueFull {
             retry_after_secs: ingest.settings.retry_after_secs,
         }),
         Err(SubmitError::Stopped) => Err(IngestError::ShuttingDown),
+    }
+}
+
+/// The answer while the database cannot take writes: 503 with `Retry-After`.
+pub(super) fn unavailable(ingest: &Ingest, outage: Outage) -> IngestError {
+    IngestError::Unavailable {
+        outage,
+        retry_after_secs: ingest.settings.retry_after_secs,
     }
 }
 
@@ -176,8 +185,16 @@ async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: i64) -> Resul
         .await
         .map_err(|error| {
             ingest.metrics.database_errors.inc();
-            tracing::error!(%error, "key lookup failed");
-            IngestError::Storage
+            match error.outage() {
+                Some(outage) => {
+                    ingest.health.record_failure(outage, &error);
+                    unavailable(ingest, outage)
+                }
+                None => {
+                    tracing::error!(%error, "key lookup failed");
+                    IngestError::Storage
+                }
+            }
         })?
         .ok_or(IngestError::UnknownKey)?;
     if !auth.enabled {
