@@ -19,7 +19,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::bootstrap;
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
-use crate::ingest::writer::{spawn_writer, WriterAlerts};
+use crate::health::DbHealth;
+use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
 use crate::ingest::{Ingest, IngestSettings, KeyCache, RuleCache};
 use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
@@ -54,13 +55,13 @@ impl App {
             rules: RuleCache::new(db.clone()),
             notifier: Arc::new(tokio::sync::Notify::new()),
         };
-        let (writer, writer_task) = spawn_writer(
-            db.clone(),
-            config.queue_capacity,
-            config.batch_size,
-            metrics.clone(),
-            alerts.clone(),
-        );
+        let health = Arc::new(DbHealth::new());
+        let shared = WriterShared {
+            metrics: metrics.clone(),
+            alerts: alerts.clone(),
+            health: health.clone(),
+        };
+        let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, shared);
         let notifier = Notifier::new(NotifySettings::from_config(config));
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         let notifier_task = tokio::spawn(run_notifier(
@@ -73,6 +74,7 @@ impl App {
         let ingest = Arc::new(Ingest {
             keys: KeyCache::new(db.clone()),
             writer,
+            health: health.clone(),
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
             body_budget: BodyBudget::new(
@@ -95,7 +97,7 @@ impl App {
         let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy, alerting)
             .with_key_cache(ingest.keys.clone());
         let router = crate::ingest::router(ingest)
-            .merge(crate::ops::router(db.clone(), metrics.clone()))
+            .merge(crate::ops::router(db.clone(), metrics.clone(), health))
             .merge(crate::api::router(api))
             .merge(crate::web::router(web));
         let router = with_http_layers(router, metrics.clone());

@@ -15,7 +15,9 @@
 //!    once per id, tag, hour and user counters bumped. Only after the commit does the SDK get its
 //!    `200 {"id": …}`; a full queue answers 429 with `Retry-After`.
 //! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres.
-//! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics.
+//! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics. While
+//!    database writes fail (unreachable, disk full), [`health`] makes ingest answer 503 at once and `/readyz`
+//!    report it, until the writer's probe commits again.
 
 pub mod alerting;
 pub mod api;
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod domain;
+pub mod health;
 pub mod ingest;
 pub mod notify;
 pub mod ops;

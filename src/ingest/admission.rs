@@ -139,8 +139,16 @@ pub async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: i64) -> R
         .await
         .map_err(|error| {
             ingest.metrics.database_errors.inc();
-            tracing::error!(%error, "key lookup failed");
-            IngestError::Storage
+            match error.outage() {
+                Some(outage) => {
+                    ingest.health.record_failure(outage, &error);
+                    super::pipeline::unavailable(ingest, outage)
+                }
+                None => {
+                    tracing::error!(%error, "key lookup failed");
+                    IngestError::Storage
+                }
+            }
         })?
         .ok_or(IngestError::UnknownKey)?;
     if !auth.enabled {

@@ -8,6 +8,7 @@ use axum::Json;
 use crate::domain::auth::AuthError;
 use crate::domain::envelope::EnvelopeError;
 use crate::ingest::decode::DecodeError;
+use crate::store::Outage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -45,6 +46,9 @@ pub enum IngestError {
     ShuttingDown,
     #[error("the event could not be stored")]
     Storage,
+    /// The database cannot take writes now (unreachable, disk full): every event would fail alike.
+    #[error("events cannot be stored right now ({outage}); retry later")]
+    Unavailable { outage: Outage, retry_after_secs: u64 },
 }
 
 impl IngestError {
@@ -68,7 +72,9 @@ impl IngestError {
             IngestError::Decode(DecodeError::OverBudget) | IngestError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
             IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::ShuttingDown | IngestError::Storage => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::ShuttingDown | IngestError::Storage | IngestError::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -91,17 +97,17 @@ impl IngestError {
             IngestError::QueueFull { .. } => "queue_full",
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Storage => "storage",
+            IngestError::Unavailable { .. } => "unavailable",
         }
     }
-}
 
-impl IngestError {
-    /// Seconds the client is asked to wait before retrying, for the refusals that are about load.
+    /// Seconds the client is asked to wait before retrying, for the refusals that are over once the server
+    /// catches up (load, memory, an outage of the database).
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            IngestError::QueueFull { retry_after_secs } | IngestError::Busy { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            IngestError::QueueFull { retry_after_secs }
+            | IngestError::Busy { retry_after_secs }
+            | IngestError::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             IngestError::Decode(DecodeError::OverBudget) => Some(1),
             _ => None,
         }
@@ -113,7 +119,8 @@ impl IntoResponse for IngestError {
         let status = self.status();
         let retry_after = self.retry_after_secs();
         if retry_after.is_some() {
-            // Load shedding is expected under overload; one ERROR line per refused request would flood the log.
+            // Shedding load or riding out an outage (logged once when it starts): one ERROR line per refused
+            // request would flood the log.
             tracing::debug!(reason = self.reason(), "ingest shed: {self}");
         } else if status.is_server_error() {
             tracing::error!(reason = self.reason(), "ingest failed: {self}");

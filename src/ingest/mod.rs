@@ -28,6 +28,7 @@ use pipeline::EventIdReply;
 pub use rules::RuleCache;
 
 use crate::config::Config;
+use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;
 use writer::WriterHandle;
@@ -62,6 +63,8 @@ impl IngestSettings {
 pub struct Ingest {
     pub keys: KeyCache,
     pub writer: WriterHandle,
+    /// Read first: while database writes fail, requests are answered 503 before any other work.
+    pub health: Arc<DbHealth>,
     pub metrics: Arc<Metrics>,
     pub settings: IngestSettings,
     /// Memory for the bodies of all ingest requests in flight.
@@ -145,6 +148,10 @@ async fn handle(
     body: Body,
 ) -> IngestResult {
     let started = Instant::now();
+    // While database writes fail, every request is answered 503 before any other work.
+    if let Some(failing) = ingest.health.failing() {
+        return finish(ingest, started, Err(pipeline::unavailable(ingest, failing.outage)));
+    }
     // §3.3: the store endpoint parses an envelope when told so by the content type.
     let envelope = matches!(endpoint, Endpoint::Envelope)
         || admission::header(&headers, "content-type").is_some_and(|t| t.starts_with("application/x-sentry-envelope"));

@@ -9,14 +9,14 @@ use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::envelope::{parse_envelope, Envelope};
 use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, Outage};
 
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
 use super::keys::ProjectAuth;
 use super::prepare::{parse_event_json, prepare_event, EventContext};
-use super::writer::{SubmitError, WriteOutcome};
+use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
 
 /// The `id` to answer with; `None` answers `{}`.
@@ -107,11 +107,20 @@ async fn write(ingest: &Ingest, event: NewEvent) -> Result<EventIdReply, IngestE
             ingest.metrics.events_accepted.inc();
             Ok(Some(id))
         }
-        Ok(Err(_)) => Err(IngestError::Storage),
+        Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),
+        Ok(Err(WriteFailed { outage: Some(outage) })) => Err(unavailable(ingest, outage)),
         Err(SubmitError::QueueFull) => Err(IngestError::QueueFull {
             retry_after_secs: ingest.settings.retry_after_secs,
         }),
         Err(SubmitError::Stopped) => Err(IngestError::ShuttingDown),
+    }
+}
+
+/// The answer while the database cannot take writes: 503 with `Retry-After`.
+pub(super) fn unavailable(ingest: &Ingest, outage: Outage) -> IngestError {
+    IngestError::Unavailable {
+        outage,
+        retry_after_secs: ingest.settings.retry_after_secs,
     }
 }
 

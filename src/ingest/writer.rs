@@ -2,13 +2,14 @@
 //! waiting in a single transaction and then answers every handler, so a 2xx always means committed.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::rules::RuleCache;
 use crate::domain::alerts::{QuietMemo, RuleSet};
-use crate::store::{record_batch_alerting, Db, NewEvent, StoreError};
+use crate::health::DbHealth;
+use crate::store::{probe_write, record_batch_alerting, BatchOutcome, Db, NewEvent, Outage, StoreError};
 use crate::telemetry::Metrics;
 
 /// How a queued event ended.
@@ -27,13 +28,20 @@ pub enum SubmitError {
     Stopped,
 }
 
+/// Why a queued event was not stored.
 #[derive(Debug, thiserror::Error)]
 #[error("the event could not be stored")]
-pub struct WriteFailed;
+pub struct WriteFailed {
+    /// Set when the database as a whole cannot take writes (the event may be sent again later);
+    /// `None` when this event's own write failed.
+    pub outage: Option<Outage>,
+}
+
+type Reply = oneshot::Sender<Result<WriteOutcome, WriteFailed>>;
 
 struct Job {
     event: NewEvent,
-    reply: oneshot::Sender<Result<WriteOutcome, WriteFailed>>,
+    reply: Reply,
 }
 
 /// The handlers' side of the queue.
@@ -73,52 +81,93 @@ pub struct WriterAlerts {
     pub notifier: Arc<Notify>,
 }
 
+/// What the writer shares with the rest of the server.
+pub struct WriterShared {
+    pub metrics: Arc<Metrics>,
+    pub alerts: WriterAlerts,
+    pub health: Arc<DbHealth>,
+}
+
 /// Starts the writer task. It ends once every handle is dropped and the queue is drained.
 pub fn spawn_writer(
     db: Db,
     capacity: usize,
     batch_size: usize,
-    metrics: Arc<Metrics>,
-    alerts: WriterAlerts,
+    shared: WriterShared,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (queue, jobs) = mpsc::channel(capacity.max(1));
     let handle = WriterHandle {
         queue,
-        metrics: metrics.clone(),
+        metrics: shared.metrics.clone(),
     };
-    let task = tokio::spawn(run_writer(db, jobs, batch_size.max(1), metrics, alerts));
+    let writer = Writer {
+        db,
+        shared,
+        rules: Arc::default(),
+        memo: QuietMemo::default(),
+        since_refresh: 0,
+        last_probe: Instant::now(),
+    };
+    let task = tokio::spawn(run_writer(writer, jobs, batch_size.max(1)));
     (handle, task)
 }
 
 /// Events written between two refreshes of the planner statistics.
 const EVENTS_PER_STATISTICS_REFRESH: usize = 50_000;
+/// While writes fail, how often the writer tries one.
+const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+/// A probe that takes longer counts as failed (the database does not answer).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A batch that takes longer is abandoned and its events answered 503: it waits on a connection whose peer
+/// vanished without closing it, which no other timeout ends. (Its transaction is rolled back, or was
+/// committed, in which case an SDK's re-send is recognised as a duplicate.) Longer than SQLite's 10 s busy
+/// timeout, so that a batch waiting for the write lock fails as busy rather than as timed out.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(15);
 
-async fn run_writer(
+struct Writer {
     db: Db,
-    mut jobs: mpsc::Receiver<Job>,
-    batch_size: usize,
-    metrics: Arc<Metrics>,
-    alerts: WriterAlerts,
-) {
+    shared: WriterShared,
+    rules: Arc<RuleSet>,
+    memo: QuietMemo,
+    since_refresh: usize,
+    last_probe: Instant,
+}
+
+async fn run_writer(mut writer: Writer, mut jobs: mpsc::Receiver<Job>, batch_size: usize) {
     let mut batch = Vec::with_capacity(batch_size);
-    let mut since_refresh = 0;
-    let mut rules = Arc::new(RuleSet::default());
-    let mut memo = QuietMemo::default();
-    while jobs.recv_many(&mut batch, batch_size).await > 0 {
-        metrics.queue_depth.set(jobs.len() as i64);
-        since_refresh += batch.len();
-        let latest = current_rules(&alerts.rules).await;
-        if !Arc::ptr_eq(&latest, &rules) && latest != rules {
-            // Edited rules may have shorter cooldowns than remembered.
-            memo.clear();
+    let health = writer.shared.health.clone();
+    loop {
+        tokio::select! {
+            received = jobs.recv_many(&mut batch, batch_size) => {
+                if received == 0 {
+                    break;
+                }
+                writer.shared.metrics.queue_depth.set(jobs.len() as i64);
+                writer.write(std::mem::take(&mut batch)).await;
+            }
+            () = health.probe_due(writer.last_probe + PROBE_INTERVAL) => writer.probe().await,
         }
-        rules = latest;
-        if commit_batch(&db, std::mem::take(&mut batch), &rules, &mut memo, &metrics).await > 0 {
-            alerts.notifier.notify_one();
+    }
+    tracing::info!("writer drained and stopped");
+}
+
+impl Writer {
+    async fn write(&mut self, jobs: Vec<Job>) {
+        if let Some(failing) = self.shared.health.failing() {
+            // Queued before the failure was known: refused like the requests now, without a futile attempt.
+            return refuse(jobs.into_iter().map(|j| j.reply), failing.outage);
         }
-        if since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
-            since_refresh = 0;
-            let db = db.clone();
+        let rules = match self.current_rules().await {
+            Ok(rules) => rules,
+            Err(outage) => return refuse(jobs.into_iter().map(|j| j.reply), outage),
+        };
+        self.since_refresh += jobs.len();
+        if self.commit_batch(jobs, &rules).await > 0 {
+            self.shared.alerts.notifier.notify_one();
+        }
+        if self.since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
+            self.since_refresh = 0;
+            let db = self.db.clone();
             tokio::spawn(async move {
                 if let Err(error) = db.refresh_statistics().await {
                     tracing::warn!(%error, "refreshing planner statistics failed");
@@ -126,60 +175,126 @@ async fn run_writer(
             });
         }
     }
-    tracing::info!("writer drained and stopped");
-}
 
-/// The rules to evaluate; when they cannot be read, events are still stored (without alerts) and the
-/// failure is logged, since refusing events would lose more than a missed alert.
-async fn current_rules(cache: &RuleCache) -> Arc<RuleSet> {
-    cache.rules().await.unwrap_or_else(|error| {
-        tracing::error!(%error, "alert rules could not be loaded; this batch is stored without alerts");
-        Arc::default()
-    })
-}
-
-/// Commits one batch and answers its handlers; returns how many alert fires it wrote.
-async fn commit_batch(db: &Db, jobs: Vec<Job>, rules: &RuleSet, memo: &mut QuietMemo, metrics: &Metrics) -> usize {
-    let started = Instant::now();
-    let (events, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
-    metrics.batch_size.observe(events.len() as f64);
-    let mut fires = 0;
-    match record_batch_alerting(db, &events, rules, memo).await {
-        Ok(outcome) => {
-            answer(replies, &outcome.stored, metrics);
-            fires = outcome.fires;
-            tracing::debug!(
-                events = events.len(),
-                fires,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "batch committed"
-            );
+    /// The rules to evaluate. When they cannot be read because the database cannot take writes: that outage,
+    /// as the batch would fail too. On any other error events are still stored (without alerts) and the
+    /// failure is logged, since refusing events would lose more than a missed alert.
+    async fn current_rules(&mut self) -> Result<Arc<RuleSet>, Outage> {
+        let latest = match self.shared.alerts.rules.rules().await {
+            Ok(latest) => latest,
+            Err(error) => {
+                if let Some(outage) = error.outage() {
+                    self.shared.health.record_failure(outage, &error);
+                    return Err(outage);
+                }
+                tracing::error!(%error, "alert rules could not be loaded; this batch is stored without alerts");
+                Arc::default()
+            }
+        };
+        if !Arc::ptr_eq(&latest, &self.rules) && latest != self.rules {
+            // Edited rules may have shorter cooldowns than remembered.
+            self.memo.clear();
         }
-        Err(error) if events.len() > 1 => {
-            // One bad event must not fail its neighbours: retry each on its own.
-            metrics.database_errors.inc();
-            tracing::warn!(%error, events = events.len(), "batch failed; retrying events one by one");
-            for (event, reply) in events.into_iter().zip(replies) {
-                let single = [event];
-                match record_batch_alerting(db, &single, rules, memo).await {
-                    Ok(outcome) => {
-                        fires += outcome.fires;
-                        answer(vec![reply], &outcome.stored, metrics);
+        self.rules = latest.clone();
+        Ok(latest)
+    }
+
+    /// One committed write proves the database takes writes again.
+    async fn probe(&mut self) {
+        let result = tokio::time::timeout(PROBE_TIMEOUT, probe_write(&self.db)).await;
+        self.last_probe = Instant::now();
+        match result {
+            Ok(Ok(())) => self.shared.health.record_success(),
+            Ok(Err(error)) => match error.outage() {
+                Some(outage) => self.shared.health.record_failure(outage, &error),
+                None => tracing::debug!(%error, "write probe failed"),
+            },
+            Err(_) => tracing::debug!("write probe timed out"),
+        }
+    }
+
+    /// Commits one batch and answers its handlers; returns how many alert fires it wrote.
+    async fn commit_batch(&mut self, jobs: Vec<Job>, rules: &RuleSet) -> usize {
+        let started = Instant::now();
+        let (events, replies): (Vec<NewEvent>, Vec<_>) = jobs.into_iter().map(|j| (j.event, j.reply)).unzip();
+        let metrics = self.shared.metrics.clone();
+        metrics.batch_size.observe(events.len() as f64);
+        match self.record(&events, rules).await {
+            Ok(outcome) => {
+                answer(replies, &outcome.stored, &metrics);
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(
+                    events = events.len(),
+                    fires = outcome.fires,
+                    elapsed_ms,
+                    "batch committed"
+                );
+                outcome.fires
+            }
+            Err(error) => match error.outage() {
+                Some(outage) => {
+                    metrics.database_errors.inc();
+                    refuse(replies, outage);
+                    0
+                }
+                None if events.len() > 1 => {
+                    // One bad event must not fail its neighbours: retry each on its own.
+                    metrics.database_errors.inc();
+                    tracing::warn!(%error, events = events.len(), "batch failed; retrying events one by one");
+                    self.commit_one_by_one(events, replies, rules).await
+                }
+                None => {
+                    replies.into_iter().for_each(|reply| fail(reply, &error, &metrics));
+                    0
+                }
+            },
+        }
+    }
+
+    async fn commit_one_by_one(&mut self, events: Vec<NewEvent>, replies: Vec<Reply>, rules: &RuleSet) -> usize {
+        let metrics = self.shared.metrics.clone();
+        let mut fires = 0;
+        let mut jobs = events.into_iter().zip(replies);
+        while let Some((event, reply)) = jobs.next() {
+            match self.record(&[event], rules).await {
+                Ok(outcome) => {
+                    fires += outcome.fires;
+                    answer(vec![reply], &outcome.stored, &metrics);
+                }
+                Err(error) => match error.outage() {
+                    Some(outage) => {
+                        refuse(std::iter::once(reply).chain(jobs.map(|(_, reply)| reply)), outage);
+                        break;
                     }
-                    Err(error) => fail(reply, &error, metrics),
+                    None => fail(reply, &error, &metrics),
+                },
+            }
+        }
+        fires
+    }
+
+    /// Stores events in one transaction, bounded by [`BATCH_TIMEOUT`], and records the outcome in the health.
+    async fn record(&mut self, events: &[NewEvent], rules: &RuleSet) -> Result<BatchOutcome, StoreError> {
+        let write = record_batch_alerting(&self.db, events, rules, &mut self.memo);
+        let result = match tokio::time::timeout(BATCH_TIMEOUT, write).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::TimedOut(BATCH_TIMEOUT)),
+        };
+        match &result {
+            Ok(_) => self.shared.health.record_success(),
+            Err(error) => {
+                if let Some(outage) = error.outage() {
+                    self.shared.health.record_failure(outage, error);
+                    // Probing at once would mostly fail the same way; the next probe is an interval away.
+                    self.last_probe = Instant::now();
                 }
             }
         }
-        Err(error) => {
-            for reply in replies {
-                fail(reply, &error, metrics);
-            }
-        }
+        result
     }
-    fires
 }
 
-fn answer(replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>, stored: &[bool], metrics: &Metrics) {
+fn answer(replies: Vec<Reply>, stored: &[bool], metrics: &Metrics) {
     for (reply, &fresh) in replies.into_iter().zip(stored) {
         let outcome = if fresh {
             metrics.events_stored.inc();
@@ -193,8 +308,16 @@ fn answer(replies: Vec<oneshot::Sender<Result<WriteOutcome, WriteFailed>>>, stor
     }
 }
 
-fn fail(reply: oneshot::Sender<Result<WriteOutcome, WriteFailed>>, error: &StoreError, metrics: &Metrics) {
+fn fail(reply: Reply, error: &StoreError, metrics: &Metrics) {
     metrics.database_errors.inc();
     tracing::error!(%error, "event could not be stored");
-    let _ = reply.send(Err(WriteFailed));
+    let _ = reply.send(Err(WriteFailed { outage: None }));
+}
+
+/// Answers events that were not attempted, or failed, because the database cannot take writes. The outage
+/// itself is logged once by [`DbHealth`], not once per event.
+fn refuse(replies: impl IntoIterator<Item = Reply>, outage: Outage) {
+    for reply in replies {
+        let _ = reply.send(Err(WriteFailed { outage: Some(outage) }));
+    }
 }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod issue_search;
 pub mod issues;
 pub mod organizations;
+mod outage;
 pub mod overview;
 pub mod paging;
 pub mod projects;
@@ -17,13 +18,23 @@ pub mod releases;
 pub mod sessions;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
 
 pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
 pub use events::NewEvent;
+pub use outage::{probe_write, Outage};
+
+/// How long a query waits for a Postgres connection. Short: a database that cannot hand one out within a
+/// second is down as far as ingest and `/readyz` are concerned, and they answer 503 at once rather than
+/// hold every client for the pool's default (with Postgres refusing connections, sqlx retries until then).
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// At start Postgres may still be coming up (a container started alongside): the first connection is
+/// retried this long.
+const POSTGRES_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$pool` bound to the native pool of whichever database `$db` is.
 macro_rules! on_pool {
@@ -55,6 +66,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
 }
 
 /// A connection pool to either database.
@@ -68,31 +81,9 @@ impl Db {
     /// Connects (creating a SQLite file and its folder when missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            if let Some(folder) = options.get_filename().parent() {
-                if !folder.as_os_str().is_empty() {
-                    std::fs::create_dir_all(folder)?;
-                }
-            }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .connect_with(options)
-                .await?;
-            Ok(Db::Sqlite(pool))
+            connect_sqlite(url, max_connections).await
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Ok(Db::Postgres(pool))
+            connect_postgres(url, max_connections).await
         } else {
             Err(StoreError::UnsupportedUrl)
         }
@@ -150,6 +141,70 @@ impl Db {
 
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await);
+    }
+}
+
+async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    if let Some(folder) = options.get_filename().parent() {
+        if !folder.as_os_str().is_empty() {
+            std::fs::create_dir_all(folder)?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                // A dropped transaction queues its ROLLBACK on the connection's worker thread; the ping queues
+                // behind it, so the depth read afterwards is the one the rollback left.
+                conn.ping().await?;
+                Ok(pool_worthy(conn.is_in_transaction()))
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(Db::Sqlite(pool))
+}
+
+async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+        // Postgres lowers the depth as soon as a rollback is queued, so no round trip is needed here.
+        .after_release(|conn, _| Box::pin(async move { Ok(pool_worthy(conn.is_in_transaction())) }))
+        .connect_lazy_with(options);
+    first_connection(&pool).await?;
+    Ok(Db::Postgres(pool))
+}
+
+/// Whether a released connection may go back to the pool: not while sqlx still counts it inside a
+/// transaction. On SQLite an error such as SQLITE_FULL makes SQLite roll the transaction back itself; the
+/// ROLLBACK sqlx then sends fails ("no transaction is active"), so sqlx never lowers its depth counter, and
+/// every later `BEGIN IMMEDIATE` on that connection fails with "begin_with at non-zero transaction depth"
+/// while plain queries (and pings) still work. Such a connection is closed; the pool opens a fresh one.
+fn pool_worthy(in_transaction: bool) -> bool {
+    if in_transaction {
+        tracing::warn!("closing a database connection that a failed transaction left marked as inside it");
+    }
+    !in_transaction
+}
+
+/// Waits for Postgres to accept a first connection, retrying refused or unanswered ones for a while.
+async fn first_connection(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let started = Instant::now();
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::PoolTimedOut) if started.elapsed() < POSTGRES_STARTUP_TIMEOUT => continue,
+            Err(error) => return Err(error),
+        }
     }
 }
 

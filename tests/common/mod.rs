@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 pub mod alerts;
 pub mod api;
 pub mod hostile;
+pub mod proxy;
 pub mod receiver;
 pub mod smtp;
 pub mod web;
