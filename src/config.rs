@@ -69,7 +69,7 @@ pub struct SeedArgs {
     /// Events per transaction.
     #[arg(long, default_value_t = 2_000)]
     pub batch: usize,
-    /// Directory of `*.envelope` files (default: ../shared/corpus/python beside the source tree).
+    /// Directory of `*.envelope` files (default: the Python SDK corpus compiled into the binary).
     #[arg(long)]
     pub corpus: Option<std::path::PathBuf>,
 }

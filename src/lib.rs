@@ -27,6 +27,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod corpus;
 pub mod domain;
 pub mod health;
 pub mod ingest;

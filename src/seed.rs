@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -51,20 +52,31 @@ impl Corpus {
             .filter(|p| p.extension().is_some_and(|e| e == "envelope"))
             .collect();
         files.sort();
-        let mut templates = Vec::new();
+        let mut envelopes = Vec::new();
         for file in files {
-            let envelope = parse_envelope(Bytes::from(std::fs::read(&file)?))?;
+            envelopes.push(Bytes::from(std::fs::read(&file)?));
+        }
+        Corpus::from_envelopes(envelopes).with_context(|| format!("no event envelopes in {}", dir.display()))
+    }
+
+    /// The Python SDK corpus compiled into the binary (`tests/corpus/python`).
+    pub fn embedded() -> anyhow::Result<Corpus> {
+        let envelopes = crate::corpus::python_envelopes()
+            .into_iter()
+            .map(|(_, body)| Bytes::from_static(body));
+        Corpus::from_envelopes(envelopes)
+    }
+
+    fn from_envelopes(envelopes: impl IntoIterator<Item = Bytes>) -> anyhow::Result<Corpus> {
+        let mut templates = Vec::new();
+        for body in envelopes {
+            let envelope = parse_envelope(body)?;
             for item in envelope.items.iter().filter(|item| item.ty == "event") {
                 templates.push(parse_event_json(&item.payload)?.value);
             }
         }
-        anyhow::ensure!(!templates.is_empty(), "no event envelopes in {}", dir.display());
+        anyhow::ensure!(!templates.is_empty(), "the corpus holds no event envelopes");
         Ok(Corpus { templates })
-    }
-
-    /// The corpus kept beside the repository (`../shared/corpus/python`).
-    pub fn default_dir() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/python")
     }
 }
 

@@ -24,7 +24,7 @@ fn plan(end_ms: i64) -> SeedPlan {
 async fn seeds_exactly_the_asked_issues_and_events(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let end = now_ms();
-    let corpus = Corpus::load(&Corpus::default_dir()).unwrap();
+    let corpus = Corpus::embedded().unwrap();
     let report = seed_project(&app.db, app.project_id, corpus, &plan(end)).await.unwrap();
     assert_eq!(report.added, 200);
     assert_eq!(events::count_events(&app.db, app.project_id).await.unwrap(), 200);
@@ -65,7 +65,7 @@ async fn seeds_exactly_the_asked_issues_and_events(backend: Backend) {
     assert_eq!(per_project.iter().map(|h| h.2).sum::<i64>(), 200);
 
     // Run again: the project already holds the events, so nothing is added.
-    let corpus = Corpus::load(&Corpus::default_dir()).unwrap();
+    let corpus = Corpus::embedded().unwrap();
     let again = seed_project(&app.db, app.project_id, corpus, &plan(end)).await.unwrap();
     assert_eq!(again.added, 0);
     assert_eq!(events::count_events(&app.db, app.project_id).await.unwrap(), 200);

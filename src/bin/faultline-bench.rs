@@ -35,9 +35,9 @@ struct Args {
     /// DSN of the target project, e.g. http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1
     #[arg(long, env = "FAULTLINE_BENCH_DSN")]
     dsn: String,
-    /// Directory whose `*.envelope` files are replayed round robin.
-    #[arg(long, default_value = "../shared/corpus/python")]
-    corpus: PathBuf,
+    /// Directory whose `*.envelope` files are replayed instead of the Python SDK corpus compiled in.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
     /// Total number of envelopes to send.
     #[arg(long, default_value_t = 50_000)]
     events: usize,
@@ -127,7 +127,10 @@ fn parse_target(dsn: &str, metrics_url: Option<&str>) -> Result<Target> {
 
 fn prepare_bodies(args: &Args) -> Result<Vec<Bytes>> {
     let started = Instant::now();
-    let corpus = corpus::load_corpus(&args.corpus)?;
+    let corpus = match &args.corpus {
+        Some(dir) => corpus::load_corpus(dir)?,
+        None => corpus::embedded_corpus()?,
+    };
     let bodies = corpus::build_bodies(&corpus, args.events)?;
     let total_bytes: usize = bodies.iter().map(Bytes::len).sum();
     println!(
@@ -226,7 +229,9 @@ fn print_report(args: &Args, target: &Target, outcome: &Outcome) {
         args.events,
         args.concurrency,
         or_na(args.rate, 0),
-        args.corpus.display()
+        args.corpus
+            .as_deref()
+            .map_or("python (compiled in)".into(), |dir| dir.display().to_string())
     );
     println!("sent            {}", stats.sent());
     println!("acknowledged    {} (2xx)", stats.acked);

@@ -112,7 +112,7 @@ async fn seed_default(db: &Db, project_id: i64, args: &Args) -> Result<()> {
         end_ms: now_ms(),
         batch: 2_000,
     };
-    let report = seed::seed_project(db, project_id, Corpus::load(&Corpus::default_dir())?, &plan).await?;
+    let report = seed::seed_project(db, project_id, Corpus::embedded()?, &plan).await?;
     eprintln!(
         "seeded {} events in {:.1} s",
         report.added,

@@ -50,9 +50,10 @@ pub async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
     let project = projects::find_project_by_slug(&db, &args.project)
         .await?
         .with_context(|| format!("no project {}", args.project))?;
-    let corpus_dir = args.corpus.clone().unwrap_or_else(Corpus::default_dir);
-    let corpus =
-        Corpus::load(&corpus_dir).with_context(|| format!("cannot read the corpus in {}", corpus_dir.display()))?;
+    let corpus = match &args.corpus {
+        Some(dir) => Corpus::load(dir).with_context(|| format!("cannot read the corpus in {}", dir.display()))?,
+        None => Corpus::embedded()?,
+    };
     let plan = SeedPlan {
         issues: args.issues,
         events: args.events,

@@ -308,26 +308,11 @@ pub fn exception_event(ty: &str, value: &str, module: &str, function: &str, line
     })
 }
 
-pub fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/python")
-}
-
 /// The corpus envelopes, sorted by file name.
 pub fn corpus_envelopes() -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
-        .expect("corpus present beside the repo")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "envelope"))
-        .collect();
-    files.sort();
-    files
+    faultline::corpus::python_envelopes()
         .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
+        .map(|(name, bytes)| (name.to_owned(), bytes.to_vec()))
         .collect()
 }
 

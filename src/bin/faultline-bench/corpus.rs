@@ -37,6 +37,14 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<Template>> {
         .collect()
 }
 
+/// The Python SDK corpus compiled into the binary (`tests/corpus/python`).
+pub fn embedded_corpus() -> Result<Vec<Template>> {
+    faultline::corpus::python_envelopes()
+        .into_iter()
+        .map(|(name, raw)| parse_template(raw).with_context(|| format!("corpus file {name}")))
+        .collect()
+}
+
 fn parse_template(raw: &[u8]) -> Result<Template> {
     let mut lines = raw.split(|byte| *byte == b'\n').filter(|line| !line.is_empty());
     let mut next_object = |what: &str| -> Result<Map<String, Value>> {

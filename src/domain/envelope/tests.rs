@@ -2,8 +2,6 @@
 
 use super::*;
 
-const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/python");
-
 fn parse(body: &[u8]) -> Result<Envelope, EnvelopeError> {
     parse_envelope(Bytes::copy_from_slice(body))
 }
@@ -232,15 +230,9 @@ fn header_lines_longer_than_the_limit_are_rejected() {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(CORPUS_DIR)
-        .expect("corpus directory")
-        .map(|entry| entry.expect("corpus entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "envelope"))
-        .collect();
-    files.sort();
-    files
+    crate::corpus::python_envelopes()
         .into_iter()
-        .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap()))
+        .map(|(name, bytes)| (name.to_owned(), bytes.to_vec()))
         .collect()
 }
 

@@ -4,19 +4,7 @@ use super::compute_grouping;
 use crate::domain::event::Event;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-/// The corpus lives outside the crate while the project is developed; accept both layouts.
-fn corpus_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        manifest.join("tests/corpus/python"),
-        manifest.join("../shared/corpus/python"),
-    ]
-    .into_iter()
-    .find(|dir| dir.is_dir())
-    .expect("the Python SDK corpus directory exists")
-}
 
 /// Reshapes the raw SDK event into the normalized contract, for the fields grouping reads.
 /// The real normalizer does much more; this only unwraps the SDK's alternative shapes.
@@ -60,19 +48,13 @@ fn event_from_sdk_json(raw: &Value) -> Event {
 
 /// (kind, event) for every capture; the kind is the file name without its sequence number.
 fn corpus_events() -> Vec<(String, Event)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus directory is readable")
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "envelope"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path).expect("envelope is UTF-8");
+    crate::corpus::python_envelopes()
+        .into_iter()
+        .map(|(file_name, bytes)| {
+            let text = std::str::from_utf8(bytes).expect("envelope is UTF-8");
             let event_line = text.lines().nth(2).expect("line 3 holds the event");
             let raw: Value = serde_json::from_str(event_line).expect("event line is JSON");
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let name = file_name.trim_end_matches(".envelope");
             let kind = name.split_once('_').map_or(name, |(_, kind)| kind);
             (kind.to_string(), event_from_sdk_json(&raw))
         })

@@ -1,35 +1,20 @@
-//! Normalizes every recorded Python SDK event of the shared corpus and checks it against the raw
+//! Normalizes every recorded Python SDK event of the recorded corpus and checks it against the raw
 //! payload: nothing a real SDK sends may be dropped as invalid.
-
-use std::path::PathBuf;
 
 use serde_json::Value;
 
 use super::{normalize_event, parse_lenient_json, parse_timestamp, NormalizeContext};
 use crate::domain::event::{Event, Level};
 
-/// The corpus lives beside the repository, as for the integration tests.
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/python")
-}
-
 /// (file name, envelope header, event payload) of every corpus envelope, sorted by name.
 pub(crate) fn corpus_events() -> Vec<(String, Value, Value)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus present beside the repo")
-        .map(|entry| entry.expect("readable corpus entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "envelope"))
-        .collect();
-    files.sort();
-    files
+    crate::corpus::python_envelopes()
         .into_iter()
-        .map(|path| {
-            let bytes = std::fs::read(&path).expect("readable envelope");
+        .map(|(name, bytes)| {
             let mut lines = bytes.split(|byte| *byte == b'\n');
             let header = parse_lenient_json(lines.next().unwrap()).unwrap().value;
             let payload = parse_lenient_json(lines.nth(1).unwrap()).unwrap().value;
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, header, payload)
+            (name.to_owned(), header, payload)
         })
         .collect()
 }
