@@ -33,6 +33,9 @@ pub struct Census {
     pub connected: usize,
     pub connect_failed: usize,
     pub open: usize,
+    /// Connections the server's side holds, by the kernel's count; fewer than `open` when some
+    /// connects only ever completed in the listen queue.
+    pub server_side: Option<usize>,
     pub answered: usize,
 }
 
@@ -77,7 +80,7 @@ impl Crowd {
         (crowd, tasks)
     }
 
-    pub fn census(&self) -> Census {
+    pub fn census(&self, server_side: Option<usize>) -> Census {
         let at = self.started.elapsed();
         let closed = self.closed_at.lock().expect("closure log").len();
         let connected = self.connected.load(Ordering::Relaxed);
@@ -86,6 +89,7 @@ impl Crowd {
             connected,
             connect_failed: self.connect_failed.load(Ordering::Relaxed),
             open: connected - closed,
+            server_side,
             answered: self.answered.load(Ordering::Relaxed),
         }
     }
@@ -148,11 +152,15 @@ pub fn slowloris_head(envelope_path: &str, host: &str) -> Vec<u8> {
     format!("POST {envelope_path} HTTP/1.1\r\nHost: {host}\r\nX-Slow: ").into_bytes()
 }
 
-/// `open@5/15/30s 500/500/0`.
+/// `open@5/15/30s 500/500/0 (server 500/480/0)`.
 pub fn describe_censuses(censuses: &[Census]) -> String {
-    let moments: Vec<String> = censuses.iter().map(|census| census.at.as_secs().to_string()).collect();
-    let open: Vec<String> = censuses.iter().map(|census| census.open.to_string()).collect();
-    format!("open@{}s {}", moments.join("/"), open.join("/"))
+    let join = |value: &dyn Fn(&Census) -> String| censuses.iter().map(value).collect::<Vec<_>>().join("/");
+    format!(
+        "open@{}s {} (server {})",
+        join(&|census| census.at.as_secs().to_string()),
+        join(&|census| census.open.to_string()),
+        join(&|census| census.server_side.map_or("?".to_owned(), |count| count.to_string()))
+    )
 }
 
 #[cfg(test)]
@@ -169,7 +177,7 @@ mod tests {
             drop(socket);
         }
         while tasks.join_next().await.is_some() {}
-        let census = crowd.census();
+        let census = crowd.census(None);
         assert_eq!((census.connected, census.open, census.connect_failed), (3, 0, 0));
         assert!(crowd.closure_span().is_some());
     }
@@ -181,8 +189,10 @@ mod tests {
             connected: 500,
             connect_failed: 0,
             open,
+            server_side: Some(open / 2),
             answered: 0,
         };
-        assert_eq!(describe_censuses(&[census(5, 500), census(15, 0)]), "open@5/15s 500/0");
+        let described = describe_censuses(&[census(5, 500), census(15, 0)]);
+        assert_eq!(described, "open@5/15s 500/0 (server 250/0)");
     }
 }

@@ -29,6 +29,37 @@ fn status_field_kb(status: &str, field: &str) -> Option<u64> {
     line.split_whitespace().next()?.parse().ok()
 }
 
+/// ESTABLISHED TCP connections whose local port is `port`, i.e. the server's side of its connections
+/// (the server must run on this machine anyway for its RSS). A client's connect can succeed while the
+/// server never accepts it (accept-queue overflow); only this count tells those phantoms apart.
+pub fn established_on_port(port: u16) -> Option<usize> {
+    let tables = ["/proc/net/tcp", "/proc/net/tcp6"].map(std::fs::read_to_string);
+    if tables.iter().all(Result::is_err) {
+        return None;
+    }
+    let count = tables
+        .iter()
+        .flatten()
+        .map(|table| count_established(table, port))
+        .sum();
+    Some(count)
+}
+
+fn count_established(table: &str, port: u16) -> usize {
+    const ESTABLISHED: &str = "01";
+    let local_port = |address: &str| {
+        address
+            .rsplit_once(':')
+            .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+    };
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.len() > 3 && fields[3] == ESTABLISHED && local_port(fields[1]) == Some(port))
+        .count()
+}
+
 /// One `/healthz` request: how long it took and whether it answered 200.
 #[derive(Debug, Clone, Copy)]
 pub struct HealthCheck {
@@ -191,6 +222,17 @@ mod tests {
             (summary.checks, summary.max, summary.p99),
             (0, Duration::ZERO, Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn established_connections_are_counted_by_local_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue\n\
+            0: 0100007F:1F4C 0100007F:9C40 01 00000000:00000000\n\
+            1: 0100007F:9C40 0100007F:1F4C 01 00000000:00000000\n\
+            2: 0100007F:1F4C 00000000:0000 0A 00000000:00000000\n";
+        assert_eq!(count_established(table, 8012), 1);
+        assert_eq!(count_established(table, 40000), 1);
+        assert!(established_on_port(1).is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::bodies::{describe_uploads, upload_all, upload_head, Upload};
 use crate::bomb::{build_bomb, post_wave};
 use crate::crowd::{describe_censuses, slowloris_head, Behaviour, Census, Crowd};
-use crate::monitor::{check_health, fresh_connection_client, read_rss_kb, Monitor};
+use crate::monitor::{check_health, established_on_port, fresh_connection_client, read_rss_kb, Monitor};
 use crate::report::{megabytes, ScenarioReport};
 use crate::target::Target;
 use crate::Args;
@@ -110,19 +110,21 @@ pub async fn idle(args: &Args, target: &Target) -> Result<ScenarioReport> {
 /// Gathers the crowd, counts it at each checkpoint (with a fresh `/healthz` when asked), then lets it go.
 async fn hold_crowd(args: &Args, target: &Target, sockets: usize, behaviour: Behaviour, probe_health: bool) -> String {
     let (crowd, mut tasks) = Crowd::gather(target.address, sockets, behaviour);
+    let server_port = target.address.port();
     let client = fresh_connection_client().ok();
     let started = Instant::now();
     let mut censuses: Vec<Census> = Vec::new();
     let mut fresh_checks = Vec::new();
     for &checkpoint in &args.checkpoints {
         tokio::time::sleep_until((started + Duration::from_secs(checkpoint)).into()).await;
-        let census = crowd.census();
+        let census = crowd.census(established_on_port(server_port));
         let mut line = format!(
-            "  at {:>4.1} s: {} connected, {} connect failures, {} open, {} answers",
+            "  at {:>4.1} s: {} connected, {} connect failures, {} open ({} established server-side), {} answers",
             census.at.as_secs_f64(),
             census.connected,
             census.connect_failed,
             census.open,
+            census.server_side.map_or("n/a".to_owned(), |count| count.to_string()),
             census.answered
         );
         if let (true, Some(client)) = (probe_health, &client) {
