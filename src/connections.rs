@@ -37,6 +37,8 @@ use activity::{Activity, TrackedIo, Verdict};
 
 /// Connections served in restricted mode beyond the cap, so health checks still get through.
 pub const HEALTH_RESERVE: usize = 32;
+/// How long a connection over the cap has to send its health check.
+const HEALTH_ONLY_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// Descriptors kept free for the database, log files and the like when the cap is derived from the limit.
 const SPARE_DESCRIPTORS: u64 = 128;
 
@@ -202,6 +204,7 @@ impl Connection {
         S::Future: Send + 'static,
     {
         let _ = stream.set_nodelay(true);
+        let limits = self.mode_limits();
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
         let handler = self.handler(service, activity.clone());
@@ -210,7 +213,7 @@ impl Connection {
         tokio::pin!(connection);
         let mut draining = false;
         loop {
-            let check_at = activity.next_check(&self.limits);
+            let check_at = activity.next_check(&limits);
             tokio::select! {
                 _ = connection.as_mut() => return,
                 // A request began to arrive: its header deadline may come before the idle one.
@@ -222,12 +225,24 @@ impl Connection {
                     }
                 }
                 () = tokio::time::sleep_until(check_at.into()) => {
-                    if let Verdict::Close(reason) = activity.verdict(&self.limits) {
+                    if let Verdict::Close(reason) = activity.verdict(&limits) {
                         self.metrics.connections_closed.with_label_values(&[reason]).inc();
                         return;
                     }
                 }
             }
+        }
+    }
+
+    /// A connection admitted only for a health check must send it at once: silent sockets must not keep
+    /// the reserve full.
+    fn mode_limits(&self) -> ConnectionLimits {
+        match self.mode {
+            Admission::HealthOnly => ConnectionLimits {
+                header_read_timeout: self.limits.header_read_timeout.min(HEALTH_ONLY_HEADER_TIMEOUT),
+                ..self.limits
+            },
+            Admission::Full | Admission::Refused => self.limits,
         }
     }
 

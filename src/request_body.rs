@@ -96,6 +96,11 @@ pub struct BodyReservation {
 }
 
 impl BodyReservation {
+    /// The budget this reservation draws on.
+    pub fn budget(&self) -> &BodyBudget {
+        &self.budget
+    }
+
     /// Adds room for `bytes` more, waiting up to the budget's wait.
     pub async fn grow(&mut self, bytes: usize) -> Result<(), BudgetExhausted> {
         let wanted = self.permits_for(bytes)?;

@@ -15,7 +15,7 @@ use crate::domain::auth::{key_from_request, AuthError, Dsn, PublicKey, RequestCr
 use crate::domain::envelope::{parse_header_line, MAX_HEADER_LINE};
 use crate::request_body::{drain, BodyReservation};
 
-use super::decode::{decode_body_charged, first_line};
+use super::decode::{decode_body_charged, first_line, DecodeError};
 use super::error::IngestError;
 use super::keys::ProjectAuth;
 use super::Ingest;
@@ -47,14 +47,40 @@ pub struct Admitted {
     pub reservation: BodyReservation,
 }
 
+/// Compressed bodies up to this size (every SDK event we have seen) are decoded in the request task;
+/// larger ones on the blocking pool, so that inflating megabytes never stalls other requests.
+const INLINE_DECODE_BYTES: usize = 32 * 1024;
+
 impl Admitted {
     /// Decodes the body's Content-Encoding, counting the decoded bytes against the memory budget.
-    pub fn decode(&mut self, max_decoded: usize) -> Result<Bytes, super::decode::DecodeError> {
-        let encoding = header(&self.headers, "content-encoding");
-        let reservation = &mut self.reservation;
-        let mut charge = |bytes: usize| reservation.try_grow(bytes).is_ok();
-        decode_body_charged(encoding, std::mem::take(&mut self.body), max_decoded, &mut charge)
+    pub async fn decode(&mut self, max_decoded: usize) -> Result<Bytes, DecodeError> {
+        let encoding = header(&self.headers, "content-encoding").map(str::to_owned);
+        let body = std::mem::take(&mut self.body);
+        if encoding.is_none() || body.len() <= INLINE_DECODE_BYTES {
+            return decode_within(encoding.as_deref(), body, max_decoded, &mut self.reservation);
+        }
+        let empty = self.reservation.budget().reservation();
+        let mut reservation = std::mem::replace(&mut self.reservation, empty);
+        let decoding = tokio::task::spawn_blocking(move || {
+            let decoded = decode_within(encoding.as_deref(), body, max_decoded, &mut reservation);
+            (decoded, reservation)
+        });
+        let (decoded, reservation) = decoding
+            .await
+            .map_err(|_| DecodeError::Corrupt("decoder failed".into()))?;
+        self.reservation = reservation;
+        decoded
     }
+}
+
+fn decode_within(
+    encoding: Option<&str>,
+    body: Bytes,
+    max_decoded: usize,
+    reservation: &mut BodyReservation,
+) -> Result<Bytes, DecodeError> {
+    let mut charge = |bytes: usize| reservation.try_grow(bytes).is_ok();
+    decode_body_charged(encoding, body, max_decoded, &mut charge)
 }
 
 pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, IngestError> {
@@ -125,9 +151,12 @@ fn whole_body_first_line(
     encoding: Option<&str>,
 ) -> Result<Vec<u8>, IngestError> {
     let body = Bytes::copy_from_slice(&reader.collected);
-    let reservation = &mut reader.reservation;
-    let mut charge = |bytes: usize| reservation.try_grow(bytes).is_ok();
-    let decoded = decode_body_charged(encoding, body, ingest.settings.max_envelope_bytes, &mut charge)?;
+    let decoded = decode_within(
+        encoding,
+        body,
+        ingest.settings.max_envelope_bytes,
+        &mut reader.reservation,
+    )?;
     let end = decoded.iter().position(|&byte| byte == b'\n').unwrap_or(decoded.len());
     Ok(decoded[..end].to_vec())
 }

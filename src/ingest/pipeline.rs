@@ -52,7 +52,7 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
 ];
 
 pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
-    let body = request.decode(ingest.settings.max_envelope_bytes)?;
+    let body = request.decode(ingest.settings.max_envelope_bytes).await?;
     let envelope = parse_envelope(body)?;
     if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
         check_dsn_matches(dsn, key, request.project_id)?;
@@ -75,7 +75,7 @@ pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<E
 
 pub async fn ingest_store(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
     let limit = ingest.settings.max_event_bytes;
-    let body = request.decode(limit).map_err(|e| too_large_as_event(e, limit))?;
+    let body = request.decode(limit).await.map_err(|e| too_large_as_event(e, limit))?;
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
     let client_ip = client_ip(ingest, &request);
     let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);

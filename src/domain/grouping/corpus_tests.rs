@@ -5,7 +5,6 @@ use crate::domain::event::Event;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-
 /// Reshapes the raw SDK event into the normalized contract, for the fields grouping reads.
 /// The real normalizer does much more; this only unwraps the SDK's alternative shapes.
 fn event_from_sdk_json(raw: &Value) -> Event {
