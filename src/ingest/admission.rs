@@ -86,6 +86,7 @@ fn decode_within(
 pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, IngestError> {
     let project_id = parse_project_id(&request.project_id)?;
     if !ingest.writer.has_room() {
+        discard_small_body(request.body, &request.headers).await;
         return Err(IngestError::QueueFull {
             retry_after_secs: ingest.settings.retry_after_secs,
         });
@@ -205,7 +206,8 @@ impl BodyReader {
         let declared = header(headers, "content-length").and_then(|length| length.parse::<usize>().ok());
         BodyReader {
             body,
-            collected: BytesMut::with_capacity(declared.unwrap_or(0).min(limit)),
+            // A declared length is only a claim (and read before the key may be checked): preallocate little.
+            collected: BytesMut::with_capacity(declared.unwrap_or(0).min(limit).min(PREALLOCATED_BYTES)),
             reservation: ingest.body_budget.reservation(),
             limit,
             deadline: Instant::now() + ingest.settings.body_read_timeout,
@@ -245,6 +247,24 @@ impl BodyReader {
         Ok((self.collected.freeze(), self.reservation))
     }
 }
+
+/// Reads and drops a refused request's body when it is small and announced, so that the client's
+/// connection stays usable: under overload a reconnect per refusal costs both sides far more than
+/// reading a couple of kilobytes. Nothing is decoded or parsed; a large or unannounced body is left
+/// unread (the connection then closes).
+async fn discard_small_body(body: Body, headers: &HeaderMap) {
+    let declared = header(headers, "content-length").and_then(|length| length.parse::<usize>().ok());
+    if declared.is_some_and(|length| length <= DISCARDED_BODY_BYTES) {
+        let _ = tokio::time::timeout(DISCARD_WAIT, body.collect()).await;
+    }
+}
+
+/// The most a body's buffer reserves before its bytes arrive.
+const PREALLOCATED_BYTES: usize = 64 * 1024;
+
+/// The largest refused body still read to keep its connection, and how long that may take.
+const DISCARDED_BODY_BYTES: usize = 64 * 1024;
+const DISCARD_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn parse_project_id(text: &str) -> Result<i64, IngestError> {
     text.parse::<i64>()

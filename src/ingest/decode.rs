@@ -194,7 +194,9 @@ fn read_capped(mut reader: impl Read, max: usize, charge: Charge<'_>) -> Result<
         if output.len() + read > output.capacity() {
             // Double as usual, but never reserve past the cap.
             let target = output.capacity().saturating_mul(2).clamp(output.len() + read, max);
-            if !charge(target - output.capacity()) {
+            // Growing copies the buffer, so for a moment both the old and the new one are held: charge the
+            // whole new capacity (the budget overstates a finished buffer by at most half).
+            if !charge(target) {
                 return Err(DecodeError::OverBudget);
             }
             output.reserve_exact(target - output.len());

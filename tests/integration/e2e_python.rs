@@ -1,0 +1,74 @@
+//! End to end with the official Python SDK: a small Django app raises a real ZeroDivisionError twice,
+//! the second time with the failing code moved down seven lines. Both land in one issue.
+//! Needs `FAULTLINE_PYTHON` (a Python with `tests/e2e/django_app/requirements.txt`); `.ci/run` sets it up.
+
+use crate::common;
+
+use common::{Backend, TestApp};
+use faultline::store::{events, issues};
+
+async fn run_django(python: &str, dsn: &str, padding: u32) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/run.py");
+    let output = tokio::process::Command::new(python)
+        .args([script, "--dsn", dsn, "--padding", &padding.to_string()])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "run.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("run.py prints one JSON line");
+    line["event_id"].as_str().expect("an event id").to_owned()
+}
+
+async fn django_exceptions_from_moved_lines_share_one_issue(backend: Backend) {
+    let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
+        eprintln!("FAULTLINE_PYTHON is not set: the Django end-to-end test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let first = run_django(&python, &app.dsn(), 0).await;
+    let second = run_django(&python, &app.dsn(), 7).await;
+    assert_ne!(first, second);
+
+    let listed = issues::list_issues(&app.db, app.project_id).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let issue = &listed[0];
+    assert_eq!(issue.title, "ZeroDivisionError: division by zero");
+    assert_eq!(
+        issue.culprit, "/orders/{order_id}/total/",
+        "the Django route is the culprit"
+    );
+    assert_eq!(issue.times_seen, 2);
+    assert_eq!(issue.user_count, 1);
+    assert!(issue.is_unhandled);
+    assert_eq!(issue.last_release.as_deref(), Some("shop@1.0.0"));
+
+    let crash_line = |payload: serde_json::Value| {
+        let frames = payload["exception"][0]["stacktrace"]["frames"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let crash = frames.last().unwrap().clone();
+        assert_eq!(crash["function"], "price_per_item");
+        assert_eq!(crash["in_app"], true);
+        crash["lineno"].as_u64().unwrap()
+    };
+    let first = events::get_event(&app.db, app.project_id, &first)
+        .await
+        .unwrap()
+        .expect("first stored");
+    let second = events::get_event(&app.db, app.project_id, &second)
+        .await
+        .unwrap()
+        .expect("second stored");
+    assert_eq!(
+        crash_line(second.payload_json().unwrap()),
+        crash_line(first.payload_json().unwrap()) + 7
+    );
+    app.stop().await;
+}
+
+on_both_databases!(django_exceptions_from_moved_lines_share_one_issue);

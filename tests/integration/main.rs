@@ -1,0 +1,42 @@
+//! Every integration test in one binary, so that the crate is linked once for all of them. Each module
+//! is one area (its file's doc says what it covers); `common` is the shared harness: a fresh database per
+//! test on SQLite and Postgres, the real app on a free port, real SMTP and HTTP peers, the browser.
+
+#[macro_use]
+mod common;
+
+mod alert_delivery;
+mod api_access;
+mod api_alerts;
+mod api_events;
+mod api_issues;
+mod api_lifecycle;
+mod api_projects;
+mod api_releases;
+mod bad_input;
+mod browser_ui;
+mod cli_accounts;
+mod e2e_python;
+mod e2e_rust_sdk;
+mod e2e_sentry_cli;
+mod events;
+mod hardening;
+mod ingest;
+mod issues;
+mod notify_send;
+mod ops;
+mod outage;
+mod process;
+mod seed;
+mod store;
+mod store_accounts;
+mod store_alerts;
+mod store_members;
+mod store_sessions;
+mod web_alerts;
+mod web_auth;
+mod web_issue_detail;
+mod web_issues;
+mod web_safety;
+mod web_settings;
+mod webhook_url_masking;
