@@ -26,6 +26,11 @@ async fn response_head(stream: &mut TcpStream, within: Duration) -> String {
     String::from_utf8_lossy(&received).into_owned()
 }
 
+async fn metrics_text(app: &TestApp) -> String {
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
 /// Whether the server closes the connection within `within` (reads reach EOF or fail).
 async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     let deadline = Instant::now() + within;
@@ -120,15 +125,7 @@ async fn bodies_in_flight_share_one_memory_budget(backend: Backend) {
     slow.write_all(head.as_bytes()).await.unwrap();
     slow.write_all(&[b' '; 80_000]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert!(
         metrics.contains("faultline_request_body_bytes_in_flight 80000"),
         "{metrics}"
@@ -304,15 +301,7 @@ async fn past_the_connection_cap_only_health_checks_are_answered_then_connection
     assert!(closed_within(&mut over, Duration::from_secs(1)).await);
     drop(established);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert!(
         metrics.contains("faultline_connections_refused_total{reason=\"over_limit\"} 1"),
         "{metrics}"
@@ -330,15 +319,7 @@ async fn metrics_show_requests_by_route_connections_and_the_process() {
             .status(),
         200
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     for expected in [
         "http_requests_total{method=\"POST\",route=\"/api/{project_id}/envelope/\",status=\"200\"} 1",
         "http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/{project_id}/envelope/\"",
