@@ -10,7 +10,7 @@ use crate::store::{projects, Db, StoreError};
 pub const DEFAULT_PROJECT: &str = "default";
 
 /// Creates the default organization and project when the database has none (a user may have been created
-/// before the first start), and prints the DSN.
+/// before the first start).
 pub async fn ensure_default_project(db: &Db, public_url: &url::Url) -> Result<(), StoreError> {
     let (organization_id, _) = projects::ensure_default_organization(db).await?;
     if !projects::list_organization_projects(db, &[organization_id])
@@ -28,8 +28,22 @@ pub async fn ensure_default_project(db: &Db, public_url: &url::Url) -> Result<()
     };
     let dsn = Dsn::for_project(public_url, &key, project.id as u64);
     tracing::info!(project = DEFAULT_PROJECT, %dsn, "created the default project");
-    println!("Faultline is ready. Send events to the default project with this DSN:\n\n    {dsn}\n");
     Ok(())
+}
+
+/// The DSN of the default project's first enabled key, for the start-up message (`None` once the project or
+/// all its keys are gone).
+pub async fn default_project_dsn(db: &Db, public_url: &url::Url) -> Result<Option<Dsn>, StoreError> {
+    let Some(project) = projects::find_project_by_slug(db, DEFAULT_PROJECT).await? else {
+        return Ok(None);
+    };
+    let keys = projects::list_keys(db, project.id).await?;
+    let dsn = keys
+        .into_iter()
+        .filter(|key| key.enabled)
+        .find_map(|key| PublicKey::parse(&key.public_key).ok())
+        .map(|key| Dsn::for_project(public_url, &key, project.id as u64));
+    Ok(dsn)
 }
 
 /// Creates a project in an organization (default: the default one) and returns its DSN.

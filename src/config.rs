@@ -183,11 +183,16 @@ pub struct Config {
     pub database_url: String,
 
     /// Address to listen on.
-    #[arg(long, env = "FAULTLINE_BIND", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(long, env = "FAULTLINE_BIND", default_value = DEFAULT_BIND, global = true)]
     pub bind: SocketAddr,
 
-    /// Public base URL of this server, used in DSNs and links.
-    #[arg(long, env = "FAULTLINE_URL", default_value = "http://127.0.0.1:8000", global = true)]
+    /// Public base URL of this server, used in DSNs and links [default: http:// and the bind address, with
+    /// 127.0.0.1 in place of an unspecified one].
+    #[arg(long = "public-url", env = "FAULTLINE_URL", global = true)]
+    pub public_url_setting: Option<url::Url>,
+
+    /// `FAULTLINE_URL`, or the URL the bind address gives (see [`Config::resolved`]).
+    #[arg(skip = url_of_bind_address(&DEFAULT_BIND.parse().expect("the default bind address parses")))]
     pub public_url: url::Url,
 
     /// Log output: human-readable `pretty` or `json`.
@@ -323,11 +328,30 @@ pub struct Config {
     pub body_memory_bytes: usize,
 }
 
+impl Cli {
+    /// The command line and environment, with the settings derived from others filled in.
+    pub fn parse_resolved() -> Cli {
+        let mut cli = Cli::parse();
+        cli.config = cli.config.resolved();
+        cli
+    }
+}
+
 impl Config {
     /// Defaults for a given database, as the tests and embedders need them.
     pub fn for_database(database_url: &str) -> Config {
         let cli = Cli::parse_from(["faultline", "--database-url", database_url]);
-        cli.config
+        cli.config.resolved()
+    }
+
+    /// Fills in the public URL: `FAULTLINE_URL` when set, else the bind address's own, so that setting only
+    /// `FAULTLINE_BIND` still prints a DSN that reaches this server.
+    pub fn resolved(mut self) -> Config {
+        self.public_url = match &self.public_url_setting {
+            Some(url) => url.clone(),
+            None => url_of_bind_address(&self.bind),
+        };
+        self
     }
 
     /// The database URL with any password replaced, safe to log.
@@ -340,6 +364,18 @@ impl Config {
             _ => self.database_url.clone(),
         }
     }
+}
+
+const DEFAULT_BIND: &str = "127.0.0.1:8000";
+
+/// `http://` and the bind address; an unspecified address (`0.0.0.0`, `::`) is reached on loopback.
+fn url_of_bind_address(bind: &SocketAddr) -> url::Url {
+    let host = match bind.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    url::Url::parse(&format!("http://{host}:{}", bind.port())).expect("an address makes a valid URL")
 }
 
 /// A setting that must never reach a log line: `Debug` prints a placeholder.
@@ -362,4 +398,27 @@ impl std::fmt::Debug for Secret {
 
 fn parse_tls_mode(text: &str) -> Result<TlsMode, String> {
     TlsMode::parse(text).ok_or_else(|| format!("`{text}` is not one of none, starttls, tls"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved_with(bind: &str, public_url: Option<&str>) -> String {
+        let mut config = Config::for_database("sqlite://x.db");
+        config.bind = bind.parse().unwrap();
+        config.public_url_setting = public_url.map(|url| url.parse().unwrap());
+        config.resolved().public_url.to_string()
+    }
+
+    #[test]
+    fn the_public_url_follows_the_bind_address_unless_set() {
+        assert_eq!(resolved_with("127.0.0.1:8000", None), "http://127.0.0.1:8000/");
+        assert_eq!(resolved_with("0.0.0.0:9100", None), "http://127.0.0.1:9100/");
+        assert_eq!(resolved_with("[::1]:9200", None), "http://[::1]:9200/");
+        assert_eq!(
+            resolved_with("0.0.0.0:9100", Some("https://errors.example.com")),
+            "https://errors.example.com/"
+        );
+    }
 }

@@ -44,12 +44,17 @@ pub use app::App;
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains and exits.
 pub async fn serve(config: &config::Config) -> anyhow::Result<()> {
-    if config.public_url.as_str() == "http://127.0.0.1:8000/" {
+    if config.public_url_setting.is_none() {
         tracing::warn!(
-            "FAULTLINE_URL is not set; DSNs and the links in alert messages will point at http://127.0.0.1:8000"
+            "FAULTLINE_URL is not set; DSNs and the links in alert messages will point at {}",
+            config.public_url
         );
     }
     let app = App::build(config).await?;
+    // On every start, not only the first: the DSN is what a newcomer needs next.
+    if let Some(dsn) = bootstrap::default_project_dsn(app.db(), &config.public_url).await? {
+        println!("Faultline is ready. Send events to the default project with this DSN:\n\n    {dsn}\n");
+    }
     tracing::info!(
         address = %app.local_addr(),
         database = %config.redacted_database_url(),

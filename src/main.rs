@@ -1,5 +1,3 @@
-use clap::Parser;
-
 use faultline::config::{Cli, Command};
 
 /// mimalloc returns freed memory to the system promptly, where glibc's arenas kept a burst of large
@@ -9,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_resolved();
     faultline::telemetry::init_tracing(cli.config.log_format);
     match &cli.command {
         None | Some(Command::Serve) => faultline::serve(&cli.config).await,

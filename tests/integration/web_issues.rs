@@ -92,6 +92,24 @@ async fn tabs_search_and_filters_narrow_the_list(backend: Backend) {
     app.stop().await;
 }
 
+async fn the_project_filter_takes_a_slug_or_an_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    send(&app, &error("KeyError", "add", "production", "1.0")).await;
+    let browser = app.signed_in("dev@example.com", None, Role::Member).await;
+    let list = "/organizations/default/issues/";
+    for project in ["default".to_owned(), app.project_id.to_string()] {
+        let page = browser.get(&format!("{list}?project={project}")).await.expect(200);
+        assert!(
+            page.body.contains(">KeyError: boom</a>"),
+            "?project={project}: {}",
+            page.body
+        );
+    }
+    browser.get(&format!("{list}?project=999999")).await.expect(404);
+    browser.get(&format!("{list}?project=nope")).await.expect(404);
+    app.stop().await;
+}
+
 async fn sorting_and_pages_walk_every_issue_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for n in 0..30 {
@@ -258,6 +276,7 @@ async fn pages_carry_security_headers(backend: Backend) {
 on_both_databases!(
     overview_counts_unresolved_issues_and_recent_events,
     tabs_search_and_filters_narrow_the_list,
+    the_project_filter_takes_a_slug_or_an_id,
     sorting_and_pages_walk_every_issue_once,
     bulk_resolve_moves_issues_out_of_the_unresolved_tab,
     another_organizations_issues_are_out_of_reach,

@@ -108,16 +108,22 @@ pub async fn list(
     State(state): State<WebState>,
     viewer: Viewer,
     Path(org): Path<String>,
-    Query(params): Query<ListParams>,
+    Query(mut params): Query<ListParams>,
 ) -> Result<impl IntoResponse, WebError> {
     let (organization, _) = viewer.org(&org)?;
     let projects = list_organization_projects(&state.db, &[organization.id]).await?;
     let in_scope: Vec<&Project> = projects
         .iter()
-        .filter(|p| params.project.is_empty() || p.slug == params.project)
+        .filter(|p| params.project.is_empty() || names_project(&params.project, p))
         .collect();
     if in_scope.is_empty() && !params.project.is_empty() {
         return Err(WebError::NotFound);
+    }
+    if let [project] = in_scope.as_slice() {
+        if !params.project.is_empty() {
+            // Links and the project menu speak slugs, whichever the URL named.
+            params.project = project.slug.clone();
+        }
     }
     let (filter, search_error) = list_filter(&params, &in_scope);
     let sort = IssueSort::parse(&params.sort).unwrap_or(IssueSort::Date);
@@ -163,6 +169,11 @@ pub async fn list(
 }
 
 /// The store filter the controls describe, or why the search box's text is not a valid search.
+/// `?project=` names a project by slug or, as Sentry's URLs do, by numeric id.
+fn names_project(wanted: &str, project: &Project) -> bool {
+    project.slug == wanted || wanted.parse::<i64>().is_ok_and(|id| id == project.id)
+}
+
 fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Option<String>) {
     let mut filter = IssueFilter {
         project_ids: projects.iter().map(|p| p.id).collect(),
