@@ -64,6 +64,8 @@ impl App {
         let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, shared);
         let notifier = Notifier::new(NotifySettings::from_config(config));
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
+        // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.
+        #[allow(clippy::disallowed_methods)]
         let notifier_task = tokio::spawn(run_notifier(
             db.clone(),
             notifier.clone(),

@@ -178,6 +178,8 @@ pub async fn serve<S>(
             mode,
             metrics: metrics.clone(),
         };
+        // Each connection holds a `Slot`; shutdown signals `stop` and waits until every slot is gone.
+        #[allow(clippy::disallowed_methods)]
         tokio::spawn(connection.run(stream, service.clone(), stopped.clone(), slot));
     }
     drop(listener);

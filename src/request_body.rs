@@ -176,6 +176,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::disallowed_methods)] // the test awaits its task
     async fn a_waiting_body_gets_room_freed_within_its_wait() {
         let budget = BodyBudget::new(100, Duration::from_secs(5), IntGauge::new("b", "b").unwrap());
         let mut first = budget.reservation();

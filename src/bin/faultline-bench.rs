@@ -3,6 +3,9 @@
 //! to the server over HTTP only. Example, with the server's pid in `$PID`:
 //! `faultline-bench --dsn http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1 --events 50000 --server-pid $PID`
 
+// A benchmark tool: its tasks live as long as its one run.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "faultline-bench/corpus.rs"]
 mod corpus;
 #[path = "faultline-bench/probes.rs"]

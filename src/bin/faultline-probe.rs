@@ -10,6 +10,9 @@
 //! Example, with the server's pid in `$PID`:
 //! `faultline-probe --dsn http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1 --server-pid $PID`
 
+// A benchmark tool: its tasks live as long as its one run.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "faultline-probe/bodies.rs"]
 mod bodies;
 #[path = "faultline-probe/bomb.rs"]

@@ -5,6 +5,9 @@
 //! round trip upper-bounds the server's render time.
 //! Example: `faultline-ui-bench --database-url sqlite:///work/scratch/ui-bench.db --requests 200`
 
+// A benchmark tool: its tasks live as long as its one run.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};

@@ -108,6 +108,8 @@ pub fn spawn_writer(
         since_refresh: 0,
         last_probe: Instant::now(),
     };
+    // The caller owns the handle; the writer ends once every queue handle is dropped.
+    #[allow(clippy::disallowed_methods)]
     let task = tokio::spawn(run_writer(writer, jobs, batch_size.max(1)));
     (handle, task)
 }
@@ -168,6 +170,8 @@ impl Writer {
         if self.since_refresh >= EVENTS_PER_STATISTICS_REFRESH {
             self.since_refresh = 0;
             let db = self.db.clone();
+            // Fire and forget: a refresh cut short by shutdown only leaves the old statistics.
+            #[allow(clippy::disallowed_methods)]
             tokio::spawn(async move {
                 if let Err(error) = db.refresh_statistics().await {
                     tracing::warn!(%error, "refreshing planner statistics failed");

@@ -2,6 +2,10 @@
 //! is one area (its file's doc says what it covers); `common` is the shared harness: a fresh database per
 //! test on SQLite and Postgres, the real app on a free port, real SMTP and HTTP peers, the browser.
 
+// Tests read their own switches from the environment (DATABASE_URL, FAULTLINE_BROWSER_TESTS, …), spawn and
+// await the peers they start, and make a few libc calls (the effective uid, signals).
+#![allow(clippy::disallowed_methods, unsafe_code)]
+
 #[macro_use]
 mod common;
 
