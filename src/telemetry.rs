@@ -27,17 +27,13 @@ pub fn init_tracing(format: LogFormat) {
 /// The span of one HTTP request: method, route template (never the raw URI, whose query string may
 /// carry a `sentry_key`) and request id. No header is ever recorded.
 pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = RouteTemplate::of(request);
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
+    tracing::info_span!("request", method = %request.method(), route = %route.as_str(), request_id = %request_id)
 }
 
 /// Counts one HTTP request by its route template (never the raw path, so labels stay bounded) and status.
@@ -48,11 +44,7 @@ pub async fn record_request(
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let method = bounded_method(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let route = RouteTemplate::of(&request);
     let response = next.run(request).await;
     let status = response.status();
     metrics
@@ -64,6 +56,20 @@ pub async fn record_request(
         .with_label_values(&[method, route.as_str()])
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The route template a request matched (never the raw path, whose query may carry a `sentry_key` and whose
+/// values would make unbounded metric labels). Cloning a `MatchedPath` copies no text.
+struct RouteTemplate(Option<MatchedPath>);
+
+impl RouteTemplate {
+    fn of<B>(request: &Request<B>) -> RouteTemplate {
+        RouteTemplate(request.extensions().get::<MatchedPath>().cloned())
+    }
+
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
 }
 
 /// A client can send any method name; only the standard ones become label values.

@@ -1,4 +1,5 @@
-//! What happens before a body is decoded, cheapest check first: the project id in the URL,
+//! What happens before a body is decoded, cheapest check first: the database taking writes (503 while it
+//! does not), the project id in the URL,
 //! back-pressure (a full writer queue answers 429 before a byte of the body is read), the credentials
 //! (checked before the body when the request carries them; otherwise only the envelope's first line is
 //! read to find its `dsn`), and then the body itself, read under the shared memory budget and a deadline.
@@ -84,6 +85,10 @@ fn decode_within(
 }
 
 pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, IngestError> {
+    // While database writes fail, every request is answered 503 before any other work.
+    if let Some(failing) = ingest.health.failing() {
+        return Err(super::pipeline::unavailable(ingest, failing.outage));
+    }
     let project_id = parse_project_id(&request.project_id)?;
     if !ingest.writer.has_room() {
         discard_small_body(request.body, &request.headers).await;

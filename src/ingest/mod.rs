@@ -148,10 +148,6 @@ async fn handle(
     body: Body,
 ) -> IngestResult {
     let started = Instant::now();
-    // While database writes fail, every request is answered 503 before any other work.
-    if let Some(failing) = ingest.health.failing() {
-        return finish(ingest, started, Err(pipeline::unavailable(ingest, failing.outage)));
-    }
     // §3.3: the store endpoint parses an envelope when told so by the content type.
     let envelope = matches!(endpoint, Endpoint::Envelope)
         || admission::header(&headers, "content-type").is_some_and(|t| t.starts_with("application/x-sentry-envelope"));

@@ -22,6 +22,14 @@ struct Server {
     _log_dir: tempfile::TempDir,
 }
 
+impl Server {
+    /// The DSN of `key` for this server's address, as it should print it.
+    fn dsn(&self, key: &str, project_id: i64) -> String {
+        let authority = self.base.trim_start_matches("http://");
+        format!("http://{key}@{authority}/{project_id}")
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -189,7 +197,7 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     server.child.wait().unwrap();
     let log = std::fs::read_to_string(&server.log).unwrap();
     // Only FAULTLINE_BIND is set: the DSN names the port the server listens on.
-    let dsn = server.base.replacen("http://", &format!("http://{key}@"), 1) + &format!("/{project_id}");
+    let dsn = server.dsn(&key, project_id);
     assert!(log.contains(&dsn), "DSN {dsn} printed on first start");
     assert!(
         log.contains("FAULTLINE_URL is not set"),
@@ -222,7 +230,7 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
     again.child.kill().unwrap();
     again.child.wait().unwrap();
     let log = std::fs::read_to_string(&again.log).unwrap();
-    let dsn = again.base.replacen("http://", &format!("http://{key}@"), 1) + &format!("/{project_id}");
+    let dsn = again.dsn(&key, project_id);
     assert!(log.contains(&dsn), "DSN {dsn} printed on a later start: {log}");
     db.close().await;
     database.drop_database().await;
