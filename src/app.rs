@@ -16,12 +16,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::bootstrap;
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
+use crate::core::{projects, Core};
 use crate::health::DbHealth;
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
-use crate::ingest::{Ingest, IngestSettings, KeyCache, RuleCache};
+use crate::ingest::{Ingest, IngestSettings};
 use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
@@ -49,32 +49,33 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<App> {
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
-        bootstrap::ensure_default_project(&db, &config.public_url).await?;
+        projects::ensure_default_project(&db, &config.public_url).await?;
         let metrics = Arc::new(Metrics::new());
+        let notifier = Notifier::new(NotifySettings::from_config(config));
+        let core = Core::new(db.clone(), notifier.clone(), config.public_url.clone());
         let alerts = WriterAlerts {
-            rules: RuleCache::new(db.clone()),
-            notifier: Arc::new(tokio::sync::Notify::new()),
+            rules: core.rules.clone(),
+            notifier: core.outbox_wake.clone(),
         };
         let health = Arc::new(DbHealth::new());
         let shared = WriterShared {
             metrics: metrics.clone(),
-            alerts: alerts.clone(),
+            alerts,
             health: health.clone(),
         };
         let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, shared);
-        let notifier = Notifier::new(NotifySettings::from_config(config));
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.
         #[allow(clippy::disallowed_methods)]
         let notifier_task = tokio::spawn(run_notifier(
             db.clone(),
-            notifier.clone(),
+            notifier,
             NotifierSettings::from_config(config),
-            alerts.notifier.clone(),
+            core.outbox_wake.clone(),
             stopped,
         ));
         let ingest = Arc::new(Ingest {
-            keys: KeyCache::new(db.clone()),
+            keys: core.keys.clone(),
             writer,
             health: health.clone(),
             metrics: metrics.clone(),
@@ -85,19 +86,8 @@ impl App {
                 metrics.body_bytes_in_flight.clone(),
             ),
         });
-        let alerting = crate::alerting::Alerting {
-            db: db.clone(),
-            rules: alerts.rules.clone(),
-            notifier,
-            public_url: config.public_url.clone(),
-        };
-        let api = crate::api::ApiState {
-            db: db.clone(),
-            public_url: config.public_url.clone(),
-            alerting: alerting.clone(),
-        };
-        let web = crate::web::WebState::new(db.clone(), config.public_url.clone(), config.trust_proxy, alerting)
-            .with_key_cache(ingest.keys.clone());
+        let api = crate::api::ApiState::new(core.clone());
+        let web = crate::web::WebState::new(core, config.trust_proxy);
         let router = crate::ingest::router(ingest)
             .merge(crate::ops::router(db.clone(), metrics.clone(), health))
             .merge(crate::api::router(api))

@@ -19,14 +19,13 @@
 //!    database writes fail (unreachable, disk full), [`health`] makes ingest answer 503 at once and `/readyz`
 //!    report it, until the writer's probe commits again.
 
-pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod bench_rules;
-pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod core;
 pub mod corpus;
 pub mod domain;
 pub mod health;
@@ -52,7 +51,7 @@ pub async fn serve(config: &config::Config) -> anyhow::Result<()> {
     }
     let app = App::build(config).await?;
     // On every start, not only the first: the DSN is what a newcomer needs next.
-    if let Some(dsn) = bootstrap::default_project_dsn(app.db(), &config.public_url).await? {
+    if let Some(dsn) = core::projects::default_project_dsn(app.db(), &config.public_url).await? {
         println!("Faultline is ready. Send events to the default project with this DSN:\n\n    {dsn}\n");
     }
     tracing::info!(

@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use crate::core::Access;
 use crate::domain::accounts::{hash_token, Role, Scope, ScopeSet};
 use crate::store::accounts::{self, User};
 use crate::store::now_ms;
@@ -23,26 +24,9 @@ pub struct Caller {
     pub memberships: Vec<(Organization, Role)>,
 }
 
-/// An organization the caller belongs to, with the scopes they hold in it.
-#[derive(Debug, Clone)]
-pub struct OrgAccess {
-    pub organization: Organization,
-    pub scopes: ScopeSet,
-}
-
-impl OrgAccess {
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::MissingScope(scope))
-        }
-    }
-}
-
 impl Caller {
     /// The caller's access to the organization with this slug; `NotFound` when they are not a member.
-    pub fn org(&self, slug: &str) -> Result<OrgAccess, ApiError> {
+    pub fn org(&self, slug: &str) -> Result<Access, ApiError> {
         self.memberships
             .iter()
             .find(|(organization, _)| organization.slug == slug)
@@ -50,7 +34,7 @@ impl Caller {
             .ok_or(ApiError::NotFound)
     }
 
-    pub fn org_by_id(&self, id: i64) -> Result<OrgAccess, ApiError> {
+    pub fn org_by_id(&self, id: i64) -> Result<Access, ApiError> {
         self.memberships
             .iter()
             .find(|(organization, _)| organization.id == id)
@@ -62,11 +46,8 @@ impl Caller {
         self.memberships.iter().map(|(o, _)| o.id).collect()
     }
 
-    fn access(&self, organization: &Organization, role: Role) -> OrgAccess {
-        OrgAccess {
-            organization: organization.clone(),
-            scopes: self.token_scopes.intersection(&role.scopes()),
-        }
+    fn access(&self, organization: &Organization, role: Role) -> Access {
+        Access::token(organization.clone(), role, &self.token_scopes)
     }
 
     /// The project `{org}/{project}` with the caller's access, requiring `scope`.
@@ -76,7 +57,7 @@ impl Caller {
         org_slug: &str,
         project_slug: &str,
         scope: Scope,
-    ) -> Result<(OrgAccess, Project), ApiError> {
+    ) -> Result<(Access, Project), ApiError> {
         let access = self.org(org_slug)?;
         let project = projects::find_organization_project(&state.db, access.organization.id, project_slug)
             .await?
@@ -86,7 +67,7 @@ impl Caller {
     }
 
     /// A project by id, when it lies in one of the caller's organizations.
-    pub async fn project_by_id(&self, state: &ApiState, project_id: i64) -> Result<(OrgAccess, Project), ApiError> {
+    pub async fn project_by_id(&self, state: &ApiState, project_id: i64) -> Result<(Access, Project), ApiError> {
         let project = projects::get_project(&state.db, project_id)
             .await?
             .ok_or(ApiError::NotFound)?;

@@ -1,11 +1,11 @@
 //! The web API's error: each cause maps to one status and a `{"detail": …}` body (what sentry-cli and
 //! Grafana read). Database errors are logged, never shown.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::alerting::AlertingError;
+use crate::core::{CoreError, ErrorKind, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::domain::accounts::Scope;
 use crate::domain::search::SearchError;
 use crate::store::StoreError;
@@ -36,8 +36,15 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("The request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
-    #[error("Internal error")]
-    Store(#[from] StoreError),
+    /// What a use case (or a read) failed with, answered as every edge answers it.
+    #[error("{0}")]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ApiError::Core(error.into())
+    }
 }
 
 impl ApiError {
@@ -52,9 +59,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Core(error) => error.kind().status(),
         }
     }
 
@@ -67,8 +72,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
-            ApiError::Store(StoreError::NotFound(_)) => ApiError::NotFound.to_string(),
-            ApiError::Store(StoreError::Conflict(what)) => format!("{what} already exists"),
+            ApiError::Core(error) => match error.kind() {
+                ErrorKind::NotFound => ApiError::NotFound.to_string(),
+                ErrorKind::Unavailable => "The database is unavailable; try again shortly.".to_owned(),
+                ErrorKind::Internal => "Internal error".to_owned(),
+                _ => error.to_string(),
+            },
             other => other.to_string(),
         };
         if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
@@ -80,18 +89,13 @@ impl IntoResponse for ApiError {
         if let ApiError::BadQuery(error) = &self {
             body["position"] = error.position.into();
         }
-        (status, Json(body)).into_response()
-    }
-}
-
-impl From<AlertingError> for ApiError {
-    fn from(error: AlertingError) -> ApiError {
-        match error {
-            AlertingError::Rule(_) | AlertingError::Channel(_) => ApiError::BadRequest(error.to_string()),
-            AlertingError::NotFound => ApiError::NotFound,
-            AlertingError::BuiltinChannel => ApiError::Refused(error.to_string()),
-            AlertingError::Store(error) => ApiError::Store(error),
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
         }
+        response
     }
 }
 

@@ -12,14 +12,25 @@ mod routes;
 use axum::routing::{any, get, post};
 use axum::Router;
 
+use crate::core::Core;
 use crate::store::Db;
 
-/// What every API handler can reach.
+/// What every API handler can reach: the use cases, and for reads the database and public URL.
 #[derive(Clone)]
 pub struct ApiState {
+    pub core: Core,
     pub db: Db,
     pub public_url: url::Url,
-    pub alerting: crate::alerting::Alerting,
+}
+
+impl ApiState {
+    pub fn new(core: Core) -> ApiState {
+        ApiState {
+            db: core.db.clone(),
+            public_url: core.public_url.clone(),
+            core,
+        }
+    }
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 
-use crate::store::paging::{Direction, Keyset, Page, PageRequest};
+use crate::store::paging::{self, format_cursor, Direction, Keyset, Page, PageRequest};
 
 use super::error::ApiError;
 
@@ -118,50 +118,7 @@ impl RequestParams {
     }
 }
 
-/// `value:id:is_prev`: Sentry's three-part shape (so tools that inspect it are not surprised), holding a
-/// keyset instead of an offset. Only digits, `-` and `:`, which sentry-cli passes through unescaped.
-pub fn format_cursor(keyset: Keyset, direction: Direction) -> String {
-    let is_prev = u8::from(direction == Direction::Before);
-    format!("{}:{}:{is_prev}", keyset.value, keyset.id)
-}
-
+/// [`paging::parse_cursor`], refused as a bad request.
 pub fn parse_cursor(text: &str) -> Result<(Keyset, Direction), ApiError> {
-    let invalid = || ApiError::bad_request(format!("invalid cursor {text:?}"));
-    let mut parts = text.split(':');
-    let (Some(value), Some(id), Some(is_prev), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid());
-    };
-    let value = value.parse().map_err(|_| invalid())?;
-    let id = id.parse().map_err(|_| invalid())?;
-    let direction = match is_prev {
-        "0" => Direction::After,
-        "1" => Direction::Before,
-        _ => return Err(invalid()),
-    };
-    Ok((Keyset { value, id }, direction))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_use_only_safe_characters() {
-        let keyset = Keyset {
-            value: 1_700_000_000_123,
-            id: 42,
-        };
-        for direction in [Direction::After, Direction::Before] {
-            let text = format_cursor(keyset, direction);
-            assert!(text.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-'));
-            assert_eq!(parse_cursor(&text).unwrap(), (keyset, direction));
-        }
-    }
-
-    #[test]
-    fn malformed_cursors_are_refused() {
-        for bad in ["", "1:2", "1:2:3", "a:2:0", "1:2:0:4"] {
-            assert!(parse_cursor(bad).is_err(), "{bad:?}");
-        }
-    }
+    paging::parse_cursor(text).ok_or_else(|| ApiError::bad_request(format!("invalid cursor {text:?}")))
 }

@@ -15,7 +15,7 @@ use faultline::config::Config;
 use faultline::domain::accounts::{ApiToken, Role, Scope};
 use faultline::domain::event::Event;
 use faultline::store::{accounts, events, issues, now_ms, projects, NewEvent};
-use faultline::{bootstrap, App};
+use faultline::App;
 
 #[derive(Parser, Debug)]
 #[command(name = "faultline-api-bench")]
@@ -169,8 +169,18 @@ async fn walk(client: &reqwest::Client, base: &str, token: &str, first: &str, pa
 
 async fn bench_token(db: &faultline::store::Db) -> Result<String> {
     let email = format!("bench-{}@example.com", now_ms());
-    let (user, _, _) =
-        bootstrap::create_user(db, &email, None, "benchmark-password", false, (None, Some(Role::Owner))).await?;
+    let (user, _, _) = faultline::core::accounts::create_user(
+        &faultline::core::Core::offline(db.clone(), url::Url::parse("http://localhost/").unwrap()),
+        faultline::core::accounts::NewUser {
+            email: &email,
+            name: None,
+            password: "benchmark-password",
+            admin: false,
+            organization: None,
+            role: Some(Role::Owner),
+        },
+    )
+    .await?;
     let token = ApiToken::generate();
     let scopes = Scope::ALL.into_iter().collect();
     accounts::create_token(db, user.id, &token.hash, &token.hint(), "bench", &scopes).await?;

@@ -16,7 +16,7 @@ use faultline::config::Config;
 use faultline::domain::accounts::Role;
 use faultline::seed::{self, Corpus, SeedPlan};
 use faultline::store::{events, issues, now_ms, projects, Db};
-use faultline::{bootstrap, App};
+use faultline::App;
 
 #[derive(Parser, Debug)]
 #[command(name = "faultline-ui-bench")]
@@ -53,7 +53,18 @@ async fn main() -> Result<()> {
         seed_default(&db, project.id, &args).await?;
     }
     let email = format!("ui-bench-{}@example.com", now_ms());
-    bootstrap::create_user(&db, &email, None, PASSWORD, false, (None, Some(Role::Owner))).await?;
+    faultline::core::accounts::create_user(
+        &faultline::core::Core::offline(db.clone(), url::Url::parse("http://localhost/").unwrap()),
+        faultline::core::accounts::NewUser {
+            email: &email,
+            name: None,
+            password: PASSWORD,
+            admin: false,
+            organization: None,
+            role: Some(Role::Owner),
+        },
+    )
+    .await?;
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async {

@@ -7,11 +7,12 @@ pub use accounts::{org, token, user};
 
 use anyhow::Context;
 
-use crate::bootstrap;
 use crate::config::{Config, ProjectCommand, SeedArgs};
+use crate::core::{self, Access, Core};
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::project::ProjectSlug;
 use crate::seed::{self, Corpus, SeedPlan};
+use crate::store::organizations;
 use crate::store::{projects, Db};
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -27,7 +28,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 pub async fn bench_rules(config: &Config, args: &crate::config::BenchRulesArgs) -> anyhow::Result<()> {
     let db = connect(config).await?;
-    bootstrap::ensure_default_project(&db, &config.public_url).await?;
+    core::projects::ensure_default_project(&db, &config.public_url).await?;
     let project = projects::find_project_by_slug(&db, &args.project)
         .await?
         .with_context(|| format!("no project {}", args.project))?;
@@ -46,7 +47,7 @@ pub async fn bench_rules(config: &Config, args: &crate::config::BenchRulesArgs) 
 
 pub async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
     let db = connect(config).await?;
-    bootstrap::ensure_default_project(&db, &config.public_url).await?;
+    core::projects::ensure_default_project(&db, &config.public_url).await?;
     let project = projects::find_project_by_slug(&db, &args.project)
         .await?
         .with_context(|| format!("no project {}", args.project))?;
@@ -84,16 +85,11 @@ pub async fn project(config: &Config, command: &ProjectCommand) -> anyhow::Resul
             org,
         } => {
             let slug = ProjectSlug::parse(slug)?;
-            let dsn = bootstrap::create_project(
-                &db,
-                &config.public_url,
-                org.as_deref(),
-                slug.as_str(),
-                name.as_deref(),
-                platform.as_deref(),
-            )
-            .await
-            .with_context(|| format!("cannot create project {}", slug.as_str()))?;
+            let core = Core::offline(db.clone(), config.public_url.clone());
+            let dsn =
+                core::projects::create_as_operator(&core, org.as_deref(), &slug, name.as_deref(), platform.as_deref())
+                    .await
+                    .with_context(|| format!("cannot create project {}", slug.as_str()))?;
             println!("{dsn}");
             Ok(())
         }
@@ -102,7 +98,11 @@ pub async fn project(config: &Config, command: &ProjectCommand) -> anyhow::Resul
             let project = projects::find_project_by_slug(&db, slug)
                 .await?
                 .with_context(|| format!("no project {slug}"))?;
-            projects::set_scrub_keys(&db, project.id, keys).await?;
+            let organization = organizations::get_organization(&db, project.organization_id)
+                .await?
+                .context("the project's organization is gone")?;
+            let core = Core::offline(db.clone(), config.public_url.clone());
+            core::projects::set_scrub_keys(&core, &Access::operator(organization), &project, keys).await?;
             println!("project {slug} now also scrubs: {}", keys.join(", "));
             Ok(())
         }

@@ -18,8 +18,8 @@ use crate::request_body::{drain, BodyReservation};
 
 use super::decode::{decode_body_charged, first_line, DecodeError};
 use super::error::IngestError;
-use super::keys::ProjectAuth;
 use super::Ingest;
+use crate::core::ProjectAuth;
 
 /// How much of a body is read, at most, to find an envelope header when the request carries no key.
 const HEADER_PEEK_BYTES: usize = 64 * 1024;

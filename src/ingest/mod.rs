@@ -4,10 +4,8 @@
 mod admission;
 pub mod decode;
 mod error;
-mod keys;
 mod pipeline;
 pub mod prepare;
-pub mod rules;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -23,11 +21,10 @@ use tower_http::cors::{Any, CorsLayer};
 
 use admission::RawRequest;
 pub use error::IngestError;
-pub use keys::KeyCache;
 use pipeline::EventIdReply;
-pub use rules::RuleCache;
 
 use crate::config::Config;
+use crate::core::KeyCache;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;

@@ -14,10 +14,10 @@ use crate::store::{NewEvent, Outage};
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
-use super::keys::ProjectAuth;
 use super::prepare::{parse_event_json, prepare_event, EventContext};
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
+use crate::core::ProjectAuth;
 
 /// The `id` to answer with; `None` answers `{}`.
 pub type EventIdReply = Option<String>;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::rules::RuleCache;
+use crate::core::RuleCache;
 use crate::domain::alerts::{QuietMemo, RuleSet};
 use crate::health::DbHealth;
 use crate::store::{probe_write, record_batch_alerting, BatchOutcome, Db, NewEvent, Outage, StoreError};

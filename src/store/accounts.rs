@@ -2,7 +2,7 @@
 
 use crate::domain::accounts::ScopeSet;
 
-use super::{is_unique_violation, now_ms, on_pool, Db, StoreError};
+use super::{is_unique_violation, now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
@@ -52,17 +52,31 @@ pub async fn create_user(
     password_hash: &str,
     is_admin: bool,
 ) -> Result<User, StoreError> {
+    let mut tx = Tx::begin(db).await?;
+    let user = insert_user(&mut tx, email, name, password_hash, is_admin).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// As [`create_user`], inside a transaction that also makes them a member somewhere.
+pub async fn insert_user(
+    tx: &mut Tx,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> Result<User, StoreError> {
     let email = email.trim().to_lowercase();
     let now = now_ms();
     let sql = "INSERT INTO users (email, name, password_hash, is_admin, created_at) \
                VALUES ($1, $2, $3, $4, $5) RETURNING id";
-    let result: Result<i64, sqlx::Error> = on_pool!(db, pool => sqlx::query_scalar(sql)
+    let result: Result<i64, sqlx::Error> = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
         .bind(&email)
         .bind(name)
         .bind(password_hash)
         .bind(is_admin)
         .bind(now)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await);
     match result {
         Ok(id) => Ok(User {

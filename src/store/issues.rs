@@ -1,10 +1,8 @@
 //! Issues: reading them, their counters and facets, and changing their lifecycle state.
 
-use crate::domain::lifecycle::{
-    ChangeContext, IgnoreCondition, IssueState, IssueStatus, Resolution, StatusChange, Substatus,
-};
+use crate::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
 
-use super::{on_pool, Db, StoreError};
+use super::{on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
@@ -285,18 +283,82 @@ pub async fn delete_issues(db: &Db, issue_ids: &[i64]) -> Result<u64, StoreError
     Ok(deleted)
 }
 
-/// Applies a status change to an issue as it is stored now; returns the issue in its new state.
-pub async fn change_status(db: &Db, issue: &Issue, change: &StatusChange) -> Result<Issue, StoreError> {
-    let latest_release = latest_release(db, issue.project_id).await?;
-    let context = ChangeContext {
-        now_ms: super::now_ms(),
-        times_seen: issue.times_seen,
-        latest_release: latest_release.as_deref(),
+/// An issue of one of the organization's projects, locked for a change in this transaction (Postgres
+/// locks the row; SQLite's transaction already holds the write lock). `None` when it is not there.
+pub async fn lock_organization_issue(
+    tx: &mut Tx,
+    organization_id: i64,
+    issue_id: i64,
+) -> Result<Option<Issue>, StoreError> {
+    let sql = format!(
+        "{} WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)",
+        issue_select()
+    );
+    let row: Option<IssueRow> = match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_as(&sql)
+                .bind(issue_id)
+                .bind(organization_id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            let locked = format!("{sql} FOR UPDATE");
+            sqlx::query_as(&locked)
+                .bind(issue_id)
+                .bind(organization_id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
     };
-    let mut updated = issue.clone();
-    change.apply(&mut updated.state, &context);
-    set_state(db, issue.id, &updated.state).await?;
-    Ok(updated)
+    row.map(IssueRow::into_issue).transpose()
+}
+
+/// [`latest_release`], read inside a transaction.
+pub async fn latest_release_in(tx: &mut Tx, project_id: i64) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT 1";
+    Ok(on_tx!(tx, conn, Backend => sqlx::query_scalar(sql).bind(project_id).fetch_optional(&mut *conn).await?))
+}
+
+/// Stores an issue's new lifecycle state inside a transaction.
+pub async fn write_state(tx: &mut Tx, issue_id: i64, state: &IssueState) -> Result<(), StoreError> {
+    let c = StateColumns::from_state(state);
+    let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
+               resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(&c.status)
+        .bind(&c.substatus)
+        .bind(&c.resolution)
+        .bind(&c.resolution_release)
+        .bind(c.resolved_at)
+        .bind(&c.ignore_kind)
+        .bind(c.ignore_until)
+        .bind(c.ignore_until_count)
+        .bind(issue_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Deletes those of the issues that belong to the organization's projects, with their events and
+/// counters, inside a transaction; returns how many there were.
+pub async fn delete_organization_issues(
+    tx: &mut Tx,
+    organization_id: i64,
+    issue_ids: &[i64],
+) -> Result<u64, StoreError> {
+    let sql = "DELETE FROM issues WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)";
+    let mut deleted = 0;
+    for id in issue_ids {
+        deleted += on_tx!(tx, conn, Backend => sqlx::query(sql)
+            .bind(*id)
+            .bind(organization_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(deleted)
 }
 
 /// Events per hour since `since_ms` for each issue, as (issue id, hour start ms, count).

@@ -220,14 +220,15 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// An open transaction on either database.
-pub(crate) enum Tx {
+/// An open transaction on either database. Use cases (`core`) open one around a change of several rows;
+/// the store functions that take `&mut Tx` run inside it.
+pub enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
-    pub(crate) async fn begin(db: &Db) -> Result<Tx, StoreError> {
+    pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
         Ok(match db {
             // IMMEDIATE takes the write lock up front (waiting out the busy timeout). A deferred transaction
             // reads first and then fails at once with SQLITE_BUSY if another connection (an API write, a
@@ -237,7 +238,7 @@ impl Tx {
         })
     }
 
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+    pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,

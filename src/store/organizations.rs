@@ -2,7 +2,7 @@
 
 use crate::domain::accounts::Role;
 
-use super::{is_unique_violation, now_ms, on_pool, Db, StoreError};
+use super::{is_unique_violation, now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Organization {
@@ -87,6 +87,56 @@ pub async fn set_member(db: &Db, organization_id: i64, user_id: i64, role: Role)
         .bind(role.as_str())
         .bind(now_ms())
         .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Every member's role, read inside a transaction that will change one of them. Postgres locks the rows,
+/// so two concurrent demotions cannot both see a second owner; SQLite's transaction already holds the
+/// write lock.
+pub async fn member_roles(tx: &mut Tx, organization_id: i64) -> Result<Vec<(i64, Role)>, StoreError> {
+    let sql = "SELECT user_id, role FROM members WHERE organization_id = $1";
+    let rows: Vec<(i64, String)> = match tx {
+        Tx::Sqlite(t) => sqlx::query_as(sql).bind(organization_id).fetch_all(&mut **t).await?,
+        Tx::Postgres(t) => {
+            let locked = format!("{sql} FOR UPDATE");
+            sqlx::query_as(&locked)
+                .bind(organization_id)
+                .fetch_all(&mut **t)
+                .await?
+        }
+    };
+    rows.into_iter()
+        .map(|(user_id, role)| {
+            let role = Role::parse(&role).map_err(|e| StoreError::Corrupt(format!("members.role: {e}")))?;
+            Ok((user_id, role))
+        })
+        .collect()
+}
+
+/// Adds a member or changes their role, inside a transaction.
+pub async fn put_member(tx: &mut Tx, organization_id: i64, user_id: i64, role: Role) -> Result<(), StoreError> {
+    let sql = "INSERT INTO members (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Removes a member inside a transaction.
+pub async fn delete_member(tx: &mut Tx, organization_id: i64, user_id: i64) -> Result<(), StoreError> {
+    let sql = "DELETE FROM members WHERE organization_id = $1 AND user_id = $2";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .execute(&mut *conn)
         .await?
         .rows_affected());
     Ok(())

@@ -111,3 +111,55 @@ macro_rules! bind_params {
     }};
 }
 pub(crate) use bind_params;
+
+/// `value:id:is_prev`: Sentry's three-part shape (so tools that inspect it are not surprised), holding a
+/// keyset instead of an offset. Only digits, `-` and `:`, which sentry-cli passes through unescaped.
+pub fn format_cursor(keyset: Keyset, direction: Direction) -> String {
+    let is_prev = u8::from(direction == Direction::Before);
+    format!("{}:{}:{is_prev}", keyset.value, keyset.id)
+}
+
+/// The keyset and direction of a cursor [`format_cursor`] wrote; `None` for anything else.
+pub fn parse_cursor(text: &str) -> Option<(Keyset, Direction)> {
+    let mut parts = text.split(':');
+    let (Some(value), Some(id), Some(is_prev), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let direction = match is_prev {
+        "0" => Direction::After,
+        "1" => Direction::Before,
+        _ => return None,
+    };
+    Some((
+        Keyset {
+            value: value.parse().ok()?,
+            id: id.parse().ok()?,
+        },
+        direction,
+    ))
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_use_only_safe_characters() {
+        let keyset = Keyset {
+            value: 1_700_000_000_123,
+            id: 42,
+        };
+        for direction in [Direction::After, Direction::Before] {
+            let text = format_cursor(keyset, direction);
+            assert!(text.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-'));
+            assert_eq!(parse_cursor(&text), Some((keyset, direction)));
+        }
+    }
+
+    #[test]
+    fn malformed_cursors_are_refused() {
+        for bad in ["", "1:2", "1:2:3", "a:2:0", "1:2:0:4"] {
+            assert!(parse_cursor(bad).is_none(), "{bad:?}");
+        }
+    }
+}

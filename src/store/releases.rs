@@ -1,7 +1,7 @@
 //! Releases as the web API sees them: one per organization and version, linked to projects. Ingest records the
 //! (project, version) pairs it sees; tools add details (url, ref, dates) and deploys.
 
-use super::{now_ms, on_pool, Db, StoreError};
+use super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
@@ -55,15 +55,15 @@ pub async fn upsert_release(
                           SELECT $1, $2, COALESCE(MIN(r.first_seen), $3) FROM releases r \
                           JOIN projects p ON p.id = r.project_id WHERE p.organization_id = $1 AND r.version = $2 \
                           ON CONFLICT (organization_id, version) DO NOTHING";
-    on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(db).await?;
+    on_tx!(&mut tx, conn, Backend => {
         for project_id in project_ids {
-            sqlx::query(link).bind(*project_id).bind(version).bind(now).execute(&mut *tx).await?;
+            sqlx::query(link).bind(*project_id).bind(version).bind(now).execute(&mut *conn).await?;
         }
-        sqlx::query(insert_details).bind(organization_id).bind(version).bind(now).execute(&mut *tx).await?;
-        tx.commit().await?;
+        sqlx::query(insert_details).bind(organization_id).bind(version).bind(now).execute(&mut *conn).await?;
     });
-    update_details(db, organization_id, version, details).await
+    update_details(&mut tx, organization_id, version, details).await?;
+    tx.commit().await
 }
 
 /// Merges details into an existing release; `NotFound` when the organization has no such release.
@@ -79,11 +79,16 @@ pub async fn update_release(
     upsert_release(db, organization_id, version, &[], details).await
 }
 
-async fn update_details(db: &Db, organization_id: i64, version: &str, d: &ReleaseDetails) -> Result<(), StoreError> {
+async fn update_details(
+    tx: &mut Tx,
+    organization_id: i64,
+    version: &str,
+    d: &ReleaseDetails,
+) -> Result<(), StoreError> {
     let sql = "UPDATE release_details SET url = COALESCE($1, url), ref = COALESCE($2, ref), \
                date_started = COALESCE($3, date_started), date_released = COALESCE($4, date_released), \
                status = COALESCE($5, status) WHERE organization_id = $6 AND version = $7";
-    on_pool!(db, pool => sqlx::query(sql)
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
         .bind(&d.url)
         .bind(&d.reference)
         .bind(d.date_started)
@@ -91,7 +96,7 @@ async fn update_details(db: &Db, organization_id: i64, version: &str, d: &Releas
         .bind(&d.status)
         .bind(organization_id)
         .bind(version)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected());
     Ok(())

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use crate::core::{CoreError, ErrorKind, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,10 +22,17 @@ pub enum WebError {
     BadRequest(String),
     #[error("too many attempts")]
     TooManyAttempts(Duration),
-    #[error("storage: {0}")]
-    Store(#[from] StoreError),
+    /// What a use case (or a read) failed with, answered as every edge answers it.
+    #[error("{0}")]
+    Core(#[from] CoreError),
     #[error("rendering: {0}")]
     Render(#[from] askama::Error),
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> WebError {
+        WebError::Core(error.into())
+    }
 }
 
 #[derive(Template)]
@@ -61,7 +69,8 @@ impl IntoResponse for WebError {
                     wait.as_secs().max(1)
                 ),
             ),
-            WebError::Store(_) | WebError::Render(_) => {
+            WebError::Core(error) => core_answer(error),
+            WebError::Render(_) => {
                 tracing::error!(error = %self, "page failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,11 +87,39 @@ impl IntoResponse for WebError {
         };
         let body = page.render().unwrap_or_else(|_| heading.to_owned());
         let mut response = (status, Html(body)).into_response();
-        if let WebError::TooManyAttempts(wait) = self {
-            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let retry_after = match &self {
+            WebError::TooManyAttempts(wait) => Some(wait.as_secs().max(1)),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
+}
+
+/// The page for a use case's failure: the same status the API answers with, and a sentence.
+fn core_answer(error: &CoreError) -> (StatusCode, &'static str, String) {
+    let kind = error.kind();
+    let (heading, message) = match kind {
+        ErrorKind::NotFound => ("Not found", "There is nothing here, or you may not see it.".to_owned()),
+        ErrorKind::Forbidden => ("Not allowed", error.to_string()),
+        ErrorKind::Invalid => ("Bad request", error.to_string()),
+        ErrorKind::Conflict => ("Not possible", error.to_string()),
+        ErrorKind::Unavailable => {
+            tracing::warn!(%error, "page failed: database unavailable");
+            (
+                "Try again shortly",
+                "The database is not answering right now.".to_owned(),
+            )
+        }
+        ErrorKind::Internal => {
+            tracing::error!(%error, "page failed");
+            ("Something went wrong", "The error was logged.".to_owned())
+        }
+    };
+    (kind.status(), heading, message)
 }

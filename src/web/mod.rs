@@ -20,44 +20,34 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::ingest::KeyCache;
+use crate::core::Core;
 use crate::store::Db;
 pub use error::WebError;
 pub use nav::Nav;
 use throttle::LoginThrottle;
 
-/// What every page handler can reach.
+/// What every page handler can reach: the use cases, and for reads the database and public URL.
 #[derive(Clone)]
 pub struct WebState {
+    pub core: Core,
     pub db: Db,
     pub public_url: url::Url,
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub trust_proxy: bool,
     pub throttle: Arc<LoginThrottle>,
-    /// Ingest's key cache, forgotten when keys or scrubbing settings change here so they apply at once.
-    pub keys: KeyCache,
-    /// Rules and channels; changes clear the writer's rule cache.
-    pub alerting: crate::alerting::Alerting,
 }
 
 impl WebState {
-    pub fn new(db: Db, public_url: url::Url, trust_proxy: bool, alerting: crate::alerting::Alerting) -> WebState {
+    pub fn new(core: Core, trust_proxy: bool) -> WebState {
         WebState {
-            alerting,
-            secure_cookies: public_url.scheme() == "https",
-            public_url,
+            secure_cookies: core.public_url.scheme() == "https",
+            db: core.db.clone(),
+            public_url: core.public_url.clone(),
             trust_proxy,
             throttle: Arc::new(LoginThrottle::default()),
-            keys: KeyCache::new(db.clone()),
-            db,
+            core,
         }
-    }
-
-    /// Shares ingest's key cache (else this state holds a private one nobody reads).
-    pub fn with_key_cache(mut self, keys: KeyCache) -> WebState {
-        self.keys = keys;
-        self
     }
 }
 

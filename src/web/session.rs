@@ -10,6 +10,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::core::Access;
 use crate::domain::accounts::{hash_token, Role};
 use crate::request_body::read_capped;
 use crate::store::organizations::{self, Organization};
@@ -39,6 +40,12 @@ impl Viewer {
             .find(|(organization, _)| organization.slug == slug)
             .cloned()
             .ok_or(WebError::NotFound)
+    }
+
+    /// What the viewer may do in the organization with this slug; not found when they are not a member.
+    pub fn access(&self, slug: &str) -> Result<Access, WebError> {
+        let (organization, role) = self.org(slug)?;
+        Ok(Access::member(organization, role))
     }
 
     pub fn csrf(&self) -> &str {

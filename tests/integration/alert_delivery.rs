@@ -198,9 +198,7 @@ async fn the_cooldown_holds_a_regression_back(backend: Backend) {
     send_error(&app, "ValueError").await;
     receiver.wait_for(1, WAIT).await;
     let issue = issues::list_issues(&app.db, app.project_id).await.unwrap().remove(0);
-    issues::change_status(&app.db, &issue, &StatusChange::Resolve)
-        .await
-        .unwrap();
+    common::change_issue_status(&app.db, issue.id, &StatusChange::Resolve).await;
     send_error(&app, "ValueError").await;
     let regressed = issues::get_issue(&app.db, issue.id).await.unwrap().unwrap();
     assert_eq!(

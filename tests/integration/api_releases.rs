@@ -169,9 +169,15 @@ async fn a_project_scoped_route_shows_only_that_projects_releases(backend: Backe
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
     let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::bootstrap::create_project(&app.db, &public_url, None, "web", None, None)
-        .await
-        .unwrap();
+    faultline::core::projects::create_as_operator(
+        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
+        None,
+        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     json_body(
         create(
             &app,
@@ -248,9 +254,15 @@ async fn releases_are_listed_newest_first_and_per_project(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
     let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::bootstrap::create_project(&app.db, &public_url, None, "web", None, None)
-        .await
-        .unwrap();
+    faultline::core::projects::create_as_operator(
+        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
+        None,
+        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     // Creation order is the reverse of version order, so only a date ordering passes.
     for (version, project) in [("2.0.0", "default"), ("1.5.0", "web"), ("1.0.0", "default")] {
         json_body(

@@ -182,7 +182,54 @@ async fn organizations_and_members_are_managed_from_the_command_line(backend: Ba
     database.drop_database().await;
 }
 
+/// The owner rules hold on the command line too: `add-member --role member` cannot demote the last owner.
+async fn the_command_line_cannot_demote_the_last_owner(backend: Backend) {
+    let database = TestDatabase::create(&backend).await;
+    let owner = faultline(
+        &database,
+        &["user", "create", "--email", "boss@acme.test", "--admin"],
+        "hunter2hunter2\n",
+    )
+    .await;
+    assert!(owner.success, "{}", owner.stderr);
+    let demote = [
+        "org",
+        "add-member",
+        "default",
+        "--email",
+        "boss@acme.test",
+        "--role",
+        "member",
+    ];
+    let refused = faultline(&database, &demote, "").await;
+    assert!(!refused.success, "the last owner was demoted: {}", refused.stdout);
+    assert!(
+        refused.stderr.contains("An organization needs at least one owner."),
+        "{}",
+        refused.stderr
+    );
+    let db = open(&database).await;
+    let org = organizations::find_organization(&db, "default").await.unwrap().unwrap();
+    assert_eq!(organizations::count_owners(&db, org.id).await.unwrap(), 1);
+    db.close().await;
+    let second = faultline(
+        &database,
+        &["user", "create", "--email", "heir@acme.test", "--role", "owner"],
+        "hunter2hunter2\n",
+    )
+    .await;
+    assert!(second.success, "{}", second.stderr);
+    let demoted = faultline(&database, &demote, "").await;
+    assert!(
+        demoted.success,
+        "with a second owner the first may step down: {}",
+        demoted.stderr
+    );
+    database.drop_database().await;
+}
+
 on_both_databases!(
     users_and_tokens_are_created_from_the_command_line,
     organizations_and_members_are_managed_from_the_command_line,
+    the_command_line_cannot_demote_the_last_owner,
 );

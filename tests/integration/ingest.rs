@@ -93,16 +93,11 @@ async fn unknown_wrong_project_and_disabled_keys_answer_403(backend: Backend) {
             .body(body.clone())
             .send()
     };
-    let other_dsn = faultline::bootstrap::create_project(
-        &app.db,
-        &"http://localhost/".parse().unwrap(),
-        None,
-        "other",
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let other_slug = faultline::domain::project::ProjectSlug::parse("other").unwrap();
+    let other_dsn =
+        faultline::core::projects::create_as_operator(&common::operator_core(&app.db), None, &other_slug, None, None)
+            .await
+            .unwrap();
     let other = faultline::domain::auth::Dsn::parse(&other_dsn.to_string()).unwrap();
     // The other project's key is disabled before any request, so no cache can hide it.
     faultline::store::projects::set_project_enabled(&app.db, other.project_id as i64, false)

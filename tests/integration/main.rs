@@ -20,6 +20,7 @@ mod api_releases;
 mod bad_input;
 mod browser_ui;
 mod cli_accounts;
+mod core_rules;
 mod e2e_python;
 mod e2e_rust_sdk;
 mod e2e_sentry_cli;

@@ -89,13 +89,16 @@ const HOOK_TOKEN: &str = "hook-token-secret";
 /// channel a recipient, so both kinds of delivery are attempted (and fail) when the next event arrives.
 async fn alert_to_nowhere(db: &Db, project_id: i64) {
     let org = organizations::find_organization(db, "default").await.unwrap().unwrap();
-    faultline::bootstrap::create_user(
-        db,
-        "dev@example.com",
-        None,
-        "a-long-password",
-        false,
-        (None, Some(Role::Member)),
+    faultline::core::accounts::create_user(
+        &faultline::core::Core::offline(db.clone(), url::Url::parse("http://localhost/").unwrap()),
+        faultline::core::accounts::NewUser {
+            email: "dev@example.com",
+            name: None,
+            password: "a-long-password",
+            admin: false,
+            organization: None,
+            role: Some(Role::Member),
+        },
     )
     .await
     .unwrap();

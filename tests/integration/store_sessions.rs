@@ -57,7 +57,7 @@ async fn the_audit_log_lists_newest_first(backend: Backend) {
 async fn an_empty_project_has_no_figures(backend: Backend) {
     let (database, db) = open_store(&backend).await;
     let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::bootstrap::ensure_default_project(&db, &public_url)
+    faultline::core::projects::ensure_default_project(&db, &public_url)
         .await
         .unwrap();
     let project = projects::list_projects(&db).await.unwrap().remove(0);

@@ -59,9 +59,12 @@ async fn tabs_search_and_filters_narrow_the_list(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    issues::change_status(&app.db, &resolved, &faultline::domain::lifecycle::StatusChange::Resolve)
-        .await
-        .unwrap();
+    common::change_issue_status(
+        &app.db,
+        resolved.id,
+        &faultline::domain::lifecycle::StatusChange::Resolve,
+    )
+    .await;
     let browser = app.signed_in("dev@example.com", None, Role::Member).await;
     let titles = |body: &str| -> Vec<String> {
         ["KeyError", "ValueError", "TypeError"]

@@ -18,9 +18,10 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::alerts::channel as channel_json;
 use crate::api::ApiState;
+use crate::core::alerts;
 use crate::domain::accounts::Scope;
 use crate::domain::alerts::channel::{ChannelConfig, KINDS};
-use crate::store::alerts;
+use crate::store::alerts as stored;
 
 use super::alert_rules::parse_id;
 
@@ -48,7 +49,7 @@ fn config_of(kind: &str, settings: Option<Map<String, Value>>) -> ApiResult<Chan
 pub async fn list(caller: Caller, State(state): State<ApiState>, Path(org): Path<String>) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     access.require(Scope::OrgRead)?;
-    let channels = alerts::list_channels(&state.db, access.organization.id).await?;
+    let channels = stored::list_channels(&state.db, access.organization.id).await?;
     Ok(Json(channels.iter().map(channel_json).collect()))
 }
 
@@ -59,17 +60,13 @@ pub async fn create(
     Body(body): Body<ChannelBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let access = caller.org(&org)?;
-    access.require(Scope::ProjectWrite)?;
     let kind = body
         .kind
         .ok_or_else(|| ApiError::bad_request(format!("a channel needs a kind: {}", KINDS.join(", "))))?;
     let config = config_of(&kind, body.settings)?;
     let generates_secret = matches!(&config, ChannelConfig::Webhook(hook) if hook.secret.trim().is_empty());
     let name = body.name.unwrap_or_default();
-    let channel = state
-        .alerting
-        .create_channel(access.organization.id, &name, config)
-        .await?;
+    let channel = alerts::create_channel(&state.core, &access, &name, config).await?;
     let mut answer = channel_json(&channel);
     if let (true, ChannelConfig::Webhook(hook)) = (generates_secret, &channel.config) {
         answer["secret"] = json!(hook.secret);
@@ -83,7 +80,7 @@ pub async fn detail(
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
-    let channel = alerts::get_channel(&state.db, access.organization.id, parse_id(&id)?)
+    let channel = stored::get_channel(&state.db, access.organization.id, parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound)?;
     access.require(Scope::OrgRead)?;
@@ -98,19 +95,15 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     let id = parse_id(&id)?;
-    let stored = alerts::get_channel(&state.db, access.organization.id, id)
+    let stored = stored::get_channel(&state.db, access.organization.id, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    access.require(Scope::ProjectWrite)?;
     let config = match (body.kind, body.settings) {
         (None, None) => stored.config,
         (kind, settings) => config_of(kind.as_deref().unwrap_or(stored.config.kind()), settings)?,
     };
     let name = body.name.unwrap_or(stored.name);
-    let channel = state
-        .alerting
-        .update_channel(access.organization.id, id, &name, config)
-        .await?;
+    let channel = alerts::update_channel(&state.core, &access, id, &name, config).await?;
     Ok(Json(channel_json(&channel)))
 }
 
@@ -121,11 +114,7 @@ pub async fn delete(
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = caller.org(&org)?;
-    access.require(Scope::ProjectWrite)?;
-    state
-        .alerting
-        .delete_channel(access.organization.id, parse_id(&id)?)
-        .await?;
+    alerts::delete_channel(&state.core, &access, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,8 +126,7 @@ pub async fn test(
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
-    access.require(Scope::ProjectWrite)?;
-    let outcome = state.alerting.send_test(&access.organization, parse_id(&id)?).await?;
+    let outcome = alerts::send_test(&state.core, &access, parse_id(&id)?).await?;
     Ok(Json(match outcome {
         Ok(()) => json!({ "ok": true }),
         Err(error) => json!({ "ok": false, "error": error.to_string() }),

@@ -12,13 +12,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::alerting::AlertingError;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::alerts::{delivery, rule as rule_json};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
+use crate::core::{alerts as rules, CoreError};
 use crate::domain::accounts::Scope;
 use crate::domain::alerts::{AlertRule, Conditions, RuleSpec, Threshold, Triggers, DEFAULT_COOLDOWN_MINUTES};
 use crate::domain::event::Level;
@@ -140,11 +140,9 @@ pub fn parse_id(text: &str) -> ApiResult<i64> {
 }
 
 /// Once the project (and rule) were found, "not found" from saving means a channel the organization lacks.
-fn unknown_channel(error: AlertingError) -> ApiError {
+fn unknown_channel(error: CoreError) -> ApiError {
     match error {
-        AlertingError::NotFound => {
-            ApiError::bad_request("a rule can only send to channels of its project's organization")
-        }
+        CoreError::NotFound => ApiError::bad_request("a rule can only send to channels of its project's organization"),
         other => other.into(),
     }
 }
@@ -165,11 +163,9 @@ pub async fn create(
     Path((org, project)): Path<(String, String)>,
     Body(body): Body<RuleBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
     let spec = body.applied_to(new_rule_defaults())?;
-    let rule = state
-        .alerting
-        .create_rule(project.id, spec)
+    let rule = rules::create_rule(&state.core, &access, &project, spec)
         .await
         .map_err(unknown_channel)?;
     Ok((StatusCode::CREATED, Json(rule_json(&rule))))
@@ -193,15 +189,13 @@ pub async fn update(
     Path((org, project, id)): Path<(String, String, String)>,
     Body(body): Body<RuleBody>,
 ) -> ApiResult<Json<Value>> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
     let id = parse_id(&id)?;
     let current = alerts::get_rule(&state.db, project.id, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let spec = body.applied_to(spec_of(current))?;
-    let rule = state
-        .alerting
-        .update_rule(project.id, id, spec)
+    let rule = rules::update_rule(&state.core, &access, &project, id, spec)
         .await
         .map_err(unknown_channel)?;
     Ok(Json(rule_json(&rule)))
@@ -212,8 +206,8 @@ pub async fn delete(
     State(state): State<ApiState>,
     Path((org, project, id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
-    state.alerting.delete_rule(project.id, parse_id(&id)?).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
+    rules::delete_rule(&state.core, &access, &project, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -22,11 +22,7 @@ pub async fn organizations(caller: Caller) -> Json<Value> {
     let visible = caller
         .memberships
         .iter()
-        .filter(|(o, _)| {
-            caller
-                .org(&o.slug)
-                .is_ok_and(|access| access.scopes.contains(Scope::OrgRead))
-        })
+        .filter(|(o, _)| caller.org(&o.slug).is_ok_and(|access| access.allows(Scope::OrgRead)))
         .map(|(o, _)| organization(o))
         .collect();
     Json(Value::Array(visible))

@@ -8,15 +8,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use crate::api::auth::{Caller, OrgAccess};
+use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::issue_update::parse_issue_update;
 use crate::api::json::issue::{issue as issue_json, IssueContext, IssueStats};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
+use crate::core::{self, Access};
 use crate::domain::accounts::Scope;
-use crate::domain::lifecycle::StatusChange;
 use crate::domain::period::{bucket_counts, StatsPeriod};
 use crate::store::issue_search::{search_issues, IssueSort};
 use crate::store::issues::{self, Issue};
@@ -64,8 +64,8 @@ pub async fn project_bulk_update(
     params: RequestParams,
     Body(body): Body<Value>,
 ) -> ApiResult<Response> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::EventWrite).await?;
-    bulk_update(&state, vec![project], &params, &body).await
+    let (access, project) = caller.project(&state, &org, &project, Scope::EventRead).await?;
+    bulk_update(&state, &access, vec![project], &params, &body).await
 }
 
 pub async fn organization_bulk_update(
@@ -75,9 +75,9 @@ pub async fn organization_bulk_update(
     params: RequestParams,
     Body(body): Body<Value>,
 ) -> ApiResult<Response> {
-    let access = org_access(&caller, &org, Scope::EventWrite)?;
+    let access = org_access(&caller, &org, Scope::EventRead)?;
     let projects = requested_projects(&state, &access, &params.all("project")).await?;
-    bulk_update(&state, projects, &params, &body).await
+    bulk_update(&state, &access, projects, &params, &body).await
 }
 
 pub async fn project_bulk_delete(
@@ -86,8 +86,8 @@ pub async fn project_bulk_delete(
     Path((org, project)): ProjectPath,
     params: RequestParams,
 ) -> ApiResult<StatusCode> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::EventAdmin).await?;
-    bulk_delete(&state, vec![project], &params).await
+    let (access, project) = caller.project(&state, &org, &project, Scope::EventRead).await?;
+    bulk_delete(&state, &access, vec![project], &params).await
 }
 
 pub async fn organization_bulk_delete(
@@ -96,9 +96,9 @@ pub async fn organization_bulk_delete(
     Path(org): OrgPath,
     params: RequestParams,
 ) -> ApiResult<StatusCode> {
-    let access = org_access(&caller, &org, Scope::EventAdmin)?;
+    let access = org_access(&caller, &org, Scope::EventRead)?;
     let projects = requested_projects(&state, &access, &params.all("project")).await?;
-    bulk_delete(&state, projects, &params).await
+    bulk_delete(&state, &access, projects, &params).await
 }
 
 pub async fn detail(caller: Caller, State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -143,7 +143,7 @@ pub async fn org_delete(
     delete_one(&state, &caller, Some(&org), &id).await
 }
 
-fn org_access(caller: &Caller, org: &str, scope: Scope) -> ApiResult<OrgAccess> {
+fn org_access(caller: &Caller, org: &str, scope: Scope) -> ApiResult<Access> {
     let access = caller.org(org)?;
     access.require(scope)?;
     Ok(access)
@@ -151,7 +151,7 @@ fn org_access(caller: &Caller, org: &str, scope: Scope) -> ApiResult<OrgAccess> 
 
 async fn list(
     state: &ApiState,
-    access: &OrgAccess,
+    access: &Access,
     projects: Vec<Project>,
     params: &RequestParams,
     period_filters: bool,
@@ -179,7 +179,7 @@ async fn list(
     Ok(([(header::LINK, link)], Json(Value::Array(items))).into_response())
 }
 
-fn context<'a>(state: &'a ApiState, access: &'a OrgAccess, project: &'a Project) -> IssueContext<'a> {
+fn context<'a>(state: &'a ApiState, access: &'a Access, project: &'a Project) -> IssueContext<'a> {
     IssueContext {
         project,
         organization_slug: &access.organization.slug,
@@ -243,6 +243,7 @@ async fn bulk_targets(state: &ApiState, projects: &[Project], params: &RequestPa
 
 async fn bulk_update(
     state: &ApiState,
+    access: &Access,
     projects: Vec<Project>,
     params: &RequestParams,
     body: &Value,
@@ -253,23 +254,22 @@ async fn bulk_update(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     if let Some(change) = &update.change {
-        for issue in &targets {
-            apply_change(&state.db, issue, change).await?;
-        }
+        let ids: Vec<i64> = targets.iter().map(|i| i.id).collect();
+        core::issues::change_statuses(&state.core, access, &ids, change).await?;
     }
     Ok(Json(update.echo).into_response())
 }
 
-async fn bulk_delete(state: &ApiState, projects: Vec<Project>, params: &RequestParams) -> ApiResult<StatusCode> {
+async fn bulk_delete(
+    state: &ApiState,
+    access: &Access,
+    projects: Vec<Project>,
+    params: &RequestParams,
+) -> ApiResult<StatusCode> {
     let targets = bulk_targets(state, &projects, params).await?;
     let ids: Vec<i64> = targets.iter().map(|i| i.id).collect();
-    issues::delete_issues(&state.db, &ids).await?;
+    core::issues::delete(&state.core, access, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Applies a status change to an issue as it is stored now; returns the new state's issue.
-pub async fn apply_change(db: &Db, issue: &Issue, change: &StatusChange) -> ApiResult<Issue> {
-    Ok(issues::change_status(db, issue, change).await?)
 }
 
 async fn show(state: &ApiState, caller: &Caller, org: Option<&str>, id: &str) -> ApiResult<Json<Value>> {
@@ -284,16 +284,16 @@ async fn update_one(
     id: &str,
     body: &Value,
 ) -> ApiResult<Json<Value>> {
-    let mut scoped = find_issue(state, caller, org, id, Scope::EventWrite).await?;
+    let mut scoped = find_issue(state, caller, org, id, Scope::EventRead).await?;
     let update = parse_issue_update(body)?;
     if let Some(change) = &update.change {
-        scoped.issue = apply_change(&state.db, &scoped.issue, change).await?;
+        scoped.issue = core::issues::change_status(&state.core, &scoped.access, scoped.issue.id, change).await?;
     }
     Ok(Json(issue_json(&scoped.issue, &scoped.context(state), None)))
 }
 
 async fn delete_one(state: &ApiState, caller: &Caller, org: Option<&str>, id: &str) -> ApiResult<StatusCode> {
-    let scoped = find_issue(state, caller, org, id, Scope::EventAdmin).await?;
-    issues::delete_issues(&state.db, &[scoped.issue.id]).await?;
+    let scoped = find_issue(state, caller, org, id, Scope::EventRead).await?;
+    core::issues::delete(&state.core, &scoped.access, &[scoped.issue.id]).await?;
     Ok(StatusCode::ACCEPTED)
 }

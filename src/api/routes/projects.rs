@@ -11,8 +11,8 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::organization::{project as project_json, project_key};
 use crate::api::ApiState;
+use crate::core;
 use crate::domain::accounts::Scope;
-use crate::domain::auth::PublicKey;
 use crate::domain::project::ProjectSlug;
 use crate::store::organizations::{self, Organization};
 use crate::store::projects::{self, Project};
@@ -22,7 +22,7 @@ pub async fn all_projects(caller: Caller, State(state): State<ApiState>) -> ApiR
     let mut listed = Vec::new();
     for (organization, _) in &caller.memberships {
         let access = caller.org(&organization.slug)?;
-        if access.scopes.contains(Scope::ProjectRead) {
+        if access.allows(Scope::ProjectRead) {
             listed.extend(organization_project_list(&state.db, &access.organization).await?);
         }
     }
@@ -68,23 +68,13 @@ pub async fn create(
     organizations::find_team(&state.db, access.organization.id, &team)
         .await?
         .ok_or(ApiError::NotFound)?;
-    access.require(Scope::ProjectWrite)?;
     let slug = match body.slug.as_deref() {
         Some(slug) => ProjectSlug::parse(slug),
         None => ProjectSlug::from_name(&body.name),
     };
     let slug = slug.map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let key = PublicKey::generate();
-    let platform = body.platform.as_deref();
-    let project = projects::create_project(
-        &state.db,
-        access.organization.id,
-        slug.as_str(),
-        body.name.trim(),
-        platform,
-        key.as_str(),
-    )
-    .await?;
+    let (project, _) =
+        core::projects::create(&state.core, &access, &slug, Some(&body.name), body.platform.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
         Json(describe(&state.db, &access.organization, &project).await?),
@@ -125,22 +115,23 @@ pub async fn create_key(
     Path((org, project)): Path<(String, String)>,
     body: Option<Json<KeyChanges>>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
     let label = body.and_then(|Json(b)| b.name).unwrap_or_else(|| "Default".to_owned());
-    let key = projects::create_key(&state.db, project.id, PublicKey::generate().as_str(), &label).await?;
+    let key = core::projects::create_key(&state.core, &access, &project, &label).await?;
     Ok((StatusCode::CREATED, Json(project_key(&key, &state.public_url))))
 }
 
-/// Renames or disables/enables a key (`{"isActive": false}`); ingest stops accepting it within the
-/// key cache's lifetime (30 s).
+/// Renames or disables/enables a key (`{"isActive": false}`); ingest stops accepting it with the next
+/// event (another process: within the key cache's lifetime, 30 s).
 pub async fn update_key(
     caller: Caller,
     State(state): State<ApiState>,
     Path((org, project, key)): Path<(String, String, String)>,
     Body(changes): Body<KeyChanges>,
 ) -> ApiResult<Json<Value>> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
-    projects::update_key(&state.db, project.id, &key, changes.name.as_deref(), changes.is_active).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
+    let (name, active) = (changes.name.as_deref(), changes.is_active);
+    core::projects::update_key(&state.core, &access, &project, &key, name, active).await?;
     let keys = projects::list_keys(&state.db, project.id).await?;
     let found = keys.iter().find(|k| k.public_key == key).ok_or(ApiError::NotFound)?;
     Ok(Json(project_key(found, &state.public_url)))
@@ -151,8 +142,8 @@ pub async fn delete_key(
     State(state): State<ApiState>,
     Path((org, project, key)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (_, project) = caller.project(&state, &org, &project, Scope::ProjectWrite).await?;
-    projects::delete_key(&state.db, project.id, &key).await?;
+    let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
+    core::projects::delete_key(&state.core, &access, &project, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,12 +7,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::auth::{Caller, OrgAccess};
+use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::release::{deploy as deploy_json, release as release_json};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
+use crate::core::{self, Access};
 use crate::domain::accounts::Scope;
 use crate::domain::normalize::parse_timestamp;
 use crate::store::now_ms;
@@ -66,7 +67,7 @@ pub async fn org_create(
     Path(org): OrgPath,
     Body(body): Body<ReleaseBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let access = write_access(&caller, &org)?;
+    let access = caller.org(&org)?;
     create(&state, &access, Vec::new(), body).await
 }
 
@@ -106,7 +107,7 @@ pub async fn org_update(
     Path((org, version)): OrgVersionPath,
     Body(body): Body<ReleaseBody>,
 ) -> ApiResult<Json<Value>> {
-    let access = write_access(&caller, &org)?;
+    let access = caller.org(&org)?;
     update(&state, &access, &version, body).await
 }
 
@@ -126,8 +127,8 @@ pub async fn org_delete(
     State(state): State<ApiState>,
     Path((org, version)): OrgVersionPath,
 ) -> ApiResult<StatusCode> {
-    let access = write_access(&caller, &org)?;
-    releases::delete_release(&state.db, access.organization.id, &version).await?;
+    let access = caller.org(&org)?;
+    core::releases::delete(&state.core, &access, &version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,7 +139,7 @@ pub async fn project_delete(
 ) -> ApiResult<StatusCode> {
     let (access, project) = caller.project(&state, &org, &project, Scope::ProjectReleases).await?;
     existing_in_project(&state, &access, &version, &project).await?;
-    releases::delete_release(&state.db, access.organization.id, &version).await?;
+    core::releases::delete(&state.core, &access, &version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,20 +159,17 @@ pub async fn create_deploy(
     Path((org, version)): OrgVersionPath,
     Body(body): Body<DeployBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let access = write_access(&caller, &org)?;
-    existing(&state, &access, &version).await?;
-    let environment = body.environment.filter(|e| !e.trim().is_empty());
-    let environment = environment.ok_or_else(|| ApiError::bad_request("environment is required"))?;
-    let mut deploy = Deploy {
+    let access = caller.org(&org)?;
+    let deploy = Deploy {
         id: 0,
-        environment,
+        environment: body.environment.unwrap_or_default(),
         name: body.name,
         url: body.url,
         date_started: optional_date("dateStarted", body.date_started.as_ref())?,
         // sentry-cli cannot read a deploy without `dateFinished`; Sentry fills it with "now" too.
         date_finished: optional_date("dateFinished", body.date_finished.as_ref())?.unwrap_or_else(now_ms),
     };
-    deploy.id = releases::create_deploy(&state.db, access.organization.id, &version, &deploy).await?;
+    let deploy = core::releases::create_deploy(&state.core, &access, &version, deploy).await?;
     Ok((StatusCode::CREATED, Json(deploy_json(&deploy))))
 }
 
@@ -221,29 +219,23 @@ pub async fn chunk_upload(caller: Caller) -> ApiError {
     files(caller).await
 }
 
-fn read_access(caller: &Caller, org: &str) -> ApiResult<OrgAccess> {
+fn read_access(caller: &Caller, org: &str) -> ApiResult<Access> {
     let access = caller.org(org)?;
-    if !access.scopes.contains(Scope::ProjectReleases) {
+    if !access.allows(Scope::ProjectReleases) {
         access.require(Scope::ProjectRead)?;
     }
     Ok(access)
 }
 
-async fn project_in(state: &ApiState, access: &OrgAccess, slug: &str) -> ApiResult<Project> {
+async fn project_in(state: &ApiState, access: &Access, slug: &str) -> ApiResult<Project> {
     projects::find_organization_project(&state.db, access.organization.id, slug)
         .await?
         .ok_or(ApiError::NotFound)
 }
 
-fn write_access(caller: &Caller, org: &str) -> ApiResult<OrgAccess> {
-    let access = caller.org(org)?;
-    access.require(Scope::ProjectReleases)?;
-    Ok(access)
-}
-
 async fn list(
     state: &ApiState,
-    access: &OrgAccess,
+    access: &Access,
     project_id: Option<i64>,
     params: &RequestParams,
 ) -> ApiResult<Json<Value>> {
@@ -252,11 +244,11 @@ async fn list(
     Ok(Json(found.iter().map(release_json).collect()))
 }
 
-async fn show(state: &ApiState, access: &OrgAccess, version: &str) -> ApiResult<Json<Value>> {
+async fn show(state: &ApiState, access: &Access, version: &str) -> ApiResult<Json<Value>> {
     Ok(Json(release_json(&existing(state, access, version).await?)))
 }
 
-async fn existing(state: &ApiState, access: &OrgAccess, version: &str) -> ApiResult<releases::Release> {
+async fn existing(state: &ApiState, access: &Access, version: &str) -> ApiResult<releases::Release> {
     releases::get_release(&state.db, access.organization.id, version)
         .await?
         .ok_or(ApiError::NotFound)
@@ -265,7 +257,7 @@ async fn existing(state: &ApiState, access: &OrgAccess, version: &str) -> ApiRes
 /// The release, only when the project is one of its projects (the project-scoped routes).
 async fn existing_in_project(
     state: &ApiState,
-    access: &OrgAccess,
+    access: &Access,
     version: &str,
     project: &Project,
 ) -> ApiResult<releases::Release> {
@@ -278,27 +270,13 @@ async fn existing_in_project(
 
 async fn create(
     state: &ApiState,
-    access: &OrgAccess,
+    access: &Access,
     mut projects: Vec<Project>,
     body: ReleaseBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let version = body.version.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    if version.is_empty() || version.len() > 200 || version.contains(['/', '\n']) || version == "." || version == ".." {
-        return Err(ApiError::bad_request(
-            "version must be 1–200 characters without '/' or line breaks",
-        ));
-    }
     projects.extend(named_projects(state, access, &body.projects).await?);
-    if projects.is_empty() {
-        return Err(ApiError::bad_request("projects: a release needs at least one project"));
-    }
-    let existed = releases::get_release(&state.db, access.organization.id, &version)
-        .await?
-        .is_some();
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
-    let details = details(&body)?;
-    releases::upsert_release(&state.db, access.organization.id, &version, &ids, &details).await?;
-    let release = existing(state, access, &version).await?;
+    let version = body.version.as_deref().unwrap_or_default();
+    let (release, existed) = core::releases::create(&state.core, access, version, &projects, &details(&body)?).await?;
     let status = if existed {
         StatusCode::ALREADY_REPORTED
     } else {
@@ -307,16 +285,14 @@ async fn create(
     Ok((status, Json(release_json(&release))))
 }
 
-async fn update(state: &ApiState, access: &OrgAccess, version: &str, body: ReleaseBody) -> ApiResult<Json<Value>> {
-    existing(state, access, version).await?;
+async fn update(state: &ApiState, access: &Access, version: &str, body: ReleaseBody) -> ApiResult<Json<Value>> {
     let projects = named_projects(state, access, &body.projects).await?;
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
-    releases::upsert_release(&state.db, access.organization.id, version, &ids, &details(&body)?).await?;
-    show(state, access, version).await
+    let release = core::releases::update(&state.core, access, version, &projects, &details(&body)?).await?;
+    Ok(Json(release_json(&release)))
 }
 
 /// Projects named by slug or id in a release body; an unknown one is a bad request.
-async fn named_projects(state: &ApiState, access: &OrgAccess, names: &[Value]) -> ApiResult<Vec<Project>> {
+async fn named_projects(state: &ApiState, access: &Access, names: &[Value]) -> ApiResult<Vec<Project>> {
     let all = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;
     names
         .iter()

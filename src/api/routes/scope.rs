@@ -1,10 +1,11 @@
 //! Finding the issue or project a request names, within what the caller may see. An id outside the
 //! caller's organizations is reported exactly like an id that does not exist.
 
-use crate::api::auth::{Caller, OrgAccess};
+use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::json::issue::IssueContext;
 use crate::api::ApiState;
+use crate::core::Access;
 use crate::domain::accounts::Scope;
 use crate::domain::short_id::parse_short_id;
 use crate::store::issues::{self, Issue};
@@ -12,7 +13,7 @@ use crate::store::projects::{self, Project};
 
 /// An issue with the project and organization access it was found through.
 pub struct ScopedIssue {
-    pub access: OrgAccess,
+    pub access: Access,
     pub project: Project,
     pub issue: Issue,
 }
@@ -87,7 +88,7 @@ async fn by_short_id(
 /// The projects of `org` the request asks about (`project=` ids, repeatable; none or `-1` means all).
 pub async fn requested_projects(
     state: &ApiState,
-    access: &OrgAccess,
+    access: &Access,
     requested: &[&str],
 ) -> Result<Vec<Project>, ApiError> {
     let all = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;

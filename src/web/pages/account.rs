@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use crate::domain::accounts::{hash_password, verify_password, ApiToken, Scope, ScopeSet, MIN_PASSWORD_CHARS};
+use crate::core;
+use crate::domain::accounts::{verify_password, Scope, ScopeSet, MIN_PASSWORD_CHARS};
 use crate::store::accounts::{self, TokenListing};
 use crate::store::{now_ms, sessions};
 use crate::web::format::{moment, Moment};
@@ -16,7 +17,7 @@ use crate::web::session::{Action, ClientAddress, Viewer};
 use crate::web::throttle::attempt_keys;
 use crate::web::{Nav, WebError, WebState};
 
-use super::{missing_is_not_found, render, Notice, NoticeParam};
+use super::{render, Notice, NoticeParam};
 
 const NOTICES: [(&str, &str, bool); 7] = [
     (
@@ -141,12 +142,7 @@ pub async fn change_password(
     if form.new_password != form.new_password_again {
         return Ok(back("mismatch", "password"));
     }
-    let new_password = form.new_password;
-    let hash = blocking(move || hash_password(&new_password))
-        .await?
-        .map_err(|_| WebError::BadRequest("The password could not be stored.".into()))?;
-    accounts::set_password(&state.db, user.id, &hash).await?;
-    sessions::delete_other_sessions(&state.db, user.id, &viewer.session.token_hash).await?;
+    core::accounts::change_password(&state.core, user.id, form.new_password, &viewer.session.token_hash).await?;
     sessions::record_audit(&state.db, Some(user.id), &user.email, &address, "password_changed", "").await?;
     Ok(back("password_changed", "password"))
 }
@@ -188,8 +184,7 @@ pub async fn create_token(
         return Ok(back("no_scopes", "tokens").into_response());
     }
     let user = &viewer.session.user;
-    let token = ApiToken::generate();
-    let id = accounts::create_token(&state.db, user.id, &token.hash, &token.hint(), name, &scopes).await?;
+    let (id, token) = core::accounts::create_token(&state.core, user.id, name, &scopes).await?;
     let detail = format!("token {id} \"{name}\": {}", scopes.to_text());
     sessions::record_audit(
         &state.db,
@@ -218,9 +213,7 @@ pub async fn revoke_token(
 ) -> Result<Redirect, WebError> {
     let user = &action.viewer.session.user;
     let id = action.form.token_id;
-    accounts::revoke_user_token(&state.db, user.id, id)
-        .await
-        .map_err(missing_is_not_found)?;
+    core::accounts::revoke_token(&state.core, Some(user.id), id).await?;
     let detail = format!("token {id}");
     sessions::record_audit(
         &state.db,

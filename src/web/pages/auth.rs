@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 
-use crate::bootstrap;
+use crate::core::{self, accounts::NewUser};
 use crate::domain::accounts::{
     hash_password, hash_token, landing_after_sign_in, verify_password, DEFAULT_LANDING, MIN_PASSWORD_CHARS,
 };
@@ -211,12 +211,15 @@ pub async fn setup(
         return Ok((StatusCode::BAD_REQUEST, render(&page)?).into_response());
     }
     let name = Some(form.name.trim()).filter(|name| !name.is_empty());
-    let (user, _, _) = bootstrap::create_user(&state.db, &form.email, name, &form.password, true, (None, None))
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "first-run user creation failed");
-            WebError::BadRequest("The account could not be created.".to_owned())
-        })?;
+    let new_user = NewUser {
+        email: &form.email,
+        name,
+        password: &form.password,
+        admin: true,
+        organization: None,
+        role: None,
+    };
+    let (user, _, _) = core::accounts::create_user(&state.core, new_user).await?;
     sessions::record_audit(
         &state.db,
         Some(user.id),

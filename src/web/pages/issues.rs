@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
+use crate::core;
 use crate::domain::lifecycle::{IgnoreFor, IssueStatus, StatusChange, Substatus};
 use crate::domain::search::{parse_search, SearchQuery, Term, TermKind};
 use crate::store::issue_search::{search_issues, IssueFilter, IssueSort};
@@ -309,7 +310,7 @@ pub async fn bulk(
     Path(org): Path<String>,
     action: Action<BulkForm>,
 ) -> Result<impl IntoResponse, WebError> {
-    let (organization, _) = action.viewer.org(&org)?;
+    let access = action.viewer.access(&org)?;
     let form = action.form;
     let change = match form.action.as_str() {
         "resolve" => StatusChange::Resolve,
@@ -317,20 +318,9 @@ pub async fn bulk(
         "unresolve" => StatusChange::Unresolve,
         _ => return Err(WebError::BadRequest("Unknown action.".into())),
     };
-    let project_ids: Vec<i64> = list_organization_projects(&state.db, &[organization.id])
-        .await?
-        .iter()
-        .map(|p| p.id)
-        .collect();
-    for id in form.id.iter().take(PAGE_SIZE as usize * 4) {
-        let Some(issue) = issues::get_issue(&state.db, *id).await? else {
-            continue;
-        };
-        // An id from another organization is skipped as if it did not exist.
-        if project_ids.contains(&issue.project_id) {
-            issues::change_status(&state.db, &issue, &change).await?;
-        }
-    }
+    // Ids of another organization are skipped as if they did not exist.
+    let ids: Vec<i64> = form.id.iter().take(PAGE_SIZE as usize * 4).copied().collect();
+    core::issues::change_statuses(&state.core, &access, &ids, &change).await?;
     let back = if form.back.starts_with(&format!("/organizations/{org}/")) {
         form.back
     } else {

@@ -15,7 +15,6 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::error::WebError;
-use crate::store::StoreError;
 
 /// Renders a page's view.
 pub fn render(view: &impl Template) -> Result<Html<String>, WebError> {
@@ -53,12 +52,4 @@ impl NoticeParam {
 /// A slug or name made safe to put into a URL path as one segment.
 pub fn path_segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// A row the URL or form named that is not there (or not this viewer's) is a 404, not a 500.
-pub fn missing_is_not_found(error: StoreError) -> WebError {
-    match error {
-        StoreError::NotFound(_) => WebError::NotFound,
-        other => WebError::Store(other),
-    }
 }

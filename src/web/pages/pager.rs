@@ -1,6 +1,6 @@
 //! Keyset pages for the UI's lists: reading the `cursor` parameter, and the "newer" / "older" links of a page.
 
-use crate::api::params::{format_cursor, parse_cursor};
+use crate::store::paging::{format_cursor, parse_cursor};
 use crate::store::paging::{Direction, Keyset, Page, PageRequest};
 use crate::web::WebError;
 
@@ -8,7 +8,7 @@ use crate::web::WebError;
 pub fn page_request(cursor: &str, limit: i64) -> Result<PageRequest, WebError> {
     let from = match cursor {
         "" => None,
-        text => Some(parse_cursor(text).map_err(|_| WebError::BadRequest("That page link is not valid.".into()))?),
+        text => Some(parse_cursor(text).ok_or_else(|| WebError::BadRequest("That page link is not valid.".into()))?),
     };
     Ok(PageRequest { from, limit })
 }

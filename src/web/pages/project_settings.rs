@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use crate::domain::accounts::Role;
+use crate::core::{self, Access};
+use crate::domain::accounts::{may_edit_member, Role, Scope};
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::scrub::default_sensitive_keys;
 use crate::store::now_ms;
@@ -18,7 +19,7 @@ use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
 
 use super::members::{member_rows, MemberRow};
-use super::{missing_is_not_found, path_segment, render, Notice, NoticeParam};
+use super::{path_segment, render, Notice, NoticeParam};
 
 /// The platforms a project can name (Sentry's identifiers), with how the page shows them.
 pub const PLATFORMS: [(&str, &str); 8] = [
@@ -112,20 +113,17 @@ pub async fn viewed_project(
     Ok((organization, role, project))
 }
 
-/// As [`viewed_project`], for changes: members get 403.
-pub async fn managed_project(
+/// The project named in the URL with what the viewer may do there. Changes go to `core`, which checks
+/// the access; the page only uses it to decide what to offer.
+pub async fn project_access(
     state: &WebState,
     viewer: &Viewer,
     org: &str,
     slug: &str,
-) -> Result<(Organization, Role, Project), WebError> {
-    let found = viewed_project(state, viewer, org, slug).await?;
-    if found.1 < Role::Admin {
-        return Err(WebError::Forbidden(
-            "Only admins and owners can change project settings.",
-        ));
-    }
-    Ok(found)
+) -> Result<(Access, Project), WebError> {
+    let access = viewer.access(org)?;
+    let project = core::projects::find(&state.core, &access, slug).await?;
+    Ok((access, project))
 }
 
 /// Where the settings page is, for links and redirects.
@@ -166,7 +164,8 @@ pub async fn page(
     let members = organizations::list_members(&state.db, organization.id).await?;
     let scrub_keys = projects::scrub_keys(&state.db, project.id).await?.join("\n");
     let mut role_choices = vec![Role::Member.as_str(), Role::Admin.as_str()];
-    if role == Role::Owner {
+    // Only those who may change an owner may make one.
+    if may_edit_member(role, Role::Owner) {
         role_choices.push(Role::Owner.as_str());
     }
     render(&SettingsPage {
@@ -177,7 +176,7 @@ pub async fn page(
         ),
         base: settings_path(&organization.slug, &project.slug),
         org: organization.slug,
-        can_manage: role >= Role::Admin,
+        can_manage: role.scopes().contains(Scope::ProjectWrite),
         notice: notice.lookup(&NOTICES),
         platforms: &PLATFORMS,
         keys,
@@ -209,7 +208,7 @@ pub async fn general(
     Path((org, slug)): Path<(String, String)>,
     action: Action<GeneralForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let name = action.form.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Ok(back_to(&org, &slug, "name_required", "general"));
@@ -224,7 +223,7 @@ pub async fn general(
                 .ok_or_else(|| WebError::BadRequest("unknown platform".into()))?,
         ),
     };
-    projects::update_project(&state.db, project.id, name, platform).await?;
+    core::projects::update(&state.core, &access, &project, name, platform).await?;
     Ok(back_to(&org, &slug, "general", "general"))
 }
 
@@ -239,11 +238,10 @@ pub async fn create_key(
     Path((org, slug)): Path<(String, String)>,
     action: Action<NewKeyForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let label: String = action.form.label.trim().chars().take(MAX_NAME_CHARS).collect();
     let label = if label.is_empty() { "Default".to_owned() } else { label };
-    projects::create_key(&state.db, project.id, PublicKey::generate().as_str(), &label).await?;
-    state.keys.invalidate();
+    core::projects::create_key(&state.core, &access, &project, &label).await?;
     Ok(back_to(&org, &slug, "key_created", "keys"))
 }
 
@@ -259,12 +257,9 @@ pub async fn key_state(
     Path((org, slug)): Path<(String, String)>,
     action: Action<KeyStateForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let form = action.form;
-    projects::update_key(&state.db, project.id, &form.key, None, Some(form.enabled))
-        .await
-        .map_err(missing_is_not_found)?;
-    state.keys.invalidate();
+    core::projects::update_key(&state.core, &access, &project, &form.key, None, Some(form.enabled)).await?;
     let notice = if form.enabled { "key_enabled" } else { "key_disabled" };
     Ok(back_to(&org, &slug, notice, "keys"))
 }
@@ -279,11 +274,8 @@ pub async fn delete_key(
     Path((org, slug)): Path<(String, String)>,
     action: Action<KeyForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
-    projects::delete_key(&state.db, project.id, &action.form.key)
-        .await
-        .map_err(missing_is_not_found)?;
-    state.keys.invalidate();
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
+    core::projects::delete_key(&state.core, &access, &project, &action.form.key).await?;
     Ok(back_to(&org, &slug, "key_deleted", "keys"))
 }
 
@@ -299,12 +291,11 @@ pub async fn scrub(
     Path((org, slug)): Path<(String, String)>,
     action: Action<ScrubForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let Some(keys) = scrub_key_lines(&action.form.keys) else {
         return Ok(back_to(&org, &slug, "too_many_keys", "scrubbing"));
     };
-    projects::set_scrub_keys(&state.db, project.id, &keys).await?;
-    state.keys.invalidate();
+    core::projects::set_scrub_keys(&state.core, &access, &project, &keys).await?;
     Ok(back_to(&org, &slug, "scrub", "scrubbing"))
 }
 

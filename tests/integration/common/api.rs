@@ -1,6 +1,5 @@
 //! API test helpers: users with bearer tokens, and requests to `/api/0/` with them.
 
-use faultline::bootstrap;
 use faultline::domain::accounts::{ApiToken, Role, ScopeSet};
 use faultline::store::accounts;
 use reqwest::{Method, StatusCode};
@@ -37,9 +36,19 @@ pub struct Token(pub String);
 impl TestApp {
     /// Creates a user (member `role` of `org`, default organization when `None`) with a token of `scopes`.
     pub async fn token(&self, email: &str, org: Option<&str>, role: Role, scopes: &str) -> Token {
-        let (user, _, _) = bootstrap::create_user(&self.db, email, None, "correct horse", false, (org, Some(role)))
-            .await
-            .expect("user created");
+        let (user, _, _) = faultline::core::accounts::create_user(
+            &faultline::core::Core::offline(self.db.clone(), url::Url::parse("http://localhost/").unwrap()),
+            faultline::core::accounts::NewUser {
+                email,
+                name: None,
+                password: "correct horse",
+                admin: false,
+                organization: org,
+                role: Some(role),
+            },
+        )
+        .await
+        .expect("user created");
         let token = ApiToken::generate();
         let scopes = ScopeSet::parse(scopes).expect("valid scopes");
         accounts::create_token(&self.db, user.id, &token.hash, &token.hint(), "test", &scopes)

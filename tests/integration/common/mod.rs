@@ -364,3 +364,20 @@ impl WriteLock {
         }
     }
 }
+
+/// The use cases as the operator runs them (what `faultline …` commands do), for set-up steps.
+pub fn operator_core(db: &Db) -> faultline::core::Core {
+    faultline::core::Core::offline(db.clone(), "http://localhost/".parse().unwrap())
+}
+
+/// Changes an issue's status as an owner of the default organization would.
+pub async fn change_issue_status(db: &Db, issue_id: i64, change: &faultline::domain::lifecycle::StatusChange) {
+    let org = faultline::store::organizations::find_organization(db, "default")
+        .await
+        .unwrap()
+        .expect("the default organization");
+    let access = faultline::core::Access::operator(org);
+    faultline::core::issues::change_status(&operator_core(db), &access, issue_id, change)
+        .await
+        .expect("status changed");
+}

@@ -1,7 +1,6 @@
 //! Web UI test helpers: a cookie-keeping client that signs in through the real sign-in form and posts
 //! forms with the page's CSRF token, the way a browser does.
 
-use faultline::bootstrap;
 use faultline::domain::accounts::Role;
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
@@ -120,9 +119,19 @@ async fn read(response: reqwest::Response) -> WebPage {
 impl TestApp {
     /// A user with the password [`PASSWORD`], `role` in `org` (the default organization when `None`).
     pub async fn user(&self, email: &str, org: Option<&str>, role: Role) {
-        bootstrap::create_user(&self.db, email, None, PASSWORD, false, (org, Some(role)))
-            .await
-            .expect("user created");
+        faultline::core::accounts::create_user(
+            &faultline::core::Core::offline(self.db.clone(), url::Url::parse("http://localhost/").unwrap()),
+            faultline::core::accounts::NewUser {
+                email,
+                name: None,
+                password: PASSWORD,
+                admin: false,
+                organization: org,
+                role: Some(role),
+            },
+        )
+        .await
+        .expect("user created");
     }
 
     /// A new user of `role` in `org`, signed in in a browser of their own.
@@ -135,9 +144,19 @@ impl TestApp {
 
     /// A new administrator (owner of the default organization), signed in.
     pub async fn signed_in_admin(&self, email: &str) -> WebClient {
-        bootstrap::create_user(&self.db, email, None, PASSWORD, true, (None, None))
-            .await
-            .expect("admin created");
+        faultline::core::accounts::create_user(
+            &faultline::core::Core::offline(self.db.clone(), url::Url::parse("http://localhost/").unwrap()),
+            faultline::core::accounts::NewUser {
+                email,
+                name: None,
+                password: PASSWORD,
+                admin: true,
+                organization: None,
+                role: None,
+            },
+        )
+        .await
+        .expect("admin created");
         let browser = WebClient::new(self);
         browser.sign_in(email, PASSWORD).await.expect(303);
         browser

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::alerting::AlertingError;
-use crate::domain::accounts::Role;
+use crate::core::{self, CoreError};
+use crate::domain::accounts::{Role, Scope};
 use crate::domain::alerts::channel::ChannelConfig;
 use crate::store::alerts;
 use crate::store::organizations::Organization;
@@ -17,8 +17,8 @@ use crate::web::{Nav, WebError, WebState};
 
 use super::super::{render, NoticeParam};
 use super::channel_form::{known_kind, stored_secret, target_in_words, ChannelForm};
-use super::rules::{not_found_or_store, NoFields};
-use super::{channels_path, managed_org, sentence, Message};
+use super::rules::NoFields;
+use super::{channels_path, editor_access, sentence, Message};
 
 const NOTICES: [(&str, &str, bool); 3] = [
     ("channel_created", "Channel created.", false),
@@ -107,7 +107,7 @@ async fn list_page(
         nav: Nav::for_viewer(viewer, "Alert channels", Some(&organization.slug)),
         base: channels_path(&organization.slug),
         org: organization.slug,
-        can_manage: role >= Role::Admin,
+        can_manage: role.scopes().contains(Scope::ProjectWrite),
         notice,
         channels,
         kinds: &KIND_LABELS,
@@ -127,7 +127,7 @@ pub async fn new_form(
     Path(org): Path<String>,
     Query(KindParam { kind }): Query<KindParam>,
 ) -> Result<Response, WebError> {
-    let organization = managed_org(&viewer, &org)?;
+    let organization = editor_access(&viewer, &org)?.organization;
     let kind = known_kind(&kind).ok_or(WebError::NotFound)?;
     form_page(&viewer, &organization, None, ChannelForm::blank(kind), None, None)
 }
@@ -137,7 +137,7 @@ pub async fn edit_form(
     viewer: Viewer,
     Path((org, channel_id)): Path<(String, i64)>,
 ) -> Result<Response, WebError> {
-    let organization = managed_org(&viewer, &org)?;
+    let organization = editor_access(&viewer, &org)?.organization;
     let channel = alerts::get_channel(&state.db, organization.id, channel_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -158,9 +158,10 @@ pub async fn create(
     action: Action<ChannelForm>,
 ) -> Result<Response, WebError> {
     let (viewer, form) = (action.viewer, action.form);
-    let organization = managed_org(&viewer, &org)?;
+    let access = viewer.access(&org)?;
+    let organization = access.organization.clone();
     let created = match form.to_config() {
-        Ok(config) => state.alerting.create_channel(organization.id, &form.name, config).await,
+        Ok(config) => core::alerts::create_channel(&state.core, &access, &form.name, config).await,
         Err(error) => return refused(&viewer, &organization, None, form, error.to_string()),
     };
     match created {
@@ -170,7 +171,7 @@ pub async fn create(
                 _ => None,
             };
             let notice = Some(Message::ok("Channel created."));
-            list_page(&state, &viewer, organization, Role::Admin, notice, secret).await
+            list_page(&state, &viewer, organization, access.role, notice, secret).await
         }
         Ok(_) => Ok(Redirect::to(&format!("{}?notice=channel_created", channels_path(&org))).into_response()),
         Err(error) => form_error(&viewer, &organization, None, form, error),
@@ -183,14 +184,10 @@ pub async fn update(
     action: Action<ChannelForm>,
 ) -> Result<Response, WebError> {
     let (viewer, form) = (action.viewer, action.form);
-    let organization = managed_org(&viewer, &org)?;
+    let access = viewer.access(&org)?;
+    let organization = access.organization.clone();
     let updated = match form.to_config() {
-        Ok(config) => {
-            let alerting = &state.alerting;
-            alerting
-                .update_channel(organization.id, channel_id, &form.name, config)
-                .await
-        }
+        Ok(config) => core::alerts::update_channel(&state.core, &access, channel_id, &form.name, config).await,
         Err(error) => return refused(&viewer, &organization, Some(channel_id), form, error.to_string()),
     };
     match updated {
@@ -204,11 +201,11 @@ fn form_error(
     organization: &Organization,
     channel_id: Option<i64>,
     form: ChannelForm,
-    error: AlertingError,
+    error: CoreError,
 ) -> Result<Response, WebError> {
     match error {
-        AlertingError::Channel(error) => refused(viewer, organization, channel_id, form, error.to_string()),
-        other => Err(not_found_or_store(other)),
+        CoreError::Invalid(why) => refused(viewer, organization, channel_id, form, why),
+        other => Err(other.into()),
     }
 }
 
@@ -269,12 +266,8 @@ pub async fn delete(
     Path((org, channel_id)): Path<(String, i64)>,
     action: Action<NoFields>,
 ) -> Result<Redirect, WebError> {
-    let organization = managed_org(&action.viewer, &org)?;
-    state
-        .alerting
-        .delete_channel(organization.id, channel_id)
-        .await
-        .map_err(not_found_or_store)?;
+    let access = action.viewer.access(&org)?;
+    core::alerts::delete_channel(&state.core, &access, channel_id).await?;
     Ok(Redirect::to(&format!("{}?notice=channel_deleted", channels_path(&org))))
 }
 
@@ -284,15 +277,12 @@ pub async fn test(
     Path((org, channel_id)): Path<(String, i64)>,
     action: Action<NoFields>,
 ) -> Result<Response, WebError> {
-    let organization = managed_org(&action.viewer, &org)?;
-    let outcome = state
-        .alerting
-        .send_test(&organization, channel_id)
-        .await
-        .map_err(not_found_or_store)?;
+    let access = action.viewer.access(&org)?;
+    let outcome = core::alerts::send_test(&state.core, &access, channel_id).await?;
+    let (organization, role) = (access.organization, access.role);
     let notice = match outcome {
         Ok(()) => Message::ok("Test notification sent."),
         Err(error) => Message::error(format!("The test notification failed: {error}")),
     };
-    list_page(&state, &action.viewer, organization, Role::Admin, Some(notice), None).await
+    list_page(&state, &action.viewer, organization, role, Some(notice), None).await
 }

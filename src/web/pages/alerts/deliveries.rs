@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 
-use crate::domain::accounts::Role;
+use crate::domain::accounts::Scope;
 use crate::store::alerts::{self, DeliveryRecord};
 use crate::store::now_ms;
 use crate::store::projects::Project;
@@ -73,7 +73,7 @@ pub async fn list(
         base: alerts_path(&organization.slug, &project.slug),
         channels_link: channels_path(&organization.slug),
         tab: "deliveries",
-        can_manage: role >= Role::Admin,
+        can_manage: role.scopes().contains(Scope::ProjectWrite),
         notice: None,
         org: organization.slug,
         project,

@@ -8,8 +8,8 @@ pub mod deliveries;
 mod rule_form;
 pub mod rules;
 
-use crate::domain::accounts::Role;
-use crate::store::organizations::Organization;
+use crate::core::Access;
+use crate::domain::accounts::Scope;
 use crate::web::session::Viewer;
 use crate::web::WebError;
 
@@ -74,13 +74,10 @@ pub fn channels_path(org: &str) -> String {
     format!("/organizations/{}/settings/channels/", path_segment(org))
 }
 
-/// The organization in the URL, for a change: members get 403, non-members 404.
-fn managed_org(viewer: &Viewer, org: &str) -> Result<Organization, WebError> {
-    let (organization, role) = viewer.org(org)?;
-    if role < Role::Admin {
-        return Err(WebError::Forbidden(
-            "Only admins and owners can change alert rules and channels.",
-        ));
-    }
-    Ok(organization)
+/// The organization in the URL for a page that offers a change (a form): members get the same 403 the
+/// change itself would get from `core`, non-members 404.
+fn editor_access(viewer: &Viewer, org: &str) -> Result<Access, WebError> {
+    let access = viewer.access(org)?;
+    access.require(Scope::ProjectWrite)?;
+    Ok(access)
 }

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::alerting::AlertingError;
-use crate::domain::accounts::Role;
+use crate::core::{self, Access, CoreError};
+use crate::domain::accounts::Scope;
 use crate::domain::alerts::AlertRule;
 use crate::store::alerts;
 use crate::store::organizations::Organization;
@@ -18,7 +18,7 @@ use crate::store::projects::Project;
 use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
 
-use super::super::project_settings::{managed_project, viewed_project};
+use super::super::project_settings::{project_access, viewed_project};
 use super::super::{render, NoticeParam};
 use super::rule_form::{conditions_in_words, triggers_in_words, RuleForm, LEVELS};
 use super::{alerts_path, channels_path, sentence, Message};
@@ -115,7 +115,7 @@ pub async fn list(
         base: alerts_path(&organization.slug, &project.slug),
         channels_link: channels_path(&organization.slug),
         tab: "rules",
-        can_manage: role >= Role::Admin,
+        can_manage: role.scopes().contains(Scope::ProjectWrite),
         notice: notice.lookup(&NOTICES).map(Message::from),
         org: organization.slug,
         project,
@@ -128,8 +128,17 @@ pub async fn new_form(
     viewer: Viewer,
     Path((org, slug)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let (organization, _, project) = managed_project(&state, &viewer, &org, &slug).await?;
-    form_page(&state, &viewer, organization, project, None, RuleForm::blank(), None).await
+    let (access, project) = editor_project(&state, &viewer, &org, &slug).await?;
+    form_page(
+        &state,
+        &viewer,
+        access.organization,
+        project,
+        None,
+        RuleForm::blank(),
+        None,
+    )
+    .await
 }
 
 pub async fn edit_form(
@@ -137,7 +146,8 @@ pub async fn edit_form(
     viewer: Viewer,
     Path((org, slug, rule_id)): Path<(String, String, i64)>,
 ) -> Result<Response, WebError> {
-    let (organization, _, project) = managed_project(&state, &viewer, &org, &slug).await?;
+    let (access, project) = editor_project(&state, &viewer, &org, &slug).await?;
+    let organization = access.organization;
     let rule = alerts::get_rule(&state.db, project.id, rule_id)
         .await?
         .ok_or(WebError::NotFound)?;
@@ -170,16 +180,16 @@ async fn save(
     rule_id: Option<i64>,
 ) -> Result<Response, WebError> {
     let (viewer, form) = (action.viewer, action.form);
-    let (organization, _, project) = managed_project(state, &viewer, org, slug).await?;
+    let (access, project) = project_access(state, &viewer, org, slug).await?;
     if let Some(id) = rule_id {
         alerts::get_rule(&state.db, project.id, id)
             .await?
             .ok_or(WebError::NotFound)?;
     }
     let saved = match (form.to_spec(), rule_id) {
-        (Err(error), _) => Err(AlertingError::Rule(error)),
-        (Ok(spec), None) => state.alerting.create_rule(project.id, spec).await,
-        (Ok(spec), Some(id)) => state.alerting.update_rule(project.id, id, spec).await,
+        (Err(error), _) => Err(CoreError::invalid(error)),
+        (Ok(spec), None) => core::alerts::create_rule(&state.core, &access, &project, spec).await,
+        (Ok(spec), Some(id)) => core::alerts::update_rule(&state.core, &access, &project, id, spec).await,
     };
     let refusal = match saved {
         Ok(_) => {
@@ -191,12 +201,21 @@ async fn save(
             let target = format!("{}?notice={notice}", alerts_path(org, slug));
             return Ok(Redirect::to(&target).into_response());
         }
-        Err(AlertingError::Store(error)) => return Err(error.into()),
         // The rule was found above, so what is missing is a channel (deleted meanwhile).
-        Err(AlertingError::NotFound) => "One of the chosen channels no longer exists; choose again.".to_owned(),
-        Err(other) => sentence(&other.to_string()),
+        Err(CoreError::NotFound) => "One of the chosen channels no longer exists; choose again.".to_owned(),
+        Err(CoreError::Invalid(why)) => sentence(&why),
+        Err(other) => return Err(other.into()),
     };
-    let page = form_page(state, &viewer, organization, project, rule_id, form, Some(refusal)).await?;
+    let page = form_page(
+        state,
+        &viewer,
+        access.organization,
+        project,
+        rule_id,
+        form,
+        Some(refusal),
+    )
+    .await?;
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
@@ -249,13 +268,9 @@ pub async fn set_state(
     Path((org, slug, rule_id)): Path<(String, String, i64)>,
     action: Action<StateForm>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let enabled = action.form.enabled;
-    state
-        .alerting
-        .set_rule_enabled(project.id, rule_id, enabled)
-        .await
-        .map_err(not_found_or_store)?;
+    core::alerts::set_rule_enabled(&state.core, &access, &project, rule_id, enabled).await?;
     let notice = if enabled { "rule_enabled" } else { "rule_disabled" };
     Ok(Redirect::to(&format!("{}?notice={notice}", alerts_path(&org, &slug))))
 }
@@ -265,12 +280,8 @@ pub async fn delete(
     Path((org, slug, rule_id)): Path<(String, String, i64)>,
     action: Action<NoFields>,
 ) -> Result<Redirect, WebError> {
-    let (_, _, project) = managed_project(&state, &action.viewer, &org, &slug).await?;
-    state
-        .alerting
-        .delete_rule(project.id, rule_id)
-        .await
-        .map_err(not_found_or_store)?;
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
+    core::alerts::delete_rule(&state.core, &access, &project, rule_id).await?;
     Ok(Redirect::to(&format!(
         "{}?notice=rule_deleted",
         alerts_path(&org, &slug)
@@ -281,13 +292,15 @@ pub async fn delete(
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// For actions whose only expected failure is a row that is not there.
-pub fn not_found_or_store(error: AlertingError) -> WebError {
-    match error {
-        AlertingError::Store(error) => WebError::Store(error),
-        AlertingError::BuiltinChannel => {
-            WebError::Forbidden("The built-in members channel cannot be deleted; edit it or leave it out of rules.")
-        }
-        _ => WebError::NotFound,
-    }
+/// The project for a page that offers a change (a form): members get the same 403 the change itself
+/// would get from `core`.
+async fn editor_project(
+    state: &WebState,
+    viewer: &Viewer,
+    org: &str,
+    slug: &str,
+) -> Result<(Access, Project), WebError> {
+    let (access, project) = project_access(state, viewer, org, slug).await?;
+    access.require(Scope::ProjectWrite)?;
+    Ok((access, project))
 }

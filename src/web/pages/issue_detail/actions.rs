@@ -1,13 +1,12 @@
-//! The issue page's actions. Resolving and ignoring are open to every member (Sentry's `event:write`);
-//! deleting needs an admin or owner.
+//! The issue page's actions, carried out by `core::issues`: resolving and ignoring need Sentry's
+//! `event:write` (every member), deleting `event:admin` (admins and owners).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use crate::domain::accounts::Role;
+use crate::core::{self, Access};
 use crate::domain::lifecycle::{IgnoreFor, StatusChange};
-use crate::store::issues::{change_status, delete_issues};
 use crate::web::session::Action;
 use crate::web::{WebError, WebState};
 
@@ -33,18 +32,14 @@ pub async fn action(
     action: Action<ActionForm>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &action.viewer, &org, issue_id).await?;
+    let access = Access::member(found.organization.clone(), found.role);
     match parse_action(&action.form)? {
         IssueAction::Change(change) => {
-            change_status(&state.db, &found.issue, &change).await?;
+            core::issues::change_status(&state.core, &access, found.issue.id, &change).await?;
             Ok(Redirect::to(&format!("{}/", found.base())))
         }
         IssueAction::Delete => {
-            if !matches!(found.role, Role::Admin | Role::Owner) {
-                return Err(WebError::Forbidden(
-                    "Only an admin or owner of the organization can delete issues.",
-                ));
-            }
-            delete_issues(&state.db, &[found.issue.id]).await?;
+            core::issues::delete(&state.core, &access, &[found.issue.id]).await?;
             Ok(Redirect::to(&format!(
                 "/organizations/{}/issues/",
                 found.organization.slug

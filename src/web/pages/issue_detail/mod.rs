@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 
-use crate::domain::accounts::Role;
+use crate::domain::accounts::{Role, Scope};
 use crate::store::events::{edge_event, get_event, list_events, EventScope, StoredEvent};
 use crate::store::issues::{self, Issue};
 use crate::store::organizations::Organization;
@@ -137,7 +137,7 @@ async fn issue_page(
     render(&IssuePage {
         nav: Nav::for_viewer(viewer, found.issue.title.clone(), Some(&found.organization.slug)),
         summary: IssueSummary::new(&found.issue, &found.project, now),
-        can_delete: matches!(found.role, Role::Admin | Role::Owner),
+        can_delete: found.role.scopes().contains(Scope::EventAdmin),
         base,
         issue: found.issue,
         day_chart,

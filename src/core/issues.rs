@@ -1,0 +1,57 @@
+//! Changing issues: resolving, ignoring and reopening (Sentry's `event:write`), and deleting
+//! (`event:admin`). Each change reads the issue and the project's latest release and writes the new state
+//! in one transaction, so a concurrent event or change cannot slip in between.
+
+use crate::domain::accounts::Scope;
+use crate::domain::lifecycle::{ChangeContext, StatusChange};
+use crate::store::issues::{self, Issue};
+use crate::store::{now_ms, Tx};
+
+use super::{Access, Core, CoreError, CoreResult};
+
+/// Applies a status change to one issue of the caller's organization; returns it in its new state.
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
+pub async fn change_status(core: &Core, access: &Access, issue_id: i64, change: &StatusChange) -> CoreResult<Issue> {
+    let mut changed = change_statuses(core, access, &[issue_id], change).await?;
+    changed.pop().ok_or(CoreError::NotFound)
+}
+
+/// Applies a status change to those of the issues that are the caller's organization's (others are
+/// skipped as if they did not exist), in one transaction; returns them in their new state.
+#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id, issues = issue_ids.len()))]
+pub async fn change_statuses(
+    core: &Core,
+    access: &Access,
+    issue_ids: &[i64],
+    change: &StatusChange,
+) -> CoreResult<Vec<Issue>> {
+    access.require(Scope::EventWrite)?;
+    let mut tx = Tx::begin(&core.db).await?;
+    let mut changed = Vec::with_capacity(issue_ids.len());
+    for id in issue_ids {
+        let Some(mut issue) = issues::lock_organization_issue(&mut tx, access.organization.id, *id).await? else {
+            continue;
+        };
+        let latest_release = issues::latest_release_in(&mut tx, issue.project_id).await?;
+        let context = ChangeContext {
+            now_ms: now_ms(),
+            times_seen: issue.times_seen,
+            latest_release: latest_release.as_deref(),
+        };
+        change.apply(&mut issue.state, &context);
+        issues::write_state(&mut tx, issue.id, &issue.state).await?;
+        changed.push(issue);
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Deletes those of the issues that are the caller's organization's, with their events; returns how many.
+#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id, issues = issue_ids.len()))]
+pub async fn delete(core: &Core, access: &Access, issue_ids: &[i64]) -> CoreResult<u64> {
+    access.require(Scope::EventAdmin)?;
+    let mut tx = Tx::begin(&core.db).await?;
+    let deleted = issues::delete_organization_issues(&mut tx, access.organization.id, issue_ids).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
