@@ -8,13 +8,15 @@
 //!    the envelope ([`domain::envelope`]).
 //! 2. The event item is parsed leniently and normalized into one typed shape ([`domain::normalize`],
 //!    [`domain::event`]), secrets are scrubbed ([`domain::scrub`]), and it is fingerprinted
-//!    ([`domain::grouping`]) and titled ([`domain::title`]). All of this is CPU work in the request task.
+//!    ([`domain::grouping`]) and titled ([`domain::title`]); its tags, its own and the derived ones
+//!    ([`domain::tags`]), become the issue's searchable facets. All of this is CPU work in the request task.
 //! 3. The handler queues the prepared event for the writer ([`ingest::writer`]) and waits. The writer
 //!    commits whatever is waiting in one transaction ([`store::record_batch`]): issues upserted per
 //!    fingerprint with their lifecycle ([`domain::lifecycle`]: regressions, un-ignoring), events inserted
 //!    once per id, tag, hour and user counters bumped. Only after the commit does the SDK get its
 //!    `200 {"id": …}`; a full queue answers 429 with `Retry-After`.
-//! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres.
+//! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres. The API and the web
+//!    UI read a stored event back as the one typed event ([`store::events::decode_payload`]).
 //! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics. While
 //!    database writes fail (unreachable, disk full), [`health`] makes ingest answer 503 at once and `/readyz`
 //!    report it, until the writer's probe commits again.

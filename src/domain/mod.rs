@@ -14,4 +14,5 @@ pub mod project;
 pub mod scrub;
 pub mod search;
 pub mod short_id;
+pub mod tags;
 pub mod title;

@@ -7,6 +7,7 @@ use crate::domain::event::Event;
 use crate::domain::grouping::{compute_grouping, GROUPING_VERSION};
 use crate::domain::normalize::{normalize_event, parse_lenient_json, LenientJson, NormalizeContext};
 use crate::domain::scrub::Scrubber;
+use crate::domain::tags::event_tags;
 use crate::domain::title::{event_culprit, event_metadata, event_title, event_type};
 use crate::store::NewEvent;
 
@@ -73,7 +74,7 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestErr
         release: event.release.clone(),
         environment: event.environment.clone(),
         transaction: event.transaction.clone(),
-        facets: facets(event, user_key.as_deref()),
+        facets: event_tags(event),
         user_key,
         title: event_title(event),
         culprit: event_culprit(event),
@@ -85,26 +86,6 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestErr
         is_unhandled: event.is_unhandled(),
         payload: compress(event)?,
     })
-}
-
-/// The tag pairs counted per issue: the event's own tags plus the fields Sentry shows as tags.
-fn facets(event: &Event, user_key: Option<&str>) -> Vec<(String, String)> {
-    let mut pairs = vec![("level".to_owned(), event.level.as_str().to_owned())];
-    let derived = [
-        ("environment", event.environment.clone()),
-        ("release", event.release.clone()),
-        ("user", user_key.map(str::to_owned)),
-        // Searchable as `user.email:` even when the user is identified by id.
-        ("user.email", event.user.as_ref().and_then(|user| user.email.clone())),
-        ("transaction", event.transaction.clone()),
-    ];
-    pairs.extend(derived.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))));
-    for (key, value) in &event.tags {
-        if !pairs.iter().any(|(k, _)| k == key) {
-            pairs.push((key.clone(), value.clone()));
-        }
-    }
-    pairs
 }
 
 fn compress(event: &Event) -> Result<Vec<u8>, IngestError> {

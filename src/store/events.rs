@@ -2,6 +2,7 @@
 
 use super::paging::{bind_params, into_page, Page, PageRequest, Param, SqlText};
 use super::{on_pool, Db, StoreError};
+use crate::domain::event::Event;
 
 /// An event ready to store: normalized, scrubbed and fingerprinted by ingest.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,12 +51,28 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The event JSON, decompressed.
+    /// The event JSON, decompressed: the raw form, for showing the payload as stored.
     pub fn payload_json(&self) -> Result<serde_json::Value, StoreError> {
-        let bytes = zstd::stream::decode_all(self.payload.as_slice())
-            .map_err(|e| StoreError::Corrupt(format!("events.payload: {e}")))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("events.payload: {e}")))
+        serde_json::from_slice(&decompress(&self.payload)?).map_err(corrupt)
     }
+
+    /// The typed event: the one reading of a stored payload that every view starts from.
+    pub fn event(&self) -> Result<Event, StoreError> {
+        decode_payload(&self.payload)
+    }
+}
+
+/// A stored payload (zstd-compressed JSON of the [`Event`] ingest normalized) as the typed event.
+pub fn decode_payload(payload: &[u8]) -> Result<Event, StoreError> {
+    serde_json::from_slice(&decompress(payload)?).map_err(corrupt)
+}
+
+fn decompress(payload: &[u8]) -> Result<Vec<u8>, StoreError> {
+    zstd::stream::decode_all(payload).map_err(corrupt)
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("events.payload: {error}"))
 }
 
 const EVENT_COLUMNS: &str =

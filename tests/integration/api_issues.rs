@@ -119,6 +119,88 @@ async fn search_filters_by_status_level_tags_user_and_text(backend: Backend) {
     app.stop().await;
 }
 
+/// A browser error with every source of a derived tag: contexts, a mechanism, request, user, server.
+fn browser_error() -> Value {
+    let mut event = exception_event("TypeError", "x is undefined", "app.cart", "render", 5);
+    event["platform"] = json!("javascript");
+    event["exception"]["values"][0]["mechanism"] = json!({"type": "onunhandledrejection", "handled": false});
+    event["contexts"] = json!({"browser": {"name": "Firefox", "version": "128.0"}, "os": {"name": "Linux"}});
+    event["request"] = json!({"url": "https://shop.example.com/cart?step=2", "method": "GET"});
+    event["user"] = json!({"id": "7", "email": "alice@example.com"});
+    event["server_name"] = json!("web-3");
+    event["logger"] = json!("shop.cart");
+    event["release"] = json!("shop@2.0");
+    event["dist"] = json!("42");
+    event["tags"] = json!({"region": "eu", "level": "debug"});
+    event
+}
+
+fn tag_pairs(tags: &Value) -> HashSet<(String, String)> {
+    let pair = |tag: &Value| {
+        (
+            tag["key"].as_str().unwrap().to_owned(),
+            tag["value"].as_str().unwrap().to_owned(),
+        )
+    };
+    tags.as_array().unwrap().iter().map(pair).collect()
+}
+
+/// The issue's stored facets (what search reads), as `(key, value)` pairs.
+async fn facet_pairs(app: &TestApp, token: &Token, issue_id: &str) -> HashSet<(String, String)> {
+    let tags = app
+        .get_json(token, &format!("/api/0/issues/{issue_id}/tags/"))
+        .await
+        .expect(200);
+    let values = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|tag| tag["topValues"].as_array().unwrap().clone());
+    tag_pairs(&Value::Array(values.collect()))
+}
+
+async fn every_tag_the_event_api_shows_is_found_by_search(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    send(&app, browser_error()).await;
+    send(&app, exception_event("KeyError", "'sku'", "shop.views", "index", 3)).await;
+    let found = list(&app, &token, "?query=browser.name%3AFirefox").await;
+    assert_eq!(titles(&found), ["TypeError: x is undefined"]);
+    let issue_id = found[0]["id"].as_str().unwrap().to_owned();
+    let event = app
+        .get_json(&token, &format!("/api/0/issues/{issue_id}/events/latest/"))
+        .await
+        .expect(200);
+    let shown = tag_pairs(&event["tags"]);
+    for expected in [
+        ("browser.name", "Firefox"),
+        ("browser", "Firefox 128.0"),
+        ("mechanism", "onunhandledrejection"),
+    ] {
+        assert!(
+            shown.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {shown:?}"
+        );
+    }
+    assert_eq!(
+        shown,
+        facet_pairs(&app, &token, &issue_id).await,
+        "the event's tags are the issue's facets"
+    );
+    for (key, value) in &shown {
+        let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
+        let query = format!("{key}:\"{quoted}\"");
+        let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+        let found = list(&app, &token, &format!("?query={encoded}")).await;
+        // `level:error` and `handled:no` find the other issue too: it also is an unhandled error.
+        assert!(
+            titles(&found).contains(&"TypeError: x is undefined".to_owned()),
+            "{query}"
+        );
+    }
+    app.stop().await;
+}
+
 /// Walks every page forward through `rel="next"` cursors, then back through `rel="previous"`.
 async fn walk(app: &TestApp, token: &Token, first: &str) -> (Vec<String>, Vec<String>) {
     let mut forward = Vec::new();
@@ -294,4 +376,5 @@ on_both_databases!(
     organization_lists_filter_projects_environments_and_time,
     one_issue_by_numeric_or_short_id,
     issues_are_deleted_singly_and_in_bulk,
+    every_tag_the_event_api_shows_is_found_by_search,
 );

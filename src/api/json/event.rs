@@ -2,21 +2,16 @@
 //! "simple" list item of `…/events/?full=false`. Tools read `entries[type=exception]`, `tags`,
 //! `user` and `dateCreated`, so those follow Sentry's names and shapes exactly.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Map, Value};
 
 use super::entries::event_entries;
 use super::time::iso8601_secs;
 use crate::domain::event::{Event, ProcessingError, User};
+use crate::domain::tags::event_tags;
 use crate::domain::title::{event_culprit, event_metadata, event_title, event_type, EventMetadata};
 
 /// Sentry's fingerprint for an event that did not send its own.
 const DEFAULT_FINGERPRINT: &str = "{{ default }}";
-/// Sentry discards tag values it could not index; derived ones follow the same rule (§7.3).
-const MAX_TAG_VALUE_CHARS: usize = 200;
-/// Contexts that become a `name version` tag plus a `.name` tag, as Sentry derives them.
-const NAMED_CONTEXTS: [&str; 3] = ["browser", "os", "runtime"];
 
 /// What the store knows about the event beyond its payload.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +71,7 @@ fn common_fields(event: &Event, ctx: &EventContext) -> Map<String, Value> {
         "platform": event.platform,
         "dateCreated": iso8601_secs(event.timestamp),
         "user": event.user.as_ref().map(user_json),
-        "tags": event_tags(event),
+        "tags": tags_json(event),
     });
     match common {
         Value::Object(fields) => fields,
@@ -173,86 +168,11 @@ fn processing_error_message(kind: &str) -> &'static str {
     }
 }
 
-/// The event's own tags plus the ones Sentry derives, sorted by key. A derived tag replaces a
-/// client tag of the same key, as Sentry's `set_tag` does: the server's reading of the payload
-/// (its level, release, user…) is what searches and the tag counts use.
-fn event_tags(event: &Event) -> Vec<Value> {
-    let mut tags: BTreeMap<String, String> = event.tags.iter().cloned().collect();
-    for (key, value) in derived_tags(event) {
-        if value.chars().count() <= MAX_TAG_VALUE_CHARS && !value.contains(['\n', '\r']) {
-            tags.insert(key, value);
-        }
-    }
-    tags.into_iter()
-        .map(|(key, value)| json!({ "key": key, "value": value }))
-        .collect()
-}
-
-fn derived_tags(event: &Event) -> Vec<(String, String)> {
-    let url = event.request.as_ref().and_then(|r| r.url.clone());
-    // Sentry only records a dist together with the release it belongs to.
-    let dist = event.release.as_ref().and(event.dist.clone());
-    let fields = [
-        ("level", Some(event.level.as_str().to_owned())),
-        ("logger", event.logger.clone()),
-        ("environment", event.environment.clone()),
-        ("release", event.release.clone()),
-        ("dist", dist),
-        ("user", event.user.as_ref().and_then(User::identity)),
-        ("server_name", event.server_name.clone()),
-        ("transaction", event.transaction.clone()),
-        ("url", url),
-    ];
-    let mut tags: Vec<(String, String)> = fields
+/// The event's tags (its own plus the derived ones, as stored for search), sorted by key.
+fn tags_json(event: &Event) -> Vec<Value> {
+    event_tags(event)
         .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value.filter(|v| !v.trim().is_empty())?)))
-        .collect();
-    tags.extend(context_tags(&event.contexts));
-    tags.extend(mechanism_tags(event));
-    tags
-}
-
-/// `browser` = `Firefox 128.0` and `browser.name` = `Firefox`; likewise `os` and `runtime`.
-fn context_tags(contexts: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut tags = Vec::new();
-    for kind in NAMED_CONTEXTS {
-        let Some(context) = contexts.get(kind) else {
-            continue;
-        };
-        let Some(name) = context_text(context.get("name")) else {
-            continue;
-        };
-        let full = match context_text(context.get("version")) {
-            Some(version) => format!("{name} {version}"),
-            None => name.clone(),
-        };
-        tags.push((kind.to_owned(), full));
-        tags.push((format!("{kind}.name"), name));
-    }
-    tags
-}
-
-fn context_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(text) => Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-/// `handled` (`yes`/`no`, agreeing with the issue's `isUnhandled`) and the raised exception's
-/// `mechanism` type.
-fn mechanism_tags(event: &Event) -> Vec<(String, String)> {
-    let mechanisms = || event.exception.iter().rev().filter_map(|e| e.mechanism.as_ref());
-    let handled = if event.is_unhandled() {
-        Some("no")
-    } else {
-        mechanisms().any(|m| m.handled == Some(true)).then_some("yes")
-    };
-    let kind = mechanisms().find_map(|m| m.ty.clone()).filter(|t| !t.is_empty());
-    let tags = [("handled", handled.map(str::to_owned)), ("mechanism", kind)];
-    tags.into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .map(|(key, value)| json!({ "key": key, "value": value }))
         .collect()
 }
 

@@ -12,7 +12,6 @@ use crate::api::json::event::{event_detail, event_summary, EventContext};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
 use crate::domain::accounts::Scope;
-use crate::domain::event::Event;
 use crate::store::events::{self, EventScope, StoredEvent};
 use crate::store::paging::Keyset;
 use crate::store::projects::Project;
@@ -133,9 +132,7 @@ async fn show_issue_event(
 
 /// The stored event in Sentry's API shape, full or as a list item.
 pub fn render(stored: &StoredEvent, project: &Project, full: bool) -> ApiResult<Value> {
-    let payload = stored.payload_json()?;
-    let event: Event = serde_json::from_value(payload)
-        .map_err(|e| crate::store::StoreError::Corrupt(format!("events.payload: {e}")))?;
+    let event = stored.event()?;
     let context = EventContext {
         group_id: stored.issue_id,
         project_id: project.id,

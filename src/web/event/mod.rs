@@ -1,5 +1,6 @@
-//! A stored event payload turned into what the issue page shows. Pure functions over the JSON, so an
-//! event with missing sections or unexpected types still renders (as less), never fails the page.
+//! A stored event turned into what the issue page shows. Pure functions over the typed event (decoded
+//! from the stored payload once, as the API decodes it), so the page and the API read events the same
+//! way; only the free-form parts (contexts, extra, variables…) are still JSON, read leniently.
 //! Every string here came from the event: templates show it escaped and never as markup, link or class.
 
 mod sections;
@@ -9,11 +10,10 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
-
+use crate::domain::event::Event;
 pub use sections::{ContextView, CrumbView, RequestView};
 pub use stack::{ExceptionView, FrameView, SourceLine, StackView};
-use values::{field, pairs, text};
+use values::{map_pairs, non_empty};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventView {
@@ -37,33 +37,30 @@ pub struct EventView {
     pub fingerprint: Vec<String>,
 }
 
-pub fn event_view(payload: &Value) -> EventView {
-    let exceptions = stack::exception_chain(payload);
+/// What the page shows of a stored event, read from the typed event the API reads too.
+pub fn event_view(event: &Event) -> EventView {
+    let exceptions = stack::exception_chain(event);
     let stack = if exceptions.is_empty() {
-        stack::standalone_stack(payload)
+        stack::standalone_stack(event)
     } else {
         None
     };
     let hidden_frames = exceptions.iter().map(|e| e.stack.hidden_frames).sum::<usize>()
         + stack.as_ref().map_or(0, |stack| stack.hidden_frames);
     EventView {
-        message: sections::message(payload),
+        message: sections::message(event),
         exceptions,
         stack,
         hidden_frames,
-        breadcrumbs: sections::breadcrumbs(payload),
-        request: sections::request(payload),
-        user: sections::user(payload),
-        contexts: sections::contexts(payload),
-        sdk: sections::sdk(payload),
-        release: field(payload, "release"),
-        environment: field(payload, "environment"),
-        tags: pairs(payload.get("tags").unwrap_or(&Value::Null)),
-        extra: pairs(payload.get("extra").unwrap_or(&Value::Null)),
-        fingerprint: match payload.get("fingerprint") {
-            Some(Value::Array(parts)) => parts.iter().filter_map(text).collect(),
-            Some(other) => text(other).into_iter().collect(),
-            None => Vec::new(),
-        },
+        breadcrumbs: sections::breadcrumbs(event),
+        request: sections::request(event),
+        user: sections::user(event),
+        contexts: sections::contexts(event),
+        sdk: sections::sdk(event),
+        release: non_empty(&event.release),
+        environment: non_empty(&event.environment),
+        tags: event.tags.clone(),
+        extra: map_pairs(&event.extra),
+        fingerprint: event.fingerprint.clone(),
     }
 }

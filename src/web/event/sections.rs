@@ -5,7 +5,8 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use super::values::{field, list, pairs, text};
+use super::values::{field, map_pairs, non_empty, optional_pairs, pairs};
+use crate::domain::event::{Breadcrumb, Event, Level, Request, User};
 use crate::web::format::level_class;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,136 +39,108 @@ pub struct ContextView {
     pub pairs: Vec<(String, String)>,
 }
 
-/// The formatted log message, else its template, else a plain `message`.
-pub fn message(payload: &Value) -> Option<String> {
-    let logentry = payload
-        .get("logentry")
-        .or_else(|| payload.get("sentry.interfaces.Message"));
-    let from_logentry = logentry.and_then(|entry| match entry {
-        Value::Object(_) => field(entry, "formatted").or_else(|| field(entry, "message")),
-        other => text(other),
-    });
-    from_logentry.or_else(|| match payload.get("message") {
-        Some(entry @ Value::Object(_)) => field(entry, "formatted").or_else(|| field(entry, "message")),
-        Some(other) => text(other).filter(|text| !text.is_empty()),
-        None => None,
-    })
+/// The formatted log message, else its template.
+pub fn message(event: &Event) -> Option<String> {
+    let logentry = event.logentry.as_ref()?;
+    non_empty(&logentry.formatted).or_else(|| non_empty(&logentry.message))
 }
 
-pub fn breadcrumbs(payload: &Value) -> Vec<CrumbView> {
-    list(payload.get("breadcrumbs").unwrap_or(&Value::Null))
-        .iter()
-        .filter(|crumb| crumb.is_object())
-        .map(|crumb| {
-            let level = field(crumb, "level").unwrap_or_else(|| "info".to_owned());
-            CrumbView {
-                time: crumb.get("timestamp").map(crumb_time).unwrap_or_default(),
-                category: field(crumb, "category")
-                    .or_else(|| field(crumb, "type"))
-                    .unwrap_or_default(),
-                level_class: level_class(&level),
-                level,
-                message: field(crumb, "message").unwrap_or_default(),
-                data: key_value_text(crumb.get("data").unwrap_or(&Value::Null)),
-            }
-        })
-        .collect()
+pub fn breadcrumbs(event: &Event) -> Vec<CrumbView> {
+    event.breadcrumbs.iter().map(crumb_view).collect()
 }
 
-/// Seconds since the epoch (or an RFC 3339 string) as a UTC time of day with milliseconds.
-fn crumb_time(timestamp: &Value) -> String {
-    let from_secs =
-        |secs: f64| OffsetDateTime::from_unix_timestamp_nanos((secs * 1000.0).round() as i128 * 1_000_000).ok();
-    let at = match timestamp {
-        Value::Number(n) => n.as_f64().and_then(from_secs),
-        Value::String(text) => OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .ok()
-            .or_else(|| text.parse::<f64>().ok().and_then(from_secs)),
-        _ => None,
-    };
-    match at {
-        Some(at) => at
-            .format(format_description!("[hour]:[minute]:[second].[subsecond digits:3]"))
+fn crumb_view(crumb: &Breadcrumb) -> CrumbView {
+    // A crumb without a level is an info crumb, as Sentry shows it.
+    let level = crumb.level.map_or("info", Level::as_str).to_owned();
+    CrumbView {
+        time: crumb.timestamp.map(crumb_time).unwrap_or_default(),
+        category: non_empty(&crumb.category)
+            .or_else(|| non_empty(&crumb.ty))
             .unwrap_or_default(),
-        None => text(timestamp).unwrap_or_default(),
+        level_class: level_class(&level),
+        level,
+        message: crumb.message.clone().unwrap_or_default(),
+        data: key_value_text(crumb.data.as_ref()),
     }
 }
 
-fn key_value_text(data: &Value) -> String {
-    pairs(data)
+/// Seconds since the epoch as a UTC time of day with milliseconds; a time out of range as the number.
+fn crumb_time(secs: f64) -> String {
+    let nanos = ((secs * 1000.0).round() as i128).checked_mul(1_000_000);
+    match nanos.and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()) {
+        Some(at) => at
+            .format(format_description!("[hour]:[minute]:[second].[subsecond digits:3]"))
+            .unwrap_or_default(),
+        None => serde_json::Number::from_f64(secs)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn key_value_text(data: Option<&Value>) -> String {
+    optional_pairs(data)
         .into_iter()
         .map(|(key, value)| format!("{key}={value}"))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-pub fn request(payload: &Value) -> Option<RequestView> {
-    let request = payload.get("request").filter(|request| request.is_object())?;
-    let query = match request.get("query_string").or_else(|| request.get("query")) {
-        Some(Value::String(raw)) => raw_query_pairs(raw),
-        Some(other) => pairs(other),
-        None => Vec::new(),
-    };
-    let body = match request.get("data") {
+pub fn request(event: &Event) -> Option<RequestView> {
+    let request: &Request = event.request.as_ref()?;
+    let body = match &request.data {
         None | Some(Value::Null) => None,
         Some(Value::String(raw)) => Some(raw.clone()),
         Some(structured) => serde_json::to_string_pretty(structured).ok(),
     };
-    let cookies = match request.get("cookies") {
-        Some(Value::String(raw)) => vec![("cookies".to_owned(), raw.clone())],
-        Some(other) => pairs(other),
-        None => Vec::new(),
-    };
     Some(RequestView {
-        method: field(request, "method"),
-        url: field(request, "url"),
-        query,
-        headers: pairs(request.get("headers").unwrap_or(&Value::Null)),
-        cookies,
+        method: non_empty(&request.method),
+        url: non_empty(&request.url),
+        query: request.query_string.clone(),
+        headers: request.headers.clone(),
+        cookies: request.cookies.clone(),
         body,
-        env: pairs(request.get("env").unwrap_or(&Value::Null)),
+        env: map_pairs(&request.env),
     })
 }
 
-/// `a=1&b=2` as pairs, left undecoded as the event stored it.
-fn raw_query_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.trim_start_matches('?')
-        .split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| match part.split_once('=') {
-            Some((key, value)) => (key.to_owned(), value.to_owned()),
-            None => (part.to_owned(), String::new()),
-        })
-        .collect()
-}
-
-/// The user's identifying fields that are present, in a fixed order.
-pub fn user(payload: &Value) -> Vec<(String, String)> {
-    let Some(user) = payload.get("user").filter(|user| user.is_object()) else {
+/// The user's identifying fields that are present, in a fixed order, then its geo and data.
+pub fn user(event: &Event) -> Vec<(String, String)> {
+    let Some(user) = event.user.as_ref() else {
         return Vec::new();
     };
-    let known = ["id", "email", "username", "ip_address", "name", "segment"];
+    let User {
+        id,
+        email,
+        username,
+        ip_address,
+        name,
+        segment,
+        geo,
+        data,
+    } = user;
+    let known = [
+        ("id", id),
+        ("email", email),
+        ("username", username),
+        ("ip_address", ip_address),
+        ("name", name),
+        ("segment", segment),
+    ];
     let mut shown: Vec<(String, String)> = known
-        .iter()
-        .filter_map(|key| field(user, key).map(|value| ((*key).to_owned(), value)))
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), non_empty(value)?)))
         .collect();
-    for key in ["geo", "data"] {
-        shown.extend(
-            pairs(user.get(key).unwrap_or(&Value::Null))
-                .into_iter()
-                .map(|(k, v)| (format!("{key}.{k}"), v)),
-        );
+    for (key, value) in [("geo", geo), ("data", data)] {
+        let nested = optional_pairs(value.as_ref()).into_iter();
+        shown.extend(nested.map(|(k, v)| (format!("{key}.{k}"), v)));
     }
     shown
 }
 
 /// Contexts, the common ones (os, runtime, browser, device) first, then the others by name.
-pub fn contexts(payload: &Value) -> Vec<ContextView> {
-    let Some(Value::Object(contexts)) = payload.get("contexts") else {
-        return Vec::new();
-    };
+pub fn contexts(event: &Event) -> Vec<ContextView> {
     const FIRST: [&str; 4] = ["os", "runtime", "browser", "device"];
-    let mut names: Vec<&String> = contexts.keys().collect();
+    let mut names: Vec<&String> = event.contexts.keys().collect();
     names.sort_by_key(|name| {
         (
             FIRST.iter().position(|first| first == name).unwrap_or(FIRST.len()),
@@ -178,7 +151,7 @@ pub fn contexts(payload: &Value) -> Vec<ContextView> {
         .into_iter()
         .map(|name| ContextView {
             name: name.clone(),
-            pairs: pairs(&contexts[name])
+            pairs: pairs(&event.contexts[name])
                 .into_iter()
                 .filter(|(key, _)| key != "type")
                 .collect(),
@@ -187,8 +160,8 @@ pub fn contexts(payload: &Value) -> Vec<ContextView> {
 }
 
 /// `name version` of the SDK that sent the event.
-pub fn sdk(payload: &Value) -> Option<String> {
-    let sdk = payload.get("sdk")?;
+pub fn sdk(event: &Event) -> Option<String> {
+    let sdk = event.sdk.as_ref()?;
     match (field(sdk, "name"), field(sdk, "version")) {
         (Some(name), Some(version)) => Some(format!("{name} {version}")),
         (Some(name), None) => Some(name),

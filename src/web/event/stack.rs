@@ -1,10 +1,8 @@
 //! Exceptions and their stack frames as the page shows them: the raised exception first, frames
 //! newest call first, library frames folded away behind the in-app ones.
 
-use serde_json::Value;
-
-use super::values::{field, flag, list, number, pairs, text};
-use crate::domain::event::Frame;
+use super::values::{non_empty, optional_pairs};
+use crate::domain::event::{Event, Exception, Frame, Stacktrace, Thread};
 use crate::domain::grouping::is_in_app;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,56 +64,62 @@ pub struct ExceptionView {
     pub stack: StackView,
 }
 
-/// An event's exceptions, the raised one first. Sentry lists `exception.values` oldest first: the
-/// first value is the root cause and the last the exception that was finally raised.
-pub fn exception_chain(payload: &Value) -> Vec<ExceptionView> {
-    let values = list(payload.get("exception").unwrap_or(&Value::Null));
-    let chained = values.len() > 1;
-    let mut chain: Vec<ExceptionView> = values
+/// An event's exceptions, the raised one first. The event lists them oldest first: the first is
+/// the root cause and the last the exception that was finally raised.
+pub fn exception_chain(event: &Event) -> Vec<ExceptionView> {
+    let count = event.exception.len();
+    let chained = count > 1;
+    let mut chain: Vec<ExceptionView> = event
+        .exception
         .iter()
         .enumerate()
-        .filter(|(_, value)| value.is_object())
-        .map(|(index, value)| ExceptionView {
-            ty: field(value, "type").unwrap_or_else(|| "Error".to_owned()),
-            value: field(value, "value"),
-            module: field(value, "module"),
-            mechanism: value.get("mechanism").and_then(|m| field(m, "type")),
-            handled: value.get("mechanism").and_then(|m| m.get("handled")).and_then(flag),
+        .map(|(index, exception)| ExceptionView {
             root_cause: chained && index == 0,
-            raised: chained && index == values.len() - 1,
-            stack: stack_view(value.get("stacktrace").unwrap_or(&Value::Null)),
+            raised: chained && index == count - 1,
+            ..exception_view(exception)
         })
         .collect();
     chain.reverse();
     chain
 }
 
+fn exception_view(exception: &Exception) -> ExceptionView {
+    let mechanism = exception.mechanism.as_ref();
+    ExceptionView {
+        ty: non_empty(&exception.ty).unwrap_or_else(|| "Error".to_owned()),
+        value: non_empty(&exception.value),
+        module: non_empty(&exception.module),
+        mechanism: mechanism.and_then(|m| non_empty(&m.ty)),
+        handled: mechanism.and_then(|m| m.handled),
+        root_cause: false,
+        raised: false,
+        stack: exception.stacktrace.as_ref().map(stack_view).unwrap_or_default(),
+    }
+}
+
 /// The stack of an event without exceptions: its own `stacktrace`, else the crashed (or current)
 /// thread's, else the first thread's that has one.
-pub fn standalone_stack(payload: &Value) -> Option<StackView> {
-    let threads = list(payload.get("threads").unwrap_or(&Value::Null));
-    let thread_stack = |wanted: &str| {
+pub fn standalone_stack(event: &Event) -> Option<StackView> {
+    let threads = &event.threads;
+    let thread_stack = |wanted: fn(&Thread) -> Option<bool>| {
         threads
             .iter()
-            .find(|thread| thread.get(wanted).and_then(flag) == Some(true) && thread.get("stacktrace").is_some())
-            .and_then(|thread| thread.get("stacktrace"))
+            .find(|thread| wanted(thread) == Some(true) && thread.stacktrace.is_some())
+            .and_then(|thread| thread.stacktrace.as_ref())
     };
-    let stacktrace = payload
-        .get("stacktrace")
-        .or_else(|| thread_stack("crashed"))
-        .or_else(|| thread_stack("current"))
-        .or_else(|| threads.iter().find_map(|thread| thread.get("stacktrace")))?;
+    let stacktrace = event
+        .stacktrace
+        .as_ref()
+        .or_else(|| thread_stack(|thread| thread.crashed))
+        .or_else(|| thread_stack(|thread| thread.current))
+        .or_else(|| threads.iter().find_map(|thread| thread.stacktrace.as_ref()))?;
     Some(stack_view(stacktrace)).filter(|stack| !stack.frames.is_empty())
 }
 
-/// Frames newest first (Sentry sends them oldest first). Library frames are hidden only when the
-/// stack has an in-app frame to show instead.
-pub fn stack_view(stacktrace: &Value) -> StackView {
-    let mut frames: Vec<FrameView> = list(stacktrace.get("frames").unwrap_or(&Value::Null))
-        .iter()
-        .filter(|frame| frame.is_object())
-        .map(frame_view)
-        .collect();
+/// Frames newest first (the event stores them oldest first). Library frames are hidden only when
+/// the stack has an in-app frame to show instead.
+pub fn stack_view(stacktrace: &Stacktrace) -> StackView {
+    let mut frames: Vec<FrameView> = stacktrace.frames.iter().map(frame_view).collect();
     frames.reverse();
     let any_in_app = frames.iter().any(|frame| frame.in_app);
     let mut hidden_frames = 0;
@@ -127,77 +131,55 @@ pub fn stack_view(stacktrace: &Value) -> StackView {
     StackView { frames, hidden_frames }
 }
 
-fn frame_view(frame: &Value) -> FrameView {
-    let location = field(frame, "module")
-        .or_else(|| field(frame, "filename"))
-        .or_else(|| field(frame, "abs_path"))
+fn frame_view(frame: &Frame) -> FrameView {
+    let location = non_empty(&frame.module)
+        .or_else(|| non_empty(&frame.filename))
+        .or_else(|| non_empty(&frame.abs_path))
         .unwrap_or_default();
-    let function = field(frame, "function")
-        .or_else(|| field(frame, "raw_function"))
-        .or_else(|| field(frame, "symbol"))
+    let function = non_empty(&frame.function)
+        .or_else(|| non_empty(&frame.raw_function))
+        .or_else(|| non_empty(&frame.symbol))
         .unwrap_or_else(|| "?".to_owned());
-    let line = frame.get("lineno").and_then(number);
     FrameView {
         function,
         location,
-        line,
-        column: frame.get("colno").and_then(number),
-        in_app: server_in_app(frame),
+        line: frame.lineno,
+        column: frame.colno,
+        // The same verdict grouping and culprits use: the SDK's flag, minus known library locations.
+        in_app: is_in_app(frame),
         hidden: false,
         open: false,
-        source: source_lines(frame, line),
-        vars: pairs(frame.get("vars").unwrap_or(&Value::Null)),
+        source: source_lines(frame),
+        vars: optional_pairs(frame.vars.as_ref()),
     }
-}
-
-/// The same verdict grouping and culprits use: the SDK's flag, minus known library locations.
-fn server_in_app(frame: &Value) -> bool {
-    let probe = Frame {
-        in_app: frame.get("in_app").and_then(flag),
-        abs_path: field(frame, "abs_path"),
-        filename: field(frame, "filename"),
-        ..Frame::default()
-    };
-    is_in_app(&probe)
 }
 
 /// Context lines numbered around the frame's line (unnumbered when the line is unknown).
-fn source_lines(frame: &Value, line: Option<u64>) -> Vec<SourceLine> {
-    let lines_of = |key: &str| -> Vec<String> {
-        match frame.get(key) {
-            Some(Value::Array(items)) => items.iter().map(|item| text(item).unwrap_or_default()).collect(),
-            Some(Value::String(one)) => vec![one.clone()],
-            _ => Vec::new(),
-        }
-    };
-    let pre = lines_of("pre_context");
-    let current = frame.get("context_line").and_then(text);
-    let post = lines_of("post_context");
+fn source_lines(frame: &Frame) -> Vec<SourceLine> {
+    let (pre, current, post) = (&frame.pre_context, &frame.context_line, &frame.post_context);
     if current.is_none() && pre.is_empty() && post.is_empty() {
         return Vec::new();
     }
+    let line = frame.lineno;
     let first = line.map(|line| line.saturating_sub(pre.len() as u64));
-    let numbered = |offset: usize| first.map(|first| first + offset as u64);
+    let unmarked = |number: Option<u64>, text: &String| SourceLine {
+        number,
+        text: text.clone(),
+        current: false,
+    };
     let mut source: Vec<SourceLine> = pre
-        .into_iter()
+        .iter()
         .enumerate()
-        .map(|(i, text)| SourceLine {
-            number: numbered(i),
-            text,
-            current: false,
-        })
+        .map(|(i, text)| unmarked(first.map(|first| first + i as u64), text))
         .collect();
     if let Some(text) = current {
         source.push(SourceLine {
             number: line,
-            text,
+            text: text.clone(),
             current: true,
         });
     }
-    source.extend(post.into_iter().enumerate().map(|(i, text)| SourceLine {
-        number: line.map(|line| line + 1 + i as u64),
-        text,
-        current: false,
-    }));
+    let after = |i: usize| line.map(|line| line + 1 + i as u64);
+    source.extend(post.iter().enumerate().map(|(i, text)| unmarked(after(i), text)));
     source
 }

@@ -1,16 +1,15 @@
-//! Lenient readers over stored event JSON. Payloads come from SDKs we do not control and from older
-//! normalizers, so every reader accepts odd shapes (numbers as strings, objects as pair lists, missing
-//! sections) and answers with "nothing" rather than failing.
+//! Free-form values of the typed event (contexts, extra, frame variables, user geo and data,
+//! breadcrumb data, the request body and environment, the SDK) as the text the page shows. These
+//! stay JSON in the event because SDKs put anything there, so any shape reads as something.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A value as one line of text: strings as they are, scalars printed, lists and objects as compact JSON.
 pub fn text(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
         Value::String(text) => Some(text.clone()),
-        Value::Bool(_) | Value::Number(_) => Some(value.to_string()),
-        Value::Array(_) | Value::Object(_) => Some(value.to_string()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -19,23 +18,11 @@ pub fn field(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(text).filter(|text| !text.is_empty())
 }
 
-/// A list: an array as is, or the `values` array Sentry wraps interfaces in; anything else is empty.
-pub fn list(value: &Value) -> &[Value] {
-    match value {
-        Value::Array(items) => items,
-        Value::Object(_) => value.get("values").and_then(Value::as_array).map_or(&[], Vec::as_slice),
-        _ => &[],
-    }
-}
-
 /// Key/value pairs from an object, a list of `[key, value]` pairs, or a list of `{key, value}` objects.
 /// Other list items are keyed by position; a lone scalar becomes one pair keyed "value".
 pub fn pairs(value: &Value) -> Vec<(String, String)> {
     match value {
-        Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| (key.clone(), text(value).unwrap_or_default()))
-            .collect(),
+        Value::Object(map) => map_pairs(map),
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -44,6 +31,18 @@ pub fn pairs(value: &Value) -> Vec<(String, String)> {
         Value::Null => Vec::new(),
         scalar => vec![("value".to_owned(), text(scalar).unwrap_or_default())],
     }
+}
+
+/// An object's entries, each value as text.
+pub fn map_pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(key, value)| (key.clone(), text(value).unwrap_or_default()))
+        .collect()
+}
+
+/// Pairs of a value the event may lack.
+pub fn optional_pairs(value: Option<&Value>) -> Vec<(String, String)> {
+    value.map(pairs).unwrap_or_default()
 }
 
 fn pair_item(index: usize, item: &Value) -> (String, String) {
@@ -59,27 +58,7 @@ fn pair_item(index: usize, item: &Value) -> (String, String) {
     }
 }
 
-/// A non-negative whole number, also when sent as a string.
-pub fn number(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// True or false, also when sent as a string or 0/1.
-pub fn flag(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(text) => match text.trim() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        },
-        Value::Number(n) => n.as_i64().map(|n| n != 0),
-        _ => None,
-    }
+/// A text field of the typed event, unless missing or empty (the page shows those as absent).
+pub fn non_empty(text: &Option<String>) -> Option<String> {
+    text.clone().filter(|text| !text.is_empty())
 }

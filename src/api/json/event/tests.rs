@@ -124,12 +124,32 @@ fn tags_are_sorted_and_include_derived_ones() {
         "transaction",
         "url",
         "user",
+        "user.email",
     ];
     assert_eq!(keys, expected);
     assert_eq!(tag(&tags, "user"), Some("id:42"));
     assert_eq!(tag(&tags, "level"), Some("error"));
     assert_eq!(tag(&tags, "handled"), Some("no"));
     assert_eq!(tag(&tags, "url"), Some("https://shop.example.com/cart"));
+}
+
+#[test]
+fn the_tags_shown_are_the_ones_stored_for_search() {
+    let mut event = error_event();
+    let contexts = json!({"browser": {"name": "Firefox", "version": "128.0"}, "runtime": {"name": "CPython"}});
+    event.contexts = contexts.as_object().unwrap().clone();
+    event.tags = vec![("region".into(), "eu".into()), ("level".into(), "debug".into())];
+    event.logger = Some("shop".into());
+    event.user = Some(User {
+        email: Some("a@b.example".into()),
+        ..User::default()
+    });
+    // What ingest stores as the facets: `domain::tags::event_tags`.
+    let stored = event_tags(&event);
+    assert_eq!(tag_pairs(&event_detail(&event, &CTX)), stored);
+    assert_eq!(tag_pairs(&event_summary(&event, &CTX)), stored);
+    let corpus = normalize_corpus_event(&corpus_events()[0].1, corpus_events()[0].2.clone());
+    assert_eq!(tag_pairs(&event_detail(&corpus, &CTX)), event_tags(&corpus));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 
 use crate::domain::accounts::{Role, Scope};
+use crate::domain::event::Event;
 use crate::store::events::{edge_event, get_event, list_events, EventScope, StoredEvent};
 use crate::store::issues::{self, Issue};
 use crate::store::organizations::Organization;
@@ -156,9 +157,9 @@ async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Res
             .map(|id| format!("{base}/events/{id}/"))
     };
     // A payload the store cannot read is shown as an empty event rather than failing the issue page.
-    let payload = event.payload_json().unwrap_or_else(|error| {
+    let decoded = event.event().unwrap_or_else(|error| {
         tracing::warn!(%error, event = %event.event_id, "unreadable event payload");
-        serde_json::Value::Null
+        Event::default()
     });
     Ok(EventSection {
         occurred: moment(event.timestamp, now),
@@ -170,7 +171,7 @@ async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Res
         newer_url: link(newer),
         oldest_url: link(oldest),
         json_url: format!("{base}/events/{}/json", event.event_id),
-        view: event_view(&payload),
+        view: event_view(&decoded),
         event_id: event.event_id,
     })
 }
