@@ -10,9 +10,9 @@ use anyhow::Context;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use crate::core::events::{parse_event_json, prepare_event, EventContext};
 use crate::domain::envelope::parse_envelope;
 use crate::domain::scrub::Scrubber;
-use crate::ingest::prepare::{parse_event_json, prepare_event, EventContext};
 use crate::store::{self, events, Db, NewEvent};
 
 const DAY_MS: i64 = 86_400_000;

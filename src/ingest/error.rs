@@ -1,6 +1,7 @@
 //! The ingest error: one enum that decides, per cause, the status code, the `{"detail"}` body, the
 //! metrics reason and the log level (4xx at debug, 5xx at error).
 
+use crate::core::events::PrepareError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -139,5 +140,14 @@ impl IntoResponse for IngestError {
             }
         }
         response
+    }
+}
+
+impl From<PrepareError> for IngestError {
+    fn from(error: PrepareError) -> IngestError {
+        match error {
+            PrepareError::Invalid(why) => IngestError::InvalidEvent(why),
+            PrepareError::Compression => IngestError::Storage,
+        }
     }
 }

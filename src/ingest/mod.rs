@@ -5,7 +5,6 @@ mod admission;
 pub mod decode;
 mod error;
 mod pipeline;
-pub mod prepare;
 pub mod writer;
 
 use std::net::SocketAddr;

@@ -14,9 +14,9 @@ use crate::store::{NewEvent, Outage};
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
-use super::prepare::{parse_event_json, prepare_event, EventContext};
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
+use crate::core::events::{parse_event_json, prepare_event, EventContext};
 use crate::core::ProjectAuth;
 
 /// The `id` to answer with; `None` answers `{}`.

@@ -28,6 +28,7 @@ mod events;
 mod hardening;
 mod ingest;
 mod issues;
+mod layers;
 mod notify_send;
 mod ops;
 mod outage;

@@ -1,5 +1,6 @@
-//! Turns one event payload into a `NewEvent`: lenient parse, normalize, scrub, fingerprint, title, and
-//! compress. Pure CPU work that runs in the request task, before the writer queue.
+//! Preparing an error event for storage, the one use case of the ingest path: lenient parse, normalize,
+//! scrub, fingerprint, title, and compress into a `NewEvent`. Pure CPU work that runs in the request task
+//! before the writer queue; `faultline seed` prepares its events the same way.
 
 use std::cell::RefCell;
 
@@ -11,7 +12,16 @@ use crate::domain::tags::event_tags;
 use crate::domain::title::{event_culprit, event_metadata, event_title, event_type};
 use crate::store::NewEvent;
 
-use super::error::IngestError;
+/// Why an event could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The payload is not an event (ingest answers 400 with the reason).
+    #[error("{0}")]
+    Invalid(String),
+    /// The payload could not be compressed for storage.
+    #[error("the event could not be compressed")]
+    Compression,
+}
 
 /// Level 3: about 4× smaller payloads for ~20 µs per event.
 const PAYLOAD_COMPRESSION_LEVEL: i32 = 3;
@@ -33,12 +43,12 @@ pub struct EventContext<'a> {
 
 /// Parses an event payload, repairing lone surrogate escapes, out-of-range numbers and the `NaN`
 /// tokens of old Python clients; the repairs become notes of the event.
-pub fn parse_event_json(payload: &[u8]) -> Result<LenientJson, IngestError> {
-    parse_lenient_json(payload).map_err(|e| IngestError::InvalidEvent(e.to_string()))
+pub fn parse_event_json(payload: &[u8]) -> Result<LenientJson, PrepareError> {
+    parse_lenient_json(payload).map_err(|e| PrepareError::Invalid(e.to_string()))
 }
 
 /// Normalizes, scrubs and fingerprints one parsed event.
-pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent, IngestError> {
+pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent, PrepareError> {
     let normalize_ctx = NormalizeContext {
         received_at: ctx.received_at,
         client_ip: ctx.client_ip,
@@ -46,15 +56,14 @@ pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent
         sent_at: ctx.sent_at,
         json_repairs: &parsed.repairs,
     };
-    let mut event =
-        normalize_event(parsed.value, &normalize_ctx).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    let mut event = normalize_event(parsed.value, &normalize_ctx).map_err(|e| PrepareError::Invalid(e.to_string()))?;
     if let Some(scrubber) = ctx.scrubber {
         scrubber.scrub(&mut event);
     }
     build_new_event(ctx.project_id, &event)
 }
 
-fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestError> {
+fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, PrepareError> {
     let grouping = compute_grouping(event);
     let user_key = event.user.as_ref().and_then(|u| u.identity());
     let metadata = event_metadata(event);
@@ -88,8 +97,8 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, IngestErr
     })
 }
 
-fn compress(event: &Event) -> Result<Vec<u8>, IngestError> {
-    let json = serde_json::to_vec(event).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
+    let json = serde_json::to_vec(event).map_err(|e| PrepareError::Invalid(e.to_string()))?;
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -99,6 +108,6 @@ fn compress(event: &Event) -> Result<Vec<u8>, IngestError> {
             Some(compressor) => compressor.compress(&json),
             None => zstd::bulk::compress(&json, PAYLOAD_COMPRESSION_LEVEL),
         }
-        .map_err(|_| IngestError::Storage)
+        .map_err(|_| PrepareError::Compression)
     })
 }
