@@ -236,7 +236,7 @@ pub struct Config {
     pub db_max_connections: u32,
 
     /// SMTP server for email channels that name none (the built-in "project members" channel). Unset: such
-    /// emails fail with a clear error in the delivery log.
+    /// channels show as not configured and their deliveries are recorded as skipped, never tried.
     #[arg(long, env = "FAULTLINE_SMTP_HOST", global = true)]
     pub smtp_host: Option<String>,
 

@@ -51,6 +51,14 @@ pub async fn serve(config: &config::Config) -> anyhow::Result<()> {
             config.public_url
         );
     }
+    if config.smtp_host.is_none() {
+        // Once per process: the delivery log shows each skipped e-mail, the log need not repeat it per issue.
+        tracing::warn!(
+            "e-mail alerts are off: FAULTLINE_SMTP_HOST is not set; deliveries to e-mail channels without their \
+             own SMTP host (such as the built-in \"Email to project members\") are recorded as skipped in the \
+             delivery log"
+        );
+    }
     let app = App::build(config).await?;
     // On every start, not only the first: the DSN is what a newcomer needs next.
     if let Some(dsn) = core::projects::default_project_dsn(app.db(), &config.public_url).await? {

@@ -9,7 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::summary::{facts, headline, listed_issues, subject, Fact};
-use super::{AlertMessage, NotifySettings, Outgoing, SendError};
+use super::{AlertMessage, NotifySettings, Outgoing, SendError, EMAIL_NOT_CONFIGURED};
 use crate::domain::alerts::channel::{EmailSettings, TlsMode};
 
 /// Per SMTP command (connect, each reply).
@@ -97,9 +97,10 @@ fn relay(settings: &NotifySettings, channel: &EmailSettings) -> Result<Relay, Se
                 .map(|user| (user, channel.password.clone().unwrap_or_default())),
         });
     }
-    let server = settings.smtp.as_ref().ok_or_else(|| {
-        SendError::Permanent("no SMTP server configured (set FAULTLINE_SMTP_HOST or the channel's host)".into())
-    })?;
+    let server = settings
+        .smtp
+        .as_ref()
+        .ok_or(SendError::NotConfigured(EMAIL_NOT_CONFIGURED))?;
     Ok(Relay {
         host: server.host.clone(),
         port: Some(server.port),

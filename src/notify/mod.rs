@@ -79,7 +79,16 @@ pub enum SendError {
     /// Retrying cannot help: refused target, bad settings, 4xx answers, SMTP 5xx replies.
     #[error("{0}")]
     Permanent(String),
+    /// Nothing was tried: this server lacks what the channel needs (see [`NotifySettings::not_configured`]).
+    /// The notifier records the delivery as skipped, not failed; only the operator can change this.
+    #[error("{0}")]
+    NotConfigured(&'static str),
 }
+
+/// Why an e-mail channel that names no SMTP host cannot send from a server without one. Stored in the
+/// delivery log beside the status "skipped", shown on the channels page and returned by the API.
+pub const EMAIL_NOT_CONFIGURED: &str =
+    "e-mail is not configured: FAULTLINE_SMTP_HOST is not set and the channel names no SMTP host";
 
 /// The server's own SMTP settings, used by email channels that name no host.
 #[derive(Debug, Clone)]
@@ -113,6 +122,18 @@ impl NotifySettings {
             allow_private_targets: config.webhook_allow_private,
         }
     }
+
+    /// Why `channel` cannot send from this server, whatever the message, or `None` when it can try. Only
+    /// an e-mail channel without its own SMTP host, on a server without `FAULTLINE_SMTP_HOST`, is such a
+    /// channel (the built-in members channel of a fresh install): every attempt would fail the same way.
+    pub fn not_configured(&self, channel: &ChannelConfig) -> Option<&'static str> {
+        match channel {
+            ChannelConfig::Email(email) if email.smtp_host.is_none() && self.smtp.is_none() => {
+                Some(EMAIL_NOT_CONFIGURED)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Sends messages; cheap to clone (shared settings and one HTTP client).
@@ -130,8 +151,16 @@ impl Notifier {
         }
     }
 
+    /// See [`NotifySettings::not_configured`].
+    pub fn not_configured(&self, channel: &ChannelConfig) -> Option<&'static str> {
+        self.settings.not_configured(channel)
+    }
+
     /// Delivers one message to one channel, once.
     pub async fn send(&self, channel: &ChannelConfig, outgoing: Outgoing<'_>) -> Result<(), SendError> {
+        if let Some(why) = self.not_configured(channel) {
+            return Err(SendError::NotConfigured(why));
+        }
         let message = outgoing.message;
         match channel {
             ChannelConfig::Email(email) => email::send(&self.settings, email, outgoing).await,

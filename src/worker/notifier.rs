@@ -1,6 +1,7 @@
 //! The notifier loop: woken by the writer when rules fired (or every poll interval), it turns due fires
 //! into messages, claims due deliveries, sends each through [`Notifier`] and records the outcome. Failed
-//! attempts are retried with exponential backoff until the attempt limit, then marked failed.
+//! attempts are retried with exponential backoff until the attempt limit, then marked failed. Deliveries to a
+//! channel this server cannot send to (e-mail without SMTP settings) are recorded as skipped, never tried.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +76,8 @@ pub async fn run_notifier(
 
 /// One round: dispatch due fires, then send due deliveries until none is left.
 pub async fn work_once(db: &Db, notifier: &Notifier, settings: &NotifierSettings) -> Result<(), StoreError> {
-    alerts::dispatch_fires(db, now_ms(), settings.digest_window_ms).await?;
+    let not_configured = |channel: &ChannelConfig| notifier.not_configured(channel);
+    alerts::dispatch_fires(db, now_ms(), settings.digest_window_ms, &not_configured).await?;
     loop {
         let claimed = alerts::claim_deliveries(db, now_ms(), settings.lease_ms, DELIVERIES_PER_ROUND).await?;
         if claimed.is_empty() {
@@ -105,6 +107,11 @@ async fn deliver(
             let wait = backoff_ms(settings.retry_base_ms, delivery.attempts);
             tracing::warn!(delivery = id, attempts = delivery.attempts, wait_ms = wait, %error, "alert delivery failed; will retry");
             alerts::mark_retry(db, id, now_ms() + wait, &error).await
+        }
+        // Said once at start (see `serve`), not per delivery: it is the server's state, not this alert's.
+        Err(SendError::NotConfigured(why)) => {
+            tracing::debug!(delivery = id, why, "alert delivery skipped");
+            alerts::mark_skipped(db, id, why).await
         }
         Err(SendError::Retry(error) | SendError::Permanent(error)) => {
             tracing::warn!(delivery = id, attempts = delivery.attempts, %error, "alert delivery failed for good");

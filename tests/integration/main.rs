@@ -24,6 +24,7 @@ mod core_rules;
 mod e2e_python;
 mod e2e_rust_sdk;
 mod e2e_sentry_cli;
+mod email_not_configured;
 mod events;
 mod hardening;
 mod ingest;

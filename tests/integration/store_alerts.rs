@@ -82,7 +82,7 @@ async fn a_new_issue_fires_once_and_later_events_do_not_fire_again(backend: Back
     );
     assert_eq!(fires_of(&db, &[event(project_id, "a", T0 + 1000, "3")]).await, 0);
     assert_eq!(fires_of(&db, &[event(project_id, "b", T0 + 2000, "3")]).await, 1);
-    assert_eq!(alerts::dispatch_fires(&db, T0 + 3000, 0).await.unwrap(), 1);
+    assert_eq!(alerts::dispatch_fires(&db, T0 + 3000, 0, &|_| None).await.unwrap(), 1);
     close_store(database, db).await;
 }
 
@@ -183,7 +183,7 @@ async fn issues_firing_one_rule_within_the_window_form_one_digest(backend: Backe
     let window = 60_000;
     fires_of(&db, &[event(project_id, "first", T0, "1")]).await;
     assert_eq!(
-        alerts::dispatch_fires(&db, T0, window).await.unwrap(),
+        alerts::dispatch_fires(&db, T0, window, &|_| None).await.unwrap(),
         1,
         "the first goes out at once"
     );
@@ -191,11 +191,16 @@ async fn issues_firing_one_rule_within_the_window_form_one_digest(backend: Backe
         fires_of(&db, &[event(project_id, name, T0 + 1000 * (n as i64 + 1), "1")]).await;
     }
     assert_eq!(
-        alerts::dispatch_fires(&db, T0 + 5000, window).await.unwrap(),
+        alerts::dispatch_fires(&db, T0 + 5000, window, &|_| None).await.unwrap(),
         0,
         "held for the digest"
     );
-    assert_eq!(alerts::dispatch_fires(&db, T0 + window, window).await.unwrap(), 1);
+    assert_eq!(
+        alerts::dispatch_fires(&db, T0 + window, window, &|_| None)
+            .await
+            .unwrap(),
+        1
+    );
     let claimed = alerts::claim_deliveries(&db, T0 + window, 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 2, "one delivery per message for the one channel");
     let digest = alerts::load_message(&db, claimed[1].message_id).await.unwrap().unwrap();
@@ -209,7 +214,7 @@ async fn deliveries_are_leased_retried_and_never_resent_once_sent(backend: Backe
     let (_, project_id) = project(&db).await;
     fires_of(&db, &[event(project_id, "a", T0, "1")]).await;
     fires_of(&db, &[event(project_id, "b", T0, "1")]).await;
-    alerts::dispatch_fires(&db, T0, 0).await.unwrap();
+    alerts::dispatch_fires(&db, T0, 0, &|_| None).await.unwrap();
     let lease = 60_000;
     let first: Vec<ClaimedDelivery> = alerts::claim_deliveries(&db, T0, lease, 10).await.unwrap();
     assert_eq!(first.len(), 1, "one message: both issues fired in the same instant");
@@ -256,7 +261,7 @@ async fn a_failed_delivery_is_logged_with_its_error(backend: Backend) {
     let (database, db) = open_store(&backend).await;
     let (_, project_id) = project(&db).await;
     fires_of(&db, &[event(project_id, "a", T0, "1")]).await;
-    alerts::dispatch_fires(&db, T0, 0).await.unwrap();
+    alerts::dispatch_fires(&db, T0, 0, &|_| None).await.unwrap();
     let claimed = alerts::claim_deliveries(&db, T0, 1000, 10).await.unwrap();
     alerts::mark_failed(&db, claimed[0].id, "no SMTP server configured")
         .await
@@ -313,11 +318,11 @@ async fn old_finished_deliveries_are_pruned_and_pending_ones_kept(backend: Backe
     let (database, db) = open_store(&backend).await;
     let (_, project_id) = project(&db).await;
     fires_of(&db, &[event(project_id, "a", T0, "1")]).await;
-    alerts::dispatch_fires(&db, T0, 0).await.unwrap();
+    alerts::dispatch_fires(&db, T0, 0, &|_| None).await.unwrap();
     let sent = alerts::claim_deliveries(&db, T0, 1000, 10).await.unwrap();
     alerts::mark_sent(&db, sent[0].id, T0).await.unwrap();
     fires_of(&db, &[event(project_id, "b", T0 + 1, "1")]).await;
-    alerts::dispatch_fires(&db, T0 + 1, 0).await.unwrap();
+    alerts::dispatch_fires(&db, T0 + 1, 0, &|_| None).await.unwrap();
     let month = 30 * 24 * 60 * MINUTE;
     alerts::prune(&db, T0 + month / 2, month).await.unwrap();
     assert_eq!(

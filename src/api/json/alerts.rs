@@ -37,7 +37,9 @@ pub fn rule(rule: &AlertRule) -> Value {
 }
 
 /// The channel with its settings masked; `settings` holds the kind's fields without the `kind` tag.
-pub fn channel(channel: &Channel) -> Value {
+/// `not_configured` is why the channel cannot send from this server (e-mail without SMTP settings), so a
+/// client can tell a channel whose deliveries are skipped from a working one.
+pub fn channel(channel: &Channel, not_configured: Option<&str>) -> Value {
     let mut settings = match serde_json::to_value(channel.config.masked()) {
         Ok(Value::Object(fields)) => fields,
         _ => Map::new(),
@@ -48,6 +50,8 @@ pub fn channel(channel: &Channel) -> Value {
         "name": channel.name,
         "kind": channel.config.kind(),
         "builtin": channel.builtin,
+        "configured": not_configured.is_none(),
+        "not_configured_reason": not_configured,
         "settings": settings,
         "created_at": iso8601_ms(channel.created_at),
         "updated_at": iso8601_ms(channel.updated_at),

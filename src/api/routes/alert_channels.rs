@@ -20,7 +20,7 @@ use crate::api::json::alerts::channel as channel_json;
 use crate::api::ApiState;
 use crate::core::alerts;
 use crate::domain::accounts::Scope;
-use crate::domain::alerts::channel::{ChannelConfig, KINDS};
+use crate::domain::alerts::channel::{Channel, ChannelConfig, KINDS};
 use crate::store::alerts as stored;
 
 use super::alert_rules::parse_id;
@@ -46,11 +46,16 @@ fn config_of(kind: &str, settings: Option<Map<String, Value>>) -> ApiResult<Chan
         .map_err(|error| ApiError::bad_request(format!("invalid {kind} settings: {error}")))
 }
 
+/// The channel as answered, with whether it can send from this server.
+fn shown(state: &ApiState, channel: &Channel) -> Value {
+    channel_json(channel, state.core.notifier.not_configured(&channel.config))
+}
+
 pub async fn list(caller: Caller, State(state): State<ApiState>, Path(org): Path<String>) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     access.require(Scope::OrgRead)?;
     let channels = stored::list_channels(&state.db, access.organization.id).await?;
-    Ok(Json(channels.iter().map(channel_json).collect()))
+    Ok(Json(channels.iter().map(|channel| shown(&state, channel)).collect()))
 }
 
 pub async fn create(
@@ -67,7 +72,7 @@ pub async fn create(
     let generates_secret = matches!(&config, ChannelConfig::Webhook(hook) if hook.secret.trim().is_empty());
     let name = body.name.unwrap_or_default();
     let channel = alerts::create_channel(&state.core, &access, &name, config).await?;
-    let mut answer = channel_json(&channel);
+    let mut answer = shown(&state, &channel);
     if let (true, ChannelConfig::Webhook(hook)) = (generates_secret, &channel.config) {
         answer["secret"] = json!(hook.secret);
     }
@@ -84,7 +89,7 @@ pub async fn detail(
         .await?
         .ok_or(ApiError::NotFound)?;
     access.require(Scope::OrgRead)?;
-    Ok(Json(channel_json(&channel)))
+    Ok(Json(shown(&state, &channel)))
 }
 
 pub async fn update(
@@ -104,7 +109,7 @@ pub async fn update(
     };
     let name = body.name.unwrap_or(stored.name);
     let channel = alerts::update_channel(&state.core, &access, id, &name, config).await?;
-    Ok(Json(channel_json(&channel)))
+    Ok(Json(shown(&state, &channel)))
 }
 
 /// 204; 409 for the built-in members channel.

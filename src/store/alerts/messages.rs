@@ -65,7 +65,7 @@ pub struct DeliveryRecord {
     pub rule_name: String,
     pub channel_id: Option<i64>,
     pub channel_name: String,
-    /// pending, sending, sent or failed.
+    /// pending, sending, sent, failed, or skipped (never tried: the channel is not configured on this server).
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,

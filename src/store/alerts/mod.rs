@@ -13,7 +13,10 @@ pub use channels::{
 pub(super) use channels::{DEFAULT_RULE_COOLDOWN, INSERT_BUILTIN_CHANNEL, INSERT_DEFAULT_RULE, LINK_DEFAULT_RULE};
 pub(super) use fires::{record_fires, BatchFacts};
 pub use messages::{list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue};
-pub use outbox::{claim_deliveries, dispatch_fires, mark_failed, mark_retry, mark_sent, prune, ClaimedDelivery};
+pub use outbox::{
+    claim_deliveries, dispatch_fires, mark_failed, mark_retry, mark_sent, mark_skipped, prune, ClaimedDelivery,
+    NotConfigured,
+};
 pub use rules::{create_rule, delete_rule, get_rule, list_rules, load_rule_set, set_rule_enabled, update_rule};
 
 /// Any channel by id, for the notifier, which sends for every organization.

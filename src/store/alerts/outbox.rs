@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use sqlx::QueryBuilder;
 
 use super::super::{on_pool, on_tx, Db, StoreError, Tx};
+use crate::domain::alerts::channel::ChannelConfig;
 
 const FIRES_PER_DISPATCH: i64 = 500;
 
@@ -16,10 +17,19 @@ struct DueFire {
     rule_id: i64,
 }
 
+/// Why a channel cannot send from this server whatever the message (`notify::NotifySettings::not_configured`),
+/// or `None` when its deliveries should be tried. A function, so the store stays free of server settings.
+pub type NotConfigured<'a> = &'a (dyn Fn(&ChannelConfig) -> Option<&'static str> + Sync);
+
 /// Turns due fires into messages and deliveries; returns how many messages it made. A rule that sent a
 /// message less than `digest_window_ms` ago holds its new fires until the window ends, so they go out
-/// together as one digest.
-pub async fn dispatch_fires(db: &Db, now_ms: i64, digest_window_ms: i64) -> Result<usize, StoreError> {
+/// together as one digest. Deliveries to channels `not_configured` names are made as skipped.
+pub async fn dispatch_fires(
+    db: &Db,
+    now_ms: i64,
+    digest_window_ms: i64,
+    not_configured: NotConfigured<'_>,
+) -> Result<usize, StoreError> {
     // A read first: an idle server then takes no write lock and writes nothing on every poll.
     let any = "SELECT id FROM alert_fires WHERE message_id IS NULL AND due_at <= $1 LIMIT 1";
     let due: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(any).bind(now_ms).fetch_optional(pool).await?);
@@ -55,7 +65,7 @@ pub async fn dispatch_fires(db: &Db, now_ms: i64, digest_window_ms: i64) -> Resu
         match last_sent {
             Some(at) if at + digest_window_ms > now_ms => hold(&mut tx, &fire_ids, at + digest_window_ms).await?,
             _ => {
-                make_message(&mut tx, rule_id, &fire_ids, now_ms).await?;
+                make_message(&mut tx, rule_id, &fire_ids, now_ms, not_configured).await?;
                 messages += 1;
             }
         }
@@ -88,34 +98,71 @@ async fn set_on_fires(tx: &mut Tx, column: &str, value: i64, fire_ids: &[i64]) -
     Ok(())
 }
 
-async fn make_message(tx: &mut Tx, rule_id: i64, fire_ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
+/// A channel of the rule, as the message's delivery to it is made.
+#[derive(sqlx::FromRow)]
+struct Target {
+    channel_id: i64,
+    channel_name: String,
+    settings: String,
+    rule_name: String,
+    project_id: i64,
+}
+
+async fn make_message(
+    tx: &mut Tx,
+    rule_id: i64,
+    fire_ids: &[i64],
+    now_ms: i64,
+    not_configured: NotConfigured<'_>,
+) -> Result<(), StoreError> {
     let insert = "INSERT INTO alert_messages (rule_id, project_id, created_at) \
                   SELECT id, project_id, $2 FROM alert_rules WHERE id = $1 RETURNING id";
     let message_id: i64 =
         on_tx!(tx, conn, Backend => sqlx::query_scalar(insert).bind(rule_id).bind(now_ms).fetch_one(&mut *conn).await?);
     set_on_fires(tx, "message_id", message_id, fire_ids).await?;
-    let channels = "SELECT c.id, c.name, r.name, r.project_id FROM alert_rule_channels rc \
+    let channels = "SELECT c.id AS channel_id, c.name AS channel_name, c.settings, r.name AS rule_name, \
+                    r.project_id FROM alert_rule_channels rc \
                     JOIN channels c ON c.id = rc.channel_id JOIN alert_rules r ON r.id = rc.rule_id \
                     WHERE rc.rule_id = $1 ORDER BY c.id";
-    let targets: Vec<(i64, String, String, i64)> =
+    let targets: Vec<Target> =
         on_tx!(tx, conn, Backend => sqlx::query_as(channels).bind(rule_id).fetch_all(&mut *conn).await?);
-    let insert = "INSERT INTO deliveries (message_id, project_id, channel_id, rule_name, channel_name, \
-                  idempotency_key, status, attempts, next_attempt_at, created_at) \
-                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)";
-    for (channel_id, channel_name, rule_name, project_id) in targets {
-        let key = uuid::Uuid::new_v4().simple().to_string();
-        on_tx!(tx, conn, Backend => sqlx::query(insert)
-            .bind(message_id)
-            .bind(project_id)
-            .bind(channel_id)
-            .bind(&rule_name)
-            .bind(&channel_name)
-            .bind(&key)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected());
+    for target in targets {
+        // Unreadable settings are left to the notifier, which fails the delivery with the reason.
+        let skipped = serde_json::from_str::<ChannelConfig>(&target.settings)
+            .ok()
+            .and_then(|config| not_configured(&config));
+        insert_delivery(tx, message_id, &target, skipped, now_ms).await?;
     }
+    Ok(())
+}
+
+/// A pending delivery, or, when the channel cannot send from this server, one already skipped with the
+/// reason: it is shown in the delivery log but never claimed, so nothing fails or retries for nothing.
+async fn insert_delivery(
+    tx: &mut Tx,
+    message_id: i64,
+    target: &Target,
+    skipped: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let insert = "INSERT INTO deliveries (message_id, project_id, channel_id, rule_name, channel_name, \
+                  idempotency_key, status, attempts, next_attempt_at, last_error, created_at) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $8)";
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let status = if skipped.is_some() { "skipped" } else { "pending" };
+    on_tx!(tx, conn, Backend => sqlx::query(insert)
+        .bind(message_id)
+        .bind(target.project_id)
+        .bind(target.channel_id)
+        .bind(&target.rule_name)
+        .bind(&target.channel_name)
+        .bind(&key)
+        .bind(status)
+        .bind(now_ms)
+        .bind(skipped)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -195,6 +242,17 @@ pub async fn mark_failed(db: &Db, delivery_id: i64, error: &str) -> Result<(), S
     let sql = "UPDATE deliveries SET status = 'failed', lease_until = NULL, last_error = $1 \
                WHERE id = $2 AND status = 'sending'";
     on_pool!(db, pool => sqlx::query(sql).bind(error).bind(delivery_id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Records that nothing was tried: the channel cannot send from this server (a delivery made before its
+/// SMTP settings were removed, or whose channel lost its host since). The claim counted an attempt that
+/// was never made, so it is taken back; the delivery log shows it as skipped with the reason.
+pub async fn mark_skipped(db: &Db, delivery_id: i64, reason: &str) -> Result<(), StoreError> {
+    let sql = "UPDATE deliveries SET status = 'skipped', attempts = attempts - 1, lease_until = NULL, \
+               last_attempt_at = CASE WHEN attempts = 1 THEN NULL ELSE last_attempt_at END, last_error = $1 \
+               WHERE id = $2 AND status = 'sending'";
+    on_pool!(db, pool => sqlx::query(sql).bind(reason).bind(delivery_id).execute(pool).await?.rows_affected());
     Ok(())
 }
 

@@ -41,6 +41,9 @@ pub struct ChannelRow {
     pub kind: &'static str,
     pub builtin: bool,
     pub target: String,
+    /// Why the channel cannot send from this server (e-mail without SMTP settings), as a sentence; its
+    /// deliveries are skipped.
+    pub not_configured: Option<String>,
 }
 
 #[derive(Template)]
@@ -92,10 +95,12 @@ async fn list_page(
     notice: Option<Message>,
     new_secret: Option<String>,
 ) -> Result<Response, WebError> {
+    let notifier = &state.core.notifier;
     let channels = alerts::list_channels(&state.db, organization.id)
         .await?
         .into_iter()
         .map(|c| ChannelRow {
+            not_configured: notifier.not_configured(&c.config).map(sentence),
             kind: c.config.kind(),
             target: target_in_words(&c.config),
             id: c.id,

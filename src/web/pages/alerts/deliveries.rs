@@ -44,6 +44,7 @@ fn status_class(status: &str) -> &'static str {
         "sent" => "delivery-sent",
         "failed" => "delivery-failed",
         "sending" => "delivery-sending",
+        "skipped" => "delivery-skipped",
         _ => "delivery-pending",
     }
 }
