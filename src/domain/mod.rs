@@ -9,6 +9,7 @@ pub mod event;
 pub mod grouping;
 pub mod lifecycle;
 pub mod normalize;
+pub mod outcomes;
 pub mod period;
 pub mod project;
 pub mod scrub;
