@@ -26,7 +26,7 @@ use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
-use crate::worker::{run_notifier, NotifierSettings};
+use crate::worker::{run_notifier, run_outcome_flusher, NotifierSettings};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a body waits for room in the memory budget before it is refused with 503.
@@ -39,6 +39,7 @@ pub struct App {
     db: Db,
     writer_task: tokio::task::JoinHandle<()>,
     notifier_task: tokio::task::JoinHandle<()>,
+    outcome_task: tokio::task::JoinHandle<()>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     metrics: Arc<Metrics>,
@@ -74,7 +75,15 @@ impl App {
             core.outbox_wake.clone(),
             stopped,
         ));
+        // Owned by `App` like the notifier: stopped by the same signal, after the writer drained.
+        #[allow(clippy::disallowed_methods)]
+        let outcome_task = tokio::spawn(run_outcome_flusher(
+            core.outcomes.clone(),
+            db.clone(),
+            stop_notifier.subscribe(),
+        ));
         let ingest = Arc::new(Ingest {
+            outcomes: core.outcomes.clone(),
             keys: core.keys.clone(),
             writer,
             health: health.clone(),
@@ -107,6 +116,7 @@ impl App {
             db,
             writer_task,
             notifier_task,
+            outcome_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -131,6 +141,7 @@ impl App {
             db,
             writer_task,
             notifier_task,
+            outcome_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -148,6 +159,9 @@ impl App {
         let _ = stop_notifier.send(true);
         if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
             tracing::error!("notifier did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(shutdown_timeout, outcome_task).await.is_err() {
+            tracing::error!("the outcome counts were not written within the shutdown timeout");
         }
         db.close().await;
         Ok(())

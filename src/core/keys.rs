@@ -17,6 +17,8 @@ const MAX_ENTRIES: usize = 10_000;
 #[derive(Clone)]
 pub struct ProjectAuth {
     pub project_id: i64,
+    /// The key's id, for outcome counts per key.
+    pub key_id: i64,
     pub enabled: bool,
     pub scrubber: Arc<Scrubber>,
 }
@@ -50,6 +52,7 @@ impl KeyCache {
             .await?
             .map(|record| ProjectAuth {
                 project_id: record.project_id,
+                key_id: record.key_id,
                 enabled: record.key_enabled && record.project_enabled,
                 scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
             });

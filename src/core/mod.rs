@@ -12,6 +12,7 @@ pub mod events;
 pub mod issues;
 mod keys;
 pub mod members;
+pub mod outcomes;
 pub mod projects;
 pub mod releases;
 mod rules;
@@ -41,6 +42,8 @@ pub struct Core {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Where DSNs and links point.
     pub public_url: url::Url,
+    /// Outcome counts waiting to be written (by the outcome worker).
+    pub outcomes: outcomes::OutcomeLog,
 }
 
 impl Core {
@@ -51,6 +54,7 @@ impl Core {
             notifier,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             public_url,
+            outcomes: outcomes::OutcomeLog::default(),
             db,
         }
     }

@@ -1,6 +1,7 @@
 //! The SDK-facing protocol: the store and envelope routes with CORS, credential checks, body decoding
 //! and limits, and the writer queue that makes every 2xx a committed event.
 
+mod accounting;
 mod admission;
 pub mod decode;
 mod error;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, Method};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use tower_http::cors::{Any, CorsLayer};
@@ -23,6 +25,7 @@ pub use error::IngestError;
 use pipeline::EventIdReply;
 
 use crate::config::Config;
+use crate::core::outcomes::OutcomeLog;
 use crate::core::KeyCache;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
@@ -58,6 +61,8 @@ impl IngestSettings {
 /// What the ingest handlers share.
 pub struct Ingest {
     pub keys: KeyCache,
+    /// What became of each item, written out by the outcome worker.
+    pub outcomes: OutcomeLog,
     pub writer: WriterHandle,
     /// Read first: while database writes fail, requests are answered 503 before any other work.
     pub health: Arc<DbHealth>,
@@ -103,7 +108,7 @@ fn cors() -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-type IngestResult = Result<Json<serde_json::Value>, IngestError>;
+type IngestResult = Result<axum::response::Response, IngestError>;
 
 /// The two ingest endpoints; they differ only in how the body is read.
 #[derive(Clone, Copy)]
@@ -170,8 +175,18 @@ async fn handle(
 fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, IngestError>) -> IngestResult {
     ingest.metrics.ingest_seconds.observe(started.elapsed().as_secs_f64());
     match result {
-        Ok(Some(id)) => Ok(Json(serde_json::json!({ "id": id }))),
-        Ok(None) => Ok(Json(serde_json::json!({}))),
+        Ok(reply) => {
+            let body = match reply {
+                Some(id) => serde_json::json!({ "id": id }),
+                None => serde_json::json!({}),
+            };
+            let announcement = accounting::NOT_STORED_ANNOUNCEMENT.clone();
+            Ok((
+                [(HeaderName::from_static("x-sentry-rate-limits"), announcement)],
+                Json(body),
+            )
+                .into_response())
+        }
         Err(error) => {
             ingest
                 .metrics

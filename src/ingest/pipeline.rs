@@ -11,13 +11,16 @@ use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
 use crate::store::{NewEvent, Outage};
 
+use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
 use crate::core::events::{parse_event_json, prepare_event, EventContext};
+use crate::core::outcomes::Origin;
 use crate::core::ProjectAuth;
+use crate::domain::outcomes::{reason, Category, Outcome};
 
 /// The `id` to answer with; `None` answers `{}`.
 pub type EventIdReply = Option<String>;
@@ -51,13 +54,24 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
     "event",
 ];
 
-pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
+pub async fn ingest_envelope(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
+    let origin = accounting::origin(&request);
+    let result = envelope_event(ingest, request, origin).await;
+    if let Err(error) = &result {
+        accounting::count_refused(ingest, origin, error);
+    }
+    result
+}
+
+async fn envelope_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> Result<EventIdReply, IngestError> {
     let body = request.decode(ingest.settings.max_envelope_bytes).await?;
     let envelope = parse_envelope(body)?;
     if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
         check_dsn_matches(dsn, key, request.project_id)?;
     }
-    let Some(payload) = take_event_item(ingest, &envelope) else {
+    let payload = take_event_item(ingest, &envelope);
+    accounting::count_items(ingest, origin, &envelope, payload.is_some());
+    let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
     if payload.len() > ingest.settings.max_event_bytes {
@@ -70,19 +84,30 @@ pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<E
     ctx.header_event_id = envelope.header.event_id.as_deref();
     ctx.sent_at = envelope.header.sent_at;
     let event = prepare_event(parse_event_json(&payload)?, &ctx)?;
-    write(ingest, event).await
+    write(ingest, event, origin).await
 }
 
-pub async fn ingest_store(ingest: &Ingest, mut request: Admitted) -> Result<EventIdReply, IngestError> {
+pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
+    let origin = accounting::origin(&request);
+    let result = store_event(ingest, request, origin).await;
+    if let Err(error) = &result {
+        accounting::count_refused(ingest, origin, error);
+    }
+    result
+}
+
+async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> Result<EventIdReply, IngestError> {
     let limit = ingest.settings.max_event_bytes;
     let body = request.decode(limit).await.map_err(|e| too_large_as_event(e, limit))?;
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
     let client_ip = client_ip(ingest, &request);
     let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     let parsed = parse_event_json(&body)?;
-    // §3.3: old SDKs posted transactions here; they are accepted and dropped like transaction items.
+    // §3.3: old SDKs posted transactions here; they are not stored, like transaction items.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
         ingest.metrics.items_dropped.with_label_values(&["transaction"]).inc();
+        let outcomes = &ingest.outcomes;
+        outcomes.record(origin, Category::Transaction, Outcome::Filtered, reason::NOT_STORED, 1);
         return Ok(parsed
             .value
             .get("event_id")
@@ -90,7 +115,7 @@ pub async fn ingest_store(ingest: &Ingest, mut request: Admitted) -> Result<Even
             .and_then(normalize_event_id));
     }
     let event = prepare_event(parsed, &ctx)?;
-    write(ingest, event).await
+    write(ingest, event, origin).await
 }
 
 fn too_large_as_event(error: super::decode::DecodeError, limit: usize) -> IngestError {
@@ -100,11 +125,13 @@ fn too_large_as_event(error: super::decode::DecodeError, limit: usize) -> Ingest
     }
 }
 
-async fn write(ingest: &Ingest, event: NewEvent) -> Result<EventIdReply, IngestError> {
+async fn write(ingest: &Ingest, event: NewEvent, origin: Origin) -> Result<EventIdReply, IngestError> {
     let id = event.event_id.clone();
+    let counted = accounting::Counted::of(&event);
     match ingest.writer.write(event).await {
-        Ok(Ok(WriteOutcome::Stored | WriteOutcome::Duplicate)) => {
+        Ok(Ok(outcome @ (WriteOutcome::Stored | WriteOutcome::Duplicate))) => {
             ingest.metrics.events_accepted.inc();
+            accounting::count_stored(ingest, origin, counted, outcome == WriteOutcome::Duplicate);
             Ok(Some(id))
         }
         Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),

@@ -10,6 +10,7 @@ pub mod issue_search;
 pub mod issues;
 pub mod organizations;
 mod outage;
+pub mod outcomes;
 pub mod overview;
 pub mod paging;
 pub mod projects;

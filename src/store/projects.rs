@@ -28,6 +28,7 @@ pub struct ProjectKey {
 /// What ingest needs to know about a public key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
+    pub key_id: i64,
     pub project_id: i64,
     pub project_slug: String,
     pub key_enabled: bool,
@@ -200,21 +201,24 @@ pub async fn get_project(db: &Db, project_id: i64) -> Result<Option<Project>, St
 
 /// Looks up a public key with its project's ingest settings.
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
-    let sql = "SELECT k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys \
+    let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
-    let row: Option<(i64, String, bool, bool, String)> =
+    let row: Option<(i64, i64, String, bool, bool, String)> =
         on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
-    row.map(|(project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
-        let scrub_keys =
-            serde_json::from_str(&scrub_keys).map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
-        Ok(KeyRecord {
-            project_id,
-            project_slug,
-            key_enabled,
-            project_enabled,
-            scrub_keys,
-        })
-    })
+    row.map(
+        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
+            let scrub_keys = serde_json::from_str(&scrub_keys)
+                .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
+            Ok(KeyRecord {
+                key_id,
+                project_id,
+                project_slug,
+                key_enabled,
+                project_enabled,
+                scrub_keys,
+            })
+        },
+    )
     .transpose()
 }
 

@@ -1,0 +1,131 @@
+//! What ingest tells SDKs and counts about the items it does not store: every response announces the
+//! categories this server does not store (`X-Sentry-Rate-Limits`, so SDKs stop sending them), and every
+//! item gets an outcome — accepted, filtered (not stored), rate limited, invalid — as do the drops SDKs
+//! report in their `client_report` items.
+
+use std::sync::LazyLock;
+
+use axum::http::HeaderValue;
+
+use crate::core::outcomes::Origin;
+use crate::domain::envelope::Envelope;
+use crate::domain::outcomes::{
+    format_rate_limits, parse_client_report, reason, Category, Outcome, RateLimit, RateLimitScope,
+};
+use crate::store::{now_ms, NewEvent};
+
+use super::admission::Admitted;
+use super::error::IngestError;
+use super::Ingest;
+
+/// How long SDKs hold back what is not stored. Relay caps the limits it reports at 300 s by default
+/// (`max_rate_limit`); every answer repeats the announcement, so a longer value would only make a future
+/// version that stores these categories wait longer to receive them.
+const NOT_STORED_RETRY_AFTER_SECS: u64 = 300;
+
+/// `300:transaction;span;…:organization:not_stored`: every category but errors.
+pub static NOT_STORED_ANNOUNCEMENT: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let limit = RateLimit {
+        retry_after_secs: NOT_STORED_RETRY_AFTER_SECS,
+        categories: Category::ALL
+            .into_iter()
+            .filter(|c| !c.is_stored() && *c != Category::Internal)
+            .collect(),
+        scope: RateLimitScope::Organization,
+        reason: reason::NOT_STORED,
+    };
+    HeaderValue::from_str(&format_rate_limits(&[limit])).expect("category names are header-safe")
+});
+
+pub fn origin(request: &Admitted) -> Origin {
+    Origin {
+        project_id: request.project_id,
+        key_id: request.auth.key_id,
+        at_ms: now_ms(),
+    }
+}
+
+/// Counts every item but the event that is processed: `client_report` lines as the client's own drops,
+/// items of categories not stored as filtered. Never fails: a bad report is skipped.
+pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, processed_event: bool) {
+    let mut event_seen = false;
+    for item in &envelope.items {
+        if item.ty == "client_report" {
+            count_client_report(ingest, origin, &item.payload);
+            continue;
+        }
+        if item.ty == "event" && processed_event && !event_seen {
+            event_seen = true;
+            continue;
+        }
+        let Some(category) = Category::of_item(&item.ty) else {
+            continue;
+        };
+        if !category.is_stored() {
+            let quantity = if category == Category::Attachment {
+                item.payload.len() as u64
+            } else {
+                1
+            };
+            let outcomes = &ingest.outcomes;
+            outcomes.record(origin, category, Outcome::Filtered, reason::NOT_STORED, quantity);
+        }
+    }
+}
+
+fn count_client_report(ingest: &Ingest, origin: Origin, payload: &[u8]) {
+    match parse_client_report(payload) {
+        Ok(lines) => {
+            for line in lines {
+                let (category, quantity) = (line.category, line.quantity);
+                ingest
+                    .outcomes
+                    .record(origin, category, Outcome::ClientDiscard, &line.reason, quantity);
+            }
+        }
+        Err(error) => tracing::debug!(%error, "client report skipped"),
+    }
+}
+
+/// What is counted of an event once the writer has it: its category.
+#[derive(Debug, Clone, Copy)]
+pub struct Counted {
+    category: Category,
+}
+
+impl Counted {
+    /// Message events count as `default`, exceptions as `error` (Sentry's categories).
+    pub fn of(event: &NewEvent) -> Counted {
+        let category = if event.issue_type == "default" {
+            Category::Default
+        } else {
+            Category::Error
+        };
+        Counted { category }
+    }
+}
+
+/// An event committed (or found already stored).
+pub fn count_stored(ingest: &Ingest, origin: Origin, counted: Counted, duplicate: bool) {
+    let category = counted.category;
+    if duplicate {
+        ingest
+            .outcomes
+            .record(origin, category, Outcome::Filtered, "duplicate", 1);
+    } else {
+        ingest.outcomes.record(origin, category, Outcome::Accepted, "", 1);
+    }
+}
+
+/// An event refused after admission: too large or unreadable (invalid), or no room (rate limited).
+pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
+    let (outcome, why) = match error {
+        IngestError::EventTooLarge { .. } | IngestError::BodyTooLarge { .. } => (Outcome::Invalid, reason::TOO_LARGE),
+        IngestError::InvalidEvent(_) | IngestError::Envelope(_) | IngestError::Decode(_) => {
+            (Outcome::Invalid, reason::INVALID_EVENT)
+        }
+        IngestError::QueueFull { .. } | IngestError::Busy { .. } => (Outcome::RateLimited, reason::QUEUE_FULL),
+        _ => return,
+    };
+    ingest.outcomes.record(origin, Category::Error, outcome, why, 1);
+}
