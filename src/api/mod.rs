@@ -35,12 +35,13 @@ impl ApiState {
 
 pub fn router(state: ApiState) -> Router {
     use routes::{
-        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, projects, releases,
+        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, projects, releases, stats,
     };
     Router::new()
         .route("/api/0/", get(index::root))
         .route("/api/0/organizations/", get(index::organizations))
         .route("/api/0/organizations/{org}/", get(index::get_organization))
+        .route("/api/0/organizations/{org}/stats_v2/", get(stats::stats_v2))
         .route("/api/0/projects/", get(projects::all_projects))
         .route(
             "/api/0/organizations/{org}/projects/",

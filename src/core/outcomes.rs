@@ -6,11 +6,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::outcomes::{Category, Outcome};
-use crate::store::outcomes::{add_outcomes, OutcomeKey};
+use crate::domain::accounts::Scope;
+use crate::domain::outcomes::{group_sums, Category, GroupBy, Outcome, OutcomeStats, SumRow};
+use crate::store::outcomes::{add_outcomes, outcome_sums, OutcomeKey};
 use crate::store::{Db, StoreError};
 
-const HOUR_MS: i64 = 3_600_000;
+use super::{Access, Core, CoreError, CoreResult};
+
+pub const HOUR_MS: i64 = 3_600_000;
 /// Bounds the log when the database stays unreachable: beyond this many distinct counters, new ones are
 /// dropped (and said so in the log) rather than growing without end.
 const MAX_PENDING: usize = 100_000;
@@ -74,3 +77,65 @@ impl OutcomeLog {
         }
     }
 }
+
+/// What to sum: the window `[start, end)` (hour-aligned), its interval, the grouping and the filters
+/// (empty filters keep everything).
+#[derive(Debug, Clone, Default)]
+pub struct StatsQuery {
+    pub start: i64,
+    pub end: i64,
+    pub interval_ms: i64,
+    pub group_by: Vec<GroupBy>,
+    pub projects: Vec<i64>,
+    pub categories: Vec<String>,
+    pub outcomes: Vec<String>,
+}
+
+/// The organization's outcome sums, grouped (`org:read`).
+#[tracing::instrument(skip(core, access, query), fields(organization = access.organization.id))]
+pub async fn stats(core: &Core, access: &Access, query: &StatsQuery) -> CoreResult<OutcomeStats> {
+    access.require(Scope::OrgRead)?;
+    if query.interval_ms < HOUR_MS || query.interval_ms % HOUR_MS != 0 || query.end <= query.start {
+        return Err(CoreError::invalid(
+            "the interval must be whole hours within a non-empty period",
+        ));
+    }
+    let intervals = (query.end - query.start) / query.interval_ms;
+    if intervals > MAX_INTERVALS {
+        return Err(CoreError::Invalid(format!(
+            "at most {MAX_INTERVALS} intervals; choose a longer interval or a shorter period"
+        )));
+    }
+    let sums = outcome_sums(
+        &core.db,
+        access.organization.id,
+        query.start,
+        query.end,
+        query.interval_ms,
+    )
+    .await?;
+    let keep = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+    let rows: Vec<SumRow> = sums
+        .into_iter()
+        .filter(|s| query.projects.is_empty() || query.projects.contains(&s.project_id))
+        .filter(|s| keep(&query.categories, &s.category) && keep(&query.outcomes, &s.outcome))
+        .map(|s| SumRow {
+            bucket: s.bucket,
+            project_id: s.project_id,
+            category: s.category,
+            outcome: s.outcome,
+            reason: s.reason,
+            quantity: s.quantity,
+        })
+        .collect();
+    Ok(group_sums(
+        &rows,
+        &query.group_by,
+        query.start,
+        query.end,
+        query.interval_ms,
+    ))
+}
+
+/// Bounds one answer: 90 days of hours is 2,160.
+const MAX_INTERVALS: i64 = 2_200;

@@ -102,3 +102,50 @@ mod tests {
         assert_eq!(chart.bars[0].height, 0.0);
     }
 }
+
+/// One coloured part of a stacked bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    /// Which series it belongs to; the template turns it into a fixed class.
+    pub series: usize,
+    pub count: i64,
+}
+
+/// Stacked bars: one bar per bucket, one segment per series (in the series' order, bottom up), scaled to
+/// the tallest bucket's sum.
+pub fn stacked_chart(series: &[Vec<i64>], width: f64, height: f64) -> (Vec<Segment>, i64) {
+    let buckets = series.iter().map(Vec::len).max().unwrap_or(0);
+    let sums: Vec<i64> = (0..buckets)
+        .map(|b| series.iter().map(|s| s.get(b).copied().unwrap_or(0)).sum())
+        .collect();
+    let max = sums.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return (Vec::new(), 0);
+    }
+    let slot = width / buckets as f64;
+    let mut segments = Vec::new();
+    for bucket in 0..buckets {
+        let mut top = height;
+        for (index, values) in series.iter().enumerate() {
+            let count = values.get(bucket).copied().unwrap_or(0);
+            if count == 0 {
+                continue;
+            }
+            let part = (count as f64 / max as f64 * height).max(1.0);
+            top -= part;
+            segments.push(Segment {
+                x: round(bucket as f64 * slot + slot * 0.1),
+                y: round(top.max(0.0)),
+                width: round(slot * 0.8),
+                height: round(part),
+                series: index,
+                count,
+            });
+        }
+    }
+    (segments, max)
+}

@@ -57,7 +57,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, rules};
-    use pages::{account, auth, issue_detail, issues, members, project_settings as settings, projects};
+    use pages::{account, auth, issue_detail, issues, members, project_settings as settings, projects, stats};
     let pages = Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -65,6 +65,7 @@ pub fn router(state: WebState) -> Router {
         .route("/setup", get(auth::setup_page).post(auth::setup))
         .route("/settings/audit/", get(auth::audit_log))
         .route("/organizations/{org}/", get(projects::overview))
+        .route("/organizations/{org}/stats/", get(stats::page))
         .route("/organizations/{org}/issues/", get(issues::list))
         .route("/organizations/{org}/issues/bulk", post(issues::bulk))
         .route("/organizations/{org}/issues/{id}/", get(issue_detail::show))

@@ -33,6 +33,7 @@ mod layers;
 mod notify_send;
 mod ops;
 mod outage;
+mod outcomes;
 mod process;
 mod seed;
 mod store;

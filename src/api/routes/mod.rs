@@ -10,3 +10,4 @@ pub mod lookups;
 pub mod projects;
 pub mod releases;
 mod scope;
+pub mod stats;

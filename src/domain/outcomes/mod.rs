@@ -5,6 +5,7 @@
 
 mod client_report;
 mod rate_limits;
+mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -13,6 +14,7 @@ use std::fmt;
 
 pub use client_report::{parse_client_report, ClientReportError, Discarded};
 pub use rate_limits::{format_rate_limits, RateLimit, RateLimitScope};
+pub use stats::{group_sums, GroupBy, OutcomeStats, StatsGroup, SumRow};
 
 /// A data category as SDKs and Sentry's stats name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

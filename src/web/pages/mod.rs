@@ -9,6 +9,7 @@ pub mod members;
 mod pager;
 pub mod project_settings;
 pub mod projects;
+pub mod stats;
 
 use askama::Template;
 use axum::response::Html;
