@@ -26,7 +26,7 @@ use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
-use crate::worker::{run_notifier, run_outcome_flusher, NotifierSettings};
+use crate::worker::{run_notifier, run_outcome_flusher, run_retention, NotifierSettings, RetentionSettings};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a body waits for room in the memory budget before it is refused with 503.
@@ -40,6 +40,7 @@ pub struct App {
     writer_task: tokio::task::JoinHandle<()>,
     notifier_task: tokio::task::JoinHandle<()>,
     outcome_task: tokio::task::JoinHandle<()>,
+    retention_task: tokio::task::JoinHandle<()>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     metrics: Arc<Metrics>,
@@ -82,6 +83,14 @@ impl App {
             db.clone(),
             stop_notifier.subscribe(),
         ));
+        let retention = RetentionSettings {
+            default_days: config.retention_days,
+            every: Duration::from_secs(config.retention_every_secs),
+            holder: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        // Owned by `App` like the notifier.
+        #[allow(clippy::disallowed_methods)]
+        let retention_task = tokio::spawn(run_retention(core.clone(), retention, stop_notifier.subscribe()));
         let ingest = Arc::new(Ingest {
             outcomes: core.outcomes.clone(),
             keys: core.keys.clone(),
@@ -117,6 +126,7 @@ impl App {
             writer_task,
             notifier_task,
             outcome_task,
+            retention_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -142,6 +152,7 @@ impl App {
             writer_task,
             notifier_task,
             outcome_task,
+            retention_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -159,6 +170,9 @@ impl App {
         let _ = stop_notifier.send(true);
         if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
             tracing::error!("notifier did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
+            tracing::error!("the retention sweep did not stop within the shutdown timeout");
         }
         if tokio::time::timeout(shutdown_timeout, outcome_task).await.is_err() {
             tracing::error!("the outcome counts were not written within the shutdown timeout");

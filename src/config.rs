@@ -219,6 +219,14 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_BATCH_SIZE", default_value_t = 1000, global = true)]
     pub batch_size: usize,
 
+    /// Days a project keeps its events unless it sets its own retention.
+    #[arg(long, env = "FAULTLINE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3650), global = true)]
+    pub retention_days: i64,
+
+    /// Seconds between retention sweeps.
+    #[arg(long, env = "FAULTLINE_RETENTION_EVERY_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub retention_every_secs: u64,
+
     /// Seconds an SDK is asked to wait after a 429.
     #[arg(long, env = "FAULTLINE_RETRY_AFTER_SECS", default_value_t = 5, global = true)]
     pub retry_after_secs: u64,

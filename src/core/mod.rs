@@ -15,6 +15,7 @@ pub mod members;
 pub mod outcomes;
 pub mod projects;
 pub mod releases;
+pub mod retention;
 mod rules;
 
 use std::sync::Arc;

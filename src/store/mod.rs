@@ -16,6 +16,7 @@ pub mod paging;
 pub mod projects;
 mod release_order;
 pub mod releases;
+pub mod retention;
 pub mod sessions;
 
 use std::str::FromStr;

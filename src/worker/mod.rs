@@ -1,8 +1,10 @@
 //! Background loops. The notifier delivers alert messages from the outbox the writer fills; the outcome
-//! flusher writes ingest's outcome counts.
+//! flusher writes ingest's outcome counts; retention expires old events.
 
 pub mod notifier;
 pub mod outcomes;
+pub mod retention;
 
 pub use notifier::{run_notifier, NotifierSettings};
 pub use outcomes::run_outcome_flusher;
+pub use retention::{run_retention, RetentionSettings};

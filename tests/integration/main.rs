@@ -35,6 +35,7 @@ mod ops;
 mod outage;
 mod outcomes;
 mod process;
+mod retention;
 mod seed;
 mod store;
 mod store_accounts;

@@ -224,6 +224,8 @@ impl Running {
     async fn start(database_url: &str, adjust: impl FnOnce(&mut Config)) -> Running {
         let mut config = Config::for_database(database_url);
         config.bind = "127.0.0.1:0".parse().unwrap();
+        // Tests store events at fixed instants in the past; the retention tests set their own.
+        config.retention_days = 3650;
         adjust(&mut config);
         let app = App::build(&config).await.expect("app builds");
         let addr = app.local_addr();
