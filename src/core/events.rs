@@ -2,6 +2,7 @@
 //! scrub, fingerprint, title, and compress into a `NewEvent`. Pure CPU work that runs in the request task
 //! before the writer queue; `faultline seed` prepares its events the same way.
 
+use crate::domain::ProjectId;
 use std::cell::RefCell;
 
 use crate::domain::event::Event;
@@ -32,7 +33,7 @@ thread_local! {
 
 /// Everything about the request that normalization needs.
 pub struct EventContext<'a> {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub received_at: f64,
     pub client_ip: Option<&'a str>,
     pub header_event_id: Option<&'a str>,
@@ -63,7 +64,7 @@ pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent
     build_new_event(ctx.project_id, &event)
 }
 
-fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, PrepareError> {
+fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, PrepareError> {
     let grouping = compute_grouping(event);
     let user_key = event.user.as_ref().and_then(|u| u.identity());
     let metadata = event_metadata(event);

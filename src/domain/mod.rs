@@ -7,6 +7,7 @@ pub mod auth;
 pub mod envelope;
 pub mod event;
 pub mod grouping;
+pub mod ids;
 pub mod lifecycle;
 pub mod normalize;
 pub mod period;
@@ -16,3 +17,5 @@ pub mod search;
 pub mod short_id;
 pub mod tags;
 pub mod title;
+
+pub use ids::{ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};

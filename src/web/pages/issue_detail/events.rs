@@ -1,5 +1,6 @@
 //! The issue's events, newest first, optionally narrowed to one tag value; and an event's raw JSON.
 
+use crate::domain::IssueId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -54,7 +55,7 @@ struct EventListPage {
 pub async fn event_list(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id)): Path<(String, i64)>,
+    Path((org, issue_id)): Path<(String, IssueId)>,
     Query(params): Query<EventListParams>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
@@ -128,7 +129,7 @@ fn events_url(base: &str, tag: &str, cursor: &str) -> String {
 pub async fn event_json(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id, event_id)): Path<(String, i64, String)>,
+    Path((org, issue_id, event_id)): Path<(String, IssueId, String)>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = find_event(&state.db, &found, &event_id).await?;
