@@ -1,25 +1,32 @@
 //! Faultline: a self-hosted, Sentry-compatible error tracker.
 //!
-//! An event's path through the crate:
+//! The layers (see `docs/architecture.md`): [`domain`] holds the pure rules; [`store`] is the only place with
+//! SQL, one query text for SQLite and Postgres; [`core`] holds the use cases, one module per aggregate, each
+//! checking the caller's [`core::Access`] and failing with one [`core::CoreError`]; the edges ([`ingest`],
+//! [`web`], [`api`], [`cli`], [`worker`]) call `core` and never each other; [`app`] builds it all.
+//!
+//! An error event's path from the SDK to the issue page:
 //!
 //! 1. An unmodified Sentry SDK posts to `/api/{project_id}/envelope/` (or the legacy `store/`).
-//!    [`ingest`] checks the key against an in-memory cache ([`ingest::KeyCache`]), enforces the size
-//!    limits, decodes gzip/deflate/br/zstd with a decompressed-size cap ([`ingest::decode`]) and frames
-//!    the envelope ([`domain::envelope`]).
-//! 2. The event item is parsed leniently and normalized into one typed shape ([`domain::normalize`],
-//!    [`domain::event`]), secrets are scrubbed ([`domain::scrub`]), and it is fingerprinted
-//!    ([`domain::grouping`]) and titled ([`domain::title`]); its tags, its own and the derived ones
+//!    [`connections`] accepts the connection under its caps; [`ingest`]'s admission checks, before reading
+//!    the body, that writes succeed ([`health`]), the project id, room in the writer queue and the key
+//!    ([`core::KeyCache`]); the body is read under the memory budget ([`request_body`]) and decoded with a
+//!    decompressed-size cap ([`ingest::decode`]), and the envelope is framed ([`domain::envelope`]).
+//! 2. [`core::events`] prepares the event item: parsed leniently and normalized into the one typed event
+//!    ([`domain::normalize`], [`domain::event`]), scrubbed ([`domain::scrub`]), fingerprinted
+//!    ([`domain::grouping`]), titled ([`domain::title`]); its tags, its own and the derived ones
 //!    ([`domain::tags`]), become the issue's searchable facets. All of this is CPU work in the request task.
-//! 3. The handler queues the prepared event for the writer ([`ingest::writer`]) and waits. The writer
-//!    commits whatever is waiting in one transaction ([`store::record_batch`]): issues upserted per
-//!    fingerprint with their lifecycle ([`domain::lifecycle`]: regressions, un-ignoring), events inserted
-//!    once per id, tag, hour and user counters bumped. Only after the commit does the SDK get its
-//!    `200 {"id": …}`; a full queue answers 429 with `Retry-After`.
-//! 4. [`store`] is the only place with SQL; one query text serves SQLite and Postgres. The API and the web
-//!    UI read a stored event back as the one typed event ([`store::events::decode_payload`]).
-//! 5. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics. While
-//!    database writes fail (unreachable, disk full), [`health`] makes ingest answer 503 at once and `/readyz`
-//!    report it, until the writer's probe commits again.
+//! 3. The handler queues the prepared event for the writer ([`ingest::writer`]) and waits. The writer commits
+//!    whatever is waiting in one transaction ([`store::record_batch_alerting`]): issues upserted per
+//!    fingerprint with their lifecycle ([`domain::lifecycle`]: regressions, un-ignoring), events inserted once
+//!    per id, tag, hour and user counters bumped, and the alert rules ([`core::RuleCache`], [`domain::alerts`])
+//!    evaluated into the outbox. Only after the commit does the SDK get its `200 {"id": …}`; a full queue
+//!    answers 429 with `Retry-After`.
+//! 4. The writer wakes the outbox loop ([`worker`]), which sends each delivery through [`notify`].
+//! 5. The issue list ([`web`], and [`api`] for tools) searches with [`domain::search`]; the issue page reads
+//!    the event back as the same typed event ([`store::events::decode_payload`]) and shapes it for its
+//!    template. Resolving, ignoring or deleting the issue goes through [`core::issues`].
+//! 6. [`ops`] serves `/healthz`, `/readyz` and `/metrics`; [`telemetry`] sets up logs and metrics.
 
 pub mod api;
 pub mod app;
