@@ -7,7 +7,7 @@
 // A benchmark tool: its tasks live as long as its one run.
 #![allow(clippy::disallowed_methods)]
 
-use faultline::domain::ProjectId;
+use faultline::domain::{ProjectId, Timestamp};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -211,8 +211,8 @@ fn synthetic(project_id: ProjectId, i: i64, issue_count: i64) -> NewEvent {
     NewEvent {
         project_id,
         event_id: event.event_id.clone(),
-        timestamp_ms,
-        received_ms: timestamp_ms,
+        timestamp: Timestamp::from_millis(timestamp_ms),
+        received: Timestamp::from_millis(timestamp_ms),
         level: "error".into(),
         platform: "python".into(),
         release: Some(format!("1.{}", i / 100_000)),

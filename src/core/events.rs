@@ -3,6 +3,7 @@
 //! before the writer queue; `faultline seed` prepares its events the same way.
 
 use crate::domain::ProjectId;
+use crate::domain::Timestamp;
 use std::cell::RefCell;
 
 use crate::domain::event::Event;
@@ -77,8 +78,8 @@ fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, Pre
     Ok(NewEvent {
         project_id,
         event_id: event.event_id.clone(),
-        timestamp_ms: (event.timestamp * 1000.0) as i64,
-        received_ms: (event.received * 1000.0) as i64,
+        timestamp: Timestamp::from_seconds_f64(event.timestamp),
+        received: Timestamp::from_seconds_f64(event.received),
         level: event.level.as_str().to_owned(),
         platform: event.platform.clone(),
         release: event.release.clone(),

@@ -16,6 +16,8 @@ pub mod scrub;
 pub mod search;
 pub mod short_id;
 pub mod tags;
+pub mod time;
 pub mod title;
 
 pub use ids::{ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};
+pub use time::Timestamp;

@@ -106,7 +106,7 @@ pub async fn record_batch_alerting(
         new_issues: &outcome.new_issues.iter().copied().collect(),
         regressed: &outcome.regressed_issues.iter().copied().collect(),
         ignored: &ignored,
-        now_ms: events.iter().map(|e| e.received_ms).max().unwrap_or_default(),
+        now_ms: events.iter().map(|e| e.received.as_millis()).max().unwrap_or_default(),
     };
     let fired = record_fires(&mut tx, rules, memo, &facts).await?;
     tx.commit().await?;
@@ -229,13 +229,13 @@ fn newest<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> &'e NewEvent {
         .members
         .iter()
         .copied()
-        .max_by_key(|&i| (events[i].timestamp_ms, i))
+        .max_by_key(|&i| (events[i].timestamp, i))
         .unwrap_or(group.members[0]);
     &events[i]
 }
 
 fn span(group: &IssueGroup, events: &[NewEvent]) -> (i64, i64) {
-    let times = group.members.iter().map(|&i| events[i].timestamp_ms);
+    let times = group.members.iter().map(|&i| events[i].timestamp.as_millis());
     let first = times.clone().min().unwrap_or_default();
     (first, times.max().unwrap_or_default())
 }
@@ -265,11 +265,11 @@ async fn update_issue(
     let mut state = issue.state.clone();
     let mut transitions = Vec::new();
     let mut members = group.members.clone();
-    members.sort_by_key(|&i| events[i].timestamp_ms);
+    members.sort_by_key(|&i| events[i].timestamp);
     for (n, &i) in members.iter().enumerate() {
         let incoming = IncomingEvent {
             release: events[i].release.as_deref(),
-            timestamp_ms: events[i].timestamp_ms,
+            timestamp_ms: events[i].timestamp.as_millis(),
             times_seen_after: issue.times_seen + n as i64 + 1,
         };
         match lifecycle::apply_event(&mut state, &incoming, &releases) {
@@ -339,7 +339,7 @@ async fn record_activity(
         .bind(issue_id)
         .bind(kind)
         .bind(data)
-        .bind(event.received_ms)
+        .bind(event.received)
         .execute(&mut *conn)
         .await?
         .rows_affected());
@@ -402,8 +402,8 @@ async fn insert_events(
                 row.push_bind(e.project_id)
                     .push_bind(issue_of[i])
                     .push_bind(&e.event_id)
-                    .push_bind(e.timestamp_ms)
-                    .push_bind(e.received_ms)
+                    .push_bind(e.timestamp)
+                    .push_bind(e.received)
                     .push_bind(&e.level)
                     .push_bind(&e.release)
                     .push_bind(&e.environment)

@@ -17,7 +17,7 @@ pub(super) async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[u
     for &i in fresh {
         if let Some(release) = events[i].release.as_deref() {
             let at = seen.entry((events[i].project_id, release)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].received_ms);
+            *at = (*at).min(events[i].received.as_millis());
         }
     }
     let rows: Vec<_> = seen.into_iter().collect();
@@ -40,7 +40,7 @@ pub(super) async fn upsert_environments(tx: &mut Tx, events: &[NewEvent], fresh:
     for &i in fresh {
         if let Some(environment) = events[i].environment.as_deref() {
             let at = seen.entry((events[i].project_id, environment)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].timestamp_ms);
+            *at = (*at).min(events[i].timestamp.as_millis());
         }
     }
     let rows: Vec<_> = seen.into_iter().collect();
@@ -69,7 +69,7 @@ pub(super) async fn upsert_tags(
 ) -> Result<(), StoreError> {
     let mut tally: TagTally = HashMap::new();
     for &i in fresh {
-        let at = events[i].timestamp_ms;
+        let at = events[i].timestamp.as_millis();
         for (key, value) in &events[i].facets {
             let entry = tally.entry((issue_of[i], key, value)).or_insert((0, at, at));
             *entry = (entry.0 + 1, entry.1.min(at), entry.2.max(at));
@@ -111,7 +111,7 @@ pub(super) async fn upsert_hours(
 ) -> Result<(), StoreError> {
     let mut tally: HashMap<(IssueId, i64), i64> = HashMap::new();
     for &i in fresh {
-        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
         *tally.entry((issue_of[i], hour)).or_default() += 1;
     }
     let rows: Vec<_> = tally.into_iter().collect();
@@ -135,7 +135,7 @@ pub(super) async fn upsert_hours(
 pub(super) async fn upsert_project_hours(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
     let mut tally: HashMap<(ProjectId, i64), i64> = HashMap::new();
     for &i in fresh {
-        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
         *tally.entry((events[i].project_id, hour)).or_default() += 1;
     }
     let rows: Vec<_> = tally.into_iter().collect();

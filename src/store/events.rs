@@ -3,7 +3,7 @@
 use super::paging::{bind_params, into_page, Page, PageRequest, Param, SqlText};
 use super::{on_pool, Db, StoreError};
 use crate::domain::event::Event;
-use crate::domain::{IssueId, ProjectId};
+use crate::domain::{IssueId, ProjectId, Timestamp};
 
 /// An event ready to store: normalized, scrubbed and fingerprinted by ingest.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,8 +11,10 @@ pub struct NewEvent {
     pub project_id: ProjectId,
     /// 32 lowercase hex.
     pub event_id: String,
-    pub timestamp_ms: i64,
-    pub received_ms: i64,
+    /// When the event happened (its own timestamp, clamped by normalization), to the millisecond.
+    pub timestamp: Timestamp,
+    /// When the server received it.
+    pub received: Timestamp,
     pub level: String,
     pub platform: String,
     pub release: Option<String>,
@@ -42,8 +44,8 @@ pub struct StoredEvent {
     pub project_id: ProjectId,
     pub issue_id: IssueId,
     pub event_id: String,
-    pub timestamp: i64,
-    pub received: i64,
+    pub timestamp: Timestamp,
+    pub received: Timestamp,
     pub level: String,
     pub release: Option<String>,
     pub environment: Option<String>,

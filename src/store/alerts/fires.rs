@@ -93,7 +93,7 @@ fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssu
             environment: event.environment.as_deref(),
             release: event.release.as_deref(),
             tags: &event.facets,
-            received_ms: event.received_ms,
+            received_ms: event.received.as_millis(),
         });
     }
     issues
@@ -127,12 +127,14 @@ async fn keep_windows(
         let issue_id = batch.issue_of[i];
         let project_rules = rules.for_project(event.project_id);
         if project_rules.iter().any(|r| r.triggers.frequency.is_some()) {
-            *minutes.entry((issue_id, event.received_ms / MINUTE_MS)).or_default() += 1;
+            *minutes
+                .entry((issue_id, event.received.as_millis() / MINUTE_MS))
+                .or_default() += 1;
         }
         if let Some(key) = event.user_key.as_deref() {
             if project_rules.iter().any(|r| r.triggers.users.is_some()) {
                 let seen = users.entry((issue_id, key)).or_default();
-                *seen = (*seen).max(event.received_ms);
+                *seen = (*seen).max(event.received.as_millis());
             }
         }
         for rule in project_rules

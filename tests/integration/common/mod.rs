@@ -264,8 +264,8 @@ pub fn stored_event(project_id: ProjectId, fingerprint: &str, at_ms: i64) -> fau
     faultline::store::NewEvent {
         project_id,
         event_id: new_event_id(),
-        timestamp_ms: at_ms,
-        received_ms: at_ms,
+        timestamp: faultline::domain::Timestamp::from_millis(at_ms),
+        received: faultline::domain::Timestamp::from_millis(at_ms),
         level: "error".into(),
         platform: "python".into(),
         release: Some("shop@1.0.0".into()),

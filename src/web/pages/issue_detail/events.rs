@@ -76,7 +76,7 @@ pub async fn event_list(
         &request,
         &page,
         |event| Keyset {
-            value: event.timestamp,
+            value: event.timestamp.as_millis(),
             id: event.id,
         },
         |cursor| events_url(&base, &params.tag, cursor),
@@ -106,7 +106,7 @@ pub async fn event_list(
 fn event_row(base: &str, event: StoredEvent, now: i64) -> EventRow {
     EventRow {
         url: format!("{base}/events/{}/", event.event_id),
-        occurred: moment(event.timestamp, now),
+        occurred: moment(event.timestamp.as_millis(), now),
         level_class: level_class(&event.level),
         level: event.level,
         release: event.release.unwrap_or_default(),

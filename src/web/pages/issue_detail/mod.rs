@@ -163,8 +163,8 @@ async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Res
         Event::default()
     });
     Ok(EventSection {
-        occurred: moment(event.timestamp, now),
-        received: moment(event.received, now),
+        occurred: moment(event.timestamp.as_millis(), now),
+        received: moment(event.received.as_millis(), now),
         level_class: level_class(&event.level),
         level: event.level.clone(),
         newest_url: link(newest),
@@ -183,7 +183,7 @@ type Neighbours = (Option<String>, Option<String>, Option<String>, Option<String
 /// listing's `(timestamp, id)` order.
 async fn neighbours(db: &Db, event: &StoredEvent) -> Result<Neighbours, WebError> {
     let here = Keyset {
-        value: event.timestamp,
+        value: event.timestamp.as_millis(),
         id: event.id,
     };
     let step = |direction| PageRequest {
