@@ -43,10 +43,6 @@ impl Caller {
             .ok_or(ApiError::NotFound)
     }
 
-    pub fn organization_ids(&self) -> Vec<OrganizationId> {
-        self.memberships.iter().map(|(o, _)| o.id).collect()
-    }
-
     fn access(&self, organization: &Organization, role: Role) -> Access {
         Access::token(organization.clone(), role, &self.token_scopes)
     }

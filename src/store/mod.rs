@@ -208,7 +208,7 @@ async fn first_connection(pool: &PgPool) -> Result<(), sqlx::Error> {
     }
 }
 
-/// Current time as epoch milliseconds, the unit every stored instant uses: [`Timestamp::now`] as the bare
+/// Current time as epoch milliseconds, the unit every stored instant uses: [`crate::domain::time::Timestamp::now`] as the bare
 /// number, for the columns (issue lifecycle, sessions, tokens, the outbox) that are still plain `i64`.
 pub fn now_ms() -> i64 {
     crate::domain::Timestamp::now().as_millis()
