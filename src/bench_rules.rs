@@ -4,13 +4,14 @@
 use crate::domain::alerts::channel::{ChannelConfig, SignedHookSettings};
 use crate::domain::alerts::{Conditions, RuleSpec, Threshold, Triggers, DEFAULT_COOLDOWN_MINUTES};
 use crate::domain::event::Level;
+use crate::domain::{ChannelId, OrganizationId, ProjectId};
 use crate::store::{alerts, Db, StoreError};
 
 /// Replaces the project's rules with the first `count` of the benchmark set; 0 leaves it without rules.
 pub async fn replace_with_bench_rules(
     db: &Db,
-    organization_id: i64,
-    project_id: i64,
+    organization_id: OrganizationId,
+    project_id: ProjectId,
     count: usize,
     webhook_url: &str,
 ) -> Result<usize, StoreError> {
@@ -32,7 +33,7 @@ pub async fn replace_with_bench_rules(
     Ok(count)
 }
 
-fn bench_specs(channel_id: i64) -> Vec<RuleSpec> {
+fn bench_specs(channel_id: ChannelId) -> Vec<RuleSpec> {
     let threshold = |count, minutes| Some(Threshold { count, minutes });
     let production = Some("production".to_owned());
     let rule = |name: &str, triggers: Triggers, conditions: Conditions| RuleSpec {

@@ -2,6 +2,7 @@
 //! through ingest's normalization and grouping) and `faultline-api-bench` (synthetic events) both commit
 //! through [`fill`], which stores batches with [`store::record_batch`] as the writer does.
 
+use crate::domain::ProjectId;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,7 +155,12 @@ impl Upkeep {
 }
 
 /// Fills the project up to `plan.events` events in exactly `plan.issues` issues (continuing a partial seed).
-pub async fn seed_project(db: &Db, project_id: i64, corpus: Corpus, plan: &SeedPlan) -> anyhow::Result<FillReport> {
+pub async fn seed_project(
+    db: &Db,
+    project_id: ProjectId,
+    corpus: Corpus,
+    plan: &SeedPlan,
+) -> anyhow::Result<FillReport> {
     anyhow::ensure!(
         plan.issues >= 1 && plan.events >= plan.issues,
         "need at least one event per issue"
@@ -170,7 +176,7 @@ pub async fn seed_project(db: &Db, project_id: i64, corpus: Corpus, plan: &SeedP
 }
 
 /// Event `i` of the plan: a corpus payload made into issue `issue_of(i)` at its place in time.
-fn corpus_event(corpus: &Corpus, scrubber: &Scrubber, plan: &SeedPlan, project_id: i64, i: i64) -> NewEvent {
+fn corpus_event(corpus: &Corpus, scrubber: &Scrubber, plan: &SeedPlan, project_id: ProjectId, i: i64) -> NewEvent {
     let issue = issue_of(plan, i);
     let mix = splitmix(i as u64 ^ 0x5eed);
     let start_ms = plan.end_ms - plan.days * DAY_MS;

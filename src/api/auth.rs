@@ -2,6 +2,7 @@
 //! the user belongs to, with the scopes both the token and the user's role grant there. Anything outside
 //! those organizations is "not found", never "forbidden".
 
+use crate::domain::{OrganizationId, ProjectId};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -34,16 +35,12 @@ impl Caller {
             .ok_or(ApiError::NotFound)
     }
 
-    pub fn org_by_id(&self, id: i64) -> Result<Access, ApiError> {
+    pub fn org_by_id(&self, id: OrganizationId) -> Result<Access, ApiError> {
         self.memberships
             .iter()
             .find(|(organization, _)| organization.id == id)
             .map(|(organization, role)| self.access(organization, *role))
             .ok_or(ApiError::NotFound)
-    }
-
-    pub fn organization_ids(&self) -> Vec<i64> {
-        self.memberships.iter().map(|(o, _)| o.id).collect()
     }
 
     fn access(&self, organization: &Organization, role: Role) -> Access {
@@ -67,7 +64,7 @@ impl Caller {
     }
 
     /// A project by id, when it lies in one of the caller's organizations.
-    pub async fn project_by_id(&self, state: &ApiState, project_id: i64) -> Result<(Access, Project), ApiError> {
+    pub async fn project_by_id(&self, state: &ApiState, project_id: ProjectId) -> Result<(Access, Project), ApiError> {
         let project = projects::get_project(&state.db, project_id)
             .await?
             .ok_or(ApiError::NotFound)?;

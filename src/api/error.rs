@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::core::{CoreError, ErrorKind, UNAVAILABLE_RETRY_AFTER_SECS};
-use crate::domain::accounts::Scope;
 use crate::domain::search::SearchError;
 use crate::store::StoreError;
 
@@ -14,8 +13,6 @@ use crate::store::StoreError;
 pub enum ApiError {
     #[error("Authentication credentials were not provided or are invalid.")]
     Unauthorized,
-    #[error("You do not have permission to perform this action (missing scope {0}).")]
-    MissingScope(Scope),
     /// Unknown, or outside the caller's organizations: the two are never told apart.
     #[error("The requested resource does not exist")]
     NotFound,
@@ -23,11 +20,6 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Invalid search query: {0}")]
     BadQuery(#[from] SearchError),
-    #[error("{0} already exists")]
-    Conflict(String),
-    /// The request conflicts with the resource's state (e.g. deleting the built-in channel).
-    #[error("{0}")]
-    Refused(String),
     #[error("{0}")]
     NotImplemented(&'static str),
     #[error("The request body is too large")]
@@ -51,10 +43,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::Conflict(_) | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -7,6 +7,7 @@
 // A benchmark tool: its tasks live as long as its one run.
 #![allow(clippy::disallowed_methods)]
 
+use faultline::domain::{ProjectId, Timestamp};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -188,14 +189,14 @@ async fn bench_token(db: &faultline::store::Db) -> Result<String> {
 }
 
 /// Adds events until the project holds `args.events`, in batches of 1000, spread round robin over the issues.
-async fn seed(db: &faultline::store::Db, project_id: i64, args: &Args) -> Result<()> {
+async fn seed(db: &faultline::store::Db, project_id: ProjectId, args: &Args) -> Result<()> {
     let have = events::count_events(db, project_id).await?;
     let issues = args.issues;
     faultline::seed::fill(db, have, args.events, 1000, move |i| synthetic(project_id, i, issues)).await?;
     Ok(())
 }
 
-fn synthetic(project_id: i64, i: i64, issue_count: i64) -> NewEvent {
+fn synthetic(project_id: ProjectId, i: i64, issue_count: i64) -> NewEvent {
     // Half of all events go to one issue, so its event list is as long as a busy project's.
     let issue = if i % 2 == 0 { 0 } else { i % issue_count };
     let timestamp_ms = 1_700_000_000_000 + i * 1_000;
@@ -210,8 +211,8 @@ fn synthetic(project_id: i64, i: i64, issue_count: i64) -> NewEvent {
     NewEvent {
         project_id,
         event_id: event.event_id.clone(),
-        timestamp_ms,
-        received_ms: timestamp_ms,
+        timestamp: Timestamp::from_millis(timestamp_ms),
+        received: Timestamp::from_millis(timestamp_ms),
         level: "error".into(),
         platform: "python".into(),
         release: Some(format!("1.{}", i / 100_000)),

@@ -8,6 +8,7 @@
 // A benchmark tool: its tasks live as long as its one run.
 #![allow(clippy::disallowed_methods)]
 
+use faultline::domain::ProjectId;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -103,7 +104,7 @@ async fn main() -> Result<()> {
         let paths = vec![path.clone()];
         report(label, &time_pages(&client, &base, &paths, &args).await?);
     }
-    let detail = |id: i64| format!("/organizations/default/issues/{id}/");
+    let detail = |id: faultline::domain::IssueId| format!("/organizations/default/issues/{id}/");
     let biggest = all.iter().max_by_key(|i| i.times_seen).context("an issue")?;
     let label = format!("issue detail, the biggest issue ({} events)", biggest.times_seen);
     report(&label, &time_pages(&client, &base, &[detail(biggest.id)], &args).await?);
@@ -118,7 +119,7 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn seed_default(db: &Db, project_id: i64, args: &Args) -> Result<()> {
+async fn seed_default(db: &Db, project_id: ProjectId, args: &Args) -> Result<()> {
     let plan = SeedPlan {
         issues: args.issues,
         events: args.events,

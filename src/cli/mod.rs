@@ -116,7 +116,7 @@ async fn list_projects(db: &Db, public_url: &url::Url) -> anyhow::Result<()> {
     for project in projects::list_projects(db).await? {
         for key in projects::list_keys(db, project.id).await? {
             let public_key = PublicKey::parse(&key.public_key)?;
-            let dsn = Dsn::for_project(public_url, &public_key, project.id as u64);
+            let dsn = Dsn::for_project(public_url, &public_key, project.id.get() as u64);
             let enabled = project.enabled && key.enabled;
             println!("{:<6} {:<24} {:<8} {dsn}", project.id, project.slug, enabled);
         }

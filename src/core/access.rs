@@ -3,6 +3,7 @@
 //! cases take an [`Access`] and check it themselves, so web pages and the API cannot disagree.
 
 use crate::domain::accounts::{Role, Scope, ScopeSet};
+use crate::domain::OrganizationId;
 use crate::store::organizations::Organization;
 
 use super::{CoreError, CoreResult};
@@ -52,7 +53,7 @@ impl Access {
     }
 
     /// Whether an object of this organization is visible here; a foreign one is "not found".
-    pub fn sees(&self, organization_id: i64) -> CoreResult<()> {
+    pub fn sees(&self, organization_id: OrganizationId) -> CoreResult<()> {
         if organization_id == self.organization.id {
             Ok(())
         } else {

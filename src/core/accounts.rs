@@ -2,6 +2,7 @@
 //! changing a password, and API tokens.
 
 use crate::domain::accounts::{hash_password, ApiToken, Role, ScopeSet};
+use crate::domain::UserId;
 use crate::store::accounts::{self, User};
 use crate::store::organizations::{self, Organization};
 use crate::store::{projects, sessions, Tx};
@@ -49,8 +50,8 @@ pub async fn create_user(core: &Core, new: NewUser<'_>) -> CoreResult<(User, Org
 
 /// Stores a new password and signs the user out everywhere but `keep_session` (a password change is
 /// also how a stolen session is ended).
-#[tracing::instrument(skip_all, fields(user = user_id))]
-pub async fn change_password(core: &Core, user_id: i64, new_password: String, keep_session: &str) -> CoreResult<()> {
+#[tracing::instrument(skip_all, fields(user = user_id.get()))]
+pub async fn change_password(core: &Core, user_id: UserId, new_password: String, keep_session: &str) -> CoreResult<()> {
     let hash = hash_off_thread(new_password).await?;
     accounts::set_password(&core.db, user_id, &hash).await?;
     sessions::delete_other_sessions(&core.db, user_id, keep_session).await?;
@@ -58,8 +59,8 @@ pub async fn change_password(core: &Core, user_id: i64, new_password: String, ke
 }
 
 /// A new token of the user with these scopes; the plaintext is in the returned token, shown once.
-#[tracing::instrument(skip(core, scopes), fields(user = user_id))]
-pub async fn create_token(core: &Core, user_id: i64, name: &str, scopes: &ScopeSet) -> CoreResult<(i64, ApiToken)> {
+#[tracing::instrument(skip(core, scopes), fields(user = user_id.get()))]
+pub async fn create_token(core: &Core, user_id: UserId, name: &str, scopes: &ScopeSet) -> CoreResult<(i64, ApiToken)> {
     if scopes.is_empty() {
         return Err(CoreError::invalid("a token needs at least one scope"));
     }
@@ -70,7 +71,7 @@ pub async fn create_token(core: &Core, user_id: i64, name: &str, scopes: &ScopeS
 
 /// Revokes one of the user's own tokens (`None`: any token, for the operator); another's is not found.
 #[tracing::instrument(skip(core))]
-pub async fn revoke_token(core: &Core, user_id: Option<i64>, token_id: i64) -> CoreResult<()> {
+pub async fn revoke_token(core: &Core, user_id: Option<UserId>, token_id: i64) -> CoreResult<()> {
     match user_id {
         Some(user_id) => accounts::revoke_user_token(&core.db, user_id, token_id).await?,
         None => accounts::revoke_token(&core.db, token_id).await?,

@@ -5,6 +5,7 @@
 use crate::domain::accounts::Scope;
 use crate::domain::alerts::channel::{checked_name, Channel, ChannelConfig};
 use crate::domain::alerts::{AlertRule, FireReason, RuleSpec};
+use crate::domain::{ChannelId, IssueId, RuleId};
 use crate::notify::{AlertMessage, AlertedIssue, Outgoing, SendError};
 use crate::store::alerts::{self, ChannelDeletion};
 use crate::store::now_ms;
@@ -17,7 +18,7 @@ use super::{Access, Core, CoreError, CoreResult};
 pub const BUILTIN_CHANNEL_STAYS: &str =
     "The built-in members channel cannot be deleted; edit it or leave it out of rules.";
 
-#[tracing::instrument(skip(core, access, project, spec), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project, spec), fields(project = project.id.get()))]
 pub async fn create_rule(core: &Core, access: &Access, project: &Project, spec: RuleSpec) -> CoreResult<AlertRule> {
     rules_writable(access, project)?;
     let spec = spec.validate().map_err(CoreError::invalid)?;
@@ -26,12 +27,12 @@ pub async fn create_rule(core: &Core, access: &Access, project: &Project, spec: 
     Ok(rule)
 }
 
-#[tracing::instrument(skip(core, access, project, spec), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project, spec), fields(project = project.id.get()))]
 pub async fn update_rule(
     core: &Core,
     access: &Access,
     project: &Project,
-    rule_id: i64,
+    rule_id: RuleId,
     spec: RuleSpec,
 ) -> CoreResult<AlertRule> {
     rules_writable(access, project)?;
@@ -41,12 +42,12 @@ pub async fn update_rule(
     rule.ok_or(CoreError::NotFound)
 }
 
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn set_rule_enabled(
     core: &Core,
     access: &Access,
     project: &Project,
-    rule_id: i64,
+    rule_id: RuleId,
     enabled: bool,
 ) -> CoreResult<()> {
     rules_writable(access, project)?;
@@ -55,8 +56,8 @@ pub async fn set_rule_enabled(
     found.then_some(()).ok_or(CoreError::NotFound)
 }
 
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
-pub async fn delete_rule(core: &Core, access: &Access, project: &Project, rule_id: i64) -> CoreResult<()> {
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
+pub async fn delete_rule(core: &Core, access: &Access, project: &Project, rule_id: RuleId) -> CoreResult<()> {
     rules_writable(access, project)?;
     let found = alerts::delete_rule(&core.db, project.id, rule_id).await?;
     core.rules.invalidate();
@@ -64,7 +65,7 @@ pub async fn delete_rule(core: &Core, access: &Access, project: &Project, rule_i
 }
 
 /// Creates a channel of the caller's organization; a generic webhook without a secret gets a random one.
-#[tracing::instrument(skip(core, access, config), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, config), fields(organization = access.organization.id.get()))]
 pub async fn create_channel(core: &Core, access: &Access, name: &str, config: ChannelConfig) -> CoreResult<Channel> {
     access.require(Scope::ProjectWrite)?;
     let config = config
@@ -76,11 +77,11 @@ pub async fn create_channel(core: &Core, access: &Access, name: &str, config: Ch
 }
 
 /// Replaces a channel's settings; secrets sent back empty or masked keep their stored value.
-#[tracing::instrument(skip(core, access, config), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, config), fields(organization = access.organization.id.get()))]
 pub async fn update_channel(
     core: &Core,
     access: &Access,
-    channel_id: i64,
+    channel_id: ChannelId,
     name: &str,
     config: ChannelConfig,
 ) -> CoreResult<Channel> {
@@ -100,8 +101,8 @@ pub async fn update_channel(
     updated.ok_or(CoreError::NotFound)
 }
 
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
-pub async fn delete_channel(core: &Core, access: &Access, channel_id: i64) -> CoreResult<()> {
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
+pub async fn delete_channel(core: &Core, access: &Access, channel_id: ChannelId) -> CoreResult<()> {
     access.require(Scope::ProjectWrite)?;
     let outcome = alerts::delete_channel(&core.db, access.organization.id, channel_id).await?;
     core.rules.invalidate();
@@ -113,8 +114,8 @@ pub async fn delete_channel(core: &Core, access: &Access, channel_id: i64) -> Co
 }
 
 /// Sends a sample message through the channel now and reports how it went.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
-pub async fn send_test(core: &Core, access: &Access, channel_id: i64) -> CoreResult<Result<(), SendError>> {
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
+pub async fn send_test(core: &Core, access: &Access, channel_id: ChannelId) -> CoreResult<Result<(), SendError>> {
     access.require(Scope::ProjectWrite)?;
     let organization = &access.organization;
     let channel = alerts::get_channel(&core.db, organization.id, channel_id)
@@ -155,7 +156,7 @@ fn test_message(organization: &Organization, public_url: &url::Url) -> AlertMess
         project_name: "Test".into(),
         project_url: org_url.clone(),
         issues: vec![AlertedIssue {
-            issue_id: 0,
+            issue_id: IssueId(0),
             short_id: "TEST-1".into(),
             title: "This is a test notification from Faultline".into(),
             culprit: "faultline.channels.test".into(),

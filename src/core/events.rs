@@ -2,6 +2,8 @@
 //! scrub, fingerprint, title, and compress into a `NewEvent`. Pure CPU work that runs in the request task
 //! before the writer queue; `faultline seed` prepares its events the same way.
 
+use crate::domain::ProjectId;
+use crate::domain::Timestamp;
 use std::cell::RefCell;
 
 use crate::domain::event::Event;
@@ -32,7 +34,7 @@ thread_local! {
 
 /// Everything about the request that normalization needs.
 pub struct EventContext<'a> {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub received_at: f64,
     pub client_ip: Option<&'a str>,
     pub header_event_id: Option<&'a str>,
@@ -63,7 +65,7 @@ pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent
     build_new_event(ctx.project_id, &event)
 }
 
-fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, PrepareError> {
+fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, PrepareError> {
     let grouping = compute_grouping(event);
     let user_key = event.user.as_ref().and_then(|u| u.identity());
     let metadata = event_metadata(event);
@@ -76,8 +78,8 @@ fn build_new_event(project_id: i64, event: &Event) -> Result<NewEvent, PrepareEr
     Ok(NewEvent {
         project_id,
         event_id: event.event_id.clone(),
-        timestamp_ms: (event.timestamp * 1000.0) as i64,
-        received_ms: (event.received * 1000.0) as i64,
+        timestamp: Timestamp::from_seconds_f64(event.timestamp),
+        received: Timestamp::from_seconds_f64(event.received),
         level: event.level.as_str().to_owned(),
         platform: event.platform.clone(),
         release: event.release.clone(),

@@ -4,25 +4,31 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::lifecycle::{ChangeContext, StatusChange};
+use crate::domain::IssueId;
 use crate::store::issues::{self, Issue};
 use crate::store::{now_ms, Tx};
 
 use super::{Access, Core, CoreError, CoreResult};
 
 /// Applies a status change to one issue of the caller's organization; returns it in its new state.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
-pub async fn change_status(core: &Core, access: &Access, issue_id: i64, change: &StatusChange) -> CoreResult<Issue> {
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
+pub async fn change_status(
+    core: &Core,
+    access: &Access,
+    issue_id: IssueId,
+    change: &StatusChange,
+) -> CoreResult<Issue> {
     let mut changed = change_statuses(core, access, &[issue_id], change).await?;
     changed.pop().ok_or(CoreError::NotFound)
 }
 
 /// Applies a status change to those of the issues that are the caller's organization's (others are
 /// skipped as if they did not exist), in one transaction; returns them in their new state.
-#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id, issues = issue_ids.len()))]
+#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id.get(), issues = issue_ids.len()))]
 pub async fn change_statuses(
     core: &Core,
     access: &Access,
-    issue_ids: &[i64],
+    issue_ids: &[IssueId],
     change: &StatusChange,
 ) -> CoreResult<Vec<Issue>> {
     access.require(Scope::EventWrite)?;
@@ -47,8 +53,8 @@ pub async fn change_statuses(
 }
 
 /// Deletes those of the issues that are the caller's organization's, with their events; returns how many.
-#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id, issues = issue_ids.len()))]
-pub async fn delete(core: &Core, access: &Access, issue_ids: &[i64]) -> CoreResult<u64> {
+#[tracing::instrument(skip(core, access, issue_ids), fields(organization = access.organization.id.get(), issues = issue_ids.len()))]
+pub async fn delete(core: &Core, access: &Access, issue_ids: &[IssueId]) -> CoreResult<u64> {
     access.require(Scope::EventAdmin)?;
     let mut tx = Tx::begin(&core.db).await?;
     let deleted = issues::delete_organization_issues(&mut tx, access.organization.id, issue_ids).await?;

@@ -1,6 +1,7 @@
 //! An in-memory cache of project keys, so authenticating an event costs no database round trip.
 //! Entries expire after a short while, so keys created or disabled elsewhere take effect quickly.
 
+use crate::domain::ProjectId;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ const MAX_ENTRIES: usize = 10_000;
 /// What ingest knows about an enabled, valid key.
 #[derive(Clone)]
 pub struct ProjectAuth {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// The key's id, for outcome counts per key.
     pub key_id: i64,
     pub enabled: bool,

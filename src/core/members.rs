@@ -3,6 +3,7 @@
 //! roles read in the same transaction that changes them.
 
 use crate::domain::accounts::{check_member_change, Role};
+use crate::domain::UserId;
 use crate::store::organizations::{self, Member};
 use crate::store::{accounts, Tx};
 
@@ -18,7 +19,7 @@ pub enum MemberChange {
 
 /// Gives the user with this e-mail `role` in the caller's organization, adding them when they are not a
 /// member yet. `NotFound` when no user has the e-mail.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
 pub async fn add_by_email(core: &Core, access: &Access, email: &str, role: Role) -> CoreResult<MemberChange> {
     let user = accounts::find_user_by_email(&core.db, email.trim())
         .await?
@@ -27,14 +28,14 @@ pub async fn add_by_email(core: &Core, access: &Access, email: &str, role: Role)
 }
 
 /// Changes an existing member's role.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
-pub async fn set_role(core: &Core, access: &Access, user_id: i64, role: Role) -> CoreResult<MemberChange> {
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
+pub async fn set_role(core: &Core, access: &Access, user_id: UserId, role: Role) -> CoreResult<MemberChange> {
     change(core, access, user_id, Some(role), false).await
 }
 
 /// Removes a member.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
-pub async fn remove(core: &Core, access: &Access, user_id: i64) -> CoreResult<MemberChange> {
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
+pub async fn remove(core: &Core, access: &Access, user_id: UserId) -> CoreResult<MemberChange> {
     change(core, access, user_id, None, false).await
 }
 
@@ -48,7 +49,7 @@ pub async fn list(core: &Core, access: &Access) -> CoreResult<Vec<Member>> {
 async fn change(
     core: &Core,
     access: &Access,
-    user_id: i64,
+    user_id: UserId,
     wanted: Option<Role>,
     adding: bool,
 ) -> CoreResult<MemberChange> {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::accounts::Scope;
+use crate::domain::ids::ProjectId;
 use crate::domain::outcomes::{group_sums, Category, GroupBy, Outcome, OutcomeStats, SumRow};
 use crate::store::outcomes::{add_outcomes, outcome_sums, OutcomeKey};
 use crate::store::{Db, StoreError};
@@ -26,7 +27,7 @@ pub struct OutcomeLog {
 /// Where an outcome happened.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// 0 when no key is known.
     pub key_id: i64,
     pub at_ms: i64,
@@ -92,7 +93,7 @@ pub struct StatsQuery {
 }
 
 /// The organization's outcome sums, grouped (`org:read`).
-#[tracing::instrument(skip(core, access, query), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, query), fields(organization = access.organization.id.get()))]
 pub async fn stats(core: &Core, access: &Access, query: &StatsQuery) -> CoreResult<OutcomeStats> {
     access.require(Scope::OrgRead)?;
     if query.interval_ms < HOUR_MS || query.interval_ms % HOUR_MS != 0 || query.end <= query.start {

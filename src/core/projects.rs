@@ -30,7 +30,7 @@ pub async fn ensure_default_project(db: &Db, public_url: &url::Url) -> Result<()
         Err(StoreError::Conflict(_)) => return Ok(()),
         other => other?,
     };
-    let dsn = Dsn::for_project(public_url, &key, project.id as u64);
+    let dsn = Dsn::for_project(public_url, &key, project.id.get() as u64);
     tracing::info!(project = DEFAULT_PROJECT, %dsn, "created the default project");
     Ok(())
 }
@@ -46,7 +46,7 @@ pub async fn default_project_dsn(db: &Db, public_url: &url::Url) -> Result<Optio
         .into_iter()
         .filter(|key| key.enabled)
         .find_map(|key| PublicKey::parse(&key.public_key).ok())
-        .map(|key| Dsn::for_project(public_url, &key, project.id as u64));
+        .map(|key| Dsn::for_project(public_url, &key, project.id.get() as u64));
     Ok(dsn)
 }
 
@@ -58,7 +58,7 @@ pub async fn find(core: &Core, access: &Access, slug: &str) -> CoreResult<Projec
 }
 
 /// Creates a project with its first key in the caller's organization; returns it and its DSN.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
 pub async fn create(
     core: &Core,
     access: &Access,
@@ -71,7 +71,7 @@ pub async fn create(
     let (organization_id, slug) = (access.organization.id, slug.as_str());
     let name = name.map(str::trim).filter(|name| !name.is_empty()).unwrap_or(slug);
     let project = projects::create_project(&core.db, organization_id, slug, name, platform, key.as_str()).await?;
-    let dsn = Dsn::for_project(&core.public_url, &key, project.id as u64);
+    let dsn = Dsn::for_project(&core.public_url, &key, project.id.get() as u64);
     Ok((project, dsn))
 }
 
@@ -99,7 +99,7 @@ pub async fn create_as_operator(
 }
 
 /// Renames a project and sets its platform.
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn update(
     core: &Core,
     access: &Access,
@@ -112,7 +112,7 @@ pub async fn update(
 }
 
 /// A new client key with this label.
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn create_key(core: &Core, access: &Access, project: &Project, label: &str) -> CoreResult<ProjectKey> {
     writable(access, project)?;
     let key = projects::create_key(&core.db, project.id, PublicKey::generate().as_str(), label).await?;
@@ -121,7 +121,7 @@ pub async fn create_key(core: &Core, access: &Access, project: &Project, label: 
 }
 
 /// Renames and/or enables or disables a key.
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn update_key(
     core: &Core,
     access: &Access,
@@ -136,7 +136,7 @@ pub async fn update_key(
     Ok(())
 }
 
-#[tracing::instrument(skip(core, access, project), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn delete_key(core: &Core, access: &Access, project: &Project, public_key: &str) -> CoreResult<()> {
     writable(access, project)?;
     projects::delete_key(&core.db, project.id, public_key).await?;
@@ -145,7 +145,7 @@ pub async fn delete_key(core: &Core, access: &Access, project: &Project, public_
 }
 
 /// Replaces the project's extra scrubbing keys.
-#[tracing::instrument(skip(core, access, project, keys), fields(project = project.id))]
+#[tracing::instrument(skip(core, access, project, keys), fields(project = project.id.get()))]
 pub async fn set_scrub_keys(core: &Core, access: &Access, project: &Project, keys: &[String]) -> CoreResult<()> {
     writable(access, project)?;
     projects::set_scrub_keys(&core.db, project.id, keys).await?;

@@ -9,7 +9,7 @@ use super::{Access, Core, CoreError, CoreResult};
 
 /// Creates the release in these projects (or adds them to an existing one) and merges the details;
 /// returns it and whether it existed before.
-#[tracing::instrument(skip(core, access, projects, details), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, projects, details), fields(organization = access.organization.id.get()))]
 pub async fn create(
     core: &Core,
     access: &Access,
@@ -29,13 +29,13 @@ pub async fn create(
     let existed = releases::get_release(&core.db, organization_id, version)
         .await?
         .is_some();
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<_> = projects.iter().map(|p| p.id).collect();
     releases::upsert_release(&core.db, organization_id, version, &ids, details).await?;
     Ok((find(core, access, version).await?, existed))
 }
 
 /// Merges details (and more projects) into an existing release.
-#[tracing::instrument(skip(core, access, projects, details), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, projects, details), fields(organization = access.organization.id.get()))]
 pub async fn update(
     core: &Core,
     access: &Access,
@@ -48,20 +48,20 @@ pub async fn update(
     for project in projects {
         access.sees(project.organization_id)?;
     }
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<_> = projects.iter().map(|p| p.id).collect();
     releases::upsert_release(&core.db, access.organization.id, version, &ids, details).await?;
     find(core, access, version).await
 }
 
 /// Deletes the release from every project of the organization, with its details and deploys.
-#[tracing::instrument(skip(core, access), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access), fields(organization = access.organization.id.get()))]
 pub async fn delete(core: &Core, access: &Access, version: &str) -> CoreResult<()> {
     access.require(Scope::ProjectReleases)?;
     Ok(releases::delete_release(&core.db, access.organization.id, version).await?)
 }
 
 /// Records a deploy of an existing release; returns it with its id.
-#[tracing::instrument(skip(core, access, deploy), fields(organization = access.organization.id))]
+#[tracing::instrument(skip(core, access, deploy), fields(organization = access.organization.id.get()))]
 pub async fn create_deploy(core: &Core, access: &Access, version: &str, mut deploy: Deploy) -> CoreResult<Deploy> {
     access.require(Scope::ProjectReleases)?;
     find(core, access, version).await?;

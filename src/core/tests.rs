@@ -1,10 +1,11 @@
 use super::*;
 use crate::domain::accounts::Role;
+use crate::domain::OrganizationId;
 use crate::store::organizations::Organization;
 
 fn organization(id: i64) -> Organization {
     Organization {
-        id,
+        id: crate::domain::OrganizationId(id),
         slug: format!("org-{id}"),
         name: format!("Org {id}"),
         created_at: 0,
@@ -55,6 +56,6 @@ fn a_token_acts_with_what_both_it_and_the_role_grant() {
 #[test]
 fn another_organizations_object_is_not_found_rather_than_forbidden() {
     let access = Access::member(organization(1), Role::Owner);
-    assert!(access.sees(1).is_ok());
-    assert!(matches!(access.sees(2), Err(CoreError::NotFound)));
+    assert!(access.sees(OrganizationId(1)).is_ok());
+    assert!(matches!(access.sees(OrganizationId(2)), Err(CoreError::NotFound)));
 }

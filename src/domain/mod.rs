@@ -7,6 +7,7 @@ pub mod auth;
 pub mod envelope;
 pub mod event;
 pub mod grouping;
+pub mod ids;
 pub mod lifecycle;
 pub mod normalize;
 pub mod outcomes;
@@ -16,4 +17,8 @@ pub mod scrub;
 pub mod search;
 pub mod short_id;
 pub mod tags;
+pub mod time;
 pub mod title;
+
+pub use ids::{ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};
+pub use time::Timestamp;

@@ -4,6 +4,7 @@
 //! (checked before the body when the request carries them; otherwise only the envelope's first line is
 //! read to find its `dsn`), and then the body itself, read under the shared memory budget and a deadline.
 
+use crate::domain::ProjectId;
 use std::net::IpAddr;
 
 use axum::body::Body;
@@ -37,7 +38,7 @@ pub struct RawRequest {
 
 /// A request whose key is known good for its project and whose body has been read.
 pub struct Admitted {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub auth: ProjectAuth,
     /// The key the request itself carried; `None` when only the envelope header named one.
     pub request_key: Option<PublicKey>,
@@ -127,7 +128,7 @@ async fn authorize_by_envelope_header(
     ingest: &Ingest,
     reader: &mut BodyReader,
     headers: &HeaderMap,
-    project_id: i64,
+    project_id: ProjectId,
 ) -> Result<ProjectAuth, IngestError> {
     let encoding = header(headers, "content-encoding");
     let line = loop {
@@ -145,7 +146,7 @@ async fn authorize_by_envelope_header(
     };
     let header = parse_header_line(&line)?;
     let dsn = Dsn::parse(header.dsn.as_deref().ok_or(AuthError::Missing)?)?;
-    if dsn.project_id as i64 != project_id {
+    if dsn.project_id as i64 != project_id.get() {
         return Err(IngestError::WrongProject);
     }
     authorize(ingest, &dsn.public_key, project_id).await
@@ -167,7 +168,7 @@ fn whole_body_first_line(
     Ok(decoded[..end].to_vec())
 }
 
-pub async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: i64) -> Result<ProjectAuth, IngestError> {
+pub async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: ProjectId) -> Result<ProjectAuth, IngestError> {
     let auth = ingest
         .keys
         .lookup(key)
@@ -271,10 +272,11 @@ const PREALLOCATED_BYTES: usize = 64 * 1024;
 const DISCARDED_BODY_BYTES: usize = 64 * 1024;
 const DISCARD_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
-fn parse_project_id(text: &str) -> Result<i64, IngestError> {
+fn parse_project_id(text: &str) -> Result<ProjectId, IngestError> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
+        .map(ProjectId)
         .ok_or(IngestError::InvalidProjectId)
 }
 

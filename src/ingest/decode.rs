@@ -45,6 +45,7 @@ enum Coding {
 /// and the bogus `UTF-8` value pass through; comma-separated lists are undone in reverse order.
 /// Every stage streams into a buffer capped at `max_decoded` bytes and fails with `TooLarge` as
 /// soon as the cap is crossed; an unencoded body larger than the cap is `TooLarge` too.
+#[cfg(test)]
 pub fn decode_body(content_encoding: Option<&str>, body: Bytes, max_decoded: usize) -> Result<Bytes, DecodeError> {
     decode_body_charged(content_encoding, body, max_decoded, &mut |_| true)
 }

@@ -1,6 +1,7 @@
 //! The path of one admitted ingest request (see `admission`): decode, frame, pick the event, prepare it
 //! and hand it to the writer.
 
+use crate::domain::ProjectId;
 use std::net::IpAddr;
 
 use bytes::Bytes;
@@ -152,9 +153,9 @@ pub(super) fn unavailable(ingest: &Ingest, outage: Outage) -> IngestError {
 }
 
 /// §2.3: with request credentials too, the envelope's dsn must name the same key and project.
-fn check_dsn_matches(dsn: &str, key: &PublicKey, path_project: i64) -> Result<(), IngestError> {
+fn check_dsn_matches(dsn: &str, key: &PublicKey, path_project: ProjectId) -> Result<(), IngestError> {
     let dsn = Dsn::parse(dsn).map_err(|_| IngestError::DsnMismatch)?;
-    if dsn.public_key.as_str() != key.as_str() || dsn.project_id as i64 != path_project {
+    if dsn.public_key.as_str() != key.as_str() || dsn.project_id as i64 != path_project.get() {
         return Err(IngestError::DsnMismatch);
     }
     Ok(())
@@ -196,7 +197,12 @@ fn client_ip(ingest: &Ingest, request: &Admitted) -> String {
 }
 
 /// The context shared by both endpoints; the envelope path adds its header's id and `sent_at`.
-fn event_context<'a>(ingest: &Ingest, project_id: i64, client_ip: &'a str, auth: &'a ProjectAuth) -> EventContext<'a> {
+fn event_context<'a>(
+    ingest: &Ingest,
+    project_id: ProjectId,
+    client_ip: &'a str,
+    auth: &'a ProjectAuth,
+) -> EventContext<'a> {
     EventContext {
         project_id,
         received_at: now_secs(),

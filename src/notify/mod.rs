@@ -4,6 +4,7 @@
 //! The worker decides *what* to send and *when*; this module only turns an [`AlertMessage`] into one
 //! channel's wire format and delivers it once. Errors never carry a webhook URL or a password.
 
+use crate::domain::IssueId;
 use std::sync::Arc;
 
 use crate::config::{Config, Secret};
@@ -23,7 +24,7 @@ use guarded_http::GuardedHttp;
 /// One issue in a message, with its counts as they are at sending time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertedIssue {
-    pub issue_id: i64,
+    pub issue_id: IssueId,
     /// `WEB-1A`.
     pub short_id: String,
     pub title: String,

@@ -117,7 +117,7 @@ pub mod samples {
 
     pub fn issue(id: i64, title: &str) -> AlertedIssue {
         AlertedIssue {
-            issue_id: id,
+            issue_id: crate::domain::IssueId(id),
             short_id: format!("WEB-{id}"),
             title: title.to_owned(),
             culprit: "app.views in checkout".to_owned(),

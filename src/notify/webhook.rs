@@ -36,7 +36,7 @@ struct Project<'a> {
 
 #[derive(Serialize)]
 struct Issue<'a> {
-    id: i64,
+    id: crate::domain::IssueId,
     short_id: &'a str,
     title: &'a str,
     culprit: &'a str,

@@ -1,12 +1,13 @@
 //! Users (with argon2 password hashes) and their API tokens (SHA-256 hashes only).
 
 use crate::domain::accounts::ScopeSet;
+use crate::domain::UserId;
 
 use super::{is_unique_violation, now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub is_admin: bool,
@@ -70,7 +71,7 @@ pub async fn insert_user(
     let now = now_ms();
     let sql = "INSERT INTO users (email, name, password_hash, is_admin, created_at) \
                VALUES ($1, $2, $3, $4, $5) RETURNING id";
-    let result: Result<i64, sqlx::Error> = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
+    let result: Result<UserId, sqlx::Error> = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
         .bind(&email)
         .bind(name)
         .bind(password_hash)
@@ -108,7 +109,7 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<(User, Stri
 }
 
 /// Replaces a user's password hash; `NotFound` when the user does not exist.
-pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+pub async fn set_password(db: &Db, user_id: UserId, password_hash: &str) -> Result<(), StoreError> {
     let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
     let done =
         on_pool!(db, pool => sqlx::query(sql).bind(password_hash).bind(user_id).execute(pool).await?.rows_affected());
@@ -124,7 +125,7 @@ pub async fn count_users(db: &Db) -> Result<i64, StoreError> {
 
 pub async fn create_token(
     db: &Db,
-    user_id: i64,
+    user_id: UserId,
     token_hash: &str,
     token_hint: &str,
     name: &str,
@@ -143,7 +144,7 @@ pub async fn create_token(
         .await?))
 }
 
-type TokenRow = (i64, String, Option<i64>, i64, String, String, bool, i64);
+type TokenRow = (i64, String, Option<i64>, UserId, String, String, bool, i64);
 
 /// The live (not revoked) token with this hash, and its user.
 pub async fn find_token(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, StoreError> {
@@ -188,7 +189,7 @@ pub async fn touch_token(db: &Db, token_id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<TokenListing>, StoreError> {
+pub async fn list_tokens(db: &Db, user_id: UserId) -> Result<Vec<TokenListing>, StoreError> {
     let sql = "SELECT id, name, token_hint, scopes, created_at, last_used_at FROM api_tokens \
                WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?))
@@ -206,7 +207,7 @@ pub async fn revoke_token(db: &Db, token_id: i64) -> Result<(), StoreError> {
 }
 
 /// Revokes one of the user's own tokens; `NotFound` when it is another user's, unknown or already revoked.
-pub async fn revoke_user_token(db: &Db, user_id: i64, token_id: i64) -> Result<(), StoreError> {
+pub async fn revoke_user_token(db: &Db, user_id: UserId, token_id: i64) -> Result<(), StoreError> {
     let sql = "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL";
     let done = on_pool!(db, pool => sqlx::query(sql)
         .bind(now_ms())

@@ -1,6 +1,7 @@
 //! The writer's group commit: one transaction stores a whole batch of events, upserting their issues
 //! (aggregated per fingerprint), skipping re-sent event ids, and bumping tag, hour and user counters.
 
+use crate::domain::{IssueId, ProjectId};
 use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
@@ -21,21 +22,21 @@ use super::{on_tx, Db, NewEvent, StoreError, Tx};
 pub struct BatchOutcome {
     /// Per input event: `true` when stored now, `false` when its id was already stored (a re-send).
     pub stored: Vec<bool>,
-    pub new_issues: Vec<i64>,
-    pub regressed_issues: Vec<i64>,
+    pub new_issues: Vec<IssueId>,
+    pub regressed_issues: Vec<IssueId>,
     /// Alert fires written to the outbox.
     pub fires: usize,
 }
 
 /// Events of one batch that land in the same issue, in input order.
 struct IssueGroup<'a> {
-    project_id: i64,
+    project_id: ProjectId,
     fingerprint: &'a str,
     members: Vec<usize>,
 }
 
 pub(super) struct ExistingIssue {
-    pub id: i64,
+    pub id: IssueId,
     pub times_seen: i64,
     pub state: IssueState,
 }
@@ -65,7 +66,7 @@ pub async fn record_batch_alerting(
         stored,
         ..BatchOutcome::default()
     };
-    let mut issue_of = vec![0_i64; events.len()];
+    let mut issue_of = vec![IssueId(0); events.len()];
     let mut ignored = HashSet::new();
     for group in &groups {
         let key = (group.project_id, group.fingerprint.to_owned());
@@ -105,7 +106,7 @@ pub async fn record_batch_alerting(
         new_issues: &outcome.new_issues.iter().copied().collect(),
         regressed: &outcome.regressed_issues.iter().copied().collect(),
         ignored: &ignored,
-        now_ms: events.iter().map(|e| e.received_ms).max().unwrap_or_default(),
+        now_ms: events.iter().map(|e| e.received.as_millis()).max().unwrap_or_default(),
     };
     let fired = record_fires(&mut tx, rules, memo, &facts).await?;
     tx.commit().await?;
@@ -119,14 +120,14 @@ pub async fn record_batch_alerting(
 /// Marks each event `true` unless its id is already stored or repeats earlier in the batch.
 /// (A plain IN list per project keeps both databases on the unique `(project_id, event_id)` index.)
 async fn find_fresh(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
-    let mut ids_by_project: HashMap<i64, Vec<&str>> = HashMap::new();
+    let mut ids_by_project: HashMap<ProjectId, Vec<&str>> = HashMap::new();
     for event in events {
         ids_by_project
             .entry(event.project_id)
             .or_default()
             .push(&event.event_id);
     }
-    let mut stored: HashSet<(i64, String)> = HashSet::new();
+    let mut stored: HashSet<(ProjectId, String)> = HashSet::new();
     for (project_id, ids) in ids_by_project {
         for chunk in ids.chunks(EVENT_CHUNK) {
             let found: Vec<String> = on_tx!(tx, conn, Backend => {
@@ -149,7 +150,7 @@ async fn find_fresh(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, Store
 }
 
 fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<'a>> {
-    let mut index: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut index: HashMap<(ProjectId, &str), usize> = HashMap::new();
     let mut groups: Vec<IssueGroup> = Vec::new();
     for (i, event) in events.iter().enumerate().filter(|(i, _)| fresh[*i]) {
         let key = (event.project_id, event.fingerprint.as_str());
@@ -168,8 +169,8 @@ fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<
 
 #[derive(sqlx::FromRow)]
 struct ExistingRow {
-    id: i64,
-    project_id: i64,
+    id: IssueId,
+    project_id: ProjectId,
     fingerprint: String,
     times_seen: i64,
     #[sqlx(flatten)]
@@ -179,8 +180,8 @@ struct ExistingRow {
 async fn load_issues(
     tx: &mut Tx,
     groups: &[IssueGroup<'_>],
-) -> Result<HashMap<(i64, String), ExistingIssue>, StoreError> {
-    let mut fingerprints_by_project: HashMap<i64, Vec<&str>> = HashMap::new();
+) -> Result<HashMap<(ProjectId, String), ExistingIssue>, StoreError> {
+    let mut fingerprints_by_project: HashMap<ProjectId, Vec<&str>> = HashMap::new();
     for group in groups {
         fingerprints_by_project
             .entry(group.project_id)
@@ -228,13 +229,13 @@ fn newest<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> &'e NewEvent {
         .members
         .iter()
         .copied()
-        .max_by_key(|&i| (events[i].timestamp_ms, i))
+        .max_by_key(|&i| (events[i].timestamp, i))
         .unwrap_or(group.members[0]);
     &events[i]
 }
 
 fn span(group: &IssueGroup, events: &[NewEvent]) -> (i64, i64) {
-    let times = group.members.iter().map(|&i| events[i].timestamp_ms);
+    let times = group.members.iter().map(|&i| events[i].timestamp.as_millis());
     let first = times.clone().min().unwrap_or_default();
     (first, times.max().unwrap_or_default())
 }
@@ -264,11 +265,11 @@ async fn update_issue(
     let mut state = issue.state.clone();
     let mut transitions = Vec::new();
     let mut members = group.members.clone();
-    members.sort_by_key(|&i| events[i].timestamp_ms);
+    members.sort_by_key(|&i| events[i].timestamp);
     for (n, &i) in members.iter().enumerate() {
         let incoming = IncomingEvent {
             release: events[i].release.as_deref(),
-            timestamp_ms: events[i].timestamp_ms,
+            timestamp_ms: events[i].timestamp.as_millis(),
             times_seen_after: issue.times_seen + n as i64 + 1,
         };
         match lifecycle::apply_event(&mut state, &incoming, &releases) {
@@ -323,7 +324,7 @@ async fn update_issue(
 
 async fn record_activity(
     tx: &mut Tx,
-    issue_id: i64,
+    issue_id: IssueId,
     transition: Transition,
     event: &NewEvent,
 ) -> Result<(), StoreError> {
@@ -338,7 +339,7 @@ async fn record_activity(
         .bind(issue_id)
         .bind(kind)
         .bind(data)
-        .bind(event.received_ms)
+        .bind(event.received)
         .execute(&mut *conn)
         .await?
         .rows_affected());
@@ -346,7 +347,7 @@ async fn record_activity(
 }
 
 /// Creates the issue with the next short-id number of its project.
-async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) -> Result<i64, StoreError> {
+async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) -> Result<IssueId, StoreError> {
     let bump = "UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id";
     let next: i64 =
         on_tx!(tx, conn, Backend => sqlx::query_scalar(bump).bind(group.project_id).fetch_one(&mut *conn).await?);
@@ -360,7 +361,7 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17, $18) \
                ON CONFLICT (project_id, fingerprint) DO UPDATE SET times_seen = issues.times_seen + excluded.times_seen \
                RETURNING id";
-    let id: i64 = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
+    let id: IssueId = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
         .bind(group.project_id)
         .bind(next - 1)
         .bind(group.fingerprint)
@@ -384,7 +385,12 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
     Ok(id)
 }
 
-async fn insert_events(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_of: &[i64]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut Tx,
+    events: &[NewEvent],
+    fresh: &[usize],
+    issue_of: &[IssueId],
+) -> Result<(), StoreError> {
     for chunk in fresh.chunks(EVENT_CHUNK) {
         on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new(
@@ -396,8 +402,8 @@ async fn insert_events(tx: &mut Tx, events: &[NewEvent], fresh: &[usize], issue_
                 row.push_bind(e.project_id)
                     .push_bind(issue_of[i])
                     .push_bind(&e.event_id)
-                    .push_bind(e.timestamp_ms)
-                    .push_bind(e.received_ms)
+                    .push_bind(e.timestamp)
+                    .push_bind(e.received)
                     .push_bind(&e.level)
                     .push_bind(&e.release)
                     .push_bind(&e.environment)

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::domain::{IssueId, ProjectId};
+
 use sqlx::QueryBuilder;
 
 use super::{on_tx, NewEvent, StoreError, Tx};
@@ -11,11 +13,11 @@ const ROW_CHUNK: usize = 1000;
 const HOUR_MS: i64 = 3_600_000;
 
 pub(super) async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
-    let mut seen: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut seen: HashMap<(ProjectId, &str), i64> = HashMap::new();
     for &i in fresh {
         if let Some(release) = events[i].release.as_deref() {
             let at = seen.entry((events[i].project_id, release)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].received_ms);
+            *at = (*at).min(events[i].received.as_millis());
         }
     }
     let rows: Vec<_> = seen.into_iter().collect();
@@ -34,11 +36,11 @@ pub(super) async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[u
 
 /// The environments each project has seen, for the issue list's menu.
 pub(super) async fn upsert_environments(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
-    let mut seen: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut seen: HashMap<(ProjectId, &str), i64> = HashMap::new();
     for &i in fresh {
         if let Some(environment) = events[i].environment.as_deref() {
             let at = seen.entry((events[i].project_id, environment)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].timestamp_ms);
+            *at = (*at).min(events[i].timestamp.as_millis());
         }
     }
     let rows: Vec<_> = seen.into_iter().collect();
@@ -57,17 +59,17 @@ pub(super) async fn upsert_environments(tx: &mut Tx, events: &[NewEvent], fresh:
 }
 
 /// Per (issue, key, value): count, first and last seen.
-type TagTally<'e> = HashMap<(i64, &'e str, &'e str), (i64, i64, i64)>;
+type TagTally<'e> = HashMap<(IssueId, &'e str, &'e str), (i64, i64, i64)>;
 
 pub(super) async fn upsert_tags(
     tx: &mut Tx,
     events: &[NewEvent],
     fresh: &[usize],
-    issue_of: &[i64],
+    issue_of: &[IssueId],
 ) -> Result<(), StoreError> {
     let mut tally: TagTally = HashMap::new();
     for &i in fresh {
-        let at = events[i].timestamp_ms;
+        let at = events[i].timestamp.as_millis();
         for (key, value) in &events[i].facets {
             let entry = tally.entry((issue_of[i], key, value)).or_insert((0, at, at));
             *entry = (entry.0 + 1, entry.1.min(at), entry.2.max(at));
@@ -105,11 +107,11 @@ pub(super) async fn upsert_hours(
     tx: &mut Tx,
     events: &[NewEvent],
     fresh: &[usize],
-    issue_of: &[i64],
+    issue_of: &[IssueId],
 ) -> Result<(), StoreError> {
-    let mut tally: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut tally: HashMap<(IssueId, i64), i64> = HashMap::new();
     for &i in fresh {
-        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
         *tally.entry((issue_of[i], hour)).or_default() += 1;
     }
     let rows: Vec<_> = tally.into_iter().collect();
@@ -131,9 +133,9 @@ pub(super) async fn upsert_hours(
 
 /// Events per project and hour, for the projects overview's sparkline.
 pub(super) async fn upsert_project_hours(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
-    let mut tally: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut tally: HashMap<(ProjectId, i64), i64> = HashMap::new();
     for &i in fresh {
-        let hour = events[i].timestamp_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
         *tally.entry((events[i].project_id, hour)).or_default() += 1;
     }
     let rows: Vec<_> = tally.into_iter().collect();
@@ -158,16 +160,16 @@ pub(super) async fn add_users(
     tx: &mut Tx,
     events: &[NewEvent],
     fresh: &[usize],
-    issue_of: &[i64],
+    issue_of: &[IssueId],
 ) -> Result<(), StoreError> {
-    let pairs: HashSet<(i64, &str)> = fresh
+    let pairs: HashSet<(IssueId, &str)> = fresh
         .iter()
         .filter_map(|&i| events[i].user_key.as_deref().map(|user| (issue_of[i], user)))
         .collect();
     let pairs: Vec<_> = pairs.into_iter().collect();
-    let mut new_users: HashMap<i64, i64> = HashMap::new();
+    let mut new_users: HashMap<IssueId, i64> = HashMap::new();
     for chunk in pairs.chunks(ROW_CHUNK) {
-        let inserted: Vec<i64> = on_tx!(tx, conn, Backend => {
+        let inserted: Vec<IssueId> = on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new("INSERT INTO issue_users (issue_id, user_key) ");
             qb.push_values(chunk, |mut row, (issue_id, user)| {
                 row.push_bind(*issue_id).push_bind(*user);

@@ -3,15 +3,18 @@
 use super::paging::{bind_params, into_page, Page, PageRequest, Param, SqlText};
 use super::{on_pool, Db, StoreError};
 use crate::domain::event::Event;
+use crate::domain::{IssueId, ProjectId, Timestamp};
 
 /// An event ready to store: normalized, scrubbed and fingerprinted by ingest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// 32 lowercase hex.
     pub event_id: String,
-    pub timestamp_ms: i64,
-    pub received_ms: i64,
+    /// When the event happened (its own timestamp, clamped by normalization), to the millisecond.
+    pub timestamp: Timestamp,
+    /// When the server received it.
+    pub received: Timestamp,
     pub level: String,
     pub platform: String,
     pub release: Option<String>,
@@ -38,11 +41,11 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredEvent {
     pub id: i64,
-    pub project_id: i64,
-    pub issue_id: i64,
+    pub project_id: ProjectId,
+    pub issue_id: IssueId,
     pub event_id: String,
-    pub timestamp: i64,
-    pub received: i64,
+    pub timestamp: Timestamp,
+    pub received: Timestamp,
     pub level: String,
     pub release: Option<String>,
     pub environment: Option<String>,
@@ -78,7 +81,7 @@ fn corrupt(error: impl std::fmt::Display) -> StoreError {
 const EVENT_COLUMNS: &str =
     "id, project_id, issue_id, event_id, timestamp, received, level, release, environment, title, payload";
 
-pub async fn get_event(db: &Db, project_id: i64, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+pub async fn get_event(db: &Db, project_id: ProjectId, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
     Ok(on_pool!(db, pool => sqlx::query_as(&sql)
         .bind(project_id)
@@ -88,19 +91,19 @@ pub async fn get_event(db: &Db, project_id: i64, event_id: &str) -> Result<Optio
 }
 
 /// An issue's events, newest first.
-pub async fn list_issue_events(db: &Db, issue_id: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+pub async fn list_issue_events(db: &Db, issue_id: IssueId, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
     let sql =
         format!("SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2");
     Ok(on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).bind(limit).fetch_all(pool).await?))
 }
 
-pub async fn count_events(db: &Db, project_id: i64) -> Result<i64, StoreError> {
+pub async fn count_events(db: &Db, project_id: ProjectId) -> Result<i64, StoreError> {
     let sql = "SELECT COUNT(*) FROM events WHERE project_id = $1";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_one(pool).await?))
 }
 
 /// Which of these event ids are stored for the project.
-pub async fn stored_event_ids(db: &Db, project_id: i64, event_ids: &[String]) -> Result<Vec<String>, StoreError> {
+pub async fn stored_event_ids(db: &Db, project_id: ProjectId, event_ids: &[String]) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
     for chunk in event_ids.chunks(500) {
         let ids: Vec<String> = on_pool!(db, pool => {
@@ -121,8 +124,8 @@ pub async fn stored_event_ids(db: &Db, project_id: i64, event_ids: &[String]) ->
 /// Whose events to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventScope {
-    Issue(i64),
-    Project(i64),
+    Issue(IssueId),
+    Project(ProjectId),
 }
 
 /// A condition on one of the event row's own columns (the facets stored beside the payload).
@@ -175,8 +178,8 @@ pub async fn list_matching_events(
 ) -> Result<Page<StoredEvent>, StoreError> {
     let mut text = SqlText::default();
     let (column, id) = match scope {
-        EventScope::Issue(id) => ("issue_id", id),
-        EventScope::Project(id) => ("project_id", id),
+        EventScope::Issue(id) => ("issue_id", id.get()),
+        EventScope::Project(id) => ("project_id", id.get()),
     };
     text.push(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE {column} = "))
         .bind(Param::Int(id));
@@ -193,7 +196,7 @@ pub async fn list_matching_events(
 }
 
 /// The issue's newest (or oldest) event.
-pub async fn edge_event(db: &Db, issue_id: i64, newest: bool) -> Result<Option<StoredEvent>, StoreError> {
+pub async fn edge_event(db: &Db, issue_id: IssueId, newest: bool) -> Result<Option<StoredEvent>, StoreError> {
     let order = if newest { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp {order}, id {order} LIMIT 1"
@@ -202,7 +205,7 @@ pub async fn edge_event(db: &Db, issue_id: i64, newest: bool) -> Result<Option<S
 }
 
 /// An event by its id in any of the given projects.
-pub async fn find_event(db: &Db, project_ids: &[i64], event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+pub async fn find_event(db: &Db, project_ids: &[ProjectId], event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
     if project_ids.is_empty() {
         return Ok(None);
     }
@@ -210,7 +213,7 @@ pub async fn find_event(db: &Db, project_ids: &[i64], event_id: &str) -> Result<
     text.push(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = "))
         .bind(Param::Text(event_id.to_owned()))
         .push(" AND project_id IN ")
-        .bind_list(project_ids.iter().map(|id| Param::Int(*id)))
+        .bind_list(project_ids.iter().map(|id| Param::Int(id.get())))
         .push(" LIMIT 1");
     let SqlText { sql, params } = text;
     Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_optional(pool).await?))

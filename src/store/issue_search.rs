@@ -2,6 +2,7 @@
 //! sort order. Every listing is scoped to the project ids the caller may see.
 
 use crate::domain::search::{SearchQuery, Term, TermKind};
+use crate::domain::ProjectId;
 
 use super::issues::{issue_select, Issue, IssueRow};
 use super::paging::{bind_params, into_page, Page, PageRequest, Param, SqlText};
@@ -54,7 +55,7 @@ impl IssueSort {
 /// What to list: the projects in scope and the constraints on their issues.
 #[derive(Debug, Clone, Default)]
 pub struct IssueFilter {
-    pub project_ids: Vec<i64>,
+    pub project_ids: Vec<ProjectId>,
     pub query: SearchQuery,
     /// Any of these environments (empty: all).
     pub environments: Vec<String>,
@@ -78,7 +79,7 @@ pub async fn search_issues(
     }
     let mut text = SqlText::default();
     text.push(&issue_select()).push(" WHERE project_id IN ");
-    text.bind_list(filter.project_ids.iter().map(|id| Param::Int(*id)));
+    text.bind_list(filter.project_ids.iter().map(|id| Param::Int(id.get())));
     push_filter(&mut text, filter);
     text.push_page(sort.column(), page);
     let SqlText { sql, params } = text;

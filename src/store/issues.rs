@@ -1,13 +1,14 @@
 //! Issues: reading them, their counters and facets, and changing their lifecycle state.
 
 use crate::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
+use crate::domain::{IssueId, OrganizationId, ProjectId};
 
 use super::{on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: IssueId,
+    pub project_id: ProjectId,
     pub short_id_number: i64,
     pub fingerprint: String,
     pub grouping_components: Vec<String>,
@@ -111,8 +112,8 @@ pub(crate) const STATE_COLUMNS: &str =
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct IssueRow {
-    id: i64,
-    project_id: i64,
+    id: IssueId,
+    project_id: ProjectId,
     short_id: i64,
     fingerprint: String,
     grouping_components: String,
@@ -170,7 +171,7 @@ pub(crate) fn issue_select() -> String {
 }
 
 /// A project's issues, most recently seen first.
-pub async fn list_issues(db: &Db, project_id: i64) -> Result<Vec<Issue>, StoreError> {
+pub async fn list_issues(db: &Db, project_id: ProjectId) -> Result<Vec<Issue>, StoreError> {
     let sql = format!(
         "{} WHERE project_id = $1 ORDER BY last_seen DESC, id DESC",
         issue_select()
@@ -179,13 +180,13 @@ pub async fn list_issues(db: &Db, project_id: i64) -> Result<Vec<Issue>, StoreEr
     rows.into_iter().map(IssueRow::into_issue).collect()
 }
 
-pub async fn get_issue(db: &Db, issue_id: i64) -> Result<Option<Issue>, StoreError> {
+pub async fn get_issue(db: &Db, issue_id: IssueId) -> Result<Option<Issue>, StoreError> {
     let sql = format!("{} WHERE id = $1", issue_select());
     let row: Option<IssueRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(issue_id).fetch_optional(pool).await?);
     row.map(IssueRow::into_issue).transpose()
 }
 
-pub async fn find_by_short_id(db: &Db, project_id: i64, number: i64) -> Result<Option<Issue>, StoreError> {
+pub async fn find_by_short_id(db: &Db, project_id: ProjectId, number: i64) -> Result<Option<Issue>, StoreError> {
     let sql = format!("{} WHERE project_id = $1 AND short_id = $2", issue_select());
     let row: Option<IssueRow> = on_pool!(db, pool => sqlx::query_as(&sql)
         .bind(project_id)
@@ -196,7 +197,7 @@ pub async fn find_by_short_id(db: &Db, project_id: i64, number: i64) -> Result<O
 }
 
 /// Stores a new lifecycle state (resolve, ignore, reopen), recording when it was resolved.
-pub async fn set_state(db: &Db, issue_id: i64, state: &IssueState) -> Result<(), StoreError> {
+pub async fn set_state(db: &Db, issue_id: IssueId, state: &IssueState) -> Result<(), StoreError> {
     let c = StateColumns::from_state(state);
     let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
                resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
@@ -229,7 +230,7 @@ pub struct TagCount {
 }
 
 /// Tag facets of an issue, most frequent value first within each key.
-pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreError> {
+pub async fn tag_counts(db: &Db, issue_id: IssueId) -> Result<Vec<TagCount>, StoreError> {
     let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM issue_tags WHERE issue_id = $1 \
                ORDER BY key, times_seen DESC, value";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
@@ -237,7 +238,7 @@ pub async fn tag_counts(db: &Db, issue_id: i64) -> Result<Vec<TagCount>, StoreEr
 
 /// The `per_key` most frequent values of each of an issue's tags, in `tag_counts` order. A busy issue has a
 /// tag row per user: each key is read from the `issue_tags_top_values` index, a few entries at a time.
-pub async fn top_tag_values(db: &Db, issue_id: i64, per_key: i64) -> Result<Vec<TagCount>, StoreError> {
+pub async fn top_tag_values(db: &Db, issue_id: IssueId, per_key: i64) -> Result<Vec<TagCount>, StoreError> {
     let keys_sql = "SELECT DISTINCT key FROM issue_tags WHERE issue_id = $1 ORDER BY key";
     let keys: Vec<String> = on_pool!(db, pool => sqlx::query_scalar(keys_sql).bind(issue_id).fetch_all(pool).await?);
     let sql = "SELECT key, value, times_seen, first_seen, last_seen FROM issue_tags WHERE issue_id = $1 AND key = $2 \
@@ -256,25 +257,25 @@ pub async fn top_tag_values(db: &Db, issue_id: i64, per_key: i64) -> Result<Vec<
 }
 
 /// Events per hour (hour start in epoch ms, count), oldest first.
-pub async fn hourly_counts(db: &Db, issue_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+pub async fn hourly_counts(db: &Db, issue_id: IssueId) -> Result<Vec<(i64, i64)>, StoreError> {
     let sql = "SELECT hour, times_seen FROM issue_hours WHERE issue_id = $1 ORDER BY hour";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
 }
 
 /// Lifecycle activity (`regression`, `unignored`) as (kind, JSON data, at ms), oldest first.
-pub async fn activity(db: &Db, issue_id: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+pub async fn activity(db: &Db, issue_id: IssueId) -> Result<Vec<(String, String, i64)>, StoreError> {
     let sql = "SELECT kind, data, created_at FROM issue_activity WHERE issue_id = $1 ORDER BY id";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).fetch_all(pool).await?))
 }
 
 /// The project's most recently first-seen release, which "resolve in next release" remembers.
-pub async fn latest_release(db: &Db, project_id: i64) -> Result<Option<String>, StoreError> {
+pub async fn latest_release(db: &Db, project_id: ProjectId) -> Result<Option<String>, StoreError> {
     let sql = "SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT 1";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?))
 }
 
 /// Deletes issues with their events and counters; returns how many existed.
-pub async fn delete_issues(db: &Db, issue_ids: &[i64]) -> Result<u64, StoreError> {
+pub async fn delete_issues(db: &Db, issue_ids: &[IssueId]) -> Result<u64, StoreError> {
     let mut deleted = 0;
     for id in issue_ids {
         let sql = "DELETE FROM issues WHERE id = $1";
@@ -287,8 +288,8 @@ pub async fn delete_issues(db: &Db, issue_ids: &[i64]) -> Result<u64, StoreError
 /// locks the row; SQLite's transaction already holds the write lock). `None` when it is not there.
 pub async fn lock_organization_issue(
     tx: &mut Tx,
-    organization_id: i64,
-    issue_id: i64,
+    organization_id: OrganizationId,
+    issue_id: IssueId,
 ) -> Result<Option<Issue>, StoreError> {
     let sql = format!(
         "{} WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)",
@@ -315,13 +316,13 @@ pub async fn lock_organization_issue(
 }
 
 /// [`latest_release`], read inside a transaction.
-pub async fn latest_release_in(tx: &mut Tx, project_id: i64) -> Result<Option<String>, StoreError> {
+pub async fn latest_release_in(tx: &mut Tx, project_id: ProjectId) -> Result<Option<String>, StoreError> {
     let sql = "SELECT version FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT 1";
     Ok(on_tx!(tx, conn, Backend => sqlx::query_scalar(sql).bind(project_id).fetch_optional(&mut *conn).await?))
 }
 
 /// Stores an issue's new lifecycle state inside a transaction.
-pub async fn write_state(tx: &mut Tx, issue_id: i64, state: &IssueState) -> Result<(), StoreError> {
+pub async fn write_state(tx: &mut Tx, issue_id: IssueId, state: &IssueState) -> Result<(), StoreError> {
     let c = StateColumns::from_state(state);
     let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
                resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
@@ -345,8 +346,8 @@ pub async fn write_state(tx: &mut Tx, issue_id: i64, state: &IssueState) -> Resu
 /// counters, inside a transaction; returns how many there were.
 pub async fn delete_organization_issues(
     tx: &mut Tx,
-    organization_id: i64,
-    issue_ids: &[i64],
+    organization_id: OrganizationId,
+    issue_ids: &[IssueId],
 ) -> Result<u64, StoreError> {
     let sql = "DELETE FROM issues WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)";
     let mut deleted = 0;
@@ -364,9 +365,9 @@ pub async fn delete_organization_issues(
 /// Events per hour since `since_ms` for each issue, as (issue id, hour start ms, count).
 pub async fn hourly_counts_since(
     db: &Db,
-    issue_ids: &[i64],
+    issue_ids: &[IssueId],
     since_ms: i64,
-) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+) -> Result<Vec<(IssueId, i64, i64)>, StoreError> {
     if issue_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -374,19 +375,19 @@ pub async fn hourly_counts_since(
     text.push("SELECT issue_id, hour, times_seen FROM issue_hours WHERE hour >= ")
         .bind(super::paging::Param::Int(since_ms))
         .push(" AND issue_id IN ")
-        .bind_list(issue_ids.iter().map(|id| super::paging::Param::Int(*id)));
+        .bind_list(issue_ids.iter().map(|id| super::paging::Param::Int(id.get())));
     let super::paging::SqlText { sql, params } = text;
     Ok(on_pool!(db, pool => super::paging::bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }
 
 /// The environments a project's issues were seen in.
-pub async fn environments(db: &Db, project_id: i64) -> Result<Vec<String>, StoreError> {
+pub async fn environments(db: &Db, project_id: ProjectId) -> Result<Vec<String>, StoreError> {
     let sql = "SELECT name FROM project_environments WHERE project_id = $1 ORDER BY name LIMIT 100";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?))
 }
 
 /// The grouping algorithm version the issue's fingerprint was computed with.
-pub async fn grouping_version(db: &Db, issue_id: i64) -> Result<Option<String>, StoreError> {
+pub async fn grouping_version(db: &Db, issue_id: IssueId) -> Result<Option<String>, StoreError> {
     let sql = "SELECT grouping_version FROM issues WHERE id = $1";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(issue_id).fetch_optional(pool).await?))
 }

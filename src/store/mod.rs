@@ -210,12 +210,10 @@ async fn first_connection(pool: &PgPool) -> Result<(), sqlx::Error> {
     }
 }
 
-/// Current time as epoch milliseconds, the unit every stored instant uses.
+/// Current time as epoch milliseconds, the unit every stored instant uses: [`crate::domain::time::Timestamp::now`] as the bare
+/// number, for the columns (issue lifecycle, sessions, tokens, the outbox) that are still plain `i64`.
 pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    now.as_millis() as i64
+    crate::domain::Timestamp::now().as_millis()
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

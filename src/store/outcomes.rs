@@ -4,12 +4,14 @@
 
 use sqlx::QueryBuilder;
 
+use crate::domain::ids::{OrganizationId, ProjectId};
+
 use super::{on_pool, on_tx, Db, StoreError, Tx};
 
 /// One counter row and how much to add to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OutcomeKey {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// 0 when no key is known.
     pub key_id: i64,
     pub category: &'static str,
@@ -67,7 +69,7 @@ pub struct OutcomeSum {
 /// `[since, until)`, for the organization's projects.
 pub async fn outcome_sums(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     since: i64,
     until: i64,
     bucket_ms: i64,

@@ -1,13 +1,14 @@
 //! Organizations, projects and their client keys (the DSNs).
 
 use super::{alerts, is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
+use crate::domain::{OrganizationId, ProjectId, RuleId};
 
 pub const DEFAULT_ORGANIZATION: &str = "default";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
-    pub id: i64,
-    pub organization_id: i64,
+    pub id: ProjectId,
+    pub organization_id: OrganizationId,
     pub slug: String,
     pub name: String,
     pub platform: Option<String>,
@@ -18,7 +19,7 @@ pub struct Project {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProjectKey {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub public_key: String,
     pub label: String,
     pub enabled: bool,
@@ -29,7 +30,7 @@ pub struct ProjectKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     pub key_id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub project_slug: String,
     pub key_enabled: bool,
     pub project_enabled: bool,
@@ -37,7 +38,7 @@ pub struct KeyRecord {
 }
 
 /// Returns the default organization's id, creating it on first start (`true` when it was created now).
-pub async fn ensure_default_organization(db: &Db) -> Result<(i64, bool), StoreError> {
+pub async fn ensure_default_organization(db: &Db) -> Result<(OrganizationId, bool), StoreError> {
     if let Some(organization) = organizations::find_organization(db, DEFAULT_ORGANIZATION).await? {
         return Ok((organization.id, false));
     }
@@ -56,7 +57,7 @@ pub async fn ensure_default_organization(db: &Db) -> Result<(i64, bool), StoreEr
 /// Creates a project with one enabled client key.
 pub async fn create_project(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     slug: &str,
     name: &str,
     platform: Option<&str>,
@@ -69,9 +70,9 @@ pub async fn create_project(
                       VALUES ($1, $2, 'Default', $3)";
     let link_team = "INSERT INTO project_teams (project_id, team_id) \
                      SELECT $1, MIN(id) FROM teams WHERE organization_id = $2";
-    let result: Result<i64, sqlx::Error> = on_pool!(db, pool => async {
+    let result: Result<ProjectId, sqlx::Error> = on_pool!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(insert_project)
+        let id: ProjectId = sqlx::query_scalar(insert_project)
             .bind(organization_id)
             .bind(slug)
             .bind(name)
@@ -82,7 +83,7 @@ pub async fn create_project(
         sqlx::query(insert_key).bind(id).bind(public_key).bind(now).execute(&mut *tx).await?;
         sqlx::query(link_team).bind(id).bind(organization_id).execute(&mut *tx).await?;
         // Every project starts with the default rule: a new or regressed issue mails the members.
-        let rule_id: i64 = sqlx::query_scalar(alerts::INSERT_DEFAULT_RULE)
+        let rule_id: RuleId = sqlx::query_scalar(alerts::INSERT_DEFAULT_RULE)
             .bind(id)
             .bind(now)
             .bind(alerts::DEFAULT_RULE_COOLDOWN)
@@ -109,7 +110,7 @@ pub async fn create_project(
 
 const PROJECT_COLUMNS: &str = "id, organization_id, slug, name, platform, enabled, created_at";
 
-type ProjectRow = (i64, i64, String, String, Option<String>, bool, i64);
+type ProjectRow = (ProjectId, OrganizationId, String, String, Option<String>, bool, i64);
 
 fn project_from_row(row: ProjectRow) -> Project {
     let (id, organization_id, slug, name, platform, enabled, created_at) = row;
@@ -136,14 +137,19 @@ pub async fn find_project_by_slug(db: &Db, slug: &str) -> Result<Option<Project>
     Ok(row.map(project_from_row))
 }
 
-pub async fn list_keys(db: &Db, project_id: i64) -> Result<Vec<ProjectKey>, StoreError> {
+pub async fn list_keys(db: &Db, project_id: ProjectId) -> Result<Vec<ProjectKey>, StoreError> {
     let sql = "SELECT id, project_id, public_key, label, enabled, created_at FROM project_keys \
                WHERE project_id = $1 ORDER BY id";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?))
 }
 
 /// Adds an enabled client key to a project.
-pub async fn create_key(db: &Db, project_id: i64, public_key: &str, label: &str) -> Result<ProjectKey, StoreError> {
+pub async fn create_key(
+    db: &Db,
+    project_id: ProjectId,
+    public_key: &str,
+    label: &str,
+) -> Result<ProjectKey, StoreError> {
     let now = now_ms();
     let sql = "INSERT INTO project_keys (project_id, public_key, label, created_at) VALUES ($1, $2, $3, $4) \
                RETURNING id";
@@ -165,7 +171,10 @@ pub async fn create_key(db: &Db, project_id: i64, public_key: &str, label: &str)
 }
 
 /// Projects of the given organizations, by slug.
-pub async fn list_organization_projects(db: &Db, organization_ids: &[i64]) -> Result<Vec<Project>, StoreError> {
+pub async fn list_organization_projects(
+    db: &Db,
+    organization_ids: &[OrganizationId],
+) -> Result<Vec<Project>, StoreError> {
     if organization_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -183,7 +192,7 @@ pub async fn list_organization_projects(db: &Db, organization_ids: &[i64]) -> Re
 
 pub async fn find_organization_project(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     slug: &str,
 ) -> Result<Option<Project>, StoreError> {
     let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE organization_id = $1 AND slug = $2");
@@ -192,7 +201,7 @@ pub async fn find_organization_project(
     Ok(row.map(project_from_row))
 }
 
-pub async fn get_project(db: &Db, project_id: i64) -> Result<Option<Project>, StoreError> {
+pub async fn get_project(db: &Db, project_id: ProjectId) -> Result<Option<Project>, StoreError> {
     let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1");
     let row: Option<ProjectRow> =
         on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_optional(pool).await?);
@@ -203,7 +212,7 @@ pub async fn get_project(db: &Db, project_id: i64) -> Result<Option<Project>, St
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
     let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
-    let row: Option<(i64, i64, String, bool, bool, String)> =
+    let row: Option<(i64, ProjectId, String, bool, bool, String)> =
         on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
         |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
@@ -222,7 +231,7 @@ pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, St
     .transpose()
 }
 
-pub async fn set_project_enabled(db: &Db, project_id: i64, enabled: bool) -> Result<(), StoreError> {
+pub async fn set_project_enabled(db: &Db, project_id: ProjectId, enabled: bool) -> Result<(), StoreError> {
     let sql = "UPDATE projects SET enabled = $1 WHERE id = $2";
     on_pool!(db, pool => sqlx::query(sql).bind(enabled).bind(project_id).execute(pool).await?.rows_affected());
     Ok(())
@@ -237,7 +246,7 @@ pub async fn set_key_enabled(db: &Db, public_key: &str, enabled: bool) -> Result
 /// Changes a key's label and/or enabled flag; `NotFound` unless the key belongs to the project.
 pub async fn update_key(
     db: &Db,
-    project_id: i64,
+    project_id: ProjectId,
     public_key: &str,
     label: Option<&str>,
     enabled: Option<bool>,
@@ -259,7 +268,12 @@ pub async fn update_key(
 }
 
 /// Renames a project and sets its platform; `NotFound` when it does not exist.
-pub async fn update_project(db: &Db, project_id: i64, name: &str, platform: Option<&str>) -> Result<(), StoreError> {
+pub async fn update_project(
+    db: &Db,
+    project_id: ProjectId,
+    name: &str,
+    platform: Option<&str>,
+) -> Result<(), StoreError> {
     let sql = "UPDATE projects SET name = $1, platform = $2 WHERE id = $3";
     let done = on_pool!(db, pool => sqlx::query(sql)
         .bind(name)
@@ -275,7 +289,7 @@ pub async fn update_project(db: &Db, project_id: i64, name: &str, platform: Opti
 }
 
 /// The project's extra scrubbing keys (those added to the built-in list).
-pub async fn scrub_keys(db: &Db, project_id: i64) -> Result<Vec<String>, StoreError> {
+pub async fn scrub_keys(db: &Db, project_id: ProjectId) -> Result<Vec<String>, StoreError> {
     let sql = "SELECT scrub_keys FROM projects WHERE id = $1";
     let json: Option<String> =
         on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?);
@@ -284,7 +298,7 @@ pub async fn scrub_keys(db: &Db, project_id: i64) -> Result<Vec<String>, StoreEr
 }
 
 /// Replaces the project's extra scrubbing keys.
-pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result<(), StoreError> {
+pub async fn set_scrub_keys(db: &Db, project_id: ProjectId, keys: &[String]) -> Result<(), StoreError> {
     let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sql = "UPDATE projects SET scrub_keys = $1 WHERE id = $2";
     let done = on_pool!(db, pool => sqlx::query(sql).bind(json).bind(project_id).execute(pool).await?.rows_affected());
@@ -295,7 +309,7 @@ pub async fn set_scrub_keys(db: &Db, project_id: i64, keys: &[String]) -> Result
 }
 
 /// Removes a client key; `NotFound` unless it belongs to the project.
-pub async fn delete_key(db: &Db, project_id: i64, public_key: &str) -> Result<(), StoreError> {
+pub async fn delete_key(db: &Db, project_id: ProjectId, public_key: &str) -> Result<(), StoreError> {
     let sql = "DELETE FROM project_keys WHERE project_id = $1 AND public_key = $2";
     let done =
         on_pool!(db, pool => sqlx::query(sql).bind(project_id).bind(public_key).execute(pool).await?.rows_affected());

@@ -1,6 +1,7 @@
 //! The release order a batch needs to apply release-based resolutions ("resolved in the next release"):
 //! when each release of a project was first seen, loaded only for projects with such a resolution pending.
 
+use crate::domain::ProjectId;
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::lifecycle::{self, ReleaseOrder, Resolution};
@@ -11,13 +12,13 @@ use super::{on_tx, StoreError, Tx};
 /// Release first-seen instants, loaded only for projects with a release-based resolution pending.
 #[derive(Default)]
 pub(super) struct ReleaseBook {
-    first_seen: HashMap<(i64, String), i64>,
+    first_seen: HashMap<(ProjectId, String), i64>,
 }
 
 /// The release order within one project.
 pub(super) struct ProjectReleases<'a> {
     pub book: &'a ReleaseBook,
-    pub project_id: i64,
+    pub project_id: ProjectId,
 }
 
 impl ReleaseOrder for ProjectReleases<'_> {
@@ -29,9 +30,9 @@ impl ReleaseOrder for ProjectReleases<'_> {
 
 pub(super) async fn load_release_order(
     tx: &mut Tx,
-    existing: &HashMap<(i64, String), ExistingIssue>,
+    existing: &HashMap<(ProjectId, String), ExistingIssue>,
 ) -> Result<ReleaseBook, StoreError> {
-    let projects: HashSet<i64> = existing
+    let projects: HashSet<ProjectId> = existing
         .iter()
         .filter(|(_, issue)| {
             matches!(

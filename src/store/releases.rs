@@ -2,6 +2,7 @@
 //! (project, version) pairs it sees; tools add details (url, ref, dates) and deploys.
 
 use super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
+use crate::domain::{OrganizationId, ProjectId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
@@ -43,9 +44,9 @@ pub struct Deploy {
 /// Creates the release (or adds projects to an existing one) and merges the given details.
 pub async fn upsert_release(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     version: &str,
-    project_ids: &[i64],
+    project_ids: &[ProjectId],
     details: &ReleaseDetails,
 ) -> Result<(), StoreError> {
     let now = now_ms();
@@ -69,7 +70,7 @@ pub async fn upsert_release(
 /// Merges details into an existing release; `NotFound` when the organization has no such release.
 pub async fn update_release(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     version: &str,
     details: &ReleaseDetails,
 ) -> Result<(), StoreError> {
@@ -81,7 +82,7 @@ pub async fn update_release(
 
 async fn update_details(
     tx: &mut Tx,
-    organization_id: i64,
+    organization_id: OrganizationId,
     version: &str,
     d: &ReleaseDetails,
 ) -> Result<(), StoreError> {
@@ -102,7 +103,11 @@ async fn update_details(
     Ok(())
 }
 
-pub async fn get_release(db: &Db, organization_id: i64, version: &str) -> Result<Option<Release>, StoreError> {
+pub async fn get_release(
+    db: &Db,
+    organization_id: OrganizationId,
+    version: &str,
+) -> Result<Option<Release>, StoreError> {
     let releases = load_releases(db, organization_id, &[version.to_owned()]).await?;
     Ok(releases.into_iter().next())
 }
@@ -110,8 +115,8 @@ pub async fn get_release(db: &Db, organization_id: i64, version: &str) -> Result
 /// The organization's releases (optionally of one project), newest first, `offset`/`limit` paged.
 pub async fn list_releases(
     db: &Db,
-    organization_id: i64,
-    project_id: Option<i64>,
+    organization_id: OrganizationId,
+    project_id: Option<ProjectId>,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Release>, StoreError> {
@@ -131,7 +136,7 @@ pub async fn list_releases(
 }
 
 /// Deletes the release from every project of the organization, with its details and deploys.
-pub async fn delete_release(db: &Db, organization_id: i64, version: &str) -> Result<(), StoreError> {
+pub async fn delete_release(db: &Db, organization_id: OrganizationId, version: &str) -> Result<(), StoreError> {
     let unlink = "DELETE FROM releases WHERE version = $1 \
                   AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)";
     let drop_details = "DELETE FROM release_details WHERE version = $1 AND organization_id = $2";
@@ -150,7 +155,12 @@ pub async fn delete_release(db: &Db, organization_id: i64, version: &str) -> Res
     Ok(())
 }
 
-pub async fn create_deploy(db: &Db, organization_id: i64, version: &str, deploy: &Deploy) -> Result<i64, StoreError> {
+pub async fn create_deploy(
+    db: &Db,
+    organization_id: OrganizationId,
+    version: &str,
+    deploy: &Deploy,
+) -> Result<i64, StoreError> {
     let sql = "INSERT INTO deploys (organization_id, version, environment, name, url, date_started, date_finished) \
                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql)
@@ -166,7 +176,7 @@ pub async fn create_deploy(db: &Db, organization_id: i64, version: &str, deploy:
 }
 
 /// A release's deploys, newest first.
-pub async fn list_deploys(db: &Db, organization_id: i64, version: &str) -> Result<Vec<Deploy>, StoreError> {
+pub async fn list_deploys(db: &Db, organization_id: OrganizationId, version: &str) -> Result<Vec<Deploy>, StoreError> {
     let sql = "SELECT id, environment, name, url, date_started, date_finished FROM deploys \
                WHERE organization_id = $1 AND version = $2 ORDER BY date_finished DESC, id DESC";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).bind(version).fetch_all(pool).await?))
@@ -183,7 +193,11 @@ type DetailsRow = (
 );
 
 /// Assembles releases from their project links, details, issue counts and last deploy.
-async fn load_releases(db: &Db, organization_id: i64, versions: &[String]) -> Result<Vec<Release>, StoreError> {
+async fn load_releases(
+    db: &Db,
+    organization_id: OrganizationId,
+    versions: &[String],
+) -> Result<Vec<Release>, StoreError> {
     let mut releases = Vec::with_capacity(versions.len());
     for version in versions {
         let projects_sql =
@@ -219,7 +233,11 @@ async fn load_releases(db: &Db, organization_id: i64, versions: &[String]) -> Re
     Ok(releases)
 }
 
-async fn issue_stats(db: &Db, organization_id: i64, version: &str) -> Result<(i64, Option<i64>), StoreError> {
+async fn issue_stats(
+    db: &Db,
+    organization_id: OrganizationId,
+    version: &str,
+) -> Result<(i64, Option<i64>), StoreError> {
     let sql = "SELECT \
                (SELECT COUNT(*) FROM issues i JOIN projects p ON p.id = i.project_id \
                 WHERE p.organization_id = $1 AND i.first_release = $2), \

@@ -2,6 +2,7 @@
 
 use super::accounts::User;
 use super::{now_ms, on_pool, Db, StoreError};
+use crate::domain::UserId;
 
 /// A signed-in browser: its user and the token its forms must echo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub struct Session {
 struct SessionRow {
     token_hash: String,
     csrf_token: String,
-    id: i64,
+    id: UserId,
     email: String,
     name: String,
     is_admin: bool,
@@ -25,7 +26,7 @@ struct SessionRow {
 pub async fn create_session(
     db: &Db,
     token_hash: &str,
-    user_id: i64,
+    user_id: UserId,
     csrf_token: &str,
     lifetime_ms: i64,
 ) -> Result<(), StoreError> {
@@ -73,7 +74,7 @@ pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), StoreError>
 }
 
 /// Signs a user out everywhere but here (after a password change).
-pub async fn delete_other_sessions(db: &Db, user_id: i64, keep_hash: &str) -> Result<(), StoreError> {
+pub async fn delete_other_sessions(db: &Db, user_id: UserId, keep_hash: &str) -> Result<(), StoreError> {
     let sql = "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2";
     on_pool!(db, pool => sqlx::query(sql).bind(user_id).bind(keep_hash).execute(pool).await?.rows_affected());
     Ok(())
@@ -84,7 +85,7 @@ pub async fn delete_other_sessions(db: &Db, user_id: i64, keep_hash: &str) -> Re
 pub struct AuditEntry {
     pub id: i64,
     pub created_at: i64,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub email: String,
     pub address: String,
     pub action: String,
@@ -93,7 +94,7 @@ pub struct AuditEntry {
 
 pub async fn record_audit(
     db: &Db,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     email: &str,
     address: &str,
     action: &str,

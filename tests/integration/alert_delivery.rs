@@ -157,7 +157,7 @@ async fn slack_discord_teams_and_webhook_each_get_their_own_shape(backend: Backe
     app.stop().await;
 }
 
-async fn webhook_channel(app: &common::TestApp, receiver: &Receiver) -> i64 {
+async fn webhook_channel(app: &common::TestApp, receiver: &Receiver) -> faultline::domain::ChannelId {
     let config = ChannelConfig::Webhook(SignedHookSettings {
         url: receiver.url("/hook"),
         secret: "secret".into(),

@@ -2,6 +2,7 @@
 //! anything in another organization, by numeric id, short id and event id alike. Both databases.
 
 use crate::common;
+use faultline::domain::IssueId;
 
 use common::api::{Token, ALL_SCOPES};
 use common::{envelope, exception_event, new_event_id, Backend, TestApp};
@@ -13,7 +14,7 @@ use serde_json::json;
 /// Organization `acme` with project `web`, one issue and its event; a token of an acme owner.
 struct OtherOrganization {
     token: Token,
-    issue_id: i64,
+    issue_id: IssueId,
     short_id: String,
     event_id: String,
 }

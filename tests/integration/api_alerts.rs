@@ -3,6 +3,7 @@
 //! sentence. Both databases.
 
 use crate::common;
+use faultline::domain::RuleId;
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ const CHANNELS: &str = "/api/0/organizations/default/channels/";
 const SLACK_URL: &str = "https://hooks.slack.com/services/T0001/B0002/SeCrEtPaThTokenAbcd";
 const SMTP_PASSWORD: &str = "smtp-pass-Xq81Zr";
 
-async fn builtin_channel(app: &TestApp) -> i64 {
+async fn builtin_channel(app: &TestApp) -> faultline::domain::ChannelId {
     let org = organizations::find_organization(&app.db, "default")
         .await
         .unwrap()
@@ -98,7 +99,7 @@ async fn rules_round_trip(backend: Backend) {
         replaced["conditions"],
         json!({"min_level": null, "environment": null, "tag": null})
     );
-    let stored = alerts::get_rule(&app.db, app.project_id, replaced["id"].as_i64().unwrap())
+    let stored = alerts::get_rule(&app.db, app.project_id, RuleId(replaced["id"].as_i64().unwrap()))
         .await
         .unwrap()
         .unwrap();

@@ -3,6 +3,7 @@
 //! Both databases.
 
 use crate::common;
+use faultline::domain::IssueId;
 
 use common::api::Token;
 use common::{envelope, exception_event, new_event_id, Backend, TestApp};
@@ -25,7 +26,7 @@ async fn the_issue(app: &TestApp) -> Issue {
     listed.remove(0)
 }
 
-async fn put_issue(app: &TestApp, token: &Token, id: i64, body: Value) -> Value {
+async fn put_issue(app: &TestApp, token: &Token, id: IssueId, body: Value) -> Value {
     app.api(token, Method::PUT, &format!("/api/0/issues/{id}/"), Some(body))
         .await
         .expect(200)

@@ -3,6 +3,7 @@
 //! Both databases.
 
 use crate::common;
+use faultline::domain::ProjectId;
 
 use common::api::{error_detail, json_body, Token, ALL_SCOPES};
 use common::{envelope, exception_event, new_event_id, Backend, TestApp};
@@ -111,7 +112,7 @@ async fn a_project_created_through_the_api_accepts_events_with_its_key(backend: 
     );
     assert_eq!(created["platform"], "python");
     assert_eq!(created["team"]["slug"], "default");
-    let project_id: i64 = created["id"].as_str().expect("a string id").parse().expect("numeric");
+    let project_id: ProjectId = created["id"].as_str().expect("a string id").parse().expect("numeric");
 
     let keys = json_body(
         app.get_json(&owner, "/api/0/projects/default/web-shop/keys/").await,

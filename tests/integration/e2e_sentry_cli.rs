@@ -3,6 +3,7 @@
 //! Needs `FAULTLINE_SENTRY_CLI` (the binary's path); `.ci/run` installs it into the e2e venv.
 
 use crate::common;
+use faultline::domain::{IssueId, OrganizationId};
 
 use std::process::Output;
 use std::time::Duration;
@@ -83,7 +84,7 @@ async fn send_exception(app: &TestApp, function: &str, release: Option<&str>) {
 }
 
 /// The project's two issues as `(id, short id)`, oldest first.
-async fn two_issues(app: &TestApp) -> [(i64, String); 2] {
+async fn two_issues(app: &TestApp) -> [(IssueId, String); 2] {
     let mut listed = issues::list_issues(&app.db, app.project_id).await.unwrap();
     assert_eq!(listed.len(), 2, "{listed:#?}");
     listed.sort_by_key(|i| i.short_id_number);
@@ -94,7 +95,7 @@ async fn two_issues(app: &TestApp) -> [(i64, String); 2] {
     ]
 }
 
-async fn status_of(app: &TestApp, issue_id: i64) -> IssueStatus {
+async fn status_of(app: &TestApp, issue_id: IssueId) -> IssueStatus {
     issues::get_issue(&app.db, issue_id)
         .await
         .unwrap()
@@ -103,7 +104,7 @@ async fn status_of(app: &TestApp, issue_id: i64) -> IssueStatus {
         .status
 }
 
-async fn release_commands(cli: &Cli, app: &TestApp, organization_id: i64) {
+async fn release_commands(cli: &Cli, app: &TestApp, organization_id: OrganizationId) {
     cli.ok(&["releases", "new", "2.0.0"]).await;
     let created = releases::get_release(&app.db, organization_id, "2.0.0").await.unwrap();
     let created = created.expect("releases new stored the release");

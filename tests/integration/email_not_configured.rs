@@ -5,6 +5,7 @@
 //! per issue. Both databases.
 
 use crate::common;
+use faultline::domain::{ChannelId, OrganizationId, ProjectId};
 
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -28,7 +29,7 @@ const DELIVERIES: &str = "/organizations/default/projects/default/alerts/deliver
 const PILL: &str = "<span class=\"status-pill delivery-skipped\">not configured</span>";
 
 /// Adds a signed webhook to the project's default rule, beside the built-in members channel.
-async fn webhook_on_default_rule(app: &TestApp, receiver: &Receiver) -> i64 {
+async fn webhook_on_default_rule(app: &TestApp, receiver: &Receiver) -> ChannelId {
     let hook = ChannelConfig::Webhook(SignedHookSettings {
         url: receiver.url("/hook"),
         secret: "secret".into(),
@@ -131,7 +132,7 @@ async fn the_channels_page_and_the_api_say_which_email_channel_is_not_configured
             assert_eq!(channel["configured"], false, "{channel}");
             assert_eq!(channel["not_configured_reason"], EMAIL_NOT_CONFIGURED, "{channel}");
         } else {
-            assert_eq!(channel["id"], own, "{channel}");
+            assert_eq!(channel["id"], own.get(), "{channel}");
             assert_eq!(channel["configured"], true, "{channel}");
             assert!(channel["not_configured_reason"].is_null(), "{channel}");
         }
@@ -186,7 +187,7 @@ async fn a_pending_email_delivery_is_skipped_once_smtp_is_gone(backend: Backend)
     close_store(database, db).await;
 }
 
-async fn shop_project(db: &Db) -> (i64, i64) {
+async fn shop_project(db: &Db) -> (OrganizationId, ProjectId) {
     let (org, _) = projects::ensure_default_organization(db).await.unwrap();
     let key = common::new_event_id();
     let project = projects::create_project(db, org, "shop", "Shop", None, &key)

@@ -2,6 +2,7 @@
 //! CORS and deduplication (protocol §12 vectors 2–16 and 21).
 
 use crate::common;
+use faultline::domain::ProjectId;
 
 use common::{envelope, exception_event, gzip, new_event_id, Backend, TestApp};
 use faultline::store::{events, issues};
@@ -46,7 +47,7 @@ async fn query_auth_with_text_plain_and_no_trailing_slash(backend: Backend) {
 async fn envelope_dsn_header_authenticates_and_must_name_this_project(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // No request credentials: only the envelope header's `dsn` authenticates.
-    let post_with_dsn = |event_id: String, project_id: i64| {
+    let post_with_dsn = |event_id: String, project_id: ProjectId| {
         let dsn = format!("https://{}@errors.example.com/{project_id}", app.public_key);
         let body = format!(
             "{{\"event_id\":\"{event_id}\",\"dsn\":\"{dsn}\"}}\n{{\"type\":\"event\"}}\n{{\"message\":\"m\"}}\n"
@@ -57,7 +58,9 @@ async fn envelope_dsn_header_authenticates_and_must_name_this_project(backend: B
     assert_eq!(response.status(), 200);
 
     let other_id = new_event_id();
-    let response = post_with_dsn(other_id.clone(), app.project_id + 1).await.unwrap();
+    let response = post_with_dsn(other_id.clone(), ProjectId(app.project_id.get() + 1))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 403);
     assert!(events::get_event(&app.db, app.project_id, &other_id)
         .await
@@ -100,7 +103,7 @@ async fn unknown_wrong_project_and_disabled_keys_answer_403(backend: Backend) {
             .unwrap();
     let other = faultline::domain::auth::Dsn::parse(&other_dsn.to_string()).unwrap();
     // The other project's key is disabled before any request, so no cache can hide it.
-    faultline::store::projects::set_project_enabled(&app.db, other.project_id as i64, false)
+    faultline::store::projects::set_project_enabled(&app.db, ProjectId(other.project_id as i64), false)
         .await
         .unwrap();
     let other_path = format!("/api/{}/envelope/", other.project_id);

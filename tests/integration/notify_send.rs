@@ -19,7 +19,7 @@ const ISSUE_URL: &str = "https://faultline.example.com/acme/web/issues/41/";
 
 fn issue(id: i64, title: &str) -> AlertedIssue {
     AlertedIssue {
-        issue_id: id,
+        issue_id: faultline::domain::IssueId(id),
         short_id: format!("WEB-{id}"),
         title: title.to_owned(),
         culprit: "checkout.views in pay".to_owned(),

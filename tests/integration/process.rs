@@ -2,6 +2,7 @@
 //! losing no acknowledged event, and SIGTERM draining the queue. Both databases.
 
 use crate::common;
+use faultline::domain::ProjectId;
 
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +25,7 @@ struct Server {
 
 impl Server {
     /// The DSN of `key` for this server's address, as it should print it.
-    fn dsn(&self, key: &str, project_id: i64) -> String {
+    fn dsn(&self, key: &str, project_id: ProjectId) -> String {
         let authority = self.base.trim_start_matches("http://");
         format!("http://{key}@{authority}/{project_id}")
     }
@@ -87,7 +88,7 @@ const HOOK_TOKEN: &str = "hook-token-secret";
 
 /// Makes the default rule also send to a webhook whose URL carries a token, and gives the built-in email
 /// channel a recipient, so both kinds of delivery are attempted (and fail) when the next event arrives.
-async fn alert_to_nowhere(db: &Db, project_id: i64) {
+async fn alert_to_nowhere(db: &Db, project_id: ProjectId) {
     let org = organizations::find_organization(db, "default").await.unwrap().unwrap();
     faultline::core::accounts::create_user(
         &faultline::core::Core::offline(db.clone(), url::Url::parse("http://localhost/").unwrap()),
@@ -119,7 +120,7 @@ async fn alert_to_nowhere(db: &Db, project_id: i64) {
     alerts::update_rule(db, project_id, rule.id, &spec).await.unwrap();
 }
 
-async fn wait_for_failed_attempts(db: &Db, project_id: i64) {
+async fn wait_for_failed_attempts(db: &Db, project_id: ProjectId) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let log = alerts::list_deliveries(db, project_id, 10).await.unwrap();
@@ -131,14 +132,14 @@ async fn wait_for_failed_attempts(db: &Db, project_id: i64) {
     }
 }
 
-async fn default_key(db: &Db) -> (i64, String) {
+async fn default_key(db: &Db) -> (ProjectId, String) {
     let project = projects::find_project_by_slug(db, "default").await.unwrap().unwrap();
     let key = projects::list_keys(db, project.id).await.unwrap().remove(0);
     (project.id, key.public_key)
 }
 
 /// Posts events from `workers` tasks until `stop` is set; returns the acknowledged ids.
-async fn load(base: String, project_id: i64, key: String, stop: Arc<AtomicBool>, workers: usize) -> Vec<String> {
+async fn load(base: String, project_id: ProjectId, key: String, stop: Arc<AtomicBool>, workers: usize) -> Vec<String> {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let client = reqwest::Client::new();
     let tasks: Vec<_> = (0..workers)

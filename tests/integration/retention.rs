@@ -10,7 +10,7 @@ use faultline::store::{issues, projects, record_batch, retention, Db};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
-async fn default_project(db: &Db) -> i64 {
+async fn default_project(db: &Db) -> faultline::domain::ids::ProjectId {
     faultline::core::projects::ensure_default_project(db, &"http://localhost/".parse().unwrap())
         .await
         .unwrap();

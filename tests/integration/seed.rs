@@ -50,7 +50,7 @@ async fn seeds_exactly_the_asked_issues_and_events(backend: Backend) {
     // The per-project rollups the UI reads agree with the per-issue counters.
     let environments = issues::environments(&app.db, app.project_id).await.unwrap();
     assert_eq!(environments, ["development", "production", "staging"]);
-    let ids: Vec<i64> = seeded.iter().map(|i| i.id).collect();
+    let ids: Vec<_> = seeded.iter().map(|i| i.id).collect();
     let since = end - 31 * DAY_MS;
     let per_issue: i64 = issues::hourly_counts_since(&app.db, &ids, since)
         .await

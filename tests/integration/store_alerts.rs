@@ -2,6 +2,7 @@
 //! frequency windows), messages and digests, and the delivery lease. Same body on SQLite and Postgres.
 
 use crate::common;
+use faultline::domain::{ChannelId, OrganizationId, ProjectId};
 
 use common::{close_store, open_store, Backend};
 use faultline::domain::alerts::channel::{ChannelConfig, HookSettings};
@@ -13,14 +14,14 @@ const MINUTE: i64 = 60_000;
 const T0: i64 = 1_800_000_000_000;
 
 /// An error of issue `fingerprint`, received at `at_ms`, from user `user`.
-fn event(project_id: i64, fingerprint: &str, at_ms: i64, user: &str) -> NewEvent {
+fn event(project_id: ProjectId, fingerprint: &str, at_ms: i64, user: &str) -> NewEvent {
     NewEvent {
         user_key: Some(format!("id:{user}")),
         ..common::stored_event(project_id, fingerprint, at_ms)
     }
 }
 
-async fn project(db: &Db) -> (i64, i64) {
+async fn project(db: &Db) -> (OrganizationId, ProjectId) {
     let (org, _) = projects::ensure_default_organization(db).await.unwrap();
     let key = common::new_event_id();
     let project = projects::create_project(db, org, "shop", "Shop", None, &key)
@@ -29,14 +30,14 @@ async fn project(db: &Db) -> (i64, i64) {
     (org, project.id)
 }
 
-async fn slack_channel(db: &Db, org: i64) -> i64 {
+async fn slack_channel(db: &Db, org: OrganizationId) -> ChannelId {
     let config = ChannelConfig::Slack(HookSettings {
         url: "https://hooks.slack.com/services/T/B/secret".into(),
     });
     alerts::create_channel(db, org, "ops", &config).await.unwrap().id
 }
 
-fn rule(name: &str, triggers: Triggers, channel: i64) -> RuleSpec {
+fn rule(name: &str, triggers: Triggers, channel: ChannelId) -> RuleSpec {
     RuleSpec {
         name: name.into(),
         enabled: true,
@@ -296,7 +297,7 @@ async fn rules_and_channels_stay_inside_their_organization(backend: Backend) {
         alerts::create_rule(&db, project_id, &spec).await.is_err(),
         "another organization's channel"
     );
-    assert!(alerts::get_channel(&db, other.id + 1000, foreign)
+    assert!(alerts::get_channel(&db, OrganizationId(other.id.get() + 1000), foreign)
         .await
         .unwrap()
         .is_none());

@@ -2,6 +2,7 @@
 //! replaced, a user's own tokens revoked, projects renamed, and their extra scrubbing keys read back.
 
 use crate::common;
+use faultline::domain::{ProjectId, UserId};
 
 use common::{close_store, open_store, Backend};
 use faultline::domain::accounts::{hash_password, verify_password, ApiToken, Role, ScopeSet};
@@ -65,7 +66,7 @@ async fn a_password_is_replaced(backend: Backend) {
     assert!(verify_password("new password", &stored));
     assert!(!verify_password("old password", &stored));
     assert!(matches!(
-        accounts::set_password(&db, user.id + 100, "x").await,
+        accounts::set_password(&db, UserId(user.id.get() + 100), "x").await,
         Err(StoreError::NotFound(_))
     ));
     close_store(database, db).await;
@@ -131,7 +132,7 @@ async fn projects_are_renamed_and_keep_their_scrub_keys(backend: Backend) {
         None
     );
     assert!(matches!(
-        projects::update_project(&db, project.id + 100, "X", None).await,
+        projects::update_project(&db, ProjectId(project.id.get() + 100), "X", None).await,
         Err(StoreError::NotFound(_))
     ));
     close_store(database, db).await;

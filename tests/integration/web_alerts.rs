@@ -19,7 +19,7 @@ const CHANNELS: &str = "/organizations/default/settings/channels/";
 const SLACK_URL: &str = "https://hooks.slack.com/services/T0001/B0002/SeCrEtPaThTokenAbcd";
 const SMTP_PASSWORD: &str = "smtp-pass-Xq81Zr";
 
-async fn default_org_id(app: &TestApp) -> i64 {
+async fn default_org_id(app: &TestApp) -> faultline::domain::OrganizationId {
     organizations::find_organization(&app.db, "default")
         .await
         .unwrap()
@@ -31,7 +31,7 @@ async fn channels(app: &TestApp) -> Vec<Channel> {
     alerts::list_channels(&app.db, default_org_id(app).await).await.unwrap()
 }
 
-async fn builtin_channel(app: &TestApp) -> i64 {
+async fn builtin_channel(app: &TestApp) -> faultline::domain::ChannelId {
     channels(app)
         .await
         .iter()

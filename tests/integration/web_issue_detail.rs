@@ -3,6 +3,7 @@
 //! access checks. Both databases.
 
 use crate::common;
+use faultline::domain::ProjectId;
 
 use common::web::WebClient;
 use common::{corpus_envelopes, corpus_for, envelope, exception_event, new_event_id, Backend, TestApp};
@@ -31,7 +32,7 @@ async fn send(app: &TestApp, event: &Value) -> String {
     id
 }
 
-async fn only_issue(db: &Db, project_id: i64) -> Issue {
+async fn only_issue(db: &Db, project_id: ProjectId) -> Issue {
     let mut all = issues::list_issues(db, project_id).await.unwrap();
     assert_eq!(all.len(), 1, "one issue");
     all.remove(0)

@@ -22,7 +22,7 @@ fn error(ty: &str, function: &str, environment: &str, release: &str) -> Value {
     event
 }
 
-async fn issue_id(app: &TestApp, title_start: &str) -> i64 {
+async fn issue_id(app: &TestApp, title_start: &str) -> faultline::domain::IssueId {
     issues::list_issues(&app.db, app.project_id)
         .await
         .unwrap()

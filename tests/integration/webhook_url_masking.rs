@@ -22,7 +22,7 @@ const HOOK_URL: &str = "https://hooks.example.com/T0K3N-SECRET-PATH";
 const MASKED: &str = "https://hooks.example.com/••••••••PATH";
 const SECRET: &str = "signing-secret-Zq93Lw";
 
-async fn stored_channel(app: &TestApp, id: i64) -> Channel {
+async fn stored_channel(app: &TestApp, id: faultline::domain::ChannelId) -> Channel {
     let org = default_organization(&app.db).await;
     alerts::get_channel(&app.db, org.id, id)
         .await
@@ -109,7 +109,7 @@ async fn the_webhook_url_is_masked_in_the_api_and_kept_on_put(backend: Backend) 
     let body = json!({"name": "Renamed", "settings": shown["settings"]});
     let renamed = json_body(app.api(&owner, Method::PUT, &path, Some(body)).await, 200);
     assert!(!renamed.to_string().contains(TOKEN), "{renamed}");
-    let stored = stored_channel(&app, created["id"].as_i64().unwrap()).await;
+    let stored = stored_channel(&app, faultline::domain::ChannelId(created["id"].as_i64().unwrap())).await;
     assert_eq!(stored_hook(&stored).url, HOOK_URL);
     assert_eq!(stored_hook(&stored).secret, SECRET);
     app.stop().await;

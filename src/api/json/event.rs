@@ -2,6 +2,7 @@
 //! "simple" list item of `…/events/?full=false`. Tools read `entries[type=exception]`, `tags`,
 //! `user` and `dateCreated`, so those follow Sentry's names and shapes exactly.
 
+use crate::domain::{IssueId, ProjectId};
 use serde_json::{json, Map, Value};
 
 use super::entries::event_entries;
@@ -16,8 +17,8 @@ const DEFAULT_FINGERPRINT: &str = "{{ default }}";
 /// What the store knows about the event beyond its payload.
 #[derive(Debug, Clone, Copy)]
 pub struct EventContext<'a> {
-    pub group_id: i64,
-    pub project_id: i64,
+    pub group_id: IssueId,
+    pub project_id: ProjectId,
     pub project_slug: &'a str,
     /// Bytes of the stored payload.
     pub size: usize,

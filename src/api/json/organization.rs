@@ -69,7 +69,7 @@ fn organization_summary(organization: &Organization) -> Value {
 /// A client key with its DSNs, as Sentry's project keys endpoint shows it.
 pub fn project_key(key: &ProjectKey, public_url: &url::Url) -> Value {
     let dsn = PublicKey::parse(&key.public_key)
-        .map(|public_key| Dsn::for_project(public_url, &public_key, key.project_id as u64).to_string())
+        .map(|public_key| Dsn::for_project(public_url, &public_key, key.project_id.get() as u64).to_string())
         .unwrap_or_default();
     json!({
         "id": key.public_key,

@@ -22,6 +22,7 @@ use crate::core::{alerts as rules, CoreError};
 use crate::domain::accounts::Scope;
 use crate::domain::alerts::{AlertRule, Conditions, RuleSpec, Threshold, Triggers, DEFAULT_COOLDOWN_MINUTES};
 use crate::domain::event::Level;
+use crate::domain::ChannelId;
 use crate::store::alerts;
 
 #[derive(Debug, Deserialize)]
@@ -31,7 +32,7 @@ pub struct RuleBody {
     triggers: Option<TriggersBody>,
     conditions: Option<ConditionsBody>,
     cooldown_minutes: Option<i64>,
-    channels: Option<Vec<i64>>,
+    channels: Option<Vec<ChannelId>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,7 +136,7 @@ fn spec_of(rule: AlertRule) -> RuleSpec {
 }
 
 /// An id in the URL that is not a number names nothing.
-pub fn parse_id(text: &str) -> ApiResult<i64> {
+pub fn parse_id<T: std::str::FromStr>(text: &str) -> ApiResult<T> {
     text.parse().map_err(|_| ApiError::NotFound)
 }
 

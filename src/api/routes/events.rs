@@ -101,7 +101,7 @@ async fn list(state: &ApiState, project: &Project, scope: EventScope, params: &R
         .map(|stored| render(stored, project, full))
         .collect::<ApiResult<Vec<_>>>()?;
     let key = |e: &StoredEvent| Keyset {
-        value: e.timestamp,
+        value: e.timestamp.as_millis(),
         id: e.id,
     };
     let link = params.link_header(&state.public_url, &page, &found, key);

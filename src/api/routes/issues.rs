@@ -18,6 +18,7 @@ use crate::api::ApiState;
 use crate::core::{self, Access};
 use crate::domain::accounts::Scope;
 use crate::domain::period::{bucket_counts, StatsPeriod};
+use crate::domain::{IssueId, ProjectId};
 use crate::store::issue_search::{search_issues, IssueSort};
 use crate::store::issues::{self, Issue};
 use crate::store::paging::{Keyset, PageRequest};
@@ -162,7 +163,7 @@ async fn list(
     let page = params.page(DEFAULT_PAGE)?;
     let found = search_issues(&state.db, &filter, sort, &page).await?;
     let stats = issue_stats(&state.db, params, &found.items).await?;
-    let by_id: HashMap<i64, &Project> = projects.iter().map(|p| (p.id, p)).collect();
+    let by_id: HashMap<ProjectId, &Project> = projects.iter().map(|p| (p.id, p)).collect();
     let items: Vec<Value> = found
         .items
         .iter()
@@ -173,7 +174,7 @@ async fn list(
         .collect();
     let key = |issue: &Issue| Keyset {
         value: sort.key_of(issue),
-        id: issue.id,
+        id: issue.id.get(),
     };
     let link = params.link_header(&state.public_url, &page, &found, key);
     Ok(([(header::LINK, link)], Json(Value::Array(items))).into_response())
@@ -188,15 +189,15 @@ fn context<'a>(state: &'a ApiState, access: &'a Access, project: &'a Project) ->
 }
 
 /// Per-issue buckets when `statsPeriod` asks for them (an empty value means none).
-async fn issue_stats(db: &Db, params: &RequestParams, issues: &[Issue]) -> ApiResult<HashMap<i64, IssueStats>> {
+async fn issue_stats(db: &Db, params: &RequestParams, issues: &[Issue]) -> ApiResult<HashMap<IssueId, IssueStats>> {
     let Some(period) = params.get("statsPeriod").filter(|p| !p.is_empty()) else {
         return Ok(HashMap::new());
     };
     let period = StatsPeriod::parse(period).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let now = now_ms();
     let since = period.bucket_starts(now).first().copied().unwrap_or(now);
-    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
-    let mut hourly: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    let ids: Vec<_> = issues.iter().map(|i| i.id).collect();
+    let mut hourly: HashMap<IssueId, Vec<(i64, i64)>> = HashMap::new();
     for (issue_id, hour, n) in issues::hourly_counts_since(db, &ids, since).await? {
         hourly.entry(issue_id).or_default().push((hour, n));
     }
@@ -229,7 +230,7 @@ async fn bulk_targets(state: &ApiState, projects: &[Project], params: &RequestPa
     }
     let mut targets = Vec::with_capacity(ids.len());
     for id in ids {
-        let id: i64 = id
+        let id: IssueId = id
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid issue id {id:?}")))?;
         if let Some(issue) = issues::get_issue(&state.db, id).await? {
@@ -254,7 +255,7 @@ async fn bulk_update(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     if let Some(change) = &update.change {
-        let ids: Vec<i64> = targets.iter().map(|i| i.id).collect();
+        let ids: Vec<_> = targets.iter().map(|i| i.id).collect();
         core::issues::change_statuses(&state.core, access, &ids, change).await?;
     }
     Ok(Json(update.echo).into_response())
@@ -267,7 +268,7 @@ async fn bulk_delete(
     params: &RequestParams,
 ) -> ApiResult<StatusCode> {
     let targets = bulk_targets(state, &projects, params).await?;
-    let ids: Vec<i64> = targets.iter().map(|i| i.id).collect();
+    let ids: Vec<_> = targets.iter().map(|i| i.id).collect();
     core::issues::delete(&state.core, access, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

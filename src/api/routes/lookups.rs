@@ -39,7 +39,7 @@ pub async fn event_id(
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     let projects = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<_> = projects.iter().map(|p| p.id).collect();
     let event_id = event_id.to_ascii_lowercase().replace('-', "");
     let stored = events::find_event(&state.db, &ids, &event_id)
         .await?

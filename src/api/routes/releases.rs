@@ -1,6 +1,7 @@
 //! Releases and deploys, organization- and project-scoped, as sentry-cli 2.x and 3.x call them. Creating an
 //! existing version merges into it (208, as Sentry answers), so re-running a deploy script succeeds.
 
+use crate::domain::ProjectId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -236,7 +237,7 @@ async fn project_in(state: &ApiState, access: &Access, slug: &str) -> ApiResult<
 async fn list(
     state: &ApiState,
     access: &Access,
-    project_id: Option<i64>,
+    project_id: Option<ProjectId>,
     params: &RequestParams,
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit(100)?;

@@ -8,6 +8,7 @@ use crate::api::ApiState;
 use crate::core::Access;
 use crate::domain::accounts::Scope;
 use crate::domain::short_id::parse_short_id;
+use crate::domain::{IssueId, ProjectId};
 use crate::store::issues::{self, Issue};
 use crate::store::projects::{self, Project};
 
@@ -37,7 +38,7 @@ pub async fn find_issue(
     id: &str,
     scope: Scope,
 ) -> Result<ScopedIssue, ApiError> {
-    let found = match id.parse::<i64>() {
+    let found = match id.parse::<IssueId>() {
         Ok(numeric) => by_numeric_id(state, caller, numeric).await?,
         Err(_) => by_short_id(state, caller, org, id).await?,
     };
@@ -49,7 +50,7 @@ pub async fn find_issue(
     Ok(scoped)
 }
 
-async fn by_numeric_id(state: &ApiState, caller: &Caller, id: i64) -> Result<Option<ScopedIssue>, ApiError> {
+async fn by_numeric_id(state: &ApiState, caller: &Caller, id: IssueId) -> Result<Option<ScopedIssue>, ApiError> {
     let Some(issue) = issues::get_issue(&state.db, id).await? else {
         return Ok(None);
     };
@@ -92,11 +93,11 @@ pub async fn requested_projects(
     requested: &[&str],
 ) -> Result<Vec<Project>, ApiError> {
     let all = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;
-    let wanted: Vec<i64> = requested
+    let wanted: Vec<ProjectId> = requested
         .iter()
         .filter(|text| !text.is_empty() && **text != "-1")
         .map(|text| {
-            text.parse::<i64>()
+            text.parse::<ProjectId>()
                 .map_err(|_| ApiError::bad_request(format!("invalid project id {text:?}")))
         })
         .collect::<Result<_, _>>()?;

@@ -1,6 +1,8 @@
 //! Notification channels: where a rule's messages go. Their settings hold secrets (SMTP passwords, webhook
 //! URLs, signing keys), so `Debug` redacts them and [`ChannelConfig::masked`] is what clients ever see.
 
+use crate::domain::ChannelId;
+use crate::domain::OrganizationId;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -83,8 +85,8 @@ pub enum ChannelConfig {
 /// A stored channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {
-    pub id: i64,
-    pub organization_id: i64,
+    pub id: ChannelId,
+    pub organization_id: OrganizationId,
     pub name: String,
     /// The organization's "email to project members" channel that default rules use.
     pub builtin: bool,

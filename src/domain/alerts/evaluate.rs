@@ -1,6 +1,7 @@
 //! Rule evaluation over one batch. A rule fires for an issue when one of its triggers holds and at least
 //! one of the batch's events of that issue passes its conditions; the cooldown is applied by the store.
 
+use crate::domain::{IssueId, ProjectId, RuleId};
 use std::collections::HashMap;
 
 use super::{AlertRule, Conditions, FireReason, RuleSet};
@@ -21,8 +22,8 @@ pub struct EventFacts<'a> {
 /// One issue the batch touched, with its events in the batch.
 #[derive(Debug, Clone)]
 pub struct BatchIssue<'a> {
-    pub issue_id: i64,
-    pub project_id: i64,
+    pub issue_id: IssueId,
+    pub project_id: ProjectId,
     pub is_new: bool,
     pub regressed: bool,
     /// Ignored after the batch: no rule fires for it.
@@ -34,16 +35,16 @@ pub struct BatchIssue<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct WindowCounts {
     /// `(issue id, minutes)` → events in that many minutes.
-    pub events: HashMap<(i64, i64), i64>,
+    pub events: HashMap<(IssueId, i64), i64>,
     /// `(issue id, minutes)` → distinct users in that many minutes.
-    pub users: HashMap<(i64, i64), i64>,
+    pub users: HashMap<(IssueId, i64), i64>,
 }
 
 /// A rule that wants to fire for an issue, before the cooldown is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub rule_id: i64,
-    pub issue_id: i64,
+    pub rule_id: RuleId,
+    pub issue_id: IssueId,
     pub reason: FireReason,
     pub cooldown_minutes: i64,
     pub event_id: String,
@@ -82,7 +83,7 @@ pub fn evaluate(rules: &RuleSet, issues: &[BatchIssue], counts: &WindowCounts) -
 
 fn triggered(rule: &AlertRule, issue: &BatchIssue, counts: &WindowCounts) -> Option<FireReason> {
     let t = &rule.triggers;
-    let reached = |table: &HashMap<(i64, i64), i64>, threshold: super::Threshold| {
+    let reached = |table: &HashMap<(IssueId, i64), i64>, threshold: super::Threshold| {
         table.get(&(issue.issue_id, threshold.minutes)).copied().unwrap_or(0) >= threshold.count
     };
     if t.new_issue && issue.is_new {

@@ -6,6 +6,7 @@ mod evaluate;
 #[cfg(test)]
 mod tests;
 
+use crate::domain::{ChannelId, IssueId, ProjectId, RuleId};
 use std::collections::HashMap;
 
 use crate::domain::event::Level;
@@ -91,14 +92,14 @@ pub const DEFAULT_COOLDOWN_MINUTES: i64 = 30;
 /// A rule as evaluated and edited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRule {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: RuleId,
+    pub project_id: ProjectId,
     pub name: String,
     pub enabled: bool,
     pub triggers: Triggers,
     pub conditions: Conditions,
     pub cooldown_minutes: i64,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
 }
 
 /// What a user asks for when creating or editing a rule; checked by [`RuleSpec::validate`].
@@ -109,7 +110,7 @@ pub struct RuleSpec {
     pub triggers: Triggers,
     pub conditions: Conditions,
     pub cooldown_minutes: i64,
-    pub channel_ids: Vec<i64>,
+    pub channel_ids: Vec<ChannelId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +131,7 @@ pub enum RuleError {
 
 impl RuleSpec {
     /// The default rule of a new project: a new issue or a regression, mailed to the project's members.
-    pub fn project_default(channel_id: i64) -> RuleSpec {
+    pub fn project_default(channel_id: ChannelId) -> RuleSpec {
         RuleSpec {
             name: "New or regressed issue".into(),
             enabled: true,
@@ -186,12 +187,12 @@ impl RuleSpec {
 /// The enabled rules, by project, as the writer evaluates them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleSet {
-    by_project: HashMap<i64, Vec<AlertRule>>,
+    by_project: HashMap<ProjectId, Vec<AlertRule>>,
 }
 
 impl RuleSet {
     pub fn new(rules: impl IntoIterator<Item = AlertRule>) -> RuleSet {
-        let mut by_project: HashMap<i64, Vec<AlertRule>> = HashMap::new();
+        let mut by_project: HashMap<ProjectId, Vec<AlertRule>> = HashMap::new();
         for rule in rules.into_iter().filter(|r| r.enabled && !r.channel_ids.is_empty()) {
             by_project.entry(rule.project_id).or_default().push(rule);
         }
@@ -202,21 +203,21 @@ impl RuleSet {
         self.by_project.is_empty()
     }
 
-    pub fn for_project(&self, project_id: i64) -> &[AlertRule] {
+    pub fn for_project(&self, project_id: ProjectId) -> &[AlertRule] {
         self.by_project.get(&project_id).map_or(&[], Vec::as_slice)
     }
 
     /// The distinct frequency windows (minutes) the rules of this project use.
-    pub fn frequency_windows(&self, project_id: i64) -> Vec<i64> {
+    pub fn frequency_windows(&self, project_id: ProjectId) -> Vec<i64> {
         self.windows(project_id, |t| t.frequency)
     }
 
     /// The distinct user-count windows (minutes) the rules of this project use.
-    pub fn user_windows(&self, project_id: i64) -> Vec<i64> {
+    pub fn user_windows(&self, project_id: ProjectId) -> Vec<i64> {
         self.windows(project_id, |t| t.users)
     }
 
-    fn windows(&self, project_id: i64, pick: impl Fn(&Triggers) -> Option<Threshold>) -> Vec<i64> {
+    fn windows(&self, project_id: ProjectId, pick: impl Fn(&Triggers) -> Option<Threshold>) -> Vec<i64> {
         let mut minutes: Vec<i64> = self
             .for_project(project_id)
             .iter()
@@ -233,20 +234,20 @@ impl RuleSet {
 /// too), so an entry is only ever added for a fire this writer recorded itself.
 #[derive(Debug, Default)]
 pub struct QuietMemo {
-    until: HashMap<(i64, i64), i64>,
+    until: HashMap<(RuleId, IssueId), i64>,
 }
 
 impl QuietMemo {
     /// Entries kept before expired ones are dropped.
     const PRUNE_AT: usize = 100_000;
 
-    pub fn is_quiet(&self, rule_id: i64, issue_id: i64, now_ms: i64) -> bool {
+    pub fn is_quiet(&self, rule_id: RuleId, issue_id: IssueId, now_ms: i64) -> bool {
         self.until
             .get(&(rule_id, issue_id))
             .is_some_and(|&until| until > now_ms)
     }
 
-    pub fn remember(&mut self, rule_id: i64, issue_id: i64, until_ms: i64, now_ms: i64) {
+    pub fn remember(&mut self, rule_id: RuleId, issue_id: IssueId, until_ms: i64, now_ms: i64) {
         if self.until.len() >= Self::PRUNE_AT {
             self.until.retain(|_, until| *until > now_ms);
         }

@@ -1,16 +1,17 @@
 use super::channel::{ChannelConfig, EmailSettings, HookSettings, SignedHookSettings};
 use super::*;
+use crate::domain::{ChannelId, IssueId, ProjectId, RuleId};
 
 fn rule(id: i64, triggers: Triggers, conditions: Conditions) -> AlertRule {
     AlertRule {
-        id,
-        project_id: 1,
+        id: RuleId(id),
+        project_id: ProjectId(1),
         name: format!("rule {id}"),
         enabled: true,
         triggers,
         conditions,
         cooldown_minutes: 30,
-        channel_ids: vec![1],
+        channel_ids: vec![ChannelId(1)],
     }
 }
 
@@ -27,8 +28,8 @@ fn facts<'a>(level: Level, environment: Option<&'a str>, tags: &'a [(String, Str
 
 fn issue(events: Vec<EventFacts<'_>>) -> BatchIssue<'_> {
     BatchIssue {
-        issue_id: 7,
-        project_id: 1,
+        issue_id: IssueId(7),
+        project_id: ProjectId(1),
         is_new: true,
         regressed: false,
         muted: false,
@@ -91,9 +92,9 @@ fn frequency_fires_only_once_the_window_count_reaches_the_threshold() {
     let mut seen = issue(vec![facts(Level::Error, None, &[])]);
     seen.is_new = false;
     let mut counts = WindowCounts::default();
-    counts.events.insert((7, 1), 4);
+    counts.events.insert((IssueId(7), 1), 4);
     assert!(evaluate(&rules, std::slice::from_ref(&seen), &counts).is_empty());
-    counts.events.insert((7, 1), 5);
+    counts.events.insert((IssueId(7), 1), 5);
     let fired = evaluate(&rules, &[seen], &counts);
     assert_eq!(fired[0].reason, FireReason::Frequency);
 }
@@ -111,12 +112,12 @@ fn ignored_issues_and_disabled_rules_never_fire() {
         &[issue(vec![facts(Level::Error, None, &[])])],
         &WindowCounts::default(),
     );
-    assert_eq!(fired.iter().map(|c| c.rule_id).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(fired.iter().map(|c| c.rule_id).collect::<Vec<_>>(), vec![RuleId(1)]);
 }
 
 #[test]
 fn a_rule_needs_a_trigger_a_channel_and_sane_numbers() {
-    let good = RuleSpec::project_default(3);
+    let good = RuleSpec::project_default(ChannelId(3));
     assert!(good.clone().validate().is_ok());
     let mut no_trigger = good.clone();
     no_trigger.triggers = Triggers::default();
@@ -208,11 +209,11 @@ fn channel_settings_are_checked() {
 #[test]
 fn the_memo_knows_a_rule_is_quiet_only_until_its_cooldown_ends() {
     let mut memo = QuietMemo::default();
-    assert!(!memo.is_quiet(1, 7, 100));
-    memo.remember(1, 7, 500, 100);
-    assert!(memo.is_quiet(1, 7, 499));
-    assert!(!memo.is_quiet(1, 7, 500));
-    assert!(!memo.is_quiet(2, 7, 200), "per rule");
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 100));
+    memo.remember(RuleId(1), IssueId(7), 500, 100);
+    assert!(memo.is_quiet(RuleId(1), IssueId(7), 499));
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 500));
+    assert!(!memo.is_quiet(RuleId(2), IssueId(7), 200), "per rule");
     memo.clear();
-    assert!(!memo.is_quiet(1, 7, 200));
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 200));
 }

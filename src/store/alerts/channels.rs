@@ -3,6 +3,7 @@
 
 use crate::domain::alerts::channel::{Channel, ChannelConfig};
 use crate::domain::alerts::DEFAULT_COOLDOWN_MINUTES;
+use crate::domain::{ChannelId, OrganizationId};
 
 use super::super::{now_ms, on_pool, Db, StoreError};
 
@@ -24,8 +25,8 @@ pub(in crate::store) const DEFAULT_RULE_COOLDOWN: i64 = DEFAULT_COOLDOWN_MINUTES
 
 #[derive(sqlx::FromRow)]
 struct ChannelRow {
-    id: i64,
-    organization_id: i64,
+    id: ChannelId,
+    organization_id: OrganizationId,
     name: String,
     builtin: bool,
     settings: String,
@@ -51,14 +52,18 @@ impl ChannelRow {
 
 const CHANNEL_COLUMNS: &str = "id, organization_id, name, builtin, settings, created_at, updated_at";
 
-pub async fn list_channels(db: &Db, organization_id: i64) -> Result<Vec<Channel>, StoreError> {
+pub async fn list_channels(db: &Db, organization_id: OrganizationId) -> Result<Vec<Channel>, StoreError> {
     let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE organization_id = $1 ORDER BY id");
     let rows: Vec<ChannelRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(organization_id).fetch_all(pool).await?);
     rows.into_iter().map(ChannelRow::into_channel).collect()
 }
 
 /// A channel of this organization; `None` for another organization's.
-pub async fn get_channel(db: &Db, organization_id: i64, channel_id: i64) -> Result<Option<Channel>, StoreError> {
+pub async fn get_channel(
+    db: &Db,
+    organization_id: OrganizationId,
+    channel_id: ChannelId,
+) -> Result<Option<Channel>, StoreError> {
     let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND organization_id = $2");
     let row: Option<ChannelRow> = on_pool!(db, pool => sqlx::query_as(&sql)
         .bind(channel_id).bind(organization_id).fetch_optional(pool).await?);
@@ -66,7 +71,7 @@ pub async fn get_channel(db: &Db, organization_id: i64, channel_id: i64) -> Resu
 }
 
 /// Any channel by id, for the notifier (which acts for every organization).
-pub(in crate::store) async fn channel_by_id(db: &Db, channel_id: i64) -> Result<Option<Channel>, StoreError> {
+pub(in crate::store) async fn channel_by_id(db: &Db, channel_id: ChannelId) -> Result<Option<Channel>, StoreError> {
     let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1");
     let row: Option<ChannelRow> =
         on_pool!(db, pool => sqlx::query_as(&sql).bind(channel_id).fetch_optional(pool).await?);
@@ -79,7 +84,7 @@ fn settings_json(config: &ChannelConfig) -> Result<String, StoreError> {
 
 pub async fn create_channel(
     db: &Db,
-    organization_id: i64,
+    organization_id: OrganizationId,
     name: &str,
     config: &ChannelConfig,
 ) -> Result<Channel, StoreError> {
@@ -87,7 +92,7 @@ pub async fn create_channel(
     let sql = "INSERT INTO channels (organization_id, name, kind, settings, builtin, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING id";
     let settings = settings_json(config)?;
-    let id: i64 = on_pool!(db, pool => sqlx::query_scalar(sql)
+    let id: ChannelId = on_pool!(db, pool => sqlx::query_scalar(sql)
         .bind(organization_id).bind(name).bind(config.kind()).bind(&settings).bind(now)
         .fetch_one(pool).await?);
     get_channel(db, organization_id, id)
@@ -98,8 +103,8 @@ pub async fn create_channel(
 /// Replaces a channel's name and settings; `None` when the organization has no such channel.
 pub async fn update_channel(
     db: &Db,
-    organization_id: i64,
-    channel_id: i64,
+    organization_id: OrganizationId,
+    channel_id: ChannelId,
     name: &str,
     config: &ChannelConfig,
 ) -> Result<Option<Channel>, StoreError> {
@@ -125,7 +130,11 @@ pub enum ChannelDeletion {
 }
 
 /// Deletes a channel; rules stop sending to it.
-pub async fn delete_channel(db: &Db, organization_id: i64, channel_id: i64) -> Result<ChannelDeletion, StoreError> {
+pub async fn delete_channel(
+    db: &Db,
+    organization_id: OrganizationId,
+    channel_id: ChannelId,
+) -> Result<ChannelDeletion, StoreError> {
     let sql = "DELETE FROM channels WHERE id = $1 AND organization_id = $2 AND builtin = FALSE";
     let deleted = on_pool!(db, pool => sqlx::query(sql)
         .bind(channel_id).bind(organization_id).execute(pool).await?.rows_affected());
@@ -139,7 +148,7 @@ pub async fn delete_channel(db: &Db, organization_id: i64, channel_id: i64) -> R
 }
 
 /// The e-mail addresses of an organization's members, who get the built-in channel's mail.
-pub async fn member_emails(db: &Db, organization_id: i64) -> Result<Vec<String>, StoreError> {
+pub async fn member_emails(db: &Db, organization_id: OrganizationId) -> Result<Vec<String>, StoreError> {
     let sql = "SELECT u.email FROM members m JOIN users u ON u.id = m.user_id \
                WHERE m.organization_id = $1 ORDER BY u.email";
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(organization_id).fetch_all(pool).await?))

@@ -2,6 +2,7 @@
 //! rules, apply the cooldowns and write the outbox rows. A handful of statements per batch, none per event,
 //! and none at all for batches whose projects have no rules.
 
+use crate::domain::{IssueId, RuleId};
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Row};
@@ -18,18 +19,18 @@ const ROW_CHUNK: usize = 500;
 pub(in crate::store) struct BatchFacts<'a> {
     pub events: &'a [NewEvent],
     pub fresh: &'a [usize],
-    pub issue_of: &'a [i64],
-    pub new_issues: &'a HashSet<i64>,
-    pub regressed: &'a HashSet<i64>,
-    pub ignored: &'a HashSet<i64>,
+    pub issue_of: &'a [IssueId],
+    pub new_issues: &'a HashSet<IssueId>,
+    pub regressed: &'a HashSet<IssueId>,
+    pub ignored: &'a HashSet<IssueId>,
     pub now_ms: i64,
 }
 
 /// A rule that fired for an issue in this batch, quiet for it until `quiet_until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fired {
-    pub rule_id: i64,
-    pub issue_id: i64,
+    pub rule_id: RuleId,
+    pub issue_id: IssueId,
     pub quiet_until: i64,
 }
 
@@ -70,7 +71,7 @@ pub(in crate::store) async fn record_fires(
 }
 
 fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssue<'a>> {
-    let mut index: HashMap<i64, usize> = HashMap::new();
+    let mut index: HashMap<IssueId, usize> = HashMap::new();
     let mut issues: Vec<BatchIssue> = Vec::new();
     for &i in alerting {
         let event = &batch.events[i];
@@ -92,7 +93,7 @@ fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssu
             environment: event.environment.as_deref(),
             release: event.release.as_deref(),
             tags: &event.facets,
-            received_ms: event.received_ms,
+            received_ms: event.received.as_millis(),
         });
     }
     issues
@@ -109,8 +110,8 @@ async fn keep_windows(
     alerting: &[usize],
     issues: &[BatchIssue<'_>],
 ) -> Result<WindowCounts, StoreError> {
-    let mut minutes: HashMap<(i64, i64), i64> = HashMap::new();
-    let mut users: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut minutes: HashMap<(IssueId, i64), i64> = HashMap::new();
+    let mut users: HashMap<(IssueId, &str), i64> = HashMap::new();
     let mut wanted = Wanted::default();
     for issue in issues.iter().filter(|issue| !issue.muted) {
         for rule in rules.for_project(issue.project_id) {
@@ -126,12 +127,14 @@ async fn keep_windows(
         let issue_id = batch.issue_of[i];
         let project_rules = rules.for_project(event.project_id);
         if project_rules.iter().any(|r| r.triggers.frequency.is_some()) {
-            *minutes.entry((issue_id, event.received_ms / MINUTE_MS)).or_default() += 1;
+            *minutes
+                .entry((issue_id, event.received.as_millis() / MINUTE_MS))
+                .or_default() += 1;
         }
         if let Some(key) = event.user_key.as_deref() {
             if project_rules.iter().any(|r| r.triggers.users.is_some()) {
                 let seen = users.entry((issue_id, key)).or_default();
-                *seen = (*seen).max(event.received_ms);
+                *seen = (*seen).max(event.received.as_millis());
             }
         }
         for rule in project_rules
@@ -159,12 +162,12 @@ async fn keep_windows(
 /// Which issues need which windows read.
 #[derive(Default)]
 struct Wanted {
-    frequency: HashMap<i64, HashSet<i64>>,
-    users: HashMap<i64, HashSet<i64>>,
+    frequency: HashMap<IssueId, HashSet<i64>>,
+    users: HashMap<IssueId, HashSet<i64>>,
 }
 
 impl Wanted {
-    fn add(&mut self, issue_id: i64, frequency: Option<Threshold>, users: Option<Threshold>) {
+    fn add(&mut self, issue_id: IssueId, frequency: Option<Threshold>, users: Option<Threshold>) {
         if let Some(f) = frequency {
             self.frequency.entry(issue_id).or_default().insert(f.minutes);
         }
@@ -173,17 +176,17 @@ impl Wanted {
         }
     }
 
-    fn frequency(&self) -> (Vec<i64>, Vec<i64>) {
+    fn frequency(&self) -> (Vec<IssueId>, Vec<i64>) {
         Self::flatten(&self.frequency)
     }
 
-    fn users(&self) -> (Vec<i64>, Vec<i64>) {
+    fn users(&self) -> (Vec<IssueId>, Vec<i64>) {
         Self::flatten(&self.users)
     }
 
     /// The issues, and every window any of them needs (reading a window an issue does not need is harmless).
-    fn flatten(wanted: &HashMap<i64, HashSet<i64>>) -> (Vec<i64>, Vec<i64>) {
-        let issues: Vec<i64> = wanted.keys().copied().collect();
+    fn flatten(wanted: &HashMap<IssueId, HashSet<i64>>) -> (Vec<IssueId>, Vec<i64>) {
+        let issues: Vec<IssueId> = wanted.keys().copied().collect();
         let mut windows: Vec<i64> = wanted.values().flatten().copied().collect();
         windows.sort_unstable();
         windows.dedup();
@@ -192,7 +195,7 @@ impl Wanted {
 }
 
 /// `(issue, [total per window])` → `(issue, window)` → total.
-fn spread(totals: Vec<(i64, Vec<i64>)>, windows: &[i64]) -> HashMap<(i64, i64), i64> {
+fn spread(totals: Vec<(IssueId, Vec<i64>)>, windows: &[i64]) -> HashMap<(IssueId, i64), i64> {
     let mut counts = HashMap::new();
     for (issue_id, per_window) in totals {
         for (window, total) in windows.iter().zip(per_window) {
@@ -210,8 +213,8 @@ async fn window_totals(
     column: &str,
     amount: &str,
     starts: &[i64],
-    issues: &[i64],
-) -> Result<Vec<(i64, Vec<i64>)>, StoreError> {
+    issues: &[IssueId],
+) -> Result<Vec<(IssueId, Vec<i64>)>, StoreError> {
     let Some(&earliest) = starts.iter().min() else {
         return Ok(Vec::new());
     };
@@ -233,14 +236,14 @@ async fn window_totals(
             qb.push(") GROUP BY issue_id");
             for row in qb.build().fetch_all(&mut *conn).await? {
                 let per_window = (1..=starts.len()).map(|i| row.try_get::<i64, _>(i)).collect::<Result<_, _>>()?;
-                totals.push((row.try_get::<i64, _>(0)?, per_window));
+                totals.push((row.try_get::<IssueId, _>(0)?, per_window));
             }
         });
     }
     Ok(totals)
 }
 
-async fn upsert_minutes(tx: &mut Tx, minutes: &HashMap<(i64, i64), i64>) -> Result<(), StoreError> {
+async fn upsert_minutes(tx: &mut Tx, minutes: &HashMap<(IssueId, i64), i64>) -> Result<(), StoreError> {
     let rows: Vec<_> = minutes.iter().collect();
     for chunk in rows.chunks(ROW_CHUNK) {
         on_tx!(tx, conn, Backend => {
@@ -258,7 +261,7 @@ async fn upsert_minutes(tx: &mut Tx, minutes: &HashMap<(i64, i64), i64>) -> Resu
     Ok(())
 }
 
-async fn upsert_users(tx: &mut Tx, users: &HashMap<(i64, &str), i64>) -> Result<(), StoreError> {
+async fn upsert_users(tx: &mut Tx, users: &HashMap<(IssueId, &str), i64>) -> Result<(), StoreError> {
     let rows: Vec<_> = users.iter().collect();
     for chunk in rows.chunks(ROW_CHUNK) {
         on_tx!(tx, conn, Backend => {
@@ -279,9 +282,9 @@ async fn upsert_users(tx: &mut Tx, users: &HashMap<(i64, &str), i64>) -> Result<
 /// Keeps the candidates whose rule is not cooling down for their issue, and starts their cooldown. One
 /// conditional upsert decides, so two writers never both fire the same rule for the same issue.
 async fn pass_cooldowns(tx: &mut Tx, candidates: &[Candidate], now_ms: i64) -> Result<Vec<Candidate>, StoreError> {
-    let mut passed: HashSet<(i64, i64)> = HashSet::new();
+    let mut passed: HashSet<(RuleId, IssueId)> = HashSet::new();
     for chunk in candidates.chunks(ROW_CHUNK) {
-        let rows: Vec<(i64, i64)> = on_tx!(tx, conn, Backend => {
+        let rows: Vec<(RuleId, IssueId)> = on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new("INSERT INTO alert_cooldowns (rule_id, issue_id, quiet_until) ");
             qb.push_values(chunk, |mut row, candidate| {
                 row.push_bind(candidate.rule_id)

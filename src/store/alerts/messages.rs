@@ -1,11 +1,12 @@
 //! What a message says, read at sending time (so its counts are current), and the delivery log.
 
 use super::super::{on_pool, Db, StoreError};
+use crate::domain::{ChannelId, IssueId, OrganizationId, ProjectId};
 
 /// One issue of a message with its counts now.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageIssue {
-    pub issue_id: i64,
+    pub issue_id: IssueId,
     pub short_id: i64,
     pub title: String,
     pub culprit: String,
@@ -22,10 +23,10 @@ pub struct MessageIssue {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageHeader {
     pub rule_name: String,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub project_slug: String,
     pub project_name: String,
-    pub organization_id: i64,
+    pub organization_id: OrganizationId,
     pub organization_slug: String,
 }
 
@@ -63,7 +64,7 @@ pub struct DeliveryRecord {
     pub id: i64,
     pub created_at: i64,
     pub rule_name: String,
-    pub channel_id: Option<i64>,
+    pub channel_id: Option<ChannelId>,
     pub channel_name: String,
     /// pending, sending, sent, failed, or skipped (never tried: the channel is not configured on this server).
     pub status: String,
@@ -76,7 +77,7 @@ pub struct DeliveryRecord {
 }
 
 /// The project's newest deliveries first.
-pub async fn list_deliveries(db: &Db, project_id: i64, limit: i64) -> Result<Vec<DeliveryRecord>, StoreError> {
+pub async fn list_deliveries(db: &Db, project_id: ProjectId, limit: i64) -> Result<Vec<DeliveryRecord>, StoreError> {
     let sql = "SELECT d.id, d.created_at, d.rule_name, d.channel_id, d.channel_name, d.status, d.attempts, \
                d.next_attempt_at, d.last_attempt_at, d.last_error, d.sent_at, \
                (SELECT COUNT(*) FROM alert_fires f WHERE f.message_id = d.message_id) AS issue_count \

@@ -7,6 +7,7 @@ mod messages;
 mod outbox;
 mod rules;
 
+use crate::domain::ChannelId;
 pub use channels::{
     create_channel, delete_channel, get_channel, list_channels, member_emails, update_channel, ChannelDeletion,
 };
@@ -22,7 +23,7 @@ pub use rules::{create_rule, delete_rule, get_rule, list_rules, load_rule_set, s
 /// Any channel by id, for the notifier, which sends for every organization.
 pub async fn channel_for_delivery(
     db: &super::Db,
-    channel_id: i64,
+    channel_id: ChannelId,
 ) -> Result<Option<crate::domain::alerts::channel::Channel>, super::StoreError> {
     channels::channel_by_id(db, channel_id).await
 }

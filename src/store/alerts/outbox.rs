@@ -2,6 +2,7 @@
 //! issues wait) with one delivery per channel, in one transaction; deliveries are claimed with a lease, so
 //! a notifier that dies mid-send leaves them to be claimed again, and are marked sent, retried or failed.
 
+use crate::domain::{ChannelId, ProjectId, RuleId};
 use std::collections::BTreeMap;
 
 use sqlx::QueryBuilder;
@@ -14,7 +15,7 @@ const FIRES_PER_DISPATCH: i64 = 500;
 #[derive(sqlx::FromRow)]
 struct DueFire {
     id: i64,
-    rule_id: i64,
+    rule_id: RuleId,
 }
 
 /// Why a channel cannot send from this server whatever the message (`notify::NotifySettings::not_configured`),
@@ -55,7 +56,7 @@ pub async fn dispatch_fires(
                 .await?
         }
     };
-    let mut by_rule: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<RuleId, Vec<i64>> = BTreeMap::new();
     for fire in due {
         by_rule.entry(fire.rule_id).or_default().push(fire.id);
     }
@@ -74,7 +75,7 @@ pub async fn dispatch_fires(
     Ok(messages)
 }
 
-async fn last_message_at(tx: &mut Tx, rule_id: i64) -> Result<Option<i64>, StoreError> {
+async fn last_message_at(tx: &mut Tx, rule_id: RuleId) -> Result<Option<i64>, StoreError> {
     let sql = "SELECT MAX(created_at) FROM alert_messages WHERE rule_id = $1";
     Ok(on_tx!(tx, conn, Backend => sqlx::query_scalar(sql).bind(rule_id).fetch_one(&mut *conn).await?))
 }
@@ -101,16 +102,16 @@ async fn set_on_fires(tx: &mut Tx, column: &str, value: i64, fire_ids: &[i64]) -
 /// A channel of the rule, as the message's delivery to it is made.
 #[derive(sqlx::FromRow)]
 struct Target {
-    channel_id: i64,
+    channel_id: ChannelId,
     channel_name: String,
     settings: String,
     rule_name: String,
-    project_id: i64,
+    project_id: ProjectId,
 }
 
 async fn make_message(
     tx: &mut Tx,
-    rule_id: i64,
+    rule_id: RuleId,
     fire_ids: &[i64],
     now_ms: i64,
     not_configured: NotConfigured<'_>,
@@ -171,8 +172,8 @@ async fn insert_delivery(
 pub struct ClaimedDelivery {
     pub id: i64,
     pub message_id: i64,
-    pub project_id: i64,
-    pub channel_id: Option<i64>,
+    pub project_id: ProjectId,
+    pub channel_id: Option<ChannelId>,
     pub idempotency_key: String,
     /// Including this one.
     pub attempts: i64,

@@ -1,5 +1,6 @@
 //! Alert rules of a project and the channels each sends to.
 
+use crate::domain::{ChannelId, ProjectId, RuleId};
 use std::collections::HashMap;
 
 use crate::domain::alerts::{AlertRule, Conditions, RuleSet, RuleSpec, Threshold, Triggers};
@@ -9,8 +10,8 @@ use super::super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 
 #[derive(sqlx::FromRow)]
 struct RuleRow {
-    id: i64,
-    project_id: i64,
+    id: RuleId,
+    project_id: ProjectId,
     name: String,
     enabled: bool,
     on_new_issue: bool,
@@ -30,7 +31,7 @@ const RULE_COLUMNS: &str = "id, project_id, name, enabled, on_new_issue, on_regr
     frequency_minutes, users_count, users_minutes, min_level, environment, tag_key, tag_value, cooldown_minutes";
 
 impl RuleRow {
-    fn into_rule(self, channel_ids: Vec<i64>) -> AlertRule {
+    fn into_rule(self, channel_ids: Vec<ChannelId>) -> AlertRule {
         let threshold = |count: Option<i64>, minutes: Option<i64>| {
             Some(Threshold {
                 count: count?,
@@ -65,12 +66,12 @@ pub async fn load_rule_set(db: &Db) -> Result<RuleSet, StoreError> {
     let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
     let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
                  JOIN alert_rules r ON r.id = rc.rule_id WHERE r.enabled = TRUE";
-    let links: Vec<(i64, i64)> = on_pool!(db, pool => sqlx::query_as(links).fetch_all(pool).await?);
+    let links: Vec<(RuleId, ChannelId)> = on_pool!(db, pool => sqlx::query_as(links).fetch_all(pool).await?);
     Ok(RuleSet::new(attach_channels(rows, links)))
 }
 
-fn attach_channels(rows: Vec<RuleRow>, links: Vec<(i64, i64)>) -> Vec<AlertRule> {
-    let mut channels: HashMap<i64, Vec<i64>> = HashMap::new();
+fn attach_channels(rows: Vec<RuleRow>, links: Vec<(RuleId, ChannelId)>) -> Vec<AlertRule> {
+    let mut channels: HashMap<RuleId, Vec<ChannelId>> = HashMap::new();
     for (rule_id, channel_id) in links {
         channels.entry(rule_id).or_default().push(channel_id);
     }
@@ -83,17 +84,18 @@ fn attach_channels(rows: Vec<RuleRow>, links: Vec<(i64, i64)>) -> Vec<AlertRule>
         .collect()
 }
 
-pub async fn list_rules(db: &Db, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
+pub async fn list_rules(db: &Db, project_id: ProjectId) -> Result<Vec<AlertRule>, StoreError> {
     let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 ORDER BY id");
     let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
     let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
                  JOIN alert_rules r ON r.id = rc.rule_id WHERE r.project_id = $1";
-    let links: Vec<(i64, i64)> = on_pool!(db, pool => sqlx::query_as(links).bind(project_id).fetch_all(pool).await?);
+    let links: Vec<(RuleId, ChannelId)> =
+        on_pool!(db, pool => sqlx::query_as(links).bind(project_id).fetch_all(pool).await?);
     Ok(attach_channels(rows, links))
 }
 
 /// A rule of this project; `None` for a rule of another project.
-pub async fn get_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<Option<AlertRule>, StoreError> {
+pub async fn get_rule(db: &Db, project_id: ProjectId, rule_id: RuleId) -> Result<Option<AlertRule>, StoreError> {
     Ok(list_rules(db, project_id)
         .await?
         .into_iter()
@@ -101,14 +103,14 @@ pub async fn get_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<Option<A
 }
 
 /// Creates a rule. Its channels must belong to the project's organization.
-pub async fn create_rule(db: &Db, project_id: i64, spec: &RuleSpec) -> Result<AlertRule, StoreError> {
+pub async fn create_rule(db: &Db, project_id: ProjectId, spec: &RuleSpec) -> Result<AlertRule, StoreError> {
     check_channels(db, project_id, &spec.channel_ids).await?;
     let now = now_ms();
     // A bare row first; `write_rule` then fills it exactly as an edit would.
     let insert = "INSERT INTO alert_rules (project_id, name, enabled, on_new_issue, on_regression, \
                   cooldown_minutes, created_at, updated_at) VALUES ($1, '', FALSE, FALSE, FALSE, 0, $2, $2) RETURNING id";
     let mut tx = Tx::begin(db).await?;
-    let id: i64 = on_tx!(&mut tx, conn, Backend => sqlx::query_scalar(insert)
+    let id: RuleId = on_tx!(&mut tx, conn, Backend => sqlx::query_scalar(insert)
         .bind(project_id).bind(now).fetch_one(&mut *conn).await?);
     write_rule(&mut tx, project_id, id, spec).await?;
     tx.commit().await?;
@@ -120,8 +122,8 @@ pub async fn create_rule(db: &Db, project_id: i64, spec: &RuleSpec) -> Result<Al
 /// Replaces a rule's settings and channels; `None` when the project has no such rule.
 pub async fn update_rule(
     db: &Db,
-    project_id: i64,
-    rule_id: i64,
+    project_id: ProjectId,
+    rule_id: RuleId,
     spec: &RuleSpec,
 ) -> Result<Option<AlertRule>, StoreError> {
     check_channels(db, project_id, &spec.channel_ids).await?;
@@ -135,7 +137,7 @@ pub async fn update_rule(
 }
 
 /// Writes the spec into the rule's row and replaces its channel links; `false` when the project has no such rule.
-async fn write_rule(tx: &mut Tx, project_id: i64, rule_id: i64, spec: &RuleSpec) -> Result<bool, StoreError> {
+async fn write_rule(tx: &mut Tx, project_id: ProjectId, rule_id: RuleId, spec: &RuleSpec) -> Result<bool, StoreError> {
     let sql = "UPDATE alert_rules SET name = $1, enabled = $2, on_new_issue = $3, on_regression = $4, \
                frequency_count = $5, frequency_minutes = $6, users_count = $7, users_minutes = $8, min_level = $9, \
                environment = $10, tag_key = $11, tag_value = $12, cooldown_minutes = $13, updated_at = $14 \
@@ -174,7 +176,12 @@ async fn write_rule(tx: &mut Tx, project_id: i64, rule_id: i64, spec: &RuleSpec)
 }
 
 /// Turns a rule on or off; `false` when the project has no such rule.
-pub async fn set_rule_enabled(db: &Db, project_id: i64, rule_id: i64, enabled: bool) -> Result<bool, StoreError> {
+pub async fn set_rule_enabled(
+    db: &Db,
+    project_id: ProjectId,
+    rule_id: RuleId,
+    enabled: bool,
+) -> Result<bool, StoreError> {
     let sql = "UPDATE alert_rules SET enabled = $1, updated_at = $2 WHERE id = $3 AND project_id = $4";
     let changed = on_pool!(db, pool => sqlx::query(sql)
         .bind(enabled).bind(now_ms()).bind(rule_id).bind(project_id)
@@ -183,7 +190,7 @@ pub async fn set_rule_enabled(db: &Db, project_id: i64, rule_id: i64, enabled: b
 }
 
 /// Deletes a rule with its pending fires; its past deliveries stay in the log.
-pub async fn delete_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<bool, StoreError> {
+pub async fn delete_rule(db: &Db, project_id: ProjectId, rule_id: RuleId) -> Result<bool, StoreError> {
     let sql = "DELETE FROM alert_rules WHERE id = $1 AND project_id = $2";
     let deleted =
         on_pool!(db, pool => sqlx::query(sql).bind(rule_id).bind(project_id).execute(pool).await?.rows_affected());
@@ -191,10 +198,10 @@ pub async fn delete_rule(db: &Db, project_id: i64, rule_id: i64) -> Result<bool,
 }
 
 /// Refuses channels that are not the project organization's own.
-async fn check_channels(db: &Db, project_id: i64, channel_ids: &[i64]) -> Result<(), StoreError> {
+async fn check_channels(db: &Db, project_id: ProjectId, channel_ids: &[ChannelId]) -> Result<(), StoreError> {
     let sql = "SELECT c.id FROM channels c JOIN projects p ON p.organization_id = c.organization_id \
                WHERE p.id = $1";
-    let owned: Vec<i64> = on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?);
+    let owned: Vec<ChannelId> = on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?);
     match channel_ids.iter().find(|id| !owned.contains(id)) {
         Some(id) => Err(StoreError::NotFound(format!("channel {id}"))),
         None => Ok(()),

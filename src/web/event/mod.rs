@@ -12,7 +12,7 @@ mod tests;
 
 use crate::domain::event::Event;
 pub use sections::{ContextView, CrumbView, RequestView};
-pub use stack::{ExceptionView, FrameView, SourceLine, StackView};
+pub use stack::{ExceptionView, StackView};
 use values::{map_pairs, non_empty};
 
 #[derive(Debug, Clone, Default, PartialEq)]

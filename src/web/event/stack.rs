@@ -30,7 +30,8 @@ pub struct FrameView {
 }
 
 impl FrameView {
-    /// "function in location at line N", the one-line form of the frame.
+    /// "function in location at line N", the one-line form of the frame (what the tests compare).
+    #[cfg(test)]
     pub fn summary(&self) -> String {
         let mut summary = self.function.clone();
         if !self.location.is_empty() {

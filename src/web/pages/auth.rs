@@ -1,5 +1,6 @@
 //! Signing in and out, the first-run page that creates the first admin, and the audit log.
 
+use crate::domain::UserId;
 use std::sync::LazyLock;
 use std::time::Instant;
 
@@ -271,7 +272,7 @@ pub async fn audit_log(State(state): State<WebState>, viewer: Viewer) -> Result<
     })
 }
 
-async fn start_session(state: &WebState, jar: CookieJar, user_id: i64) -> Result<CookieJar, WebError> {
+async fn start_session(state: &WebState, jar: CookieJar, user_id: UserId) -> Result<CookieJar, WebError> {
     let token = random_token();
     sessions::create_session(
         &state.db,

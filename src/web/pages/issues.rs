@@ -1,5 +1,6 @@
 //! The issue list (one project or all of an organization's) and its bulk actions.
 
+use crate::domain::{IssueId, ProjectId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -141,7 +142,7 @@ pub async fn list(
         &page,
         |issue| Keyset {
             value: sort.key_of(issue),
-            id: issue.id,
+            id: issue.id.get(),
         },
         |cursor| params.url_with(&org, &[("cursor", cursor)]),
     );
@@ -172,7 +173,7 @@ pub async fn list(
 /// The store filter the controls describe, or why the search box's text is not a valid search.
 /// `?project=` names a project by slug or, as Sentry's URLs do, by numeric id.
 fn names_project(wanted: &str, project: &Project) -> bool {
-    project.slug == wanted || wanted.parse::<i64>().is_ok_and(|id| id == project.id)
+    project.slug == wanted || wanted.parse::<ProjectId>().is_ok_and(|id| id == project.id)
 }
 
 fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Option<String>) {
@@ -245,12 +246,12 @@ fn status_tabs(params: &ListParams, org: &str) -> Vec<(&'static str, &'static st
 
 async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result<Vec<IssueRow>, WebError> {
     let now = now_ms();
-    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
-    let mut hours: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    let ids: Vec<_> = issues.iter().map(|i| i.id).collect();
+    let mut hours: HashMap<IssueId, Vec<(i64, i64)>> = HashMap::new();
     for (issue_id, hour, count) in hourly_counts_since(db, &ids, now - DAY_MS).await? {
         hours.entry(issue_id).or_default().push((hour, count));
     }
-    let slugs: HashMap<i64, &str> = projects.iter().map(|p| (p.id, p.slug.as_str())).collect();
+    let slugs: HashMap<ProjectId, &str> = projects.iter().map(|p| (p.id, p.slug.as_str())).collect();
     Ok(issues
         .into_iter()
         .map(|issue| {
@@ -298,7 +299,7 @@ async fn environments(db: &Db, projects: &[&Project]) -> Result<Vec<String>, Web
 #[derive(Debug, Deserialize)]
 pub struct BulkForm {
     #[serde(default)]
-    id: Vec<i64>,
+    id: Vec<IssueId>,
     action: String,
     #[serde(default)]
     back: String,
@@ -319,7 +320,7 @@ pub async fn bulk(
         _ => return Err(WebError::BadRequest("Unknown action.".into())),
     };
     // Ids of another organization are skipped as if they did not exist.
-    let ids: Vec<i64> = form.id.iter().take(PAGE_SIZE as usize * 4).copied().collect();
+    let ids: Vec<IssueId> = form.id.iter().take(PAGE_SIZE as usize * 4).copied().collect();
     core::issues::change_statuses(&state.core, &access, &ids, &change).await?;
     let back = if form.back.starts_with(&format!("/organizations/{org}/")) {
         form.back

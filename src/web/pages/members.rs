@@ -2,6 +2,7 @@
 //! roles, remove. Admins and owners manage members; only owners make or unmake owners, and the last
 //! owner stays.
 
+use crate::domain::UserId;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use serde::Deserialize;
@@ -23,7 +24,7 @@ pub struct MemberRow {
     pub is_viewer: bool,
 }
 
-pub fn member_rows(members: Vec<Member>, viewer_role: Role, viewer_id: i64) -> Vec<MemberRow> {
+pub fn member_rows(members: Vec<Member>, viewer_role: Role, viewer_id: UserId) -> Vec<MemberRow> {
     members
         .into_iter()
         .map(|member| MemberRow {
@@ -74,7 +75,7 @@ pub async fn add(
 
 #[derive(Deserialize)]
 pub struct RoleForm {
-    user_id: i64,
+    user_id: UserId,
     role: String,
 }
 
@@ -91,7 +92,7 @@ pub async fn set_role(
 
 #[derive(Deserialize)]
 pub struct MemberForm {
-    user_id: i64,
+    user_id: UserId,
 }
 
 pub async fn remove(

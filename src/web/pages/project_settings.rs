@@ -192,7 +192,7 @@ pub async fn page(
 /// The key's DSN; empty for a stored key that is not a valid public key (never written by Faultline).
 fn dsn_of(public_url: &url::Url, key: &ProjectKey) -> String {
     PublicKey::parse(&key.public_key)
-        .map(|public_key| Dsn::for_project(public_url, &public_key, key.project_id as u64).to_string())
+        .map(|public_key| Dsn::for_project(public_url, &public_key, key.project_id.get() as u64).to_string())
         .unwrap_or_default()
 }
 

@@ -1,5 +1,6 @@
 //! The organization's projects: open issues and a 24-hour event sparkline each.
 
+use crate::domain::ProjectId;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -36,10 +37,10 @@ pub async fn overview(
 ) -> Result<impl IntoResponse, WebError> {
     let (organization, _) = viewer.org(&org)?;
     let projects = list_organization_projects(&state.db, &[organization.id]).await?;
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<_> = projects.iter().map(|p| p.id).collect();
     let now = now_ms();
-    let unresolved: HashMap<i64, i64> = unresolved_counts(&state.db, &ids).await?.into_iter().collect();
-    let mut hours: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    let unresolved: HashMap<ProjectId, i64> = unresolved_counts(&state.db, &ids).await?.into_iter().collect();
+    let mut hours: HashMap<ProjectId, Vec<(i64, i64)>> = HashMap::new();
     for (project_id, hour, count) in project_hourly_counts(&state.db, &ids, now - DAY_MS).await? {
         hours.entry(project_id).or_default().push((hour, count));
     }

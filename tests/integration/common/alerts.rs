@@ -1,6 +1,7 @@
 //! Alerting set-up shared by the delivery tests: an app whose notifier works fast and may reach the test's
 //! own receivers on 127.0.0.1, and rules and channels made through the store before the first event.
 
+use faultline::domain::ChannelId;
 use std::time::Duration;
 
 use faultline::config::Config;
@@ -38,13 +39,13 @@ pub async fn default_organization(db: &Db) -> organizations::Organization {
     organizations::find_organization(db, "default").await.unwrap().unwrap()
 }
 
-pub async fn channel(db: &Db, name: &str, config: ChannelConfig) -> i64 {
+pub async fn channel(db: &Db, name: &str, config: ChannelConfig) -> ChannelId {
     let org = default_organization(db).await;
     alerts::create_channel(db, org.id, name, &config).await.unwrap().id
 }
 
 /// Replaces the project's rules with this one (the default rule would fire as well otherwise).
-pub async fn only_rule(app: &TestApp, triggers: Triggers, cooldown_minutes: i64, channel_ids: Vec<i64>) {
+pub async fn only_rule(app: &TestApp, triggers: Triggers, cooldown_minutes: i64, channel_ids: Vec<ChannelId>) {
     for rule in alerts::list_rules(&app.db, app.project_id).await.unwrap() {
         alerts::delete_rule(&app.db, app.project_id, rule.id).await.unwrap();
     }

@@ -2,6 +2,7 @@
 //! `DATABASE_URL` points at Postgres), the real app started on a free port, and a small client.
 #![allow(dead_code)]
 
+use faultline::domain::{IssueId, ProjectId};
 use std::io::Write;
 use std::net::SocketAddr;
 
@@ -116,7 +117,7 @@ async fn admin_execute(server: &str, sql: &str) {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub public_key: String,
     pub client: reqwest::Client,
     database: Option<TestDatabase>,
@@ -214,7 +215,7 @@ impl TestApp {
 struct Running {
     addr: SocketAddr,
     db: Db,
-    project_id: i64,
+    project_id: ProjectId,
     public_key: String,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -261,12 +262,12 @@ pub fn envelope(event_id: &str, event: &serde_json::Value) -> Vec<u8> {
 }
 
 /// An event as ingest would hand it to the store: an error in `fingerprint`'s issue at `at_ms`.
-pub fn stored_event(project_id: i64, fingerprint: &str, at_ms: i64) -> faultline::store::NewEvent {
+pub fn stored_event(project_id: ProjectId, fingerprint: &str, at_ms: i64) -> faultline::store::NewEvent {
     faultline::store::NewEvent {
         project_id,
         event_id: new_event_id(),
-        timestamp_ms: at_ms,
-        received_ms: at_ms,
+        timestamp: faultline::domain::Timestamp::from_millis(at_ms),
+        received: faultline::domain::Timestamp::from_millis(at_ms),
         level: "error".into(),
         platform: "python".into(),
         release: Some("shop@1.0.0".into()),
@@ -373,7 +374,7 @@ pub fn operator_core(db: &Db) -> faultline::core::Core {
 }
 
 /// Changes an issue's status as an owner of the default organization would.
-pub async fn change_issue_status(db: &Db, issue_id: i64, change: &faultline::domain::lifecycle::StatusChange) {
+pub async fn change_issue_status(db: &Db, issue_id: IssueId, change: &faultline::domain::lifecycle::StatusChange) {
     let org = faultline::store::organizations::find_organization(db, "default")
         .await
         .unwrap()

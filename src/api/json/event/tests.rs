@@ -5,8 +5,8 @@ use crate::domain::event::{Exception, Frame, Level, LogEntry, Mechanism, Request
 use crate::domain::normalize::corpus_tests::{corpus_events, normalize_corpus_event};
 
 const CTX: EventContext<'static> = EventContext {
-    group_id: 42,
-    project_id: 7,
+    group_id: crate::domain::IssueId(42),
+    project_id: crate::domain::ProjectId(7),
     project_slug: "shop",
     size: 1234,
 };

@@ -1,6 +1,7 @@
 //! An organization's notification channels: the list (with "send a test notification"), the form of each
 //! kind for creating and editing, and deletion. The built-in members channel can be edited, not deleted.
 
+use crate::domain::ChannelId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -36,7 +37,7 @@ const KIND_LABELS: [(&str, &str); 5] = [
 ];
 
 pub struct ChannelRow {
-    pub id: i64,
+    pub id: ChannelId,
     pub name: String,
     pub kind: &'static str,
     pub builtin: bool,
@@ -140,7 +141,7 @@ pub async fn new_form(
 pub async fn edit_form(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, channel_id)): Path<(String, i64)>,
+    Path((org, channel_id)): Path<(String, ChannelId)>,
 ) -> Result<Response, WebError> {
     let organization = editor_access(&viewer, &org)?.organization;
     let channel = alerts::get_channel(&state.db, organization.id, channel_id)
@@ -185,7 +186,7 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<WebState>,
-    Path((org, channel_id)): Path<(String, i64)>,
+    Path((org, channel_id)): Path<(String, ChannelId)>,
     action: Action<ChannelForm>,
 ) -> Result<Response, WebError> {
     let (viewer, form) = (action.viewer, action.form);
@@ -204,7 +205,7 @@ pub async fn update(
 fn form_error(
     viewer: &Viewer,
     organization: &Organization,
-    channel_id: Option<i64>,
+    channel_id: Option<ChannelId>,
     form: ChannelForm,
     error: CoreError,
 ) -> Result<Response, WebError> {
@@ -218,7 +219,7 @@ fn form_error(
 fn refused(
     viewer: &Viewer,
     organization: &Organization,
-    channel_id: Option<i64>,
+    channel_id: Option<ChannelId>,
     form: ChannelForm,
     why: String,
 ) -> Result<Response, WebError> {
@@ -236,7 +237,7 @@ fn refused(
 fn form_page(
     viewer: &Viewer,
     organization: &Organization,
-    channel_id: Option<i64>,
+    channel_id: Option<ChannelId>,
     form: ChannelForm,
     stored_secret: Option<String>,
     error: Option<String>,
@@ -268,7 +269,7 @@ fn form_page(
 
 pub async fn delete(
     State(state): State<WebState>,
-    Path((org, channel_id)): Path<(String, i64)>,
+    Path((org, channel_id)): Path<(String, ChannelId)>,
     action: Action<NoFields>,
 ) -> Result<Redirect, WebError> {
     let access = action.viewer.access(&org)?;
@@ -279,7 +280,7 @@ pub async fn delete(
 /// Sends a sample message through the channel now; the page says how it went.
 pub async fn test(
     State(state): State<WebState>,
-    Path((org, channel_id)): Path<(String, i64)>,
+    Path((org, channel_id)): Path<(String, ChannelId)>,
     action: Action<NoFields>,
 ) -> Result<Response, WebError> {
     let access = action.viewer.access(&org)?;

@@ -1,6 +1,7 @@
 //! The rule form: what it posts, how that becomes a [`RuleSpec`], and how a stored rule fills it in.
 //! Numbers arrive as text so a half-filled form comes back with what was typed, plus the error.
 
+use crate::domain::ChannelId;
 use serde::Deserialize;
 
 use crate::domain::alerts::{
@@ -42,7 +43,7 @@ pub struct RuleForm {
     #[serde(default)]
     pub cooldown_minutes: String,
     #[serde(default)]
-    pub channel: Vec<i64>,
+    pub channel: Vec<ChannelId>,
     #[serde(default)]
     pub enabled: bool,
 }

@@ -1,6 +1,7 @@
 //! A project's alert rules: the list (with enable/disable and delete), and the form that creates or
 //! edits one. A refused form comes back with what was typed and the reason.
 
+use crate::domain::{ChannelId, RuleId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -62,7 +63,7 @@ struct RulesPage {
 }
 
 pub struct ChannelChoice {
-    pub id: i64,
+    pub id: ChannelId,
     pub name: String,
     pub kind: &'static str,
     pub checked: bool,
@@ -91,7 +92,7 @@ pub async fn list(
     Query(notice): Query<NoticeParam>,
 ) -> Result<impl IntoResponse, WebError> {
     let (organization, role, project) = viewed_project(&state, &viewer, &org, &slug).await?;
-    let channels: HashMap<i64, (String, &'static str)> = alerts::list_channels(&state.db, organization.id)
+    let channels: HashMap<ChannelId, (String, &'static str)> = alerts::list_channels(&state.db, organization.id)
         .await?
         .into_iter()
         .map(|c| (c.id, (c.name, c.config.kind())))
@@ -144,7 +145,7 @@ pub async fn new_form(
 pub async fn edit_form(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    Path((org, slug, rule_id)): Path<(String, String, RuleId)>,
 ) -> Result<Response, WebError> {
     let (access, project) = editor_project(&state, &viewer, &org, &slug).await?;
     let organization = access.organization;
@@ -165,7 +166,7 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<WebState>,
-    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    Path((org, slug, rule_id)): Path<(String, String, RuleId)>,
     action: Action<RuleForm>,
 ) -> Result<Response, WebError> {
     save(&state, action, &org, &slug, Some(rule_id)).await
@@ -177,7 +178,7 @@ async fn save(
     action: Action<RuleForm>,
     org: &str,
     slug: &str,
-    rule_id: Option<i64>,
+    rule_id: Option<RuleId>,
 ) -> Result<Response, WebError> {
     let (viewer, form) = (action.viewer, action.form);
     let (access, project) = project_access(state, &viewer, org, slug).await?;
@@ -224,7 +225,7 @@ async fn form_page(
     viewer: &Viewer,
     organization: Organization,
     project: Project,
-    rule_id: Option<i64>,
+    rule_id: Option<RuleId>,
     form: RuleForm,
     error: Option<String>,
 ) -> Result<Response, WebError> {
@@ -265,7 +266,7 @@ pub struct StateForm {
 
 pub async fn set_state(
     State(state): State<WebState>,
-    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    Path((org, slug, rule_id)): Path<(String, String, RuleId)>,
     action: Action<StateForm>,
 ) -> Result<Redirect, WebError> {
     let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
@@ -277,7 +278,7 @@ pub async fn set_state(
 
 pub async fn delete(
     State(state): State<WebState>,
-    Path((org, slug, rule_id)): Path<(String, String, i64)>,
+    Path((org, slug, rule_id)): Path<(String, String, RuleId)>,
     action: Action<NoFields>,
 ) -> Result<Redirect, WebError> {
     let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;

@@ -1,6 +1,7 @@
 //! The issue page's actions, carried out by `core::issues`: resolving and ignoring need Sentry's
 //! `event:write` (every member), deleting `event:admin` (admins and owners).
 
+use crate::domain::IssueId;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -28,7 +29,7 @@ enum IssueAction {
 
 pub async fn action(
     State(state): State<WebState>,
-    Path((org, issue_id)): Path<(String, i64)>,
+    Path((org, issue_id)): Path<(String, IssueId)>,
     action: Action<ActionForm>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &action.viewer, &org, issue_id).await?;

@@ -1,5 +1,6 @@
 //! The issue's events, newest first, optionally narrowed to one tag value; and an event's raw JSON.
 
+use crate::domain::IssueId;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -54,7 +55,7 @@ struct EventListPage {
 pub async fn event_list(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id)): Path<(String, i64)>,
+    Path((org, issue_id)): Path<(String, IssueId)>,
     Query(params): Query<EventListParams>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
@@ -75,7 +76,7 @@ pub async fn event_list(
         &request,
         &page,
         |event| Keyset {
-            value: event.timestamp,
+            value: event.timestamp.as_millis(),
             id: event.id,
         },
         |cursor| events_url(&base, &params.tag, cursor),
@@ -105,7 +106,7 @@ pub async fn event_list(
 fn event_row(base: &str, event: StoredEvent, now: i64) -> EventRow {
     EventRow {
         url: format!("{base}/events/{}/", event.event_id),
-        occurred: moment(event.timestamp, now),
+        occurred: moment(event.timestamp.as_millis(), now),
         level_class: level_class(&event.level),
         level: event.level,
         release: event.release.unwrap_or_default(),
@@ -128,7 +129,7 @@ fn events_url(base: &str, tag: &str, cursor: &str) -> String {
 pub async fn event_json(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id, event_id)): Path<(String, i64, String)>,
+    Path((org, issue_id, event_id)): Path<(String, IssueId, String)>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = find_event(&state.db, &found, &event_id).await?;

@@ -8,6 +8,7 @@ mod summary;
 pub use actions::action;
 pub use events::{event_json, event_list};
 
+use crate::domain::IssueId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
@@ -45,7 +46,7 @@ impl Found {
 }
 
 /// The issue, provided the viewer belongs to `org` and the issue to one of its projects (else 404).
-pub(super) async fn find_issue(db: &Db, viewer: &Viewer, org: &str, issue_id: i64) -> Result<Found, WebError> {
+pub(super) async fn find_issue(db: &Db, viewer: &Viewer, org: &str, issue_id: IssueId) -> Result<Found, WebError> {
     let (organization, role) = viewer.org(org)?;
     let issue = issues::get_issue(db, issue_id).await?.ok_or(WebError::NotFound)?;
     let project = get_project(db, issue.project_id)
@@ -102,7 +103,7 @@ struct IssuePage {
 pub async fn show(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id)): Path<(String, i64)>,
+    Path((org, issue_id)): Path<(String, IssueId)>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = edge_event(&state.db, found.issue.id, true).await?;
@@ -113,7 +114,7 @@ pub async fn show(
 pub async fn show_event(
     State(state): State<WebState>,
     viewer: Viewer,
-    Path((org, issue_id, event_id)): Path<(String, i64, String)>,
+    Path((org, issue_id, event_id)): Path<(String, IssueId, String)>,
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = find_event(&state.db, &found, &event_id).await?;
@@ -162,8 +163,8 @@ async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Res
         Event::default()
     });
     Ok(EventSection {
-        occurred: moment(event.timestamp, now),
-        received: moment(event.received, now),
+        occurred: moment(event.timestamp.as_millis(), now),
+        received: moment(event.received.as_millis(), now),
         level_class: level_class(&event.level),
         level: event.level.clone(),
         newest_url: link(newest),
@@ -182,7 +183,7 @@ type Neighbours = (Option<String>, Option<String>, Option<String>, Option<String
 /// listing's `(timestamp, id)` order.
 async fn neighbours(db: &Db, event: &StoredEvent) -> Result<Neighbours, WebError> {
     let here = Keyset {
-        value: event.timestamp,
+        value: event.timestamp.as_millis(),
         id: event.id,
     };
     let step = |direction| PageRequest {

@@ -2,6 +2,7 @@
 
 use crate::domain::lifecycle::{IgnoreCondition, IssueStatus, Resolution};
 use crate::domain::short_id::encode_short_id;
+use crate::domain::IssueId;
 use crate::store::events::EventFilter;
 use crate::store::issues::{hourly_counts_since, top_tag_values, Issue};
 use crate::store::projects::Project;
@@ -74,7 +75,7 @@ fn status_detail(issue: &Issue, now: i64) -> String {
 }
 
 /// Events per hour over the last day and per day over the last 30 days.
-pub async fn charts(db: &Db, issue_id: i64, now: i64) -> Result<(BarChart, BarChart), WebError> {
+pub async fn charts(db: &Db, issue_id: IssueId, now: i64) -> Result<(BarChart, BarChart), WebError> {
     let hours: Vec<(i64, i64)> = hourly_counts_since(db, &[issue_id], now - 30 * DAY_MS)
         .await?
         .into_iter()
