@@ -26,7 +26,9 @@ use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
-use crate::worker::{run_notifier, run_outcome_flusher, run_retention, NotifierSettings, RetentionSettings};
+use crate::worker::{
+    run_disk_watch, run_notifier, run_outcome_flusher, run_retention, NotifierSettings, RetentionSettings,
+};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a body waits for room in the memory budget before it is refused with 503.
@@ -41,6 +43,7 @@ pub struct App {
     notifier_task: tokio::task::JoinHandle<()>,
     outcome_task: tokio::task::JoinHandle<()>,
     retention_task: tokio::task::JoinHandle<()>,
+    disk_task: Option<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     metrics: Arc<Metrics>,
@@ -91,6 +94,12 @@ impl App {
         // Owned by `App` like the notifier.
         #[allow(clippy::disallowed_methods)]
         let retention_task = tokio::spawn(run_retention(core.clone(), retention, stop_notifier.subscribe()));
+        // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
+        #[allow(clippy::disallowed_methods)]
+        let disk_task = db.sqlite_folder().map(|folder| {
+            let stop = stop_notifier.subscribe();
+            tokio::spawn(run_disk_watch(folder, config.min_free_disk, health.clone(), stop))
+        });
         let ingest = Arc::new(Ingest {
             outcomes: core.outcomes.clone(),
             keys: core.keys.clone(),
@@ -127,6 +136,7 @@ impl App {
             notifier_task,
             outcome_task,
             retention_task,
+            disk_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -153,6 +163,7 @@ impl App {
             notifier_task,
             outcome_task,
             retention_task,
+            disk_task,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -170,6 +181,9 @@ impl App {
         let _ = stop_notifier.send(true);
         if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
             tracing::error!("notifier did not stop within the shutdown timeout");
+        }
+        if let Some(task) = disk_task {
+            let _ = tokio::time::timeout(shutdown_timeout, task).await;
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
             tracing::error!("the retention sweep did not stop within the shutdown timeout");

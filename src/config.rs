@@ -219,6 +219,11 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_BATCH_SIZE", default_value_t = 1000, global = true)]
     pub batch_size: usize,
 
+    /// Free space the SQLite database's disk keeps: below it ingest answers 503 before the database fails
+    /// (e.g. 256MB, 1GB). Not checked on Postgres, whose disk is the database server's.
+    #[arg(long, env = "FAULTLINE_MIN_FREE_DISK", default_value = "256MB", value_parser = byte_size, global = true)]
+    pub min_free_disk: u64,
+
     /// Days a project keeps its events unless it sets its own retention.
     #[arg(long, env = "FAULTLINE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3650), global = true)]
     pub retention_days: i64,
@@ -376,6 +381,11 @@ impl Config {
 
 const DEFAULT_BIND: &str = "127.0.0.1:8000";
 
+/// A size setting (`256MB`, `10GB`), refused at start with a sentence when unreadable.
+fn byte_size(text: &str) -> Result<u64, String> {
+    crate::domain::size::parse_byte_size(text).map_err(|e| e.to_string())
+}
+
 /// `http://` and the bind address; an unspecified address (`0.0.0.0`, `::`) is reached on loopback.
 fn url_of_bind_address(bind: &SocketAddr) -> url::Url {
     let host = match bind.ip() {
@@ -417,6 +427,16 @@ mod tests {
         config.bind = bind.parse().unwrap();
         config.public_url_setting = public_url.map(|url| url.parse().unwrap());
         config.resolved().public_url.to_string()
+    }
+
+    #[test]
+    fn sizes_and_retention_are_checked_at_start_with_a_sentence() {
+        let parsed = Cli::try_parse_from(["faultline", "--min-free-disk", "1GB"]).unwrap();
+        assert_eq!(parsed.config.min_free_disk, 1_000_000_000);
+        let error = Cli::try_parse_from(["faultline", "--min-free-disk", "ten gigs"]).unwrap_err();
+        assert!(error.to_string().contains("invalid size \"ten gigs\""), "{error}");
+        assert!(Cli::try_parse_from(["faultline", "--retention-days", "0"]).is_err());
+        assert!(Cli::try_parse_from(["faultline", "--retention-days", "-1"]).is_err());
     }
 
     #[test]

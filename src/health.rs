@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
+use crate::domain::size::format_byte_size;
 use crate::store::Outage;
 
 /// Since when, and why, writes fail.
@@ -17,8 +18,18 @@ pub struct Failing {
     pub since: Instant,
 }
 
+/// Free space on the database's disk below the floor: ingest stops before the database fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowDisk {
+    pub free_bytes: u64,
+    pub floor_bytes: u64,
+}
+
 #[derive(Default)]
 pub struct DbHealth {
+    /// Mirrors `low_disk.is_some()`.
+    is_low_disk: AtomicBool,
+    low_disk: Mutex<Option<LowDisk>>,
     /// Mirrors `failing.is_some()`, so the healthy path of every request costs one atomic load.
     is_failing: AtomicBool,
     failing: Mutex<Option<Failing>>,
@@ -59,6 +70,37 @@ impl DbHealth {
                 self.failed.notify_one();
             }
         }
+    }
+
+    /// `None` while the database's disk has room above the floor.
+    pub fn low_disk(&self) -> Option<LowDisk> {
+        if !self.is_low_disk.load(Ordering::Acquire) {
+            return None;
+        }
+        *self.low_disk.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the disk watcher measured; says so once when the disk goes below the floor and once when
+    /// space returns.
+    pub fn record_free_space(&self, free_bytes: u64, floor_bytes: u64) {
+        let low = free_bytes < floor_bytes;
+        let mut current = self.low_disk.lock().unwrap_or_else(|e| e.into_inner());
+        match (current.is_some(), low) {
+            (false, true) => tracing::error!(
+                free = %format_byte_size(free_bytes),
+                floor = %format_byte_size(floor_bytes),
+                "free disk space below FAULTLINE_MIN_FREE_DISK; ingest answers 503 until space returns"
+            ),
+            (true, false) => {
+                tracing::warn!(free = %format_byte_size(free_bytes), "free disk space is back above the floor")
+            }
+            _ => {}
+        }
+        *current = low.then_some(LowDisk {
+            free_bytes,
+            floor_bytes,
+        });
+        self.is_low_disk.store(low, Ordering::Release);
     }
 
     /// A write was committed.

@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::domain::size::format_byte_size;
 use crate::health::DbHealth;
 use crate::store::Db;
 use crate::telemetry::Metrics;
@@ -44,6 +45,17 @@ async fn readyz(State(state): State<OpsState>) -> impl IntoResponse {
             "status": "unavailable",
             "detail": format!("writes failing: {}", failing.outage),
             "failing_for_secs": failing.since.elapsed().as_secs(),
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    if let Some(low) = state.health.low_disk() {
+        let body = serde_json::json!({
+            "status": "unavailable",
+            "detail": format!(
+                "free disk space below FAULTLINE_MIN_FREE_DISK: {} left, the floor is {}",
+                format_byte_size(low.free_bytes),
+                format_byte_size(low.floor_bytes)
+            ),
         });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
     }

@@ -16,6 +16,7 @@ pub mod project;
 pub mod scrub;
 pub mod search;
 pub mod short_id;
+pub mod size;
 pub mod tags;
 pub mod time;
 pub mod title;

@@ -17,6 +17,8 @@ use crate::domain::auth::{key_from_request, AuthError, Dsn, PublicKey, RequestCr
 use crate::domain::envelope::{parse_header_line, MAX_HEADER_LINE};
 use crate::request_body::{drain, BodyReservation};
 
+use crate::domain::size::format_byte_size;
+
 use super::decode::{decode_body_charged, first_line, DecodeError};
 use super::error::IngestError;
 use super::Ingest;
@@ -86,7 +88,15 @@ fn decode_within(
 }
 
 pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, IngestError> {
-    // While database writes fail, every request is answered 503 before any other work.
+    // While the disk is low or database writes fail, every request is answered 503 before any other work.
+    // Below the free-space floor first: it explains a failing write too, and says what to do.
+    if let Some(low) = ingest.health.low_disk() {
+        return Err(IngestError::LowDisk {
+            free: format_byte_size(low.free_bytes),
+            floor: format_byte_size(low.floor_bytes),
+            retry_after_secs: ingest.settings.retry_after_secs,
+        });
+    }
     if let Some(failing) = ingest.health.failing() {
         return Err(super::pipeline::unavailable(ingest, failing.outage));
     }

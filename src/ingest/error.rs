@@ -50,6 +50,13 @@ pub enum IngestError {
     /// The database cannot take writes now (unreachable, disk full): every event would fail alike.
     #[error("events cannot be stored right now ({outage}); retry later")]
     Unavailable { outage: Outage, retry_after_secs: u64 },
+    /// Free disk space is below the floor: events are refused before the database would fail.
+    #[error("free disk space is low ({free} left, the floor is {floor}); retry later")]
+    LowDisk {
+        free: String,
+        floor: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl IngestError {
@@ -73,9 +80,10 @@ impl IngestError {
             IngestError::Decode(DecodeError::OverBudget) | IngestError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
             IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::ShuttingDown | IngestError::Storage | IngestError::Unavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            IngestError::ShuttingDown
+            | IngestError::Storage
+            | IngestError::Unavailable { .. }
+            | IngestError::LowDisk { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -99,6 +107,7 @@ impl IngestError {
             IngestError::ShuttingDown => "shutting_down",
             IngestError::Storage => "storage",
             IngestError::Unavailable { .. } => "unavailable",
+            IngestError::LowDisk { .. } => "low_disk",
         }
     }
 
@@ -108,7 +117,8 @@ impl IngestError {
         match self {
             IngestError::QueueFull { retry_after_secs }
             | IngestError::Busy { retry_after_secs }
-            | IngestError::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
+            | IngestError::Unavailable { retry_after_secs, .. }
+            | IngestError::LowDisk { retry_after_secs, .. } => Some(*retry_after_secs),
             IngestError::Decode(DecodeError::OverBudget) => Some(1),
             _ => None,
         }

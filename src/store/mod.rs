@@ -99,6 +99,23 @@ impl Db {
         Ok(())
     }
 
+    /// The folder holding a SQLite database's file (whose disk the disk watcher measures); `None` for
+    /// Postgres, whose disk is the database server's.
+    pub fn sqlite_folder(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Db::Sqlite(pool) => {
+                let file = pool.connect_options().get_filename().to_path_buf();
+                let folder = file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                Some(if folder.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    folder
+                })
+            }
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// A trivial round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await?.rows_affected());

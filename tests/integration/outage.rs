@@ -158,7 +158,14 @@ async fn sqlite_full_disk_answers_503_and_recovers_when_space_returns() {
         Err(reason) => return eprintln!("full-disk test skipped: {reason}"),
     };
     let url = format!("sqlite://{}", tmpfs.path().join("data/faultline.db").display());
-    let app = Arc::new(TestApp::spawn_with(Backend::Sqlite, |config| config.database_url = url).await);
+    // The free-space floor off: this test proves what happens when the database itself fails.
+    let app = Arc::new(
+        TestApp::spawn_with(Backend::Sqlite, |config| {
+            config.database_url = url;
+            config.min_free_disk = 0;
+        })
+        .await,
+    );
     let mut acked = vec![ingest_until_stored(&app, Duration::from_secs(5))
         .await
         .expect("ingest works")];
@@ -198,6 +205,57 @@ async fn sqlite_full_disk_answers_503_and_recovers_when_space_returns() {
         assert_eq!(app.post_envelope(envelope(&id, &large_event())).await.status(), 200);
         acked.push(id);
     }
+    assert_all_stored(&app, &acked).await;
+    Arc::try_unwrap(app).ok().unwrap().stop().await;
+    drop(tmpfs);
+}
+
+/// SQLite only: with the database on a 40 MB tmpfs and a 12 MB floor, filling the disk under load stops
+/// ingest with 503 (low disk) before the database fails; everything acknowledged is stored, `/readyz` says
+/// why, and ingest resumes by itself once space returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_below_the_free_space_floor_answers_503_before_the_database_fails() {
+    let tmpfs = match Tmpfs::mount(40) {
+        Ok(tmpfs) => tmpfs,
+        Err(reason) => return eprintln!("free-space floor test skipped: {reason}"),
+    };
+    let url = format!("sqlite://{}", tmpfs.path().join("data/faultline.db").display());
+    let app = Arc::new(
+        TestApp::spawn_with(Backend::Sqlite, |config| {
+            config.database_url = url;
+            config.min_free_disk = 12_000_000;
+        })
+        .await,
+    );
+    let mut acked = vec![ingest_until_stored(&app, Duration::from_secs(5))
+        .await
+        .expect("ingest works above the floor")];
+    let filler: PathBuf = tmpfs.path().join("filler");
+    // Leaves 8 MB: below the floor, with room for the database to keep writing.
+    let load = tokio::spawn({
+        let app = app.clone();
+        async move { ingest_until_refused(&app).await }
+    });
+    fill_disk(&filler, 8 * 1024 * 1024);
+    let fill = load.await.unwrap();
+    acked.extend(fill.acked);
+    assert!(fill.refused.len() >= 20, "below the floor ingest refuses");
+    let low = app
+        .post_envelope(envelope(&new_event_id(), &json!({"message": "low"})))
+        .await;
+    assert_eq!(low.status(), 503);
+    assert_eq!(low.headers()["retry-after"], "5");
+    assert!(low.text().await.unwrap().contains("free disk space is low"));
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503);
+    assert!(
+        body["detail"].as_str().unwrap().contains("FAULTLINE_MIN_FREE_DISK"),
+        "{body}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let id = ingest_until_stored(&app, Duration::from_secs(5)).await;
+    acked.push(id.expect("ingest resumes once space returns, without a restart"));
+    assert_eq!(readyz(&app).await.0, 200);
     assert_all_stored(&app, &acked).await;
     Arc::try_unwrap(app).ok().unwrap().stop().await;
     drop(tmpfs);
