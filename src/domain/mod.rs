@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod envelope;
 pub mod event;
+pub mod filters;
 pub mod grouping;
 pub mod ids;
 pub mod lifecycle;
