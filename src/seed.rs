@@ -191,6 +191,7 @@ fn corpus_event(corpus: &Corpus, scrubber: &Scrubber, plan: &SeedPlan, project_i
         header_event_id: None,
         sent_at: Some(received_at),
         scrubber: Some(scrubber),
+        filters: None,
     };
     prepare_event(raw.into(), &ctx).expect("a corpus event prepares")
 }

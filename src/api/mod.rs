@@ -35,7 +35,8 @@ impl ApiState {
 
 pub fn router(state: ApiState) -> Router {
     use routes::{
-        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, projects, releases, stats,
+        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, project_filters, projects,
+        releases, stats,
     };
     Router::new()
         .route("/api/0/", get(index::root))
@@ -48,7 +49,15 @@ pub fn router(state: ApiState) -> Router {
             get(projects::organization_projects),
         )
         .route("/api/0/teams/{org}/{team}/projects/", post(projects::create))
-        .route("/api/0/projects/{org}/{project}/", get(projects::detail))
+        .route(
+            "/api/0/projects/{org}/{project}/",
+            get(projects::detail).put(project_filters::update_project),
+        )
+        .route("/api/0/projects/{org}/{project}/filters/", get(project_filters::list))
+        .route(
+            "/api/0/projects/{org}/{project}/filters/{filter}/",
+            axum::routing::put(project_filters::update),
+        )
         .route(
             "/api/0/projects/{org}/{project}/keys/",
             get(projects::keys).post(projects::create_key),

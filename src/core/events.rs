@@ -7,6 +7,7 @@ use crate::domain::Timestamp;
 use std::cell::RefCell;
 
 use crate::domain::event::Event;
+use crate::domain::filters::InboundFilters;
 use crate::domain::grouping::{compute_grouping, GROUPING_VERSION};
 use crate::domain::normalize::{normalize_event, parse_lenient_json, LenientJson, NormalizeContext};
 use crate::domain::scrub::Scrubber;
@@ -20,6 +21,9 @@ pub enum PrepareError {
     /// The payload is not an event (ingest answers 400 with the reason).
     #[error("{0}")]
     Invalid(String),
+    /// An inbound filter of the project matched (its id); answered 200 and counted, never stored.
+    #[error("filtered by {0}")]
+    Filtered(&'static str),
     /// The payload could not be compressed for storage.
     #[error("the event could not be compressed")]
     Compression,
@@ -41,6 +45,8 @@ pub struct EventContext<'a> {
     pub sent_at: Option<f64>,
     /// `None` when scrubbing is switched off.
     pub scrubber: Option<&'a Scrubber>,
+    /// The project's inbound filters; `None` keeps every event.
+    pub filters: Option<&'a InboundFilters>,
 }
 
 /// Parses an event payload, repairing lone surrogate escapes, out-of-range numbers and the `NaN`
@@ -59,6 +65,10 @@ pub fn prepare_event(parsed: LenientJson, ctx: &EventContext) -> Result<NewEvent
         json_repairs: &parsed.repairs,
     };
     let mut event = normalize_event(parsed.value, &normalize_ctx).map_err(|e| PrepareError::Invalid(e.to_string()))?;
+    // Before scrubbing: the filters read the user agent and the client address.
+    if let Some(filter) = ctx.filters.and_then(|filters| filters.matches(&event)) {
+        return Err(PrepareError::Filtered(filter));
+    }
     if let Some(scrubber) = ctx.scrubber {
         scrubber.scrub(&mut event);
     }

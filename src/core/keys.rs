@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::domain::auth::PublicKey;
+use crate::domain::filters::InboundFilters;
 use crate::domain::scrub::Scrubber;
 use crate::store::{projects, Db, StoreError};
 
@@ -22,6 +23,7 @@ pub struct ProjectAuth {
     pub key_id: i64,
     pub enabled: bool,
     pub scrubber: Arc<Scrubber>,
+    pub filters: Arc<InboundFilters>,
 }
 
 #[derive(Clone)]
@@ -56,6 +58,7 @@ impl KeyCache {
                 key_id: record.key_id,
                 enabled: record.key_enabled && record.project_enabled,
                 scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
+                filters: Arc::new(record.filters),
             });
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {

@@ -4,9 +4,10 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::auth::{Dsn, PublicKey};
+use crate::domain::filters::InboundFilters;
 use crate::domain::project::ProjectSlug;
-use crate::store::organizations;
 use crate::store::projects::{self, Project, ProjectKey};
+use crate::store::{organizations, project_filters, retention};
 use crate::store::{Db, StoreError};
 
 use super::{Access, Core, CoreError, CoreResult};
@@ -151,6 +152,33 @@ pub async fn set_scrub_keys(core: &Core, access: &Access, project: &Project, key
     projects::set_scrub_keys(&core.db, project.id, keys).await?;
     core.keys.invalidate();
     Ok(())
+}
+
+/// The project's inbound filters.
+pub async fn filters(core: &Core, access: &Access, project: &Project) -> CoreResult<InboundFilters> {
+    access.sees(project.organization_id)?;
+    Ok(project_filters::filters(&core.db, project.id).await?)
+}
+
+/// Replaces the project's inbound filters; ingest applies them to the next event.
+#[tracing::instrument(skip(core, access, project, filters), fields(project = project.id.get()))]
+pub async fn set_filters(core: &Core, access: &Access, project: &Project, filters: &InboundFilters) -> CoreResult<()> {
+    writable(access, project)?;
+    project_filters::set_filters(&core.db, project.id, filters).await?;
+    core.keys.invalidate();
+    Ok(())
+}
+
+/// Sets how many days the project keeps its events (`None`: the server's default).
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
+pub async fn set_retention(core: &Core, access: &Access, project: &Project, days: Option<i64>) -> CoreResult<()> {
+    writable(access, project)?;
+    if let Some(days) = days.filter(|d| !(1..=3650).contains(d)) {
+        return Err(CoreError::Invalid(format!(
+            "retention must be from 1 to 3650 days, not {days}"
+        )));
+    }
+    Ok(retention::set_retention(&core.db, project.id, days).await?)
 }
 
 /// The project is the caller's organization's, and they may change projects there.

@@ -158,6 +158,8 @@ impl From<PrepareError> for IngestError {
         match error {
             PrepareError::Invalid(why) => IngestError::InvalidEvent(why),
             PrepareError::Compression => IngestError::Storage,
+            // The pipeline answers a filtered event itself, before it could get here.
+            PrepareError::Filtered(filter) => IngestError::InvalidEvent(format!("filtered by {filter}")),
         }
     }
 }

@@ -18,7 +18,7 @@ use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
-use crate::core::events::{parse_event_json, prepare_event, EventContext};
+use crate::core::events::{parse_event_json, prepare_event, EventContext, PrepareError};
 use crate::core::outcomes::Origin;
 use crate::core::ProjectAuth;
 use crate::domain::outcomes::{reason, Category, Outcome};
@@ -84,8 +84,12 @@ async fn envelope_event(ingest: &Ingest, mut request: Admitted, origin: Origin) 
     let mut ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     ctx.header_event_id = envelope.header.event_id.as_deref();
     ctx.sent_at = envelope.header.sent_at;
-    let event = prepare_event(parse_event_json(&payload)?, &ctx)?;
-    write(ingest, event, origin).await
+    let reply_id = ctx.header_event_id.and_then(normalize_event_id);
+    match prepare_event(parse_event_json(&payload)?, &ctx) {
+        Ok(event) => write(ingest, event, origin).await,
+        Err(PrepareError::Filtered(filter)) => Ok(filtered(ingest, origin, filter, reply_id)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
@@ -115,8 +119,25 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
             .and_then(|id| id.as_str())
             .and_then(normalize_event_id));
     }
-    let event = prepare_event(parsed, &ctx)?;
-    write(ingest, event, origin).await
+    let reply_id = parsed
+        .value
+        .get("event_id")
+        .and_then(|id| id.as_str())
+        .and_then(normalize_event_id);
+    match prepare_event(parsed, &ctx) {
+        Ok(event) => write(ingest, event, origin).await,
+        Err(PrepareError::Filtered(filter)) => Ok(filtered(ingest, origin, filter, reply_id)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// An event an inbound filter matched: 200 as Sentry answers, counted as filtered with the filter's id.
+fn filtered(ingest: &Ingest, origin: Origin, filter: &'static str, reply_id: EventIdReply) -> EventIdReply {
+    ingest.metrics.items_dropped.with_label_values(&["filtered"]).inc();
+    ingest
+        .outcomes
+        .record(origin, Category::Error, Outcome::Filtered, filter, 1);
+    reply_id
 }
 
 fn too_large_as_event(error: super::decode::DecodeError, limit: usize) -> IngestError {
@@ -210,6 +231,7 @@ fn event_context<'a>(
         header_event_id: None,
         sent_at: None,
         scrubber: scrubber(ingest, auth),
+        filters: Some(&auth.filters).filter(|f| !f.is_empty()).map(|f| &**f),
     }
 }
 

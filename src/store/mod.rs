@@ -13,6 +13,7 @@ mod outage;
 pub mod outcomes;
 pub mod overview;
 pub mod paging;
+pub mod project_filters;
 pub mod projects;
 mod release_order;
 pub mod releases;

@@ -1,5 +1,7 @@
 //! Organizations, projects and their client keys (the DSNs).
 
+use crate::domain::filters::InboundFilters;
+
 use super::{alerts, is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
 use crate::domain::{OrganizationId, ProjectId, RuleId};
 
@@ -35,6 +37,7 @@ pub struct KeyRecord {
     pub key_enabled: bool,
     pub project_enabled: bool,
     pub scrub_keys: Vec<String>,
+    pub filters: InboundFilters,
 }
 
 /// Returns the default organization's id, creating it on first start (`true` when it was created now).
@@ -210,15 +213,17 @@ pub async fn get_project(db: &Db, project_id: ProjectId) -> Result<Option<Projec
 
 /// Looks up a public key with its project's ingest settings.
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
-    let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys \
+    let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys, p.inbound_filters \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
-    let row: Option<(i64, ProjectId, String, bool, bool, String)> =
+    let row: Option<(i64, ProjectId, String, bool, bool, String, Option<String>)> =
         on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
-        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys)| {
+        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters)| {
             let scrub_keys = serde_json::from_str(&scrub_keys)
                 .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
+            let filters = super::project_filters::parse(filters.as_deref())?;
             Ok(KeyRecord {
+                filters,
                 key_id,
                 project_id,
                 project_slug,

@@ -27,6 +27,7 @@ mod e2e_sentry_cli;
 mod email_not_configured;
 mod events;
 mod hardening;
+mod inbound_filters;
 mod ingest;
 mod issues;
 mod layers;

@@ -7,6 +7,7 @@ mod filters;
 pub mod index;
 pub mod issues;
 pub mod lookups;
+pub mod project_filters;
 pub mod projects;
 pub mod releases;
 mod scope;

@@ -19,7 +19,7 @@ pub use patterns::{InvalidPattern, Patterns};
 pub const TOGGLES: [&str; 4] = ["browser-extensions", "localhost", "web-crawlers", "legacy-browsers"];
 
 /// A project's filters, as stored (JSON) and as the ingest cache holds them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundFilters {
     #[serde(default)]
     pub browser_extensions: bool,

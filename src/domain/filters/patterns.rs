@@ -25,6 +25,8 @@ pub struct Patterns {
     matchers: Vec<GlobMatcher>,
 }
 
+impl Eq for Patterns {}
+
 impl PartialEq for Patterns {
     fn eq(&self, other: &Patterns) -> bool {
         self.texts == other.texts
