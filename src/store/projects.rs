@@ -211,12 +211,15 @@ pub async fn get_project(db: &Db, project_id: ProjectId) -> Result<Option<Projec
     Ok(row.map(project_from_row))
 }
 
+/// A key's row with its project's ingest settings: key id, project id and slug, key and project enabled,
+/// scrub keys and inbound filters (both JSON).
+type KeyRow = (i64, ProjectId, String, bool, bool, String, Option<String>);
+
 /// Looks up a public key with its project's ingest settings.
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
     let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys, p.inbound_filters \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
-    let row: Option<(i64, ProjectId, String, bool, bool, String, Option<String>)> =
-        on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
+    let row: Option<KeyRow> = on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
         |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters)| {
             let scrub_keys = serde_json::from_str(&scrub_keys)

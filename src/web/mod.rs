@@ -57,7 +57,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, rules};
-    use pages::{account, auth, issue_detail, issues, members, project_settings as settings, projects, stats};
+    use pages::{
+        account, auth, issue_detail, issues, members, project_data, project_settings as settings, projects, stats,
+    };
     let pages = Router::new()
         .route("/", get(auth::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -98,6 +100,10 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/settings/keys/delete",
             post(settings::delete_key),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/settings/data",
+            post(project_data::save),
         )
         .route(
             "/organizations/{org}/projects/{project}/settings/scrubbing",

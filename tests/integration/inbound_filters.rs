@@ -102,7 +102,68 @@ async fn bad_filter_settings_are_refused_with_a_sentence(backend: Backend) {
     app.stop().await;
 }
 
+const SETTINGS: &str = "/organizations/default/projects/default/settings/";
+
+/// The settings page's Data section sets retention and filters; members only see them.
+async fn the_data_settings_set_retention_and_filters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in_admin("boss@example.com").await;
+    let action = format!("{SETTINGS}data");
+    let fields = [
+        ("retention_days", "30"),
+        ("filter", "localhost"),
+        ("filter", "web-crawlers"),
+        ("error_messages", "*ResizeObserver*"),
+        ("releases", ""),
+    ];
+    admin.submit(SETTINGS, &action, &fields).await.expect(303);
+    let page = admin.get(SETTINGS).await.expect(200);
+    assert!(page.body.contains("value=\"30\""), "retention shown");
+    assert!(page.body.contains("value=\"localhost\" checked"), "localhost on");
+    assert!(!page.body.contains("value=\"legacy-browsers\" checked"), "legacy off");
+    assert!(page.body.contains("*ResizeObserver*</textarea>"));
+    let local = new_event_id();
+    let event = json!({"message": "dev", "request": {"url": "http://localhost/"}});
+    assert_eq!(app.post_envelope(envelope(&local, &event)).await.status(), 200);
+    let stored = events::stored_event_ids(&app.db, app.project_id, &[local])
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "filtered from the next event on");
+
+    let bad = [("retention_days", "30"), ("error_messages", "[oops")];
+    let refused = admin.submit(SETTINGS, &action, &bad).await.expect(400);
+    assert!(refused.body.contains("Error messages: the pattern"), "{}", refused.body);
+    let zero = [("retention_days", "0")];
+    let refused = admin.submit(SETTINGS, &action, &zero).await.expect(400);
+    assert!(
+        refused.body.contains("retention must be from 1 to 3650 days"),
+        "{}",
+        refused.body
+    );
+    let page = admin.get(SETTINGS).await.expect(200);
+    assert!(
+        page.body.contains("value=\"localhost\" checked"),
+        "nothing changed by refused forms"
+    );
+
+    let member = app
+        .signed_in("dev@example.com", None, faultline::domain::accounts::Role::Member)
+        .await;
+    assert!(member
+        .get(SETTINGS)
+        .await
+        .expect(200)
+        .body
+        .contains("Events from localhost"));
+    member
+        .submit(SETTINGS, &action, &[("retention_days", "1")])
+        .await
+        .expect(403);
+    app.stop().await;
+}
+
 on_both_databases!(
     matching_events_are_answered_but_not_stored_and_counted,
     bad_filter_settings_are_refused_with_a_sentence,
+    the_data_settings_set_retention_and_filters,
 );

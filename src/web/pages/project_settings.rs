@@ -19,6 +19,7 @@ use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
 
 use super::members::{member_rows, MemberRow};
+use super::project_data::{data_view, DataView};
 use super::{path_segment, render, Notice, NoticeParam};
 
 /// The platforms a project can name (Sentry's identifiers), with how the page shows them.
@@ -33,8 +34,13 @@ pub const PLATFORMS: [(&str, &str); 8] = [
     ("other", "Other"),
 ];
 
-const NOTICES: [(&str, &str, bool); 14] = [
+const NOTICES: [(&str, &str, bool); 15] = [
     ("general", "Project saved.", false),
+    (
+        "data",
+        "Retention and filters saved; they apply to events received from now on.",
+        false,
+    ),
     (
         "name_required",
         "The project needs a name (up to 200 characters).",
@@ -97,6 +103,7 @@ struct SettingsPage {
     role_choices: Vec<&'static str>,
     scrub_keys: String,
     default_scrub_keys: &'static [&'static str],
+    data: DataView,
 }
 
 /// The project named in the URL, in an organization the viewer belongs to (else 404), and their role.
@@ -185,6 +192,7 @@ pub async fn page(
         role_choices,
         scrub_keys,
         default_scrub_keys: default_sensitive_keys(),
+        data: data_view(&state, &project).await?,
         project,
     })
 }

@@ -1,0 +1,109 @@
+//! The "Data" part of a project's settings: how long its events are kept and which incoming events are
+//! filtered out (Sentry's inbound filters). Shown on the settings page; saved here through `core`.
+
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use serde::Deserialize;
+
+use crate::core;
+use crate::domain::filters::{InboundFilters, Patterns, TOGGLES};
+use crate::store::projects::Project;
+use crate::store::retention;
+use crate::web::session::Action;
+use crate::web::{WebError, WebState};
+
+use super::project_settings::{back_to, project_access};
+
+/// One filter switch as the form shows it.
+pub struct ToggleRow {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub on: bool,
+}
+
+/// What the Data section shows.
+pub struct DataView {
+    /// Empty: the server's default.
+    pub retention_days: String,
+    pub toggles: Vec<ToggleRow>,
+    pub error_messages: String,
+    pub releases: String,
+}
+
+pub async fn data_view(state: &WebState, project: &Project) -> Result<DataView, WebError> {
+    let days = retention::project_retentions(&state.db)
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == project.id)
+        .and_then(|(_, days)| days);
+    let filters = crate::store::project_filters::filters(&state.db, project.id).await?;
+    let toggles = TOGGLES
+        .iter()
+        .map(|id| ToggleRow {
+            id,
+            label: label(id),
+            on: filters.toggle(id).unwrap_or(false),
+        })
+        .collect();
+    Ok(DataView {
+        retention_days: days.map(|d| d.to_string()).unwrap_or_default(),
+        toggles,
+        error_messages: filters.error_messages.texts().join("\n"),
+        releases: filters.releases.texts().join("\n"),
+    })
+}
+
+fn label(id: &str) -> &'static str {
+    match id {
+        "browser-extensions" => "Errors caused by browser extensions",
+        "localhost" => "Events from localhost (request URL or user IP)",
+        "web-crawlers" => "Events from web crawlers (Googlebot, Bingbot, …)",
+        _ => "Events from legacy browsers (Internet Explorer, browsers older than ten years)",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DataForm {
+    #[serde(default)]
+    retention_days: String,
+    #[serde(default)]
+    filter: Vec<String>,
+    #[serde(default)]
+    error_messages: String,
+    #[serde(default)]
+    releases: String,
+}
+
+/// Saves retention and filters; a bad value is a 400 page that says which and why, and nothing is saved.
+pub async fn save(
+    State(state): State<WebState>,
+    Path((org, slug)): Path<(String, String)>,
+    action: Action<DataForm>,
+) -> Result<Redirect, WebError> {
+    let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
+    let form = action.form;
+    let days = match form.retention_days.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<i64>()
+                .map_err(|_| WebError::BadRequest(format!("Retention must be a number of days, not {text:?}.")))?,
+        ),
+    };
+    let patterns = |name: &str, text: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        Patterns::parse(&lines).map_err(|e| WebError::BadRequest(format!("{name}: {e}.")))
+    };
+    let mut filters = InboundFilters {
+        error_messages: patterns("Error messages", &form.error_messages)?,
+        releases: patterns("Releases", &form.releases)?,
+        ..InboundFilters::default()
+    };
+    for id in &form.filter {
+        if !filters.set_toggle(id, true) {
+            return Err(WebError::BadRequest(format!("There is no filter {id:?}.")));
+        }
+    }
+    core::projects::set_retention(&state.core, &access, &project, days).await?;
+    core::projects::set_filters(&state.core, &access, &project, &filters).await?;
+    Ok(back_to(&org, &slug, "data", "data"))
+}
