@@ -106,12 +106,12 @@ pub async fn record_batch_alerting(
         new_issues: &outcome.new_issues.iter().copied().collect(),
         regressed: &outcome.regressed_issues.iter().copied().collect(),
         ignored: &ignored,
-        now_ms: events.iter().map(|e| e.received.as_millis()).max().unwrap_or_default(),
+        now: events.iter().map(|e| e.received).max().unwrap_or_default(),
     };
     let fired = record_fires(&mut tx, rules, memo, &facts).await?;
     tx.commit().await?;
     for fire in &fired {
-        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now_ms);
+        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now);
     }
     outcome.fires = fired.len();
     Ok(outcome)
