@@ -21,6 +21,7 @@ fn releases() -> KnownReleases {
         ("green", 70),
     ]
     .into_iter()
+    .map(|(version, first_seen_ms)| (version, at(first_seen_ms)))
     .collect()
 }
 
