@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::domain::lifecycle::{IgnoreFor, StatusChange};
 use crate::domain::normalize::parse_timestamp;
+use crate::domain::Timestamp;
 
 use super::error::ApiError;
 
@@ -69,7 +70,7 @@ fn ignore_for(body: &serde_json::Map<String, Value>, details: &Value) -> Result<
     }
     if let Some(until) = field("ignoreUntil") {
         let seconds = parse_timestamp(until).ok_or_else(|| ApiError::bad_request("ignoreUntil must be a date"))?;
-        return Ok(IgnoreFor::Until((seconds * 1000.0) as i64));
+        return Ok(IgnoreFor::Until(Timestamp::from_millis((seconds * 1000.0) as i64)));
     }
     Ok(IgnoreFor::Forever)
 }
@@ -138,7 +139,9 @@ mod tests {
         );
         assert_eq!(
             change(json!({"status": "ignored", "statusDetails": {"ignoreUntil": "2030-01-01T00:00:00.123456789Z"}})),
-            Some(StatusChange::Ignore(IgnoreFor::Until(1_893_456_000_123)))
+            Some(StatusChange::Ignore(IgnoreFor::Until(Timestamp::from_millis(
+                1_893_456_000_123
+            ))))
         );
     }
 

@@ -4,9 +4,9 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::lifecycle::{ChangeContext, StatusChange};
-use crate::domain::IssueId;
+use crate::domain::{IssueId, Timestamp};
 use crate::store::issues::{self, Issue};
-use crate::store::{now_ms, Tx};
+use crate::store::Tx;
 
 use super::{Access, Core, CoreError, CoreResult};
 
@@ -40,7 +40,7 @@ pub async fn change_statuses(
         };
         let latest_release = issues::latest_release_in(&mut tx, issue.project_id).await?;
         let context = ChangeContext {
-            now_ms: now_ms(),
+            now: Timestamp::now(),
             times_seen: issue.times_seen,
             latest_release: latest_release.as_deref(),
         };

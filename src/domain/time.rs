@@ -37,6 +37,16 @@ impl Timestamp {
     pub const fn as_millis(self) -> i64 {
         self.0
     }
+
+    /// This instant moved by a duration in milliseconds (negative moves back), saturating.
+    pub const fn saturating_add_millis(self, millis: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(millis))
+    }
+
+    /// Milliseconds from `earlier` to this instant (negative when `earlier` is later).
+    pub const fn millis_since(self, earlier: Timestamp) -> i64 {
+        self.0 - earlier.0
+    }
 }
 
 impl fmt::Display for Timestamp {

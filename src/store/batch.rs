@@ -1,7 +1,7 @@
 //! The writer's group commit: one transaction stores a whole batch of events, upserting their issues
 //! (aggregated per fingerprint), skipping re-sent event ids, and bumping tag, hour and user counters.
 
-use crate::domain::{IssueId, ProjectId};
+use crate::domain::{IssueId, ProjectId, Timestamp};
 use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
@@ -106,12 +106,12 @@ pub async fn record_batch_alerting(
         new_issues: &outcome.new_issues.iter().copied().collect(),
         regressed: &outcome.regressed_issues.iter().copied().collect(),
         ignored: &ignored,
-        now_ms: events.iter().map(|e| e.received.as_millis()).max().unwrap_or_default(),
+        now: events.iter().map(|e| e.received).max().unwrap_or_default(),
     };
     let fired = record_fires(&mut tx, rules, memo, &facts).await?;
     tx.commit().await?;
     for fire in &fired {
-        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now_ms);
+        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now);
     }
     outcome.fires = fired.len();
     Ok(outcome)
@@ -234,8 +234,8 @@ fn newest<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> &'e NewEvent {
     &events[i]
 }
 
-fn span(group: &IssueGroup, events: &[NewEvent]) -> (i64, i64) {
-    let times = group.members.iter().map(|&i| events[i].timestamp.as_millis());
+fn span(group: &IssueGroup, events: &[NewEvent]) -> (Timestamp, Timestamp) {
+    let times = group.members.iter().map(|&i| events[i].timestamp);
     let first = times.clone().min().unwrap_or_default();
     (first, times.max().unwrap_or_default())
 }
@@ -269,7 +269,7 @@ async fn update_issue(
     for (n, &i) in members.iter().enumerate() {
         let incoming = IncomingEvent {
             release: events[i].release.as_deref(),
-            timestamp_ms: events[i].timestamp.as_millis(),
+            timestamp: events[i].timestamp,
             times_seen_after: issue.times_seen + n as i64 + 1,
         };
         match lifecycle::apply_event(&mut state, &incoming, &releases) {

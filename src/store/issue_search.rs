@@ -44,8 +44,8 @@ impl IssueSort {
     /// The value of this sort's column for an issue, for cursors.
     pub fn key_of(self, issue: &Issue) -> i64 {
         match self {
-            IssueSort::Date => issue.last_seen,
-            IssueSort::New => issue.first_seen,
+            IssueSort::Date => issue.last_seen.as_millis(),
+            IssueSort::New => issue.first_seen.as_millis(),
             IssueSort::Freq => issue.times_seen,
             IssueSort::User => issue.user_count,
         }

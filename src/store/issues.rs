@@ -1,7 +1,7 @@
 //! Issues: reading them, their counters and facets, and changing their lifecycle state.
 
 use crate::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
-use crate::domain::{IssueId, OrganizationId, ProjectId};
+use crate::domain::{IssueId, OrganizationId, ProjectId, Timestamp};
 
 use super::{on_pool, on_tx, Db, StoreError, Tx};
 
@@ -18,8 +18,8 @@ pub struct Issue {
     pub level: String,
     pub metadata: serde_json::Value,
     pub state: IssueState,
-    pub first_seen: i64,
-    pub last_seen: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
     pub times_seen: i64,
     pub user_count: i64,
     pub first_release: Option<String>,
@@ -34,9 +34,9 @@ pub(crate) struct StateColumns {
     pub substatus: String,
     pub resolution: Option<String>,
     pub resolution_release: Option<String>,
-    pub resolved_at: Option<i64>,
+    pub resolved_at: Option<Timestamp>,
     pub ignore_kind: Option<String>,
-    pub ignore_until: Option<i64>,
+    pub ignore_until: Option<Timestamp>,
     pub ignore_until_count: Option<i64>,
 }
 
@@ -51,7 +51,7 @@ impl StateColumns {
         let (ignore_kind, ignore_until, ignore_until_count) = match &state.ignore {
             None => (None, None, None),
             Some(IgnoreCondition::Forever) => (Some("forever"), None, None),
-            Some(IgnoreCondition::UntilTime { until_ms }) => (Some("until_time"), Some(*until_ms), None),
+            Some(IgnoreCondition::UntilTime { until }) => (Some("until_time"), Some(*until), None),
             Some(IgnoreCondition::UntilCount { times_seen_target }) => {
                 (Some("until_count"), None, Some(*times_seen_target))
             }
@@ -61,7 +61,7 @@ impl StateColumns {
             substatus: state.substatus.as_str().to_owned(),
             resolution: resolution.map(str::to_owned),
             resolution_release,
-            resolved_at: state.resolved_at_ms,
+            resolved_at: state.resolved_at,
             ignore_kind: ignore_kind.map(str::to_owned),
             ignore_until,
             ignore_until_count,
@@ -88,7 +88,7 @@ impl StateColumns {
             None => None,
             Some("forever") => Some(IgnoreCondition::Forever),
             Some("until_time") => Some(IgnoreCondition::UntilTime {
-                until_ms: self.ignore_until.ok_or_else(|| corrupt("ignore_until", "NULL"))?,
+                until: self.ignore_until.ok_or_else(|| corrupt("ignore_until", "NULL"))?,
             }),
             Some("until_count") => Some(IgnoreCondition::UntilCount {
                 times_seen_target: self
@@ -101,7 +101,7 @@ impl StateColumns {
             status,
             substatus,
             resolution,
-            resolved_at_ms: self.resolved_at,
+            resolved_at: self.resolved_at,
             ignore,
         })
     }
@@ -124,8 +124,8 @@ pub(crate) struct IssueRow {
     metadata: String,
     #[sqlx(flatten)]
     state: StateColumns,
-    first_seen: i64,
-    last_seen: i64,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
     times_seen: i64,
     user_count: i64,
     first_release: Option<String>,
@@ -225,8 +225,8 @@ pub struct TagCount {
     pub key: String,
     pub value: String,
     pub times_seen: i64,
-    pub first_seen: i64,
-    pub last_seen: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
 }
 
 /// Tag facets of an issue, most frequent value first within each key.

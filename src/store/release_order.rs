@@ -1,7 +1,7 @@
 //! The release order a batch needs to apply release-based resolutions ("resolved in the next release"):
 //! when each release of a project was first seen, loaded only for projects with such a resolution pending.
 
-use crate::domain::ProjectId;
+use crate::domain::{ProjectId, Timestamp};
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::lifecycle::{self, ReleaseOrder, Resolution};
@@ -12,7 +12,7 @@ use super::{on_tx, StoreError, Tx};
 /// Release first-seen instants, loaded only for projects with a release-based resolution pending.
 #[derive(Default)]
 pub(super) struct ReleaseBook {
-    first_seen: HashMap<(ProjectId, String), i64>,
+    first_seen: HashMap<(ProjectId, String), Timestamp>,
 }
 
 /// The release order within one project.
@@ -45,7 +45,7 @@ pub(super) async fn load_release_order(
     let mut book = ReleaseBook::default();
     for project_id in projects {
         let sql = "SELECT version, first_seen FROM releases WHERE project_id = $1";
-        let rows: Vec<(String, i64)> =
+        let rows: Vec<(String, Timestamp)> =
             on_tx!(tx, conn, Backend => sqlx::query_as(sql).bind(project_id).fetch_all(&mut *conn).await?);
         book.first_seen
             .extend(rows.into_iter().map(|(version, at)| ((project_id, version), at)));

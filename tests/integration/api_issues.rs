@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use common::api::Token;
 use common::{envelope, exception_event, new_event_id, Backend, TestApp};
 use faultline::domain::lifecycle::{IssueState, Resolution};
+use faultline::domain::Timestamp;
 use faultline::store::issues;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -57,7 +58,7 @@ async fn the_default_query_shows_unresolved_issues_and_an_empty_one_shows_all(ba
     let all = issues::list_issues(&app.db, app.project_id).await.unwrap();
     let resolved = all.iter().find(|i| i.title.starts_with("Error3")).unwrap();
     let mut state = IssueState::new_issue();
-    state.resolve(Resolution::Plain, 0);
+    state.resolve(Resolution::Plain, Timestamp::from_millis(0));
     issues::set_state(&app.db, resolved.id, &state).await.unwrap();
 
     let response = app.get_json(&token, "/api/0/projects/default/default/issues/").await;

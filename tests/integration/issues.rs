@@ -6,6 +6,7 @@ use crate::common;
 use common::{corpus_envelopes, corpus_for, envelope, exception_event, gzip, new_event_id, Backend, TestApp};
 use faultline::domain::lifecycle::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus};
 use faultline::domain::short_id::encode_short_id;
+use faultline::domain::Timestamp;
 use faultline::store::issues::{self, Issue};
 use serde_json::json;
 
@@ -140,7 +141,7 @@ fn resolved(resolution: Resolution) -> IssueState {
         status: IssueStatus::Resolved,
         substatus: Substatus::Ongoing,
         resolution: Some(resolution),
-        resolved_at_ms: Some(0),
+        resolved_at: Some(Timestamp::from_millis(0)),
         ignore: None,
     }
 }
@@ -211,7 +212,7 @@ async fn ignore_until_five_more_events_returns_on_the_fifth(backend: Backend) {
         status: IssueStatus::Ignored,
         substatus: Substatus::ArchivedUntilConditionMet,
         resolution: None,
-        resolved_at_ms: None,
+        resolved_at: None,
         ignore: Some(IgnoreCondition::UntilCount {
             times_seen_target: issue.times_seen + 5,
         }),

@@ -35,8 +35,11 @@ async fn seeds_exactly_the_asked_issues_and_events(backend: Backend) {
     assert_eq!(titles.len(), 20, "every issue has a title of its own");
     assert!(seeded
         .iter()
-        .all(|i| i.first_seen >= end - 30 * DAY_MS && i.last_seen <= end));
-    let last_day = seeded.iter().filter(|i| i.last_seen >= end - DAY_MS).count();
+        .all(|i| i.first_seen.as_millis() >= end - 30 * DAY_MS && i.last_seen.as_millis() <= end));
+    let last_day = seeded
+        .iter()
+        .filter(|i| i.last_seen.as_millis() >= end - DAY_MS)
+        .count();
     assert!(
         last_day > 0,
         "some issues were seen in the last day, so sparklines have bars"

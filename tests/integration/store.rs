@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::{close_store, open_store, Backend};
+use faultline::domain::Timestamp;
 use faultline::store::{events, issues, projects, record_batch, StoreError};
 
 #[test]
@@ -80,7 +81,12 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
     let listed = issues::list_issues(&db, project.id).await.unwrap();
     let a = listed.iter().find(|i| i.fingerprint == "fp-a").unwrap();
     assert_eq!(
-        (a.times_seen, a.user_count, a.first_seen, a.last_seen),
+        (
+            a.times_seen,
+            a.user_count,
+            a.first_seen.as_millis(),
+            a.last_seen.as_millis()
+        ),
         (2, 1, hour + 1_000, hour + 2_000)
     );
     assert_eq!(a.first_release.as_deref(), Some("shop@1.0.0"));
@@ -92,8 +98,8 @@ async fn a_batch_aggregates_issues_and_skips_resent_ids(backend: Backend) {
         key: "browser".into(),
         value: "Firefox".into(),
         times_seen: 2,
-        first_seen: hour + 1_000,
-        last_seen: hour + 2_000,
+        first_seen: Timestamp::from_millis(hour + 1_000),
+        last_seen: Timestamp::from_millis(hour + 2_000),
     }));
     assert_eq!(issues::hourly_counts(&db, a.id).await.unwrap(), vec![(hour, 2)]);
     assert_eq!(

@@ -336,7 +336,8 @@ async fn every_action_changes_the_issue(backend: Backend) {
     let before = now_ms();
     post_action(&member, &issue, &[("action", "ignore_minutes"), ("minutes", "30")]).await;
     match reload(&app.db, &issue).await.state.ignore {
-        Some(IgnoreCondition::UntilTime { until_ms }) => {
+        Some(IgnoreCondition::UntilTime { until }) => {
+            let until_ms = until.as_millis();
             assert!(until_ms >= before + 30 * 60_000 && until_ms <= now_ms() + 30 * 60_000)
         }
         other => panic!("ignored for 30 minutes, got {other:?}"),

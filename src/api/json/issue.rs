@@ -7,7 +7,7 @@ use crate::domain::short_id::encode_short_id;
 use crate::store::issues::Issue;
 use crate::store::projects::Project;
 
-use super::time::iso8601_ms;
+use super::time::iso8601;
 
 /// Where an issue lives, for its `project`, `shortId` and `permalink`.
 #[derive(Debug, Clone, Copy)]
@@ -59,16 +59,16 @@ pub fn issue(issue: &Issue, ctx: &IssueContext, stats: Option<&IssueStats>) -> V
         "isUnhandled": issue.is_unhandled,
         "count": issue.times_seen.to_string(),
         "userCount": issue.user_count,
-        "firstSeen": iso8601_ms(issue.first_seen),
-        "lastSeen": iso8601_ms(issue.last_seen),
+        "firstSeen": iso8601(issue.first_seen),
+        "lastSeen": iso8601(issue.last_seen),
         "firstRelease": issue.first_release.as_ref().map(|v| json!({ "version": v })),
         "lastRelease": issue.last_release.as_ref().map(|v| json!({ "version": v })),
         "priority": priority(&issue.level),
         "lifetime": {
             "count": issue.times_seen.to_string(),
             "userCount": issue.user_count,
-            "firstSeen": iso8601_ms(issue.first_seen),
-            "lastSeen": iso8601_ms(issue.last_seen),
+            "firstSeen": iso8601(issue.first_seen),
+            "lastSeen": iso8601(issue.last_seen),
         },
     });
     if let Some(stats) = stats {
@@ -104,8 +104,8 @@ pub fn status_details(state: &IssueState, times_seen: i64) -> Value {
         Some(Resolution::Plain) | None => {}
     }
     match state.ignore {
-        Some(IgnoreCondition::UntilTime { until_ms }) => {
-            details.insert("ignoreUntil".into(), iso8601_ms(until_ms).into());
+        Some(IgnoreCondition::UntilTime { until }) => {
+            details.insert("ignoreUntil".into(), iso8601(until).into());
         }
         // The number of events still to come before the issue returns.
         Some(IgnoreCondition::UntilCount { times_seen_target }) => {

@@ -3,6 +3,8 @@
 
 use ::time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::domain::Timestamp;
+
 const NANOS_PER_MILLI: i128 = 1_000_000;
 const NANOS_PER_MICRO: i128 = 1_000;
 const MICROS_PER_SECOND: f64 = 1_000_000.0;
@@ -10,6 +12,11 @@ const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// Formats Unix milliseconds (the store's integer timestamps).
 pub fn iso8601_ms(epoch_ms: i64) -> String {
     format_nanos(i128::from(epoch_ms) * NANOS_PER_MILLI)
+}
+
+/// Formats an instant.
+pub fn iso8601(at: Timestamp) -> String {
+    iso8601_ms(at.as_millis())
 }
 
 /// Formats Unix seconds (the event's own `f64` timestamps), rounded to the microsecond.

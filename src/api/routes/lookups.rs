@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::issue::{issue as issue_json, short_id as format_short_id};
-use crate::api::json::time::iso8601_ms;
+use crate::api::json::time::iso8601;
 use crate::api::ApiState;
 use crate::domain::accounts::Scope;
 use crate::store::events;
@@ -112,7 +112,7 @@ fn tag_value(count: &TagCount) -> Value {
         "name": count.value,
         "value": count.value,
         "count": count.times_seen,
-        "firstSeen": iso8601_ms(count.first_seen),
-        "lastSeen": iso8601_ms(count.last_seen),
+        "firstSeen": iso8601(count.first_seen),
+        "lastSeen": iso8601(count.last_seen),
     })
 }

@@ -1,7 +1,7 @@
 //! Rule evaluation over one batch. A rule fires for an issue when one of its triggers holds and at least
 //! one of the batch's events of that issue passes its conditions; the cooldown is applied by the store.
 
-use crate::domain::{IssueId, ProjectId, RuleId};
+use crate::domain::{IssueId, ProjectId, RuleId, Timestamp};
 use std::collections::HashMap;
 
 use super::{AlertRule, Conditions, FireReason, RuleSet};
@@ -16,7 +16,7 @@ pub struct EventFacts<'a> {
     pub release: Option<&'a str>,
     /// Tag pairs, including level, environment and release.
     pub tags: &'a [(String, String)],
-    pub received_ms: i64,
+    pub received: Timestamp,
 }
 
 /// One issue the batch touched, with its events in the batch.
@@ -64,7 +64,7 @@ pub fn evaluate(rules: &RuleSet, issues: &[BatchIssue], counts: &WindowCounts) -
                 .events
                 .iter()
                 .filter(|event| rule.accepts(event))
-                .max_by_key(|event| event.received_ms);
+                .max_by_key(|event| event.received);
             if let Some(event) = newest_match {
                 candidates.push(Candidate {
                     rule_id: rule.id,

@@ -6,7 +6,7 @@ mod evaluate;
 #[cfg(test)]
 mod tests;
 
-use crate::domain::{ChannelId, IssueId, ProjectId, RuleId};
+use crate::domain::{ChannelId, IssueId, ProjectId, RuleId, Timestamp};
 use std::collections::HashMap;
 
 use crate::domain::event::Level;
@@ -234,24 +234,22 @@ impl RuleSet {
 /// too), so an entry is only ever added for a fire this writer recorded itself.
 #[derive(Debug, Default)]
 pub struct QuietMemo {
-    until: HashMap<(RuleId, IssueId), i64>,
+    until: HashMap<(RuleId, IssueId), Timestamp>,
 }
 
 impl QuietMemo {
     /// Entries kept before expired ones are dropped.
     const PRUNE_AT: usize = 100_000;
 
-    pub fn is_quiet(&self, rule_id: RuleId, issue_id: IssueId, now_ms: i64) -> bool {
-        self.until
-            .get(&(rule_id, issue_id))
-            .is_some_and(|&until| until > now_ms)
+    pub fn is_quiet(&self, rule_id: RuleId, issue_id: IssueId, now: Timestamp) -> bool {
+        self.until.get(&(rule_id, issue_id)).is_some_and(|&until| until > now)
     }
 
-    pub fn remember(&mut self, rule_id: RuleId, issue_id: IssueId, until_ms: i64, now_ms: i64) {
+    pub fn remember(&mut self, rule_id: RuleId, issue_id: IssueId, until: Timestamp, now: Timestamp) {
         if self.until.len() >= Self::PRUNE_AT {
-            self.until.retain(|_, until| *until > now_ms);
+            self.until.retain(|_, quiet_until| *quiet_until > now);
         }
-        self.until.insert((rule_id, issue_id), until_ms);
+        self.until.insert((rule_id, issue_id), until);
     }
 
     /// Forgets everything, e.g. when the rules changed (a cooldown may have been shortened).

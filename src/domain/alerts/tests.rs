@@ -1,6 +1,10 @@
 use super::channel::{ChannelConfig, EmailSettings, HookSettings, SignedHookSettings};
 use super::*;
-use crate::domain::{ChannelId, IssueId, ProjectId, RuleId};
+use crate::domain::{ChannelId, IssueId, ProjectId, RuleId, Timestamp};
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
 
 fn rule(id: i64, triggers: Triggers, conditions: Conditions) -> AlertRule {
     AlertRule {
@@ -22,7 +26,7 @@ fn facts<'a>(level: Level, environment: Option<&'a str>, tags: &'a [(String, Str
         environment,
         release: Some("1.0"),
         tags,
-        received_ms: 1,
+        received: Timestamp::from_millis(1),
     }
 }
 
@@ -209,11 +213,11 @@ fn channel_settings_are_checked() {
 #[test]
 fn the_memo_knows_a_rule_is_quiet_only_until_its_cooldown_ends() {
     let mut memo = QuietMemo::default();
-    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 100));
-    memo.remember(RuleId(1), IssueId(7), 500, 100);
-    assert!(memo.is_quiet(RuleId(1), IssueId(7), 499));
-    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 500));
-    assert!(!memo.is_quiet(RuleId(2), IssueId(7), 200), "per rule");
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), at(100)));
+    memo.remember(RuleId(1), IssueId(7), at(500), at(100));
+    assert!(memo.is_quiet(RuleId(1), IssueId(7), at(499)));
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), at(500)));
+    assert!(!memo.is_quiet(RuleId(2), IssueId(7), at(200)), "per rule");
     memo.clear();
-    assert!(!memo.is_quiet(RuleId(1), IssueId(7), 200));
+    assert!(!memo.is_quiet(RuleId(1), IssueId(7), at(200)));
 }

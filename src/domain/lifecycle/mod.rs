@@ -1,6 +1,8 @@
 //! Issue lifecycle (§9.1, §9.2): status, substatus, resolutions and ignore conditions, and how a
 //! newly ingested event changes them (regressions, ignore conditions that trip).
 
+use crate::domain::Timestamp;
+
 mod change;
 mod releases;
 mod state;
@@ -13,7 +15,8 @@ pub use state::{IgnoreCondition, IssueState, IssueStatus, Resolution, Substatus}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IncomingEvent<'a> {
     pub release: Option<&'a str>,
-    pub timestamp_ms: i64,
+    /// When the event happened.
+    pub timestamp: Timestamp,
     /// The issue's event count including this event.
     pub times_seen_after: i64,
 }
@@ -59,7 +62,7 @@ fn regresses(state: &IssueState, event: &IncomingEvent, releases: &dyn ReleaseOr
     match &state.resolution {
         // An event that happened before the user resolved was already known to them, even if it
         // arrives later (the getsentry/sentry#30371 race, §9.2).
-        None | Some(Resolution::Plain) => !matches!(state.resolved_at_ms, Some(at) if event.timestamp_ms < at),
+        None | Some(Resolution::Plain) => !matches!(state.resolved_at, Some(at) if event.timestamp < at),
         // Events without a release count as older than any release (§9.2).
         Some(Resolution::InNextRelease { latest_at_resolve }) => match (event.release, latest_at_resolve) {
             (None, _) => false,
@@ -75,7 +78,7 @@ fn regresses(state: &IssueState, event: &IncomingEvent, releases: &dyn ReleaseOr
 fn ignore_has_ended(condition: Option<&IgnoreCondition>, event: &IncomingEvent) -> bool {
     match condition {
         None | Some(IgnoreCondition::Forever) => false,
-        Some(IgnoreCondition::UntilTime { until_ms }) => event.timestamp_ms >= *until_ms,
+        Some(IgnoreCondition::UntilTime { until }) => event.timestamp >= *until,
         Some(IgnoreCondition::UntilCount { times_seen_target }) => event.times_seen_after >= *times_seen_target,
     }
 }

@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::domain::Timestamp;
+
 /// Orders two releases; `Greater` means `a` is newer than `b`.
 pub trait ReleaseOrder {
     fn cmp_releases(&self, a: &str, b: &str) -> Ordering;
@@ -12,26 +14,26 @@ pub trait ReleaseOrder {
 /// A project's releases with the instant each was first seen: the usual [`ReleaseOrder`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KnownReleases {
-    first_seen_ms: HashMap<String, i64>,
+    first_seen: HashMap<String, Timestamp>,
 }
 
 impl KnownReleases {
     /// Records a release; the earliest instant wins when a release is seen again.
-    pub fn insert(&mut self, version: &str, first_seen_ms: i64) {
-        let entry = self.first_seen_ms.entry(version.to_string()).or_insert(first_seen_ms);
-        *entry = (*entry).min(first_seen_ms);
+    pub fn insert(&mut self, version: &str, first_seen: Timestamp) {
+        let entry = self.first_seen.entry(version.to_string()).or_insert(first_seen);
+        *entry = (*entry).min(first_seen);
     }
 
-    pub fn first_seen_ms(&self, version: &str) -> Option<i64> {
-        self.first_seen_ms.get(version).copied()
+    pub fn first_seen(&self, version: &str) -> Option<Timestamp> {
+        self.first_seen.get(version).copied()
     }
 }
 
-impl<S: AsRef<str>> FromIterator<(S, i64)> for KnownReleases {
-    fn from_iter<I: IntoIterator<Item = (S, i64)>>(iter: I) -> Self {
+impl<S: AsRef<str>> FromIterator<(S, Timestamp)> for KnownReleases {
+    fn from_iter<I: IntoIterator<Item = (S, Timestamp)>>(iter: I) -> Self {
         let mut releases = KnownReleases::default();
-        for (version, first_seen_ms) in iter {
-            releases.insert(version.as_ref(), first_seen_ms);
+        for (version, first_seen) in iter {
+            releases.insert(version.as_ref(), first_seen);
         }
         releases
     }
@@ -39,19 +41,24 @@ impl<S: AsRef<str>> FromIterator<(S, i64)> for KnownReleases {
 
 impl ReleaseOrder for KnownReleases {
     fn cmp_releases(&self, a: &str, b: &str) -> Ordering {
-        compare_releases(a, self.first_seen_ms(a), b, self.first_seen_ms(b))
+        compare_releases(a, self.first_seen(a), b, self.first_seen(b))
     }
 }
 
 /// Semver when both parse, else by first-seen instant. A release never seen sorts as the
 /// oldest; two releases that cannot be ordered at all compare `Equal`.
-pub fn compare_releases(a: &str, a_first_seen_ms: Option<i64>, b: &str, b_first_seen_ms: Option<i64>) -> Ordering {
+pub fn compare_releases(
+    a: &str,
+    a_first_seen: Option<Timestamp>,
+    b: &str,
+    b_first_seen: Option<Timestamp>,
+) -> Ordering {
     if a == b {
         return Ordering::Equal;
     }
     match (Version::parse(a), Version::parse(b)) {
         (Some(va), Some(vb)) => va.cmp(&vb),
-        _ => a_first_seen_ms.cmp(&b_first_seen_ms),
+        _ => a_first_seen.cmp(&b_first_seen),
     }
 }
 
@@ -144,6 +151,10 @@ mod tests {
     use super::*;
     use Ordering::{Equal, Greater, Less};
 
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
+
     fn semver(a: &str, b: &str) -> Ordering {
         compare_releases(a, None, b, None)
     }
@@ -182,14 +193,14 @@ mod tests {
 
     #[test]
     fn unparsable_releases_order_by_first_seen() {
-        assert_eq!(compare_releases("blue", Some(200), "green", Some(100)), Greater);
-        assert_eq!(compare_releases("blue", Some(100), "1.0.0", Some(200)), Less);
-        assert_eq!(compare_releases("blue", None, "green", Some(100)), Less);
+        assert_eq!(compare_releases("blue", Some(at(200)), "green", Some(at(100))), Greater);
+        assert_eq!(compare_releases("blue", Some(at(100)), "1.0.0", Some(at(200))), Less);
+        assert_eq!(compare_releases("blue", None, "green", Some(at(100))), Less);
         assert_eq!(compare_releases("blue", None, "green", None), Equal);
     }
 
     #[test]
     fn semver_wins_over_first_seen_when_both_parse() {
-        assert_eq!(compare_releases("1.0.1", Some(1), "1.0.0", Some(2)), Greater);
+        assert_eq!(compare_releases("1.0.1", Some(at(1)), "1.0.0", Some(at(2))), Greater);
     }
 }

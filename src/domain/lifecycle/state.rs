@@ -1,6 +1,10 @@
 //! The stored state of an issue (§9.1) and the user actions that change it: resolve, ignore,
 //! unresolve. Every enum round-trips through its database name with `as_str`/`parse`.
 
+use crate::domain::Timestamp;
+
+const MINUTE_MS: i64 = 60_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IssueStatus {
     Unresolved,
@@ -108,7 +112,7 @@ impl Resolution {
 pub enum IgnoreCondition {
     Forever,
     UntilTime {
-        until_ms: i64,
+        until: Timestamp,
     },
     /// Until the issue's event count reaches the target.
     UntilCount {
@@ -126,11 +130,11 @@ impl IgnoreCondition {
         }
     }
 
-    /// The instant (ms) or event count at which the condition trips.
+    /// The instant (as epoch ms) or event count at which the condition trips.
     pub fn threshold(self) -> Option<i64> {
         match self {
             IgnoreCondition::Forever => None,
-            IgnoreCondition::UntilTime { until_ms } => Some(until_ms),
+            IgnoreCondition::UntilTime { until } => Some(until.as_millis()),
             IgnoreCondition::UntilCount { times_seen_target } => Some(times_seen_target),
         }
     }
@@ -139,7 +143,9 @@ impl IgnoreCondition {
     pub fn parse(kind: &str, threshold: Option<i64>) -> Option<IgnoreCondition> {
         match (kind, threshold) {
             ("forever", _) => Some(IgnoreCondition::Forever),
-            ("until_time", Some(until_ms)) => Some(IgnoreCondition::UntilTime { until_ms }),
+            ("until_time", Some(until_ms)) => Some(IgnoreCondition::UntilTime {
+                until: Timestamp::from_millis(until_ms),
+            }),
             ("until_count", Some(times_seen_target)) => Some(IgnoreCondition::UntilCount { times_seen_target }),
             _ => None,
         }
@@ -153,7 +159,7 @@ pub struct IssueState {
     pub substatus: Substatus,
     /// Set only while resolved.
     pub resolution: Option<Resolution>,
-    pub resolved_at_ms: Option<i64>,
+    pub resolved_at: Option<Timestamp>,
     /// Set only while ignored.
     pub ignore: Option<IgnoreCondition>,
 }
@@ -164,7 +170,7 @@ impl IssueState {
             status: IssueStatus::Unresolved,
             substatus: Substatus::New,
             resolution: None,
-            resolved_at_ms: None,
+            resolved_at: None,
             ignore: None,
         }
     }
@@ -174,12 +180,12 @@ impl IssueState {
         (self.status != IssueStatus::Resolved).then_some(self.substatus)
     }
 
-    /// `now_ms` is kept so events that happened before the resolution cannot regress it.
-    pub fn resolve(&mut self, resolution: Resolution, now_ms: i64) {
+    /// `now` is kept so events that happened before the resolution cannot regress it.
+    pub fn resolve(&mut self, resolution: Resolution, now: Timestamp) {
         self.status = IssueStatus::Resolved;
         self.substatus = Substatus::Ongoing;
         self.resolution = Some(resolution);
-        self.resolved_at_ms = Some(now_ms);
+        self.resolved_at = Some(now);
         self.ignore = None;
     }
 
@@ -190,7 +196,7 @@ impl IssueState {
             _ => Substatus::ArchivedUntilConditionMet,
         };
         self.resolution = None;
-        self.resolved_at_ms = None;
+        self.resolved_at = None;
         self.ignore = Some(condition);
     }
 
@@ -201,10 +207,10 @@ impl IssueState {
         self.ignore(IgnoreCondition::UntilCount { times_seen_target });
     }
 
-    /// Ignore for `minutes` from `now_ms` (the API's `ignoreDuration`).
-    pub fn ignore_for_minutes(&mut self, now_ms: i64, minutes: i64) {
-        let until_ms = now_ms.saturating_add(minutes.saturating_mul(60_000));
-        self.ignore(IgnoreCondition::UntilTime { until_ms });
+    /// Ignore for `minutes` from `now` (the API's `ignoreDuration`).
+    pub fn ignore_for_minutes(&mut self, now: Timestamp, minutes: i64) {
+        let until = now.saturating_add_millis(minutes.saturating_mul(MINUTE_MS));
+        self.ignore(IgnoreCondition::UntilTime { until });
     }
 
     /// A user reopening the issue by hand.
@@ -216,7 +222,7 @@ impl IssueState {
         self.status = IssueStatus::Unresolved;
         self.substatus = substatus;
         self.resolution = None;
-        self.resolved_at_ms = None;
+        self.resolved_at = None;
         self.ignore = None;
     }
 }

@@ -2,7 +2,12 @@
 
 use super::*;
 
+/// Epoch ms; `at` makes the instant.
 const RESOLVED_AT: i64 = 1_000_000;
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
 
 /// Versions that are not semver, ordered by when they were first seen.
 fn releases() -> KnownReleases {
@@ -16,20 +21,21 @@ fn releases() -> KnownReleases {
         ("green", 70),
     ]
     .into_iter()
+    .map(|(version, first_seen_ms)| (version, at(first_seen_ms)))
     .collect()
 }
 
 fn event(release: Option<&str>, timestamp_ms: i64) -> IncomingEvent<'_> {
     IncomingEvent {
         release,
-        timestamp_ms,
+        timestamp: at(timestamp_ms),
         times_seen_after: 1,
     }
 }
 
 fn resolved(resolution: Resolution) -> IssueState {
     let mut state = IssueState::new_issue();
-    state.resolve(resolution, RESOLVED_AT);
+    state.resolve(resolution, at(RESOLVED_AT));
     state
 }
 
@@ -42,7 +48,7 @@ fn assert_regressed(state: &IssueState, transition: Transition) {
     assert_eq!(transition, Transition::Regressed);
     assert_eq!(state.status, IssueStatus::Unresolved);
     assert_eq!(state.substatus, Substatus::Regressed);
-    assert_eq!((state.resolution.as_ref(), state.resolved_at_ms), (None, None));
+    assert_eq!((state.resolution.as_ref(), state.resolved_at), (None, None));
 }
 
 #[track_caller]
@@ -157,9 +163,9 @@ fn ignored_forever_stays_ignored() {
 #[test]
 fn ignoring_until_a_time_ends_at_that_time() {
     let mut state = IssueState::new_issue();
-    state.ignore_for_minutes(RESOLVED_AT, 30);
+    state.ignore_for_minutes(at(RESOLVED_AT), 30);
     let until_ms = RESOLVED_AT + 30 * 60_000;
-    assert_eq!(state.ignore, Some(IgnoreCondition::UntilTime { until_ms }));
+    assert_eq!(state.ignore, Some(IgnoreCondition::UntilTime { until: at(until_ms) }));
     assert_eq!(apply(&mut state, event(None, until_ms - 1)), Transition::Unchanged);
     assert_eq!(apply(&mut state, event(None, until_ms)), Transition::Unignored);
     assert_eq!(
@@ -214,17 +220,14 @@ fn unresolving_by_hand_clears_resolution_and_ignore() {
         (state.status, state.substatus),
         (IssueStatus::Unresolved, Substatus::Ongoing)
     );
-    assert_eq!(
-        (state.resolution, state.resolved_at_ms, state.ignore),
-        (None, None, None)
-    );
+    assert_eq!((state.resolution, state.resolved_at, state.ignore), (None, None, None));
 }
 
 #[test]
 fn resolving_clears_an_ignore_and_hides_the_substatus() {
     let mut state = IssueState::new_issue();
     state.ignore(IgnoreCondition::Forever);
-    state.resolve(Resolution::Plain, RESOLVED_AT);
+    state.resolve(Resolution::Plain, at(RESOLVED_AT));
     assert_eq!(state.ignore, None);
     assert_eq!(state.visible_substatus(), None);
     assert_eq!(IssueState::new_issue().visible_substatus(), Some(Substatus::New));
@@ -265,7 +268,7 @@ fn resolutions_and_ignore_conditions_round_trip_with_their_data() {
     }
     let conditions = [
         IgnoreCondition::Forever,
-        IgnoreCondition::UntilTime { until_ms: 5 },
+        IgnoreCondition::UntilTime { until: at(5) },
         IgnoreCondition::UntilCount { times_seen_target: 7 },
     ];
     for condition in conditions {

@@ -2,7 +2,7 @@
 //! rules, apply the cooldowns and write the outbox rows. A handful of statements per batch, none per event,
 //! and none at all for batches whose projects have no rules.
 
-use crate::domain::{IssueId, RuleId};
+use crate::domain::{IssueId, RuleId, Timestamp};
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Row};
@@ -23,7 +23,8 @@ pub(in crate::store) struct BatchFacts<'a> {
     pub new_issues: &'a HashSet<IssueId>,
     pub regressed: &'a HashSet<IssueId>,
     pub ignored: &'a HashSet<IssueId>,
-    pub now_ms: i64,
+    /// The batch's latest receive time: "now" for the windows and cooldowns.
+    pub now: Timestamp,
 }
 
 /// A rule that fired for an issue in this batch, quiet for it until `quiet_until`.
@@ -31,7 +32,7 @@ pub(in crate::store) struct BatchFacts<'a> {
 pub struct Fired {
     pub rule_id: RuleId,
     pub issue_id: IssueId,
-    pub quiet_until: i64,
+    pub quiet_until: Timestamp,
 }
 
 /// Evaluates the rules over the batch and records what fires. Rules the writer knows to be quiet for an
@@ -54,18 +55,18 @@ pub(in crate::store) async fn record_fires(
     let issues = batch_issues(batch, &alerting);
     let counts = keep_windows(tx, rules, memo, batch, &alerting, &issues).await?;
     let mut candidates = evaluate(rules, &issues, &counts);
-    candidates.retain(|c| !memo.is_quiet(c.rule_id, c.issue_id, batch.now_ms));
+    candidates.retain(|c| !memo.is_quiet(c.rule_id, c.issue_id, batch.now));
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let firing = pass_cooldowns(tx, &candidates, batch.now_ms).await?;
-    insert_fires(tx, &firing, batch.now_ms).await?;
+    let firing = pass_cooldowns(tx, &candidates, batch.now).await?;
+    insert_fires(tx, &firing, batch.now).await?;
     Ok(firing
         .iter()
         .map(|c| Fired {
             rule_id: c.rule_id,
             issue_id: c.issue_id,
-            quiet_until: batch.now_ms + c.cooldown_minutes * MINUTE_MS,
+            quiet_until: batch.now.saturating_add_millis(c.cooldown_minutes * MINUTE_MS),
         })
         .collect())
 }
@@ -93,7 +94,7 @@ fn batch_issues<'a>(batch: &BatchFacts<'a>, alerting: &[usize]) -> Vec<BatchIssu
             environment: event.environment.as_deref(),
             release: event.release.as_deref(),
             tags: &event.facets,
-            received_ms: event.received.as_millis(),
+            received: event.received,
         });
     }
     issues
@@ -115,7 +116,7 @@ async fn keep_windows(
     let mut wanted = Wanted::default();
     for issue in issues.iter().filter(|issue| !issue.muted) {
         for rule in rules.for_project(issue.project_id) {
-            let able = !memo.is_quiet(rule.id, issue.issue_id, batch.now_ms)
+            let able = !memo.is_quiet(rule.id, issue.issue_id, batch.now)
                 && issue.events.iter().any(|event| rule.accepts(event));
             if able {
                 wanted.add(issue.issue_id, rule.triggers.frequency, rule.triggers.users);
@@ -139,7 +140,7 @@ async fn keep_windows(
         }
         for rule in project_rules
             .iter()
-            .filter(|r| !memo.is_quiet(r.id, issue_id, batch.now_ms))
+            .filter(|r| !memo.is_quiet(r.id, issue_id, batch.now))
         {
             wanted.add(issue_id, rule.triggers.frequency, rule.triggers.users);
         }
@@ -147,13 +148,15 @@ async fn keep_windows(
     upsert_minutes(tx, &minutes).await?;
     upsert_users(tx, &users).await?;
     let mut counts = WindowCounts::default();
-    let now_minute = batch.now_ms / MINUTE_MS;
+    // The window tables count by epoch minute and by epoch ms: bare numbers for the SQL bounds.
+    let now_ms = batch.now.as_millis();
+    let now_minute = now_ms / MINUTE_MS;
     let (issues, windows) = wanted.frequency();
     let starts: Vec<i64> = windows.iter().map(|w| now_minute - w + 1).collect();
     let totals = window_totals(tx, "alert_issue_minutes", "minute", "times_seen", &starts, &issues).await?;
     counts.events = spread(totals, &windows);
     let (issues, windows) = wanted.users();
-    let starts: Vec<i64> = windows.iter().map(|w| batch.now_ms - w * MINUTE_MS).collect();
+    let starts: Vec<i64> = windows.iter().map(|w| now_ms - w * MINUTE_MS).collect();
     let totals = window_totals(tx, "alert_issue_users", "last_seen", "1", &starts, &issues).await?;
     counts.users = spread(totals, &windows);
     Ok(counts)
@@ -281,7 +284,7 @@ async fn upsert_users(tx: &mut Tx, users: &HashMap<(IssueId, &str), i64>) -> Res
 
 /// Keeps the candidates whose rule is not cooling down for their issue, and starts their cooldown. One
 /// conditional upsert decides, so two writers never both fire the same rule for the same issue.
-async fn pass_cooldowns(tx: &mut Tx, candidates: &[Candidate], now_ms: i64) -> Result<Vec<Candidate>, StoreError> {
+async fn pass_cooldowns(tx: &mut Tx, candidates: &[Candidate], now: Timestamp) -> Result<Vec<Candidate>, StoreError> {
     let mut passed: HashSet<(RuleId, IssueId)> = HashSet::new();
     for chunk in candidates.chunks(ROW_CHUNK) {
         let rows: Vec<(RuleId, IssueId)> = on_tx!(tx, conn, Backend => {
@@ -289,10 +292,10 @@ async fn pass_cooldowns(tx: &mut Tx, candidates: &[Candidate], now_ms: i64) -> R
             qb.push_values(chunk, |mut row, candidate| {
                 row.push_bind(candidate.rule_id)
                     .push_bind(candidate.issue_id)
-                    .push_bind(now_ms + candidate.cooldown_minutes * MINUTE_MS);
+                    .push_bind(now.saturating_add_millis(candidate.cooldown_minutes * MINUTE_MS));
             });
             qb.push(" ON CONFLICT (rule_id, issue_id) DO UPDATE SET quiet_until = excluded.quiet_until WHERE alert_cooldowns.quiet_until <= ")
-                .push_bind(now_ms)
+                .push_bind(now)
                 .push(" RETURNING rule_id, issue_id");
             qb.build_query_as().fetch_all(&mut *conn).await?
         });
@@ -305,7 +308,7 @@ async fn pass_cooldowns(tx: &mut Tx, candidates: &[Candidate], now_ms: i64) -> R
         .collect())
 }
 
-async fn insert_fires(tx: &mut Tx, firing: &[Candidate], now_ms: i64) -> Result<(), StoreError> {
+async fn insert_fires(tx: &mut Tx, firing: &[Candidate], now: Timestamp) -> Result<(), StoreError> {
     for chunk in firing.chunks(ROW_CHUNK) {
         on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new(
@@ -318,8 +321,8 @@ async fn insert_fires(tx: &mut Tx, firing: &[Candidate], now_ms: i64) -> Result<
                     .push_bind(&fire.event_id)
                     .push_bind(&fire.environment)
                     .push_bind(&fire.release)
-                    .push_bind(now_ms)
-                    .push_bind(now_ms);
+                    .push_bind(now)
+                    .push_bind(now);
             });
             qb.build().execute(&mut *conn).await?;
         });

@@ -261,8 +261,8 @@ async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result
                 level_class: level_class(&issue.level),
                 events: count(issue.times_seen),
                 users: count(issue.user_count),
-                first_seen: moment(issue.first_seen, now),
-                last_seen: moment(issue.last_seen, now),
+                first_seen: moment(issue.first_seen.as_millis(), now),
+                last_seen: moment(issue.last_seen.as_millis(), now),
                 last_day: bar_chart(
                     hours.get(&issue.id).map_or(&[][..], Vec::as_slice),
                     now,
@@ -281,7 +281,7 @@ async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result
 fn badge(issue: &Issue, now: i64) -> Option<&'static str> {
     match issue.state.substatus {
         Substatus::Regressed if issue.state.status == IssueStatus::Unresolved => Some("Regressed"),
-        _ if issue.first_seen >= now - DAY_MS => Some("New"),
+        _ if issue.first_seen.as_millis() >= now - DAY_MS => Some("New"),
         _ => None,
     }
 }

@@ -39,8 +39,8 @@ impl IssueSummary {
             unresolved: issue.state.status == IssueStatus::Unresolved,
             events: count(issue.times_seen),
             users: count(issue.user_count),
-            first_seen: moment(issue.first_seen, now),
-            last_seen: moment(issue.last_seen, now),
+            first_seen: moment(issue.first_seen.as_millis(), now),
+            last_seen: moment(issue.last_seen.as_millis(), now),
         }
     }
 }
@@ -63,8 +63,8 @@ fn status_detail(issue: &Issue, now: i64) -> String {
         },
         IssueStatus::Ignored => match &state.ignore {
             None | Some(IgnoreCondition::Forever) => "forever".to_owned(),
-            Some(IgnoreCondition::UntilTime { until_ms }) => {
-                format!("until {}", moment(*until_ms, now).exact)
+            Some(IgnoreCondition::UntilTime { until }) => {
+                format!("until {}", moment(until.as_millis(), now).exact)
             }
             Some(IgnoreCondition::UntilCount { times_seen_target }) => {
                 let more = (times_seen_target - issue.times_seen).max(0);
