@@ -196,28 +196,14 @@ pub async fn find_by_short_id(db: &Db, project_id: ProjectId, number: i64) -> Re
     row.map(IssueRow::into_issue).transpose()
 }
 
-/// Stores a new lifecycle state (resolve, ignore, reopen), recording when it was resolved.
+/// Stores a new lifecycle state (resolve, ignore, reopen) on its own, for tools and tests; use cases change
+/// status through `core::issues`, which reads and writes in one transaction.
 pub async fn set_state(db: &Db, issue_id: IssueId, state: &IssueState) -> Result<(), StoreError> {
-    let c = StateColumns::from_state(state);
-    let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
-               resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
-    let done = on_pool!(db, pool => sqlx::query(sql)
-        .bind(&c.status)
-        .bind(&c.substatus)
-        .bind(&c.resolution)
-        .bind(&c.resolution_release)
-        .bind(c.resolved_at)
-        .bind(&c.ignore_kind)
-        .bind(c.ignore_until)
-        .bind(c.ignore_until_count)
-        .bind(issue_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    if done == 0 {
+    let mut tx = Tx::begin(db).await?;
+    if write_state(&mut tx, issue_id, state).await? == 0 {
         return Err(StoreError::NotFound(format!("issue {issue_id}")));
     }
-    Ok(())
+    tx.commit().await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -321,12 +307,12 @@ pub async fn latest_release_in(tx: &mut Tx, project_id: ProjectId) -> Result<Opt
     Ok(on_tx!(tx, conn, Backend => sqlx::query_scalar(sql).bind(project_id).fetch_optional(&mut *conn).await?))
 }
 
-/// Stores an issue's new lifecycle state inside a transaction.
-pub async fn write_state(tx: &mut Tx, issue_id: IssueId, state: &IssueState) -> Result<(), StoreError> {
+/// Stores an issue's new lifecycle state inside a transaction; returns how many rows it changed (0 or 1).
+pub async fn write_state(tx: &mut Tx, issue_id: IssueId, state: &IssueState) -> Result<u64, StoreError> {
     let c = StateColumns::from_state(state);
     let sql = "UPDATE issues SET status = $1, substatus = $2, resolution = $3, resolution_release = $4, \
                resolved_at = $5, ignore_kind = $6, ignore_until = $7, ignore_until_count = $8 WHERE id = $9";
-    on_tx!(tx, conn, Backend => sqlx::query(sql)
+    let done = on_tx!(tx, conn, Backend => sqlx::query(sql)
         .bind(&c.status)
         .bind(&c.substatus)
         .bind(&c.resolution)
@@ -339,7 +325,7 @@ pub async fn write_state(tx: &mut Tx, issue_id: IssueId, state: &IssueState) -> 
         .execute(&mut *conn)
         .await?
         .rows_affected());
-    Ok(())
+    Ok(done)
 }
 
 /// Deletes those of the issues that belong to the organization's projects, with their events and

@@ -78,24 +78,17 @@ pub async fn memberships(db: &Db, user_id: UserId) -> Result<Vec<(Organization, 
         .collect()
 }
 
-/// Adds a member, or changes the role of an existing one.
+/// Adds a member, or changes the role of an existing one, with no rule checked: for tools and tests. People
+/// change memberships through `core::members`, which applies the owner rules.
 pub async fn set_member(
     db: &Db,
     organization_id: OrganizationId,
     user_id: UserId,
     role: Role,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO members (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
-               ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role";
-    on_pool!(db, pool => sqlx::query(sql)
-        .bind(organization_id)
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(now_ms())
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(())
+    let mut tx = Tx::begin(db).await?;
+    put_member(&mut tx, organization_id, user_id, role).await?;
+    tx.commit().await
 }
 
 /// Every member's role, read inside a transaction that will change one of them. Postgres locks the rows,

@@ -23,16 +23,7 @@ async fn other_organization(app: &TestApp) -> OtherOrganization {
     organizations::create_organization(&app.db, "acme", "Acme")
         .await
         .unwrap();
-    let public_url = url::Url::parse(&app.url("/")).unwrap();
-    let dsn = faultline::core::projects::create_as_operator(
-        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
-        Some("acme"),
-        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let dsn = app.create_project(Some("acme"), "web").await;
     let event_id = new_event_id();
     let event = exception_event("KeyError", "'sku'", "shop.cart", "add", 10);
     let response = app

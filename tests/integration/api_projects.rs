@@ -49,16 +49,7 @@ async fn acme_with_a_project(app: &TestApp) -> Token {
     faultline::store::organizations::create_organization(&app.db, "acme", "Acme")
         .await
         .unwrap();
-    let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::core::projects::create_as_operator(
-        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
-        Some("acme"),
-        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.create_project(Some("acme"), "web").await;
     app.token("ops@acme.test", Some("acme"), Role::Owner, ALL_SCOPES).await
 }
 

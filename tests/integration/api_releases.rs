@@ -168,16 +168,7 @@ async fn versions_with_plus_and_at_signs_round_trip_through_encoded_paths(backen
 async fn a_project_scoped_route_shows_only_that_projects_releases(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
-    let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::core::projects::create_as_operator(
-        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
-        None,
-        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.create_project(None, "web").await;
     json_body(
         create(
             &app,
@@ -253,16 +244,7 @@ async fn an_unknown_release_is_not_found(backend: Backend) {
 async fn releases_are_listed_newest_first_and_per_project(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
-    let public_url = url::Url::parse("http://127.0.0.1:8000/").unwrap();
-    faultline::core::projects::create_as_operator(
-        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
-        None,
-        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.create_project(None, "web").await;
     // Creation order is the reverse of version order, so only a date ordering passes.
     for (version, project) in [("2.0.0", "default"), ("1.5.0", "web"), ("1.0.0", "default")] {
         json_body(

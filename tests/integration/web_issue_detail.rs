@@ -411,16 +411,7 @@ async fn other_organizations_and_issues_are_not_found(backend: Backend) {
     organizations::create_organization(&app.db, "acme", "Acme")
         .await
         .unwrap();
-    let public_url = url::Url::parse(&app.url("/")).unwrap();
-    let dsn = faultline::core::projects::create_as_operator(
-        &faultline::core::Core::offline(app.db.clone(), public_url.clone()),
-        Some("acme"),
-        &faultline::domain::project::ProjectSlug::parse("web").unwrap(),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let dsn = app.create_project(Some("acme"), "web").await;
     let acme_event = new_event_id();
     let sent = app
         .client

@@ -384,3 +384,15 @@ pub async fn change_issue_status(db: &Db, issue_id: IssueId, change: &faultline:
         .await
         .expect("status changed");
 }
+
+impl TestApp {
+    /// Creates a project as `faultline project create` does (in `org`, or the default organization);
+    /// its DSN points at this server.
+    pub async fn create_project(&self, org: Option<&str>, slug: &str) -> faultline::domain::auth::Dsn {
+        let core = faultline::core::Core::offline(self.db.clone(), url::Url::parse(&self.url("/")).unwrap());
+        let slug = faultline::domain::project::ProjectSlug::parse(slug).unwrap();
+        faultline::core::projects::create_as_operator(&core, org, &slug, None, None)
+            .await
+            .expect("project created")
+    }
+}

@@ -119,19 +119,22 @@ async fn read(response: reqwest::Response) -> WebPage {
 impl TestApp {
     /// A user with the password [`PASSWORD`], `role` in `org` (the default organization when `None`).
     pub async fn user(&self, email: &str, org: Option<&str>, role: Role) {
-        faultline::core::accounts::create_user(
-            &faultline::core::Core::offline(self.db.clone(), url::Url::parse("http://localhost/").unwrap()),
-            faultline::core::accounts::NewUser {
-                email,
-                name: None,
-                password: PASSWORD,
-                admin: false,
-                organization: org,
-                role: Some(role),
-            },
-        )
-        .await
-        .expect("user created");
+        self.account(email, false, org, Some(role)).await;
+    }
+
+    /// An account as `faultline user create` makes it.
+    async fn account(&self, email: &str, admin: bool, organization: Option<&str>, role: Option<Role>) {
+        let new = faultline::core::accounts::NewUser {
+            email,
+            name: None,
+            password: PASSWORD,
+            admin,
+            organization,
+            role,
+        };
+        faultline::core::accounts::create_user(&super::operator_core(&self.db), new)
+            .await
+            .expect("account created");
     }
 
     /// A new user of `role` in `org`, signed in in a browser of their own.
@@ -144,19 +147,7 @@ impl TestApp {
 
     /// A new administrator (owner of the default organization), signed in.
     pub async fn signed_in_admin(&self, email: &str) -> WebClient {
-        faultline::core::accounts::create_user(
-            &faultline::core::Core::offline(self.db.clone(), url::Url::parse("http://localhost/").unwrap()),
-            faultline::core::accounts::NewUser {
-                email,
-                name: None,
-                password: PASSWORD,
-                admin: true,
-                organization: None,
-                role: None,
-            },
-        )
-        .await
-        .expect("admin created");
+        self.account(email, true, None, None).await;
         let browser = WebClient::new(self);
         browser.sign_in(email, PASSWORD).await.expect(303);
         browser
