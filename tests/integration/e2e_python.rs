@@ -71,4 +71,54 @@ async fn django_exceptions_from_moved_lines_share_one_issue(backend: Backend) {
     app.stop().await;
 }
 
-on_both_databases!(django_exceptions_from_moved_lines_share_one_issue);
+/// With `traces_sample_rate=1.0` the SDK gets the not-stored announcement with its first answer and stops
+/// sending transactions: none reaches the server, and its client report says it dropped all twenty.
+async fn the_sdk_stops_sending_transactions_it_is_told_are_not_stored(backend: Backend) {
+    let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
+        eprintln!("FAULTLINE_PYTHON is not set: the tracing end-to-end test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/traces.py");
+    let output = tokio::process::Command::new(&python)
+        .args([script, "--dsn", &app.dsn(), "--transactions", "20"])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "traces.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = app.owner_token().await;
+    let query = "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=transaction";
+    let total = |stats: &serde_json::Value, outcome: &str, reason: &str| -> i64 {
+        stats["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["by"]["outcome"] == outcome && g["by"]["reason"] == reason)
+            .filter_map(|g| g["totals"]["sum(quantity)"].as_i64())
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let stats = loop {
+        let stats = common::api::json_body(app.get_json(&token, query).await, 200);
+        if total(&stats, "client_discard", "ratelimit_backoff") >= 20 || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        total(&stats, "filtered", "not_stored"),
+        0,
+        "no transaction was sent: {stats}"
+    );
+    assert_eq!(total(&stats, "client_discard", "ratelimit_backoff"), 20, "{stats}");
+    app.stop().await;
+}
+
+on_both_databases!(
+    django_exceptions_from_moved_lines_share_one_issue,
+    the_sdk_stops_sending_transactions_it_is_told_are_not_stored,
+);

@@ -1,0 +1,37 @@
+"""Sends what `sentry_sdk.init(..., traces_sample_rate=1.0)` sends: one error, then twenty transactions.
+
+Faultline answers every envelope with `X-Sentry-Rate-Limits` naming the categories it does not store, so after
+the error's answer the SDK must stop sending transactions, count them as dropped (`ratelimit_backoff`) and
+report that in a client report on flush. Prints one JSON line with the error's event id.
+"""
+
+import argparse
+import json
+import sys
+
+import sentry_sdk
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--transactions", type=int, default=20)
+    args = parser.parse_args()
+    sentry_sdk.init(dsn=args.dsn, traces_sample_rate=1.0, release="shop@1.0.0", environment="e2e")
+    event_id = sentry_sdk.capture_message("checkout is slow")
+    # The answer to this envelope carries the rate-limit header; flushing waits for it.
+    sentry_sdk.flush(timeout=10)
+    for number in range(args.transactions):
+        with sentry_sdk.start_transaction(name=f"/cart/{number}/", op="http.server"):
+            pass
+    # Flushing also sends the client report of what the SDK dropped.
+    sentry_sdk.flush(timeout=10)
+    if not event_id:
+        print("no event id from capture_message", file=sys.stderr)
+        return 1
+    print(json.dumps({"event_id": event_id}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
