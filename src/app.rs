@@ -93,7 +93,12 @@ impl App {
         };
         // Owned by `App` like the notifier.
         #[allow(clippy::disallowed_methods)]
-        let retention_task = tokio::spawn(run_retention(core.clone(), retention, stop_notifier.subscribe()));
+        let retention_task = tokio::spawn(run_retention(
+            core.clone(),
+            retention,
+            metrics.clone(),
+            stop_notifier.subscribe(),
+        ));
         // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
         #[allow(clippy::disallowed_methods)]
         let disk_task = db.sqlite_folder().map(|folder| {

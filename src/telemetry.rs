@@ -104,6 +104,10 @@ pub struct Metrics {
     pub body_bytes_in_flight: IntGauge,
     pub http_requests: IntCounterVec,
     pub http_request_seconds: HistogramVec,
+    pub outcomes: IntCounterVec,
+    pub events_expired: IntCounter,
+    pub issues_expired: IntCounter,
+    pub database_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -186,6 +190,25 @@ impl Metrics {
                 &["method", "route"],
             )
             .unwrap(),
+            outcomes: IntCounterVec::new(
+                Opts::new(
+                    "faultline_outcomes_total",
+                    "What became of received items, by data category and outcome (reasons are in stats_v2)",
+                ),
+                &["category", "outcome"],
+            )
+            .unwrap(),
+            events_expired: IntCounter::new("faultline_events_expired_total", "Events deleted by retention").unwrap(),
+            issues_expired: IntCounter::new(
+                "faultline_issues_expired_total",
+                "Issues deleted by retention once they had no event left",
+            )
+            .unwrap(),
+            database_bytes: IntGauge::new(
+                "faultline_database_bytes",
+                "Size of the database (SQLite file pages, or the Postgres database), as of the last sweep",
+            )
+            .unwrap(),
             registry,
         };
         m.register_all();
@@ -209,6 +232,10 @@ impl Metrics {
             Box::new(self.body_bytes_in_flight.clone()),
             Box::new(self.http_requests.clone()),
             Box::new(self.http_request_seconds.clone()),
+            Box::new(self.outcomes.clone()),
+            Box::new(self.events_expired.clone()),
+            Box::new(self.issues_expired.clone()),
+            Box::new(self.database_bytes.clone()),
             // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, … (Linux /proc).
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];

@@ -67,8 +67,14 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             } else {
                 1
             };
-            let outcomes = &ingest.outcomes;
-            outcomes.record(origin, category, Outcome::Filtered, reason::NOT_STORED, quantity);
+            record(
+                ingest,
+                origin,
+                category,
+                Outcome::Filtered,
+                reason::NOT_STORED,
+                quantity,
+            );
         }
     }
 }
@@ -78,9 +84,7 @@ fn count_client_report(ingest: &Ingest, origin: Origin, payload: &[u8]) {
         Ok(lines) => {
             for line in lines {
                 let (category, quantity) = (line.category, line.quantity);
-                ingest
-                    .outcomes
-                    .record(origin, category, Outcome::ClientDiscard, &line.reason, quantity);
+                record(ingest, origin, category, Outcome::ClientDiscard, &line.reason, quantity);
             }
         }
         Err(error) => tracing::debug!(%error, "client report skipped"),
@@ -113,7 +117,7 @@ pub fn count_stored(ingest: &Ingest, origin: Origin, counted: Counted, duplicate
             .outcomes
             .record(origin, category, Outcome::Filtered, "duplicate", 1);
     } else {
-        ingest.outcomes.record(origin, category, Outcome::Accepted, "", 1);
+        record(ingest, origin, category, Outcome::Accepted, "", 1);
     }
 }
 
@@ -127,5 +131,15 @@ pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
         IngestError::QueueFull { .. } | IngestError::Busy { .. } => (Outcome::RateLimited, reason::QUEUE_FULL),
         _ => return,
     };
-    ingest.outcomes.record(origin, Category::Error, outcome, why, 1);
+    record(ingest, origin, Category::Error, outcome, why, 1);
+}
+
+/// Counts an outcome for the Stats page and `stats_v2`, and in `faultline_outcomes_total`.
+pub fn record(ingest: &Ingest, origin: Origin, category: Category, outcome: Outcome, why: &str, quantity: u64) {
+    ingest
+        .metrics
+        .outcomes
+        .with_label_values(&[category.as_str(), outcome.as_str()])
+        .inc_by(quantity);
+    ingest.outcomes.record(origin, category, outcome, why, quantity);
 }

@@ -111,8 +111,14 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
     // §3.3: old SDKs posted transactions here; they are not stored, like transaction items.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
         ingest.metrics.items_dropped.with_label_values(&["transaction"]).inc();
-        let outcomes = &ingest.outcomes;
-        outcomes.record(origin, Category::Transaction, Outcome::Filtered, reason::NOT_STORED, 1);
+        accounting::record(
+            ingest,
+            origin,
+            Category::Transaction,
+            Outcome::Filtered,
+            reason::NOT_STORED,
+            1,
+        );
         return Ok(parsed
             .value
             .get("event_id")

@@ -60,3 +60,20 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
         .rows_affected());
     Ok(taken == 1)
 }
+
+/// The database's size in bytes: SQLite's pages (free ones included, as they take disk), or Postgres's
+/// `pg_database_size`.
+pub async fn database_bytes(db: &Db) -> Result<i64, StoreError> {
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                .fetch_one(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(pool)
+                .await?
+        }
+    })
+}

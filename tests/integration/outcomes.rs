@@ -133,6 +133,30 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
         |_| true,
     )
     .await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "faultline_outcomes_total{category=\"transaction\",outcome=\"filtered\"} 1",
+        "faultline_outcomes_total{category=\"error\",outcome=\"accepted\"} 1",
+        "faultline_outcomes_total{category=\"transaction\",outcome=\"client_discard\"} 7",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from /metrics");
+    }
+    let size = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("faultline_database_bytes "))
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    assert!(
+        size.is_some_and(|bytes| bytes > 0),
+        "the database size is reported: {size:?}"
+    );
     let project = by_project["groups"][0]["by"]["project"].clone();
     assert_eq!(project, json!(app.project_id), "{by_project}");
     app.stop().await;
