@@ -107,6 +107,7 @@ impl App {
         });
         let ingest = Arc::new(Ingest {
             outcomes: core.outcomes.clone(),
+            limits: core.limits.clone(),
             keys: core.keys.clone(),
             writer,
             health: health.clone(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::domain::auth::PublicKey;
 use crate::domain::filters::InboundFilters;
+use crate::domain::limits::KeyRateLimit;
 use crate::domain::scrub::Scrubber;
 use crate::store::{projects, Db, StoreError};
 
@@ -24,6 +25,7 @@ pub struct ProjectAuth {
     pub enabled: bool,
     pub scrubber: Arc<Scrubber>,
     pub filters: Arc<InboundFilters>,
+    pub rate_limit: Option<KeyRateLimit>,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,7 @@ impl KeyCache {
                 enabled: record.key_enabled && record.project_enabled,
                 scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
                 filters: Arc::new(record.filters),
+                rate_limit: record.rate_limit,
             });
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {

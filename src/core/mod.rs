@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod events;
 pub mod issues;
 mod keys;
+pub mod limits;
 pub mod members;
 pub mod outcomes;
 pub mod projects;
@@ -45,6 +46,8 @@ pub struct Core {
     pub public_url: url::Url,
     /// Outcome counts waiting to be written (by the outcome worker).
     pub outcomes: outcomes::OutcomeLog,
+    /// The client keys' rate-limit windows.
+    pub limits: limits::KeyLimiter,
 }
 
 impl Core {
@@ -56,6 +59,7 @@ impl Core {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             public_url,
             outcomes: outcomes::OutcomeLog::default(),
+            limits: limits::KeyLimiter::default(),
             db,
         }
     }

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod grouping;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod normalize;
 pub mod outcomes;
 pub mod period;

@@ -129,6 +129,7 @@ pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
             (Outcome::Invalid, reason::INVALID_EVENT)
         }
         IngestError::QueueFull { .. } | IngestError::Busy { .. } => (Outcome::RateLimited, reason::QUEUE_FULL),
+        IngestError::KeyRateLimited { .. } => (Outcome::RateLimited, "key_quota"),
         _ => return,
     };
     record(ingest, origin, Category::Error, outcome, why, 1);

@@ -50,6 +50,9 @@ pub enum IngestError {
     /// The database cannot take writes now (unreachable, disk full): every event would fail alike.
     #[error("events cannot be stored right now ({outage}); retry later")]
     Unavailable { outage: Outage, retry_after_secs: u64 },
+    /// The client key's rate limit is spent for this window.
+    #[error("this client key's rate limit is reached; retry in {retry_after_secs} s")]
+    KeyRateLimited { retry_after_secs: u64 },
     /// Free disk space is below the floor: events are refused before the database would fail.
     #[error("free disk space is low ({free} left, the floor is {floor}); retry later")]
     LowDisk {
@@ -79,7 +82,7 @@ impl IngestError {
             IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
             IngestError::Decode(DecodeError::OverBudget) | IngestError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
-            IngestError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::QueueFull { .. } | IngestError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown
             | IngestError::Storage
             | IngestError::Unavailable { .. }
@@ -108,6 +111,7 @@ impl IngestError {
             IngestError::Storage => "storage",
             IngestError::Unavailable { .. } => "unavailable",
             IngestError::LowDisk { .. } => "low_disk",
+            IngestError::KeyRateLimited { .. } => "key_quota",
         }
     }
 
@@ -118,7 +122,8 @@ impl IngestError {
             IngestError::QueueFull { retry_after_secs }
             | IngestError::Busy { retry_after_secs }
             | IngestError::Unavailable { retry_after_secs, .. }
-            | IngestError::LowDisk { retry_after_secs, .. } => Some(*retry_after_secs),
+            | IngestError::LowDisk { retry_after_secs, .. }
+            | IngestError::KeyRateLimited { retry_after_secs } => Some(*retry_after_secs),
             IngestError::Decode(DecodeError::OverBudget) => Some(1),
             _ => None,
         }
@@ -144,7 +149,11 @@ impl IntoResponse for IngestError {
             let headers = response.headers_mut();
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             // §6.2: integer seconds, the error-bearing categories, scope and a reason code.
-            let limits = format!("{retry_after_secs}:default;error;security;attachment:organization:backpressure");
+            let (scope, reason) = match self {
+                IngestError::KeyRateLimited { .. } => ("key", "key_quota"),
+                _ => ("organization", "backpressure"),
+            };
+            let limits = format!("{retry_after_secs}:default;error;security;attachment:{scope}:{reason}");
             if let Ok(value) = HeaderValue::from_str(&limits) {
                 headers.insert("x-sentry-rate-limits", value);
             }

@@ -25,6 +25,7 @@ pub use error::IngestError;
 use pipeline::EventIdReply;
 
 use crate::config::Config;
+use crate::core::limits::KeyLimiter;
 use crate::core::outcomes::OutcomeLog;
 use crate::core::KeyCache;
 use crate::health::DbHealth;
@@ -63,6 +64,8 @@ pub struct Ingest {
     pub keys: KeyCache,
     /// What became of each item, written out by the outcome worker.
     pub outcomes: OutcomeLog,
+    /// The client keys' rate-limit windows.
+    pub limits: KeyLimiter,
     pub writer: WriterHandle,
     /// Read first: while database writes fail, requests are answered 503 before any other work.
     pub health: Arc<DbHealth>,

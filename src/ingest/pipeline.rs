@@ -75,6 +75,8 @@ async fn envelope_event(ingest: &Ingest, mut request: Admitted, origin: Origin) 
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
+    // Only events count against a key's limit: an envelope of client reports alone is always taken.
+    within_key_limit(ingest, &request.auth)?;
     if payload.len() > ingest.settings.max_event_bytes {
         return Err(IngestError::EventTooLarge {
             limit: ingest.settings.max_event_bytes,
@@ -102,6 +104,7 @@ pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<EventIdR
 }
 
 async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> Result<EventIdReply, IngestError> {
+    within_key_limit(ingest, &request.auth)?;
     let limit = ingest.settings.max_event_bytes;
     let body = request.decode(limit).await.map_err(|e| too_large_as_event(e, limit))?;
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
@@ -144,6 +147,17 @@ fn filtered(ingest: &Ingest, origin: Origin, filter: &'static str, reply_id: Eve
         .outcomes
         .record(origin, Category::Error, Outcome::Filtered, filter, 1);
     reply_id
+}
+
+/// The key's rate limit (Sentry's key setting), when it has one.
+fn within_key_limit(ingest: &Ingest, auth: &ProjectAuth) -> Result<(), IngestError> {
+    match auth.rate_limit {
+        Some(limit) => ingest
+            .limits
+            .take(auth.key_id, limit)
+            .map_err(|retry_after_secs| IngestError::KeyRateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
 }
 
 fn too_large_as_event(error: super::decode::DecodeError, limit: usize) -> IngestError {

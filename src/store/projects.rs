@@ -1,6 +1,7 @@
 //! Organizations, projects and their client keys (the DSNs).
 
 use crate::domain::filters::InboundFilters;
+use crate::domain::limits::KeyRateLimit;
 
 use super::{alerts, is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
 use crate::domain::{OrganizationId, ProjectId, RuleId};
@@ -26,6 +27,15 @@ pub struct ProjectKey {
     pub label: String,
     pub enabled: bool,
     pub created_at: i64,
+    pub rate_limit_count: Option<i64>,
+    pub rate_limit_window: Option<i64>,
+}
+
+impl ProjectKey {
+    /// The key's rate limit, when it has a usable one.
+    pub fn rate_limit(&self) -> Option<KeyRateLimit> {
+        KeyRateLimit::new(self.rate_limit_count?, self.rate_limit_window?).ok()
+    }
 }
 
 /// What ingest needs to know about a public key.
@@ -38,6 +48,7 @@ pub struct KeyRecord {
     pub project_enabled: bool,
     pub scrub_keys: Vec<String>,
     pub filters: InboundFilters,
+    pub rate_limit: Option<KeyRateLimit>,
 }
 
 /// Returns the default organization's id, creating it on first start (`true` when it was created now).
@@ -141,7 +152,8 @@ pub async fn find_project_by_slug(db: &Db, slug: &str) -> Result<Option<Project>
 }
 
 pub async fn list_keys(db: &Db, project_id: ProjectId) -> Result<Vec<ProjectKey>, StoreError> {
-    let sql = "SELECT id, project_id, public_key, label, enabled, created_at FROM project_keys \
+    let sql = "SELECT id, project_id, public_key, label, enabled, created_at, rate_limit_count, rate_limit_window \
+               FROM project_keys \
                WHERE project_id = $1 ORDER BY id";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?))
 }
@@ -170,6 +182,8 @@ pub async fn create_key(
         label: label.to_owned(),
         enabled: true,
         created_at: now,
+        rate_limit_count: None,
+        rate_limit_window: None,
     })
 }
 
@@ -213,19 +227,31 @@ pub async fn get_project(db: &Db, project_id: ProjectId) -> Result<Option<Projec
 
 /// A key's row with its project's ingest settings: key id, project id and slug, key and project enabled,
 /// scrub keys and inbound filters (both JSON).
-type KeyRow = (i64, ProjectId, String, bool, bool, String, Option<String>);
+type KeyRow = (
+    i64,
+    ProjectId,
+    String,
+    bool,
+    bool,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// Looks up a public key with its project's ingest settings.
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
-    let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys, p.inbound_filters \
+    let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys, p.inbound_filters, \
+               k.rate_limit_count, k.rate_limit_window \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
     let row: Option<KeyRow> = on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
-        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters)| {
+        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters, count, window)| {
             let scrub_keys = serde_json::from_str(&scrub_keys)
                 .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
             let filters = super::project_filters::parse(filters.as_deref())?;
             Ok(KeyRecord {
+                rate_limit: count.zip(window).and_then(|(c, w)| KeyRateLimit::new(c, w).ok()),
                 filters,
                 key_id,
                 project_id,
@@ -264,6 +290,29 @@ pub async fn update_key(
     let done = on_pool!(db, pool => sqlx::query(sql)
         .bind(label)
         .bind(enabled)
+        .bind(project_id)
+        .bind(public_key)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if done == 0 {
+        return Err(StoreError::NotFound(format!("key {public_key}")));
+    }
+    Ok(())
+}
+
+/// Sets or clears a key's rate limit; `NotFound` when the project has no such key.
+pub async fn set_key_rate_limit(
+    db: &Db,
+    project_id: ProjectId,
+    public_key: &str,
+    limit: Option<KeyRateLimit>,
+) -> Result<(), StoreError> {
+    let sql = "UPDATE project_keys SET rate_limit_count = $1, rate_limit_window = $2 \
+               WHERE project_id = $3 AND public_key = $4";
+    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(limit.map(|l| i64::from(l.count)))
+        .bind(limit.map(|l| i64::from(l.window)))
         .bind(project_id)
         .bind(public_key)
         .execute(pool)

@@ -30,6 +30,7 @@ mod hardening;
 mod inbound_filters;
 mod ingest;
 mod issues;
+mod key_limits;
 mod layers;
 mod notify_send;
 mod ops;

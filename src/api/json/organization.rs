@@ -86,7 +86,7 @@ pub fn project_key(key: &ProjectKey, public_url: &url::Url) -> Value {
             "csp": format!("{}api/{}/security/?sentry_key={}", public_url, key.project_id, key.public_key),
             "minidump": format!("{}api/{}/minidump/?sentry_key={}", public_url, key.project_id, key.public_key),
         },
-        "rateLimit": Value::Null,
+        "rateLimit": key.rate_limit().map(|l| json!({ "window": l.window, "count": l.count })),
         "browserSdkVersion": "latest",
     })
 }

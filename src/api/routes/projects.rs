@@ -13,6 +13,7 @@ use crate::api::json::organization::{project as project_json, project_key};
 use crate::api::ApiState;
 use crate::core;
 use crate::domain::accounts::Scope;
+use crate::domain::limits::KeyRateLimit;
 use crate::domain::project::ProjectSlug;
 use crate::store::organizations::{self, Organization};
 use crate::store::projects::{self, Project};
@@ -107,6 +108,29 @@ pub struct KeyChanges {
     name: Option<String>,
     #[serde(rename = "isActive")]
     is_active: Option<bool>,
+    /// `{"window": seconds, "count": events}`, or null to remove the limit; absent keeps it.
+    #[serde(rename = "rateLimit", default, deserialize_with = "present")]
+    rate_limit: Option<Value>,
+}
+
+/// A field that is present, even as null, is `Some` (serde's default makes an absent one `None`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// The limit a `rateLimit` value asks for: `None` to remove it.
+fn rate_limit_of(value: &Value) -> ApiResult<Option<KeyRateLimit>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let number = |name: &str| {
+        value[name]
+            .as_i64()
+            .ok_or_else(|| ApiError::bad_request(format!("rateLimit.{name} must be a whole number")))
+    };
+    KeyRateLimit::new(number("count")?, number("window")?)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 pub async fn create_key(
@@ -131,7 +155,11 @@ pub async fn update_key(
 ) -> ApiResult<Json<Value>> {
     let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
     let (name, active) = (changes.name.as_deref(), changes.is_active);
+    let limit = changes.rate_limit.as_ref().map(rate_limit_of).transpose()?;
     core::projects::update_key(&state.core, &access, &project, &key, name, active).await?;
+    if let Some(limit) = limit {
+        core::projects::set_key_rate_limit(&state.core, &access, &project, &key, limit).await?;
+    }
     let keys = projects::list_keys(&state.db, project.id).await?;
     let found = keys.iter().find(|k| k.public_key == key).ok_or(ApiError::NotFound)?;
     Ok(Json(project_key(found, &state.public_url)))
