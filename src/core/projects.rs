@@ -5,9 +5,8 @@
 use crate::domain::accounts::Scope;
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::filters::InboundFilters;
-use crate::domain::limits::KeyRateLimit;
 use crate::domain::project::ProjectSlug;
-use crate::store::projects::{self, Project, ProjectKey};
+use crate::store::projects::{self, KeyChange, Project, ProjectKey};
 use crate::store::{organizations, project_filters, retention};
 use crate::store::{Db, StoreError};
 
@@ -122,18 +121,17 @@ pub async fn create_key(core: &Core, access: &Access, project: &Project, label: 
     Ok(key)
 }
 
-/// Renames and/or enables or disables a key.
+/// Renames, enables or disables a key, or sets or removes its rate limit, in one statement.
 #[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
 pub async fn update_key(
     core: &Core,
     access: &Access,
     project: &Project,
     public_key: &str,
-    label: Option<&str>,
-    enabled: Option<bool>,
+    change: KeyChange<'_>,
 ) -> CoreResult<()> {
     writable(access, project)?;
-    projects::update_key(&core.db, project.id, public_key, label, enabled).await?;
+    projects::update_key(&core.db, project.id, public_key, change).await?;
     core.keys.invalidate();
     Ok(())
 }
@@ -151,21 +149,6 @@ pub async fn delete_key(core: &Core, access: &Access, project: &Project, public_
 pub async fn set_scrub_keys(core: &Core, access: &Access, project: &Project, keys: &[String]) -> CoreResult<()> {
     writable(access, project)?;
     projects::set_scrub_keys(&core.db, project.id, keys).await?;
-    core.keys.invalidate();
-    Ok(())
-}
-
-/// Sets or clears a key's rate limit; ingest applies it to the next event.
-#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
-pub async fn set_key_rate_limit(
-    core: &Core,
-    access: &Access,
-    project: &Project,
-    public_key: &str,
-    limit: Option<KeyRateLimit>,
-) -> CoreResult<()> {
-    writable(access, project)?;
-    projects::set_key_rate_limit(&core.db, project.id, public_key, limit).await?;
     core.keys.invalidate();
     Ok(())
 }

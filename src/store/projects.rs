@@ -277,40 +277,30 @@ pub async fn set_key_enabled(db: &Db, public_key: &str, enabled: bool) -> Result
     Ok(())
 }
 
-/// Changes a key's label and/or enabled flag; `NotFound` unless the key belongs to the project.
+/// What to change of a key; `None` keeps a field. `rate_limit: Some(None)` removes the limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyChange<'a> {
+    pub label: Option<&'a str>,
+    pub enabled: Option<bool>,
+    pub rate_limit: Option<Option<KeyRateLimit>>,
+}
+
+/// Changes a key in one statement; `NotFound` when the project has no such key.
 pub async fn update_key(
     db: &Db,
     project_id: ProjectId,
     public_key: &str,
-    label: Option<&str>,
-    enabled: Option<bool>,
+    change: KeyChange<'_>,
 ) -> Result<(), StoreError> {
-    let sql = "UPDATE project_keys SET label = COALESCE($1, label), enabled = COALESCE($2, enabled) \
-               WHERE project_id = $3 AND public_key = $4";
+    let sql = "UPDATE project_keys SET label = COALESCE($1, label), enabled = COALESCE($2, enabled), \
+               rate_limit_count = CASE WHEN $3 THEN $4 ELSE rate_limit_count END, \
+               rate_limit_window = CASE WHEN $3 THEN $5 ELSE rate_limit_window END \
+               WHERE project_id = $6 AND public_key = $7";
+    let limit = change.rate_limit.flatten();
     let done = on_pool!(db, pool => sqlx::query(sql)
-        .bind(label)
-        .bind(enabled)
-        .bind(project_id)
-        .bind(public_key)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound(format!("key {public_key}")));
-    }
-    Ok(())
-}
-
-/// Sets or clears a key's rate limit; `NotFound` when the project has no such key.
-pub async fn set_key_rate_limit(
-    db: &Db,
-    project_id: ProjectId,
-    public_key: &str,
-    limit: Option<KeyRateLimit>,
-) -> Result<(), StoreError> {
-    let sql = "UPDATE project_keys SET rate_limit_count = $1, rate_limit_window = $2 \
-               WHERE project_id = $3 AND public_key = $4";
-    let done = on_pool!(db, pool => sqlx::query(sql)
+        .bind(change.label)
+        .bind(change.enabled)
+        .bind(change.rate_limit.is_some())
         .bind(limit.map(|l| i64::from(l.count)))
         .bind(limit.map(|l| i64::from(l.window)))
         .bind(project_id)

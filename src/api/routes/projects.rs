@@ -16,7 +16,7 @@ use crate::domain::accounts::Scope;
 use crate::domain::limits::KeyRateLimit;
 use crate::domain::project::ProjectSlug;
 use crate::store::organizations::{self, Organization};
-use crate::store::projects::{self, Project};
+use crate::store::projects::{self, KeyChange, Project};
 use crate::store::{issues, Db, StoreError};
 
 pub async fn all_projects(caller: Caller, State(state): State<ApiState>) -> ApiResult<Json<Value>> {
@@ -154,12 +154,12 @@ pub async fn update_key(
     Body(changes): Body<KeyChanges>,
 ) -> ApiResult<Json<Value>> {
     let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
-    let (name, active) = (changes.name.as_deref(), changes.is_active);
-    let limit = changes.rate_limit.as_ref().map(rate_limit_of).transpose()?;
-    core::projects::update_key(&state.core, &access, &project, &key, name, active).await?;
-    if let Some(limit) = limit {
-        core::projects::set_key_rate_limit(&state.core, &access, &project, &key, limit).await?;
-    }
+    let change = KeyChange {
+        label: changes.name.as_deref(),
+        enabled: changes.is_active,
+        rate_limit: changes.rate_limit.as_ref().map(rate_limit_of).transpose()?,
+    };
+    core::projects::update_key(&state.core, &access, &project, &key, change).await?;
     let keys = projects::list_keys(&state.db, project.id).await?;
     let found = keys.iter().find(|k| k.public_key == key).ok_or(ApiError::NotFound)?;
     Ok(Json(project_key(found, &state.public_url)))

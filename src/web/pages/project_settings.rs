@@ -13,7 +13,7 @@ use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::scrub::default_sensitive_keys;
 use crate::store::now_ms;
 use crate::store::organizations::{self, Organization};
-use crate::store::projects::{self, Project, ProjectKey};
+use crate::store::projects::{self, KeyChange, Project, ProjectKey};
 use crate::web::format::{moment, Moment};
 use crate::web::session::{Action, Viewer};
 use crate::web::{Nav, WebError, WebState};
@@ -267,7 +267,11 @@ pub async fn key_state(
 ) -> Result<Redirect, WebError> {
     let (access, project) = project_access(&state, &action.viewer, &org, &slug).await?;
     let form = action.form;
-    core::projects::update_key(&state.core, &access, &project, &form.key, None, Some(form.enabled)).await?;
+    let change = KeyChange {
+        enabled: Some(form.enabled),
+        ..KeyChange::default()
+    };
+    core::projects::update_key(&state.core, &access, &project, &form.key, change).await?;
     let notice = if form.enabled { "key_enabled" } else { "key_disabled" };
     Ok(back_to(&org, &slug, notice, "keys"))
 }
