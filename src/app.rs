@@ -89,6 +89,7 @@ impl App {
         let retention = RetentionSettings {
             default_days: config.retention_days,
             every: Duration::from_secs(config.retention_every_secs),
+            max_storage: config.max_storage,
             holder: uuid::Uuid::new_v4().simple().to_string(),
         };
         // Owned by `App` like the notifier.

@@ -228,6 +228,11 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=3650), global = true)]
     pub retention_days: i64,
 
+    /// Space stored events may take across all projects (e.g. 10GB, 500MB; 0 for no budget). Above it the
+    /// least valuable events are evicted; see README, "Data lifecycle".
+    #[arg(long, env = "FAULTLINE_MAX_STORAGE", default_value = "10GB", value_parser = byte_size, global = true)]
+    pub max_storage: u64,
+
     /// Seconds between retention sweeps.
     #[arg(long, env = "FAULTLINE_RETENTION_EVERY_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub retention_every_secs: u64,

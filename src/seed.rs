@@ -166,6 +166,8 @@ pub async fn seed_project(
         "need at least one event per issue"
     );
     let have = events::count_events(db, project_id).await?;
+    // On Postgres the seeded days get their own partitions, as live traffic's days do.
+    store::partitions::ensure(db, plan.end_ms - plan.days * DAY_MS, plan.end_ms).await?;
     let corpus = Arc::new(corpus);
     let scrubber = Arc::new(Scrubber::default());
     let plan_for_events = plan.clone();

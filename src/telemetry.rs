@@ -108,6 +108,8 @@ pub struct Metrics {
     pub events_expired: IntCounter,
     pub issues_expired: IntCounter,
     pub database_bytes: IntGauge,
+    pub events_evicted: IntCounter,
+    pub stored_event_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -209,6 +211,16 @@ impl Metrics {
                 "Size of the database (SQLite file pages, or the Postgres database), as of the last sweep",
             )
             .unwrap(),
+            events_evicted: IntCounter::new(
+                "faultline_events_evicted_total",
+                "Events deleted by the storage budget (FAULTLINE_MAX_STORAGE)",
+            )
+            .unwrap(),
+            stored_event_bytes: IntGauge::new(
+                "faultline_stored_event_bytes",
+                "Space stored events take as the storage budget counts it (payloads plus a fixed overhead per event)",
+            )
+            .unwrap(),
             registry,
         };
         m.register_all();
@@ -236,6 +248,8 @@ impl Metrics {
             Box::new(self.events_expired.clone()),
             Box::new(self.issues_expired.clone()),
             Box::new(self.database_bytes.clone()),
+            Box::new(self.events_evicted.clone()),
+            Box::new(self.stored_event_bytes.clone()),
             // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, … (Linux /proc).
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];

@@ -17,6 +17,7 @@ pub mod outcomes;
 pub mod projects;
 pub mod releases;
 pub mod retention;
+pub mod storage;
 mod rules;
 
 use std::sync::Arc;

@@ -1,22 +1,30 @@
 //! Retention by age: each project keeps events for its retention (the server's default unless the project
-//! sets its own); older events are expired, then the issues left with no event. Issues that keep events
+//! sets its own); older events are expired, then the issues left with no events. Issues that keep events
 //! keep their counters (times seen, users, tag and hour counts count every event ever accepted); issues
 //! left without events go with their counters. One process at a time sweeps, under a lease.
+//!
+//! On Postgres a day whose events are past every project's retention is dropped as a whole partition;
+//! what remains (projects with a shorter retention, the default partition) is deleted in chunks.
 
+use crate::store::partitions::{self, DAY_MS};
 use crate::store::{now_ms, retention, StoreError};
 
+use super::storage::FREE_PAGES_KEPT;
 use super::Core;
 
-const DAY_MS: i64 = 24 * 3_600_000;
-/// Events deleted per statement: small enough that a sweep never holds the write lock for long.
+/// Rows deleted per statement: small enough that a sweep never holds the write lock for long.
 const CHUNK: i64 = 5_000;
 const LEASE_JOB: &str = "retention";
+/// Postgres partitions are made this many days ahead of the clock.
+const DAYS_AHEAD: i64 = 3;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub events: u64,
     pub issues: u64,
+    /// Whole days dropped (Postgres partitions).
+    pub days: u64,
 }
 
 /// Runs one sweep if this process holds the retention lease (taken for `lease_ms`); `None` when another
@@ -37,24 +45,58 @@ pub async fn sweep_if_leader(
 
 /// Expires everything older than each project's retention, as of `now`.
 pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, StoreError> {
-    let mut swept = Swept::default();
-    for (project_id, days) in retention::project_retentions(&core.db).await? {
-        let cutoff = now - days.unwrap_or(default_days).max(1) * DAY_MS;
-        loop {
-            let deleted = retention::expire_events(&core.db, project_id, cutoff, CHUNK).await?;
-            swept.events += deleted;
-            if deleted < CHUNK as u64 {
-                break;
-            }
-        }
+    let started = std::time::Instant::now();
+    let retentions: Vec<_> = retention::project_retentions(&core.db)
+        .await?
+        .into_iter()
+        .map(|(project_id, days)| (project_id, days.unwrap_or(default_days).max(1)))
+        .collect();
+    let longest = retentions.iter().map(|&(_, days)| days).max().unwrap_or(default_days);
+    let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
+    for (project_id, days) in retentions {
+        let cutoff = now - days * DAY_MS;
+        swept.events += in_chunks(|| retention::expire_events(&core.db, project_id, cutoff, CHUNK)).await?;
+        in_chunks(|| retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)).await?;
         swept.issues += retention::expire_empty_issues(&core.db, project_id, cutoff).await?;
     }
-    if swept.events > 0 || swept.issues > 0 {
+    if swept != Swept::default() {
+        retention::release_free_pages(&core.db, FREE_PAGES_KEPT).await?;
         tracing::info!(
             events = swept.events,
             issues = swept.issues,
+            days = swept.days,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "retention expired old events"
         );
     }
     Ok(swept)
+}
+
+/// Makes the coming days' partitions and drops those wholly before `cutoff` (Postgres; nothing on SQLite).
+async fn drop_expired_days(core: &Core, now: i64, cutoff: i64) -> Result<Swept, StoreError> {
+    partitions::ensure(&core.db, now - DAY_MS, now + DAYS_AHEAD * DAY_MS).await?;
+    let mut swept = Swept::default();
+    for day in partitions::list(&core.db).await? {
+        if day.end_ms() <= cutoff {
+            swept.events += partitions::drop_day(&core.db, &day).await? as u64;
+            swept.days += 1;
+        }
+    }
+    Ok(swept)
+}
+
+/// Repeats a chunked delete until a chunk comes back short; returns the total.
+async fn in_chunks<F, Fut>(mut delete: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = delete().await?;
+        total += deleted;
+        if deleted < CHUNK as u64 {
+            return Ok(total);
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub mod scrub;
 pub mod search;
 pub mod short_id;
 pub mod size;
+pub mod storage;
 pub mod tags;
 pub mod time;
 pub mod title;

@@ -15,7 +15,7 @@ use super::counters::{
 };
 use super::issues::{StateColumns, STATE_COLUMNS};
 use super::release_order::{load_release_order, ProjectReleases, ReleaseBook};
-use super::{on_tx, Db, NewEvent, StoreError, Tx};
+use super::{on_tx, storage, Db, NewEvent, StoreError, Tx};
 
 /// What a committed batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub async fn record_batch_alerting(
     memo: &mut QuietMemo,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = Tx::begin(db).await?;
-    let stored = find_fresh(&mut tx, events).await?;
+    let stored = storage::claim_event_ids(&mut tx, events).await?;
     let groups = group_by_issue(events, &stored);
     let existing = load_issues(&mut tx, &groups).await?;
     let releases = load_release_order(&mut tx, &existing).await?;
@@ -93,6 +93,7 @@ pub async fn record_batch_alerting(
     }
     let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
     insert_events(&mut tx, events, &fresh, &issue_of).await?;
+    storage::add_stored(&mut tx, events, &fresh).await?;
     upsert_releases(&mut tx, events, &fresh).await?;
     upsert_tags(&mut tx, events, &fresh, &issue_of).await?;
     upsert_hours(&mut tx, events, &fresh, &issue_of).await?;
@@ -115,38 +116,6 @@ pub async fn record_batch_alerting(
     }
     outcome.fires = fired.len();
     Ok(outcome)
-}
-
-/// Marks each event `true` unless its id is already stored or repeats earlier in the batch.
-/// (A plain IN list per project keeps both databases on the unique `(project_id, event_id)` index.)
-async fn find_fresh(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
-    let mut ids_by_project: HashMap<ProjectId, Vec<&str>> = HashMap::new();
-    for event in events {
-        ids_by_project
-            .entry(event.project_id)
-            .or_default()
-            .push(&event.event_id);
-    }
-    let mut stored: HashSet<(ProjectId, String)> = HashSet::new();
-    for (project_id, ids) in ids_by_project {
-        for chunk in ids.chunks(EVENT_CHUNK) {
-            let found: Vec<String> = on_tx!(tx, conn, Backend => {
-                let mut qb = QueryBuilder::<Backend>::new("SELECT event_id FROM events WHERE project_id = ");
-                qb.push_bind(project_id).push(" AND event_id IN (");
-                let mut list = qb.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build_query_scalar().fetch_all(&mut *conn).await?
-            });
-            stored.extend(found.into_iter().map(|id| (project_id, id)));
-        }
-    }
-    Ok(events
-        .iter()
-        .map(|e| stored.insert((e.project_id, e.event_id.clone())))
-        .collect())
 }
 
 fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<'a>> {
@@ -413,7 +382,6 @@ async fn insert_events(
                     .push_bind(&e.title)
                     .push_bind(&e.payload);
             });
-            qb.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
             qb.build().execute(&mut *conn).await?;
         });
     }

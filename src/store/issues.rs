@@ -260,16 +260,6 @@ pub async fn latest_release(db: &Db, project_id: ProjectId) -> Result<Option<Str
     Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_optional(pool).await?))
 }
 
-/// Deletes issues with their events and counters; returns how many existed.
-pub async fn delete_issues(db: &Db, issue_ids: &[IssueId]) -> Result<u64, StoreError> {
-    let mut deleted = 0;
-    for id in issue_ids {
-        let sql = "DELETE FROM issues WHERE id = $1";
-        deleted += on_pool!(db, pool => sqlx::query(sql).bind(*id).execute(pool).await?.rows_affected());
-    }
-    Ok(deleted)
-}
-
 /// An issue of one of the organization's projects, locked for a change in this transaction (Postgres
 /// locks the row; SQLite's transaction already holds the write lock). `None` when it is not there.
 pub async fn lock_organization_issue(
@@ -338,6 +328,7 @@ pub async fn delete_organization_issues(
     let sql = "DELETE FROM issues WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)";
     let mut deleted = 0;
     for id in issue_ids {
+        super::storage::release_issue(tx, organization_id, *id).await?;
         deleted += on_tx!(tx, conn, Backend => sqlx::query(sql)
             .bind(*id)
             .bind(organization_id)

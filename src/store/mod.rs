@@ -19,12 +19,15 @@ mod release_order;
 pub mod releases;
 pub mod retention;
 pub mod sessions;
+pub mod storage;
+pub mod eviction;
+pub mod partitions;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Connection;
 
 pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
@@ -94,7 +97,10 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool) => {
+                SQLITE_MIGRATIONS.run(pool).await?;
+                convert_to_incremental_vacuum(pool).await?;
+            }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -167,6 +173,9 @@ impl Db {
 async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
+        // Deleted events' pages can go back to the file system (see `retention::release_free_pages`).
+        // Takes effect on a new file; an older one is converted once by `convert_to_incremental_vacuum`.
+        .auto_vacuum(SqliteAutoVacuum::Incremental)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
         .synchronous(SqliteSynchronous::Full)
@@ -202,6 +211,21 @@ async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db, StoreEr
         .connect_lazy_with(options);
     first_connection(&pool).await?;
     Ok(Db::Postgres(pool))
+}
+
+/// A database file made before Faultline set `auto_vacuum = INCREMENTAL` keeps its freed pages forever;
+/// one `VACUUM` rewrites it with the setting. That takes a while on a large file (and needs free space
+/// for a copy), once.
+async fn convert_to_incremental_vacuum(pool: &SqlitePool) -> Result<(), StoreError> {
+    const INCREMENTAL: i64 = 2;
+    let mut conn = pool.acquire().await?;
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(&mut *conn).await?;
+    if mode != INCREMENTAL {
+        tracing::info!("converting the SQLite database to incremental vacuum (once; takes a while on a large file)");
+        sqlx::query("PRAGMA auto_vacuum = INCREMENTAL").execute(&mut *conn).await?;
+        sqlx::query("VACUUM").execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Whether a released connection may go back to the pool: not while sqlx still counts it inside a

@@ -4,7 +4,8 @@
 
 use crate::domain::ids::ProjectId;
 
-use super::{on_pool, Db, StoreError};
+use super::storage::{remove_stored, Stored};
+use super::{on_pool, on_tx, Db, StoreError, Tx};
 
 /// Each project's id and its own retention in days (`None`: the server's default).
 pub async fn project_retentions(db: &Db) -> Result<Vec<(ProjectId, Option<i64>)>, StoreError> {
@@ -19,10 +20,34 @@ pub async fn set_retention(db: &Db, project_id: ProjectId, days: Option<i64>) ->
     Ok(())
 }
 
-/// Deletes up to `limit` of the project's events whose time is before `before_ms`; returns how many.
+/// Deletes up to `limit` of the project's events whose time is before `before_ms`, taking them off the
+/// project's totals in the same transaction; returns how many.
 pub async fn expire_events(db: &Db, project_id: ProjectId, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
-    let sql = "DELETE FROM events WHERE id IN \
-               (SELECT id FROM events WHERE project_id = $1 AND timestamp < $2 ORDER BY timestamp LIMIT $3)";
+    // The outer conditions repeat the inner ones so that Postgres looks only in the old partitions.
+    let sql = "DELETE FROM events WHERE project_id = $1 AND timestamp < $2 AND id IN \
+               (SELECT id FROM events WHERE project_id = $1 AND timestamp < $2 ORDER BY timestamp LIMIT $3) \
+               RETURNING CAST(LENGTH(payload) AS BIGINT)";
+    let mut tx = Tx::begin(db).await?;
+    let sizes: Vec<i64> = on_tx!(&mut tx, conn, Backend => sqlx::query_scalar(sql)
+        .bind(project_id)
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?);
+    let removed = Stored {
+        events: sizes.len() as i64,
+        bytes: sizes.iter().sum(),
+    };
+    remove_stored(&mut tx, project_id, removed).await?;
+    tx.commit().await?;
+    Ok(sizes.len() as u64)
+}
+
+/// Forgets up to `limit` of the project's accepted event ids older than `before_ms` (their events are
+/// gone by then, so a re-send would be a new event); returns how many.
+pub async fn expire_event_ids(db: &Db, project_id: ProjectId, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
+    let sql = "DELETE FROM event_ids WHERE project_id = $1 AND event_id IN \
+               (SELECT event_id FROM event_ids WHERE project_id = $1 AND timestamp < $2 LIMIT $3)";
     Ok(on_pool!(db, pool => sqlx::query(sql)
         .bind(project_id)
         .bind(before_ms)
@@ -59,6 +84,20 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
         .await?
         .rows_affected());
     Ok(taken == 1)
+}
+
+/// Gives SQLite's free pages back to the file system once they add up to more than `threshold` bytes
+/// (the database is created with `auto_vacuum = INCREMENTAL`); returns the bytes released. Smaller
+/// amounts stay for the next writes to reuse. Postgres reuses freed space by itself: a no-op.
+pub async fn release_free_pages(db: &Db, threshold: i64) -> Result<i64, StoreError> {
+    let Db::Sqlite(pool) = db else { return Ok(0) };
+    let sql = "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()";
+    let free: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+    if free <= threshold {
+        return Ok(0);
+    }
+    sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
+    Ok(free)
 }
 
 /// The database's size in bytes: SQLite's pages (free ones included, as they take disk), or Postgres's

@@ -39,6 +39,7 @@ mod outcomes;
 mod process;
 mod retention;
 mod seed;
+mod storage_budget;
 mod store;
 mod store_accounts;
 mod store_alerts;

@@ -1,0 +1,75 @@
+//! The storage budget: when stored events take more than the budget's high-water mark, events are
+//! evicted (least valuable first, by `domain::storage`'s rules) down to its low-water mark. Issue
+//! counters (times seen, users, hours, tags) do not change: they count every event ever accepted. One
+//! process at a time evicts, under a lease.
+
+use crate::domain::storage::{bytes_to_free, stored_bytes, thinnable, EvictionQueue};
+use crate::store::{eviction, now_ms, retention, storage, StoreError};
+
+use super::Core;
+
+/// Events deleted per statement: a short write lock, so ingest never waits long behind eviction.
+const CHUNK: i64 = 2_000;
+const LEASE_JOB: &str = "storage-budget";
+/// Free pages SQLite keeps for the next writes before they go back to the file system.
+pub(crate) const FREE_PAGES_KEPT: i64 = 16 * 1024 * 1024;
+
+/// What one enforcement did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evicted {
+    pub events: i64,
+    pub bytes: i64,
+    /// Space the budget still exceeds because every issue is down to its first and latest events.
+    pub short_by: i64,
+}
+
+/// The space stored events take, as the budget counts it.
+pub async fn stored(core: &Core) -> Result<i64, StoreError> {
+    let total = storage::total(&core.db).await?;
+    Ok(stored_bytes(total.events, total.bytes))
+}
+
+/// Evicts down to the budget if it is exceeded and this process holds the lease (taken for `lease_ms`).
+pub async fn enforce_if_leader(core: &Core, holder: &str, budget: i64, lease_ms: i64) -> Result<Evicted, StoreError> {
+    if bytes_to_free(stored(core).await?, budget).is_none() {
+        return Ok(Evicted::default());
+    }
+    let now = now_ms();
+    if !retention::take_lease(&core.db, LEASE_JOB, holder, now, now + lease_ms).await? {
+        return Ok(Evicted::default());
+    }
+    enforce(core, budget).await
+}
+
+/// Evicts until stored events fit under the budget's low-water mark, or nothing more may go.
+pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
+    let mut evicted = Evicted::default();
+    let Some(mut to_free) = bytes_to_free(stored(core).await?, budget) else {
+        return Ok(evicted);
+    };
+    let mut queue = EvictionQueue::new(eviction::issue_event_counts(&core.db, 3).await?);
+    while to_free > 0 {
+        let Some((issue, count)) = queue.next() else {
+            evicted.short_by = to_free;
+            break;
+        };
+        let removed = eviction::thin_issue(&core.db, issue, thinnable(count).min(CHUNK)).await?;
+        to_free -= stored_bytes(removed.events, removed.bytes);
+        evicted.events += removed.events;
+        evicted.bytes += removed.bytes;
+        if removed.events > 0 {
+            queue.requeue(issue, count - removed.events);
+        }
+    }
+    retention::release_free_pages(&core.db, FREE_PAGES_KEPT).await?;
+    if evicted.short_by > 0 {
+        tracing::warn!(
+            short_by = evicted.short_by,
+            "the storage budget is exceeded, but every issue is down to its first and latest events"
+        );
+    }
+    if evicted.events > 0 {
+        tracing::info!(events = evicted.events, bytes = evicted.bytes, "storage budget evicted events");
+    }
+    Ok(evicted)
+}

@@ -1,0 +1,114 @@
+//! What stored events take: the ids of accepted events (deduplication that survives eviction and, on
+//! Postgres, spans the time partitions of `events`) and each project's stored events and payload bytes,
+//! kept current by every write and delete so that the storage budget never scans the events.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::QueryBuilder;
+
+use crate::domain::{IssueId, OrganizationId, ProjectId};
+
+use super::{on_pool, on_tx, Db, NewEvent, StoreError, Tx};
+
+const ID_CHUNK: usize = 400;
+
+/// Events and payload bytes stored, for one project or all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Stored {
+    pub events: i64,
+    pub bytes: i64,
+}
+
+/// Records the batch's event ids; returns, per event, `true` when its id is new (the first of its
+/// project's id in this batch, and never accepted before). The primary key decides, so two writers
+/// racing with the same id store it once.
+pub async fn claim_event_ids(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
+    let mut claimed: HashSet<(ProjectId, String)> = HashSet::new();
+    for chunk in events.chunks(ID_CHUNK) {
+        let rows: Vec<(ProjectId, String)> = on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO event_ids (project_id, event_id, timestamp) ");
+            qb.push_values(chunk, |mut row, e| {
+                row.push_bind(e.project_id).push_bind(&e.event_id).push_bind(e.timestamp);
+            });
+            qb.push(" ON CONFLICT (project_id, event_id) DO NOTHING RETURNING project_id, event_id");
+            qb.build_query_as().fetch_all(&mut *conn).await?
+        });
+        claimed.extend(rows);
+    }
+    // Each claimed id is fresh once: a repeat later in the batch finds it already taken.
+    Ok(events
+        .iter()
+        .map(|e| claimed.remove(&(e.project_id, e.event_id.clone())))
+        .collect())
+}
+
+/// Adds the stored events of a batch (`fresh` indexes into `events`) to their projects' totals.
+pub async fn add_stored(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
+    let mut per_project: HashMap<ProjectId, Stored> = HashMap::new();
+    for &i in fresh {
+        let total = per_project.entry(events[i].project_id).or_default();
+        total.events += 1;
+        total.bytes += events[i].payload.len() as i64;
+    }
+    let sql = "INSERT INTO project_storage (project_id, events, bytes) VALUES ($1, $2, $3) \
+               ON CONFLICT (project_id) DO UPDATE SET events = project_storage.events + excluded.events, \
+               bytes = project_storage.bytes + excluded.bytes";
+    for (project_id, added) in per_project {
+        on_tx!(tx, conn, Backend => sqlx::query(sql)
+            .bind(project_id)
+            .bind(added.events)
+            .bind(added.bytes)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// Takes removed events off a project's totals.
+pub async fn remove_stored(tx: &mut Tx, project_id: ProjectId, removed: Stored) -> Result<(), StoreError> {
+    if removed == Stored::default() {
+        return Ok(());
+    }
+    let sql = "UPDATE project_storage SET events = events - $1, bytes = bytes - $2 WHERE project_id = $3";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(removed.events)
+        .bind(removed.bytes)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Takes an issue's events off its project's totals, before the issue is deleted with them (only an
+/// issue of the organization's projects, as the deletion itself).
+pub async fn release_issue(tx: &mut Tx, organization_id: OrganizationId, issue_id: IssueId) -> Result<(), StoreError> {
+    let sql = "SELECT project_id, COUNT(*), CAST(COALESCE(SUM(LENGTH(payload)), 0) AS BIGINT) FROM events \
+               WHERE issue_id = $1 AND project_id IN (SELECT id FROM projects WHERE organization_id = $2) \
+               GROUP BY project_id";
+    let rows: Vec<(ProjectId, i64, i64)> = on_tx!(tx, conn, Backend => sqlx::query_as(sql)
+        .bind(issue_id)
+        .bind(organization_id)
+        .fetch_all(&mut *conn)
+        .await?);
+    for (project_id, events, bytes) in rows {
+        remove_stored(tx, project_id, Stored { events, bytes }).await?;
+    }
+    Ok(())
+}
+
+/// Everything stored, across projects.
+pub async fn total(db: &Db) -> Result<Stored, StoreError> {
+    let sql = "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) AS events, \
+               CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes FROM project_storage";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).fetch_one(pool).await?))
+}
+
+/// What one project stores.
+pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreError> {
+    let sql = "SELECT events, bytes FROM project_storage WHERE project_id = $1";
+    let found: Option<Stored> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_optional(pool).await?);
+    Ok(found.unwrap_or_default())
+}
