@@ -40,6 +40,7 @@ mod process;
 mod retention;
 mod seed;
 mod storage_budget;
+mod storage_upgrade;
 mod store;
 mod store_accounts;
 mod store_alerts;
