@@ -440,6 +440,14 @@ mod tests {
         assert_eq!(parsed.config.min_free_disk, 1_000_000_000);
         let error = Cli::try_parse_from(["faultline", "--min-free-disk", "ten gigs"]).unwrap_err();
         assert!(error.to_string().contains("invalid size \"ten gigs\""), "{error}");
+        let parsed = Cli::try_parse_from(["faultline", "--max-storage", "200MB"]).unwrap();
+        assert_eq!(parsed.config.max_storage, 200_000_000);
+        assert_eq!(
+            Cli::try_parse_from(["faultline"]).unwrap().config.max_storage,
+            10_000_000_000
+        );
+        let error = Cli::try_parse_from(["faultline", "--max-storage", "ten gigs"]).unwrap_err();
+        assert!(error.to_string().contains("invalid size \"ten gigs\""), "{error}");
         assert!(Cli::try_parse_from(["faultline", "--retention-days", "0"]).is_err());
         assert!(Cli::try_parse_from(["faultline", "--retention-days", "-1"]).is_err());
     }

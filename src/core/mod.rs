@@ -17,8 +17,8 @@ pub mod outcomes;
 pub mod projects;
 pub mod releases;
 pub mod retention;
-pub mod storage;
 mod rules;
+pub mod storage;
 
 use std::sync::Arc;
 

@@ -69,7 +69,11 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
         );
     }
     if evicted.events > 0 {
-        tracing::info!(events = evicted.events, bytes = evicted.bytes, "storage budget evicted events");
+        tracing::info!(
+            events = evicted.events,
+            bytes = evicted.bytes,
+            "storage budget evicted events"
+        );
     }
     Ok(evicted)
 }

@@ -6,6 +6,7 @@ pub mod alerts;
 mod batch;
 mod counters;
 pub mod events;
+pub mod eviction;
 pub mod issue_search;
 pub mod issues;
 pub mod organizations;
@@ -13,6 +14,7 @@ mod outage;
 pub mod outcomes;
 pub mod overview;
 pub mod paging;
+pub mod partitions;
 pub mod project_filters;
 pub mod projects;
 mod release_order;
@@ -20,14 +22,14 @@ pub mod releases;
 pub mod retention;
 pub mod sessions;
 pub mod storage;
-pub mod eviction;
-pub mod partitions;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::Connection;
 
 pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
@@ -222,7 +224,9 @@ async fn convert_to_incremental_vacuum(pool: &SqlitePool) -> Result<(), StoreErr
     let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(&mut *conn).await?;
     if mode != INCREMENTAL {
         tracing::info!("converting the SQLite database to incremental vacuum (once; takes a while on a large file)");
-        sqlx::query("PRAGMA auto_vacuum = INCREMENTAL").execute(&mut *conn).await?;
+        sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query("VACUUM").execute(&mut *conn).await?;
     }
     Ok(())

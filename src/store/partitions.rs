@@ -88,7 +88,9 @@ pub async fn drop_day(db: &Db, day: &DayPartition) -> Result<i64, StoreError> {
         day.name
     );
     let per_project: Vec<(ProjectId, i64, i64)> = sqlx::query_as(&sql).fetch_all(&mut **conn).await?;
-    sqlx::query(&format!("DROP TABLE {}", day.name)).execute(&mut **conn).await?;
+    sqlx::query(&format!("DROP TABLE {}", day.name))
+        .execute(&mut **conn)
+        .await?;
     let mut dropped = 0;
     for (project_id, events, bytes) in per_project {
         remove_stored(&mut tx, project_id, Stored { events, bytes }).await?;

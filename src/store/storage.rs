@@ -108,7 +108,6 @@ pub async fn total(db: &Db) -> Result<Stored, StoreError> {
 /// What one project stores.
 pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreError> {
     let sql = "SELECT events, bytes FROM project_storage WHERE project_id = $1";
-    let found: Option<Stored> =
-        on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_optional(pool).await?);
+    let found: Option<Stored> = on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_optional(pool).await?);
     Ok(found.unwrap_or_default())
 }

@@ -42,7 +42,14 @@ async fn old_events_and_then_empty_issues_expire(backend: Backend) {
     .await
     .unwrap();
     let swept = sweep(&core, 90, now).await.unwrap();
-    assert_eq!(swept, Swept { events: 3, issues: 1, days: 0 });
+    assert_eq!(
+        swept,
+        Swept {
+            events: 3,
+            issues: 1,
+            days: 0
+        }
+    );
     let left = issues::list_issues(&db, project).await.unwrap();
     assert_eq!(left.len(), 1, "the issue without events is gone");
     assert!(left[0].title.ends_with("kept"));

@@ -63,15 +63,26 @@ async fn totals_follow_every_write_and_delete(backend: Backend) {
     batch.push(batch[0].clone()); // a re-send in the same batch
     record_batch(&db, &batch).await.unwrap();
     record_batch(&db, &batch[1..2]).await.unwrap(); // and a later one
-    record_batch(&db, &series(project, "deleted", 2, now - DAY_MS)).await.unwrap();
+    record_batch(&db, &series(project, "deleted", 2, now - DAY_MS))
+        .await
+        .unwrap();
     assert_eq!(storage::total(&db).await.unwrap(), counted(&db).await);
     assert_eq!(storage::total(&db).await.unwrap().events, 5);
 
     let doomed = issue_of(&db, project, "deleted").await;
-    let org = faultline::store::organizations::find_organization(&db, "default").await.unwrap().unwrap();
+    let org = faultline::store::organizations::find_organization(&db, "default")
+        .await
+        .unwrap()
+        .unwrap();
     let access = faultline::core::Access::operator(org);
-    faultline::core::issues::delete(&core, &access, &[doomed.id]).await.unwrap();
-    assert_eq!(storage::total(&db).await.unwrap(), counted(&db).await, "an issue's deletion");
+    faultline::core::issues::delete(&core, &access, &[doomed.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        storage::total(&db).await.unwrap(),
+        counted(&db).await,
+        "an issue's deletion"
+    );
     assert_eq!(storage::of_project(&db, project).await.unwrap().events, 3);
 
     core_retention::sweep(&core, 2, now).await.unwrap();
@@ -108,7 +119,10 @@ async fn eviction_thins_the_biggest_issues_and_keeps_first_and_latest(backend: B
     assert!(kept.len() < 40 - 19);
     assert_eq!(crowd_issue.times_seen, 40, "counters count every accepted event");
     assert_eq!(event_times(&db, issue_of(&db, project, "pair").await.id).await.len(), 2);
-    assert_eq!(event_times(&db, issue_of(&db, project, "single").await.id).await.len(), 1);
+    assert_eq!(
+        event_times(&db, issue_of(&db, project, "single").await.id).await.len(),
+        1
+    );
 
     // A re-sent copy of an evicted event is recognised, not stored or counted again.
     let stored_ids: Vec<String> = crowd.iter().map(|e| e.event_id.clone()).collect();
@@ -126,7 +140,9 @@ async fn a_budget_that_cannot_be_met_never_takes_an_only_event(backend: Backend)
     let project = default_project(&db).await;
     let now = faultline::store::now_ms();
     for fingerprint in ["a", "b", "c"] {
-        record_batch(&db, &series(project, fingerprint, 2, now - DAY_MS)).await.unwrap();
+        record_batch(&db, &series(project, fingerprint, 2, now - DAY_MS))
+            .await
+            .unwrap();
     }
     let evicted = budget::enforce(&core, 1_000).await.unwrap();
     assert_eq!(evicted.events, 0);
@@ -158,7 +174,9 @@ async fn a_day_past_retention_goes_whole_and_its_ids_with_it(backend: Backend) {
     partitions::ensure(&db, old, old).await.unwrap();
     let gone = series(project, "old", 5, old);
     record_batch(&db, &gone).await.unwrap();
-    record_batch(&db, &series(project, "recent", 2, now - DAY_MS)).await.unwrap();
+    record_batch(&db, &series(project, "recent", 2, now - DAY_MS))
+        .await
+        .unwrap();
     let swept = core_retention::sweep(&core, 90, now).await.unwrap();
     assert_eq!(swept.events, 5);
     assert_eq!(swept.issues, 1);
@@ -182,7 +200,9 @@ async fn sqlite_gives_freed_pages_back(backend: Backend) {
     let core = operator_core(&db);
     let project = default_project(&db).await;
     let now = faultline::store::now_ms();
-    let noise: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let noise: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     for chunk in 0..10 {
         let batch: Vec<NewEvent> = (0..200)
             .map(|i| {

@@ -23,7 +23,9 @@ const SEED: &[&str] = &[
 /// Migrations 0001 to 0010 of `dialect`, as an older release shipped them.
 async fn old_migrator(dialect: &str) -> (tempfile::TempDir, sqlx::migrate::Migrator) {
     let dir = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dialect);
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
     for entry in std::fs::read_dir(source).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -53,7 +55,9 @@ async fn an_older_install_upgrades_in_place(backend: Backend) {
         Backend::Sqlite => {
             let path = database.url.trim_start_matches("sqlite://");
             std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database.url).unwrap().create_if_missing(true);
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&database.url)
+                .unwrap()
+                .create_if_missing(true);
             let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
             old_migrator("sqlite").await.1.run(&pool).await.unwrap();
             for sql in &statements {
@@ -65,12 +69,21 @@ async fn an_older_install_upgrades_in_place(backend: Backend) {
             let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
             old_migrator("postgres").await.1.run(&pool).await.unwrap();
             for sql in &statements {
-                sqlx::query(&sql.replace("X'", "'\\x").replace("05'", "05'::bytea").replace("03'", "03'::bytea"))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                sqlx::query(
+                    &sql.replace("X'", "'\\x")
+                        .replace("05'", "05'::bytea")
+                        .replace("03'", "03'::bytea"),
+                )
+                .execute(&pool)
+                .await
+                .unwrap();
             }
-            for sequence in ["events_id_seq", "issues_id_seq", "projects_id_seq", "organizations_id_seq"] {
+            for sequence in [
+                "events_id_seq",
+                "issues_id_seq",
+                "projects_id_seq",
+                "organizations_id_seq",
+            ] {
                 let sql = format!("SELECT setval('{sequence}', 2)");
                 sqlx::query(&sql).execute(&pool).await.unwrap();
             }
@@ -81,13 +94,28 @@ async fn an_older_install_upgrades_in_place(backend: Backend) {
     let db = Db::connect(&database.url, 4).await.unwrap();
     db.migrate().await.unwrap();
     let project = ProjectId(1);
-    assert_eq!(events::count_events(&db, project).await.unwrap(), 2, "the events moved over");
-    assert_eq!(storage::of_project(&db, project).await.unwrap(), Stored { events: 2, bytes: 8 });
+    assert_eq!(
+        events::count_events(&db, project).await.unwrap(),
+        2,
+        "the events moved over"
+    );
+    assert_eq!(
+        storage::of_project(&db, project).await.unwrap(),
+        Stored { events: 2, bytes: 8 }
+    );
     let mut resent = stored_event(project, "old", faultline::store::now_ms());
     resent.event_id = format!("old{:029}", 1);
-    assert_eq!(record_batch(&db, &[resent]).await.unwrap().stored, vec![false], "old ids still deduplicate");
+    assert_eq!(
+        record_batch(&db, &[resent]).await.unwrap().stored,
+        vec![false],
+        "old ids still deduplicate"
+    );
     let fresh = stored_event(project, "new", faultline::store::now_ms());
-    assert_eq!(record_batch(&db, &[fresh]).await.unwrap().stored, vec![true], "new events get new ids");
+    assert_eq!(
+        record_batch(&db, &[fresh]).await.unwrap().stored,
+        vec![true],
+        "new events get new ids"
+    );
     match &db {
         Db::Sqlite(pool) => {
             let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(pool).await.unwrap();
