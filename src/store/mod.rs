@@ -15,6 +15,7 @@ pub mod overview;
 pub mod paging;
 pub mod project_filters;
 pub mod projects;
+pub mod quotas;
 mod release_order;
 pub mod releases;
 pub mod retention;
