@@ -28,7 +28,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, NotifierSettings, RetentionSettings,
+    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, NotifierSettings,
+    RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

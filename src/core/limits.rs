@@ -122,7 +122,9 @@ impl Limiter {
         let mut state = self.state();
         for (i, counter) in deltas.into_iter().enumerate() {
             let key = (counter.scope, counter.window);
-            let Some(tally) = state.tallies.get_mut(&key) else { continue };
+            let Some(tally) = state.tallies.get_mut(&key) else {
+                continue;
+            };
             match &result {
                 Ok(totals) => tally.synced_to(totals[i]),
                 Err(_) => tally.sync_failed(),

@@ -6,8 +6,8 @@ use crate::domain::accounts::Scope;
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::filters::InboundFilters;
 use crate::domain::project::ProjectSlug;
-use crate::store::projects::{self, KeyChange, Project, ProjectKey};
 use crate::domain::quotas::DailyQuota;
+use crate::store::projects::{self, KeyChange, Project, ProjectKey};
 use crate::store::{organizations, project_filters, quotas, retention};
 use crate::store::{Db, StoreError};
 

@@ -56,7 +56,10 @@ pub enum IngestError {
     KeyRateLimited { retry_after_secs: u64 },
     /// The project's daily quota (`project_quota`) or spike protection (`spike_protection`).
     #[error("this project's {} is reached; retry in {retry_after_secs} s", limit_name(reason))]
-    ProjectRateLimited { retry_after_secs: u64, reason: &'static str },
+    ProjectRateLimited {
+        retry_after_secs: u64,
+        reason: &'static str,
+    },
     /// Free disk space is below the floor: events are refused before the database would fail.
     #[error("free disk space is low ({free} left, the floor is {floor}); retry later")]
     LowDisk {

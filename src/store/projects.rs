@@ -249,7 +249,18 @@ pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, St
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
     let row: Option<KeyRow> = on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
-        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters, count, window, quota)| {
+        |(
+            key_id,
+            project_id,
+            project_slug,
+            key_enabled,
+            project_enabled,
+            scrub_keys,
+            filters,
+            count,
+            window,
+            quota,
+        )| {
             let scrub_keys = serde_json::from_str(&scrub_keys)
                 .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
             let filters = super::project_filters::parse(filters.as_deref())?;
