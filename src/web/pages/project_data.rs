@@ -1,5 +1,6 @@
 //! The "Data" part of a project's settings: how long its events are kept, how many it takes a day, and
-//! which incoming events are filtered out (Sentry's inbound filters). Shown on the settings page; saved here through `core`.
+//! which incoming events are filtered out (Sentry's inbound filters). Shown on the settings page; saved here
+//! through `core`.
 
 use axum::extract::{Path, State};
 use axum::response::Redirect;
