@@ -18,6 +18,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
+use crate::core::limits::Limiter;
 use crate::core::{projects, Core};
 use crate::health::DbHealth;
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
@@ -27,7 +28,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_notifier, run_outcome_flusher, run_retention, NotifierSettings, RetentionSettings,
+    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, NotifierSettings,
+    RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +44,7 @@ pub struct App {
     writer_task: tokio::task::JoinHandle<()>,
     notifier_task: tokio::task::JoinHandle<()>,
     outcome_task: tokio::task::JoinHandle<()>,
+    limits_task: tokio::task::JoinHandle<()>,
     retention_task: tokio::task::JoinHandle<()>,
     disk_task: Option<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
@@ -57,7 +60,8 @@ impl App {
         projects::ensure_default_project(&db, &config.public_url).await?;
         let metrics = Arc::new(Metrics::new());
         let notifier = Notifier::new(NotifySettings::from_config(config));
-        let core = Core::new(db.clone(), notifier.clone(), config.public_url.clone());
+        let mut core = Core::new(db.clone(), notifier.clone(), config.public_url.clone());
+        core.limits = Limiter::new(db.clone(), config.spike_protection.0);
         let alerts = WriterAlerts {
             rules: core.rules.clone(),
             notifier: core.outbox_wake.clone(),
@@ -86,6 +90,9 @@ impl App {
             db.clone(),
             stop_notifier.subscribe(),
         ));
+        // Owned by `App` like the outcome flusher.
+        #[allow(clippy::disallowed_methods)]
+        let limits_task = tokio::spawn(run_limit_sync(core.limits.clone(), stop_notifier.subscribe()));
         let retention = RetentionSettings {
             default_days: config.retention_days,
             every: Duration::from_secs(config.retention_every_secs),
@@ -142,6 +149,7 @@ impl App {
             writer_task,
             notifier_task,
             outcome_task,
+            limits_task,
             retention_task,
             disk_task,
             stop_notifier,
@@ -169,6 +177,7 @@ impl App {
             writer_task,
             notifier_task,
             outcome_task,
+            limits_task,
             retention_task,
             disk_task,
             stop_notifier,
@@ -194,6 +203,9 @@ impl App {
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
             tracing::error!("the retention sweep did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(shutdown_timeout, limits_task).await.is_err() {
+            tracing::error!("the rate-limit counts were not shared within the shutdown timeout");
         }
         if tokio::time::timeout(shutdown_timeout, outcome_task).await.is_err() {
             tracing::error!("the outcome counts were not written within the shutdown timeout");

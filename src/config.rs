@@ -344,6 +344,19 @@ pub struct Config {
     /// new body waits up to a second for room, then gets 503 with Retry-After.
     #[arg(long, env = "FAULTLINE_BODY_MEMORY_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
     pub body_memory_bytes: usize,
+
+    /// Spike protection: each minute a project may take K times its average per-minute rate of the last
+    /// 24 hours, and at least FLOOR events. `K,FLOOR`, `K` (FLOOR 6000), or `off`/`0`.
+    #[arg(long, env = "FAULTLINE_SPIKE_PROTECTION", default_value = "10,6000", value_parser = spike_rule, global = true)]
+    pub spike_protection: SpikeSetting,
+}
+
+/// The spike protection setting; `None` when it is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpikeSetting(pub Option<crate::domain::quotas::SpikeRule>);
+
+fn spike_rule(text: &str) -> Result<SpikeSetting, String> {
+    crate::domain::quotas::SpikeRule::parse(text).map(SpikeSetting)
 }
 
 impl Cli {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::domain::auth::PublicKey;
 use crate::domain::filters::InboundFilters;
 use crate::domain::limits::KeyRateLimit;
+use crate::domain::quotas::DailyQuota;
 use crate::domain::scrub::Scrubber;
 use crate::store::{projects, Db, StoreError};
 
@@ -26,6 +27,8 @@ pub struct ProjectAuth {
     pub scrubber: Arc<Scrubber>,
     pub filters: Arc<InboundFilters>,
     pub rate_limit: Option<KeyRateLimit>,
+    /// The project's daily quota.
+    pub daily_quota: Option<DailyQuota>,
 }
 
 #[derive(Clone)]
@@ -62,6 +65,7 @@ impl KeyCache {
                 scrubber: Arc::new(Scrubber::new(&record.scrub_keys)),
                 filters: Arc::new(record.filters),
                 rate_limit: record.rate_limit,
+                daily_quota: record.daily_quota,
             });
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {

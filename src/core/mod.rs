@@ -47,8 +47,8 @@ pub struct Core {
     pub public_url: url::Url,
     /// Outcome counts waiting to be written (by the outcome worker).
     pub outcomes: outcomes::OutcomeLog,
-    /// The client keys' rate-limit windows.
-    pub limits: limits::KeyLimiter,
+    /// The rate-limit counts (keys, daily quotas, spike protection), shared through the database.
+    pub limits: limits::Limiter,
 }
 
 impl Core {
@@ -60,7 +60,7 @@ impl Core {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             public_url,
             outcomes: outcomes::OutcomeLog::default(),
-            limits: limits::KeyLimiter::default(),
+            limits: limits::Limiter::new(db.clone(), None),
             db,
         }
     }

@@ -6,8 +6,9 @@ use crate::domain::accounts::Scope;
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::filters::InboundFilters;
 use crate::domain::project::ProjectSlug;
+use crate::domain::quotas::DailyQuota;
 use crate::store::projects::{self, KeyChange, Project, ProjectKey};
-use crate::store::{organizations, project_filters, retention};
+use crate::store::{organizations, project_filters, quotas, retention};
 use crate::store::{Db, StoreError};
 
 use super::{Access, Core, CoreError, CoreResult};
@@ -178,6 +179,22 @@ pub async fn set_retention(core: &Core, access: &Access, project: &Project, days
         )));
     }
     Ok(retention::set_retention(&core.db, project.id, days).await?)
+}
+
+/// Sets the project's daily quota (`None`: none); ingest applies it to the next event (another process:
+/// within the key cache's lifetime).
+#[tracing::instrument(skip(core, access, project), fields(project = project.id.get()))]
+pub async fn set_daily_quota(
+    core: &Core,
+    access: &Access,
+    project: &Project,
+    quota: Option<DailyQuota>,
+) -> CoreResult<()> {
+    writable(access, project)?;
+    let events = quota.map(|q| q.0 as i64);
+    quotas::set_daily_quota(&core.db, project.id, events).await?;
+    core.keys.invalidate();
+    Ok(())
 }
 
 /// The project is the caller's organization's, and they may change projects there.

@@ -15,6 +15,7 @@ pub mod normalize;
 pub mod outcomes;
 pub mod period;
 pub mod project;
+pub mod quotas;
 pub mod scrub;
 pub mod search;
 pub mod short_id;

@@ -129,7 +129,8 @@ pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
             (Outcome::Invalid, reason::INVALID_EVENT)
         }
         IngestError::QueueFull { .. } | IngestError::Busy { .. } => (Outcome::RateLimited, reason::QUEUE_FULL),
-        IngestError::KeyRateLimited { .. } => (Outcome::RateLimited, "key_quota"),
+        IngestError::KeyRateLimited { .. } => (Outcome::RateLimited, reason::KEY_QUOTA),
+        IngestError::ProjectRateLimited { reason, .. } => (Outcome::RateLimited, *reason),
         _ => return,
     };
     record(ingest, origin, Category::Error, outcome, why, 1);

@@ -8,6 +8,7 @@ use axum::Json;
 
 use crate::domain::auth::AuthError;
 use crate::domain::envelope::EnvelopeError;
+use crate::domain::outcomes::reason;
 use crate::ingest::decode::DecodeError;
 use crate::store::Outage;
 
@@ -53,6 +54,12 @@ pub enum IngestError {
     /// The client key's rate limit is spent for this window.
     #[error("this client key's rate limit is reached; retry in {retry_after_secs} s")]
     KeyRateLimited { retry_after_secs: u64 },
+    /// The project's daily quota (`project_quota`) or spike protection (`spike_protection`).
+    #[error("this project's {} is reached; retry in {retry_after_secs} s", limit_name(reason))]
+    ProjectRateLimited {
+        retry_after_secs: u64,
+        reason: &'static str,
+    },
     /// Free disk space is below the floor: events are refused before the database would fail.
     #[error("free disk space is low ({free} left, the floor is {floor}); retry later")]
     LowDisk {
@@ -82,7 +89,9 @@ impl IngestError {
             IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
             IngestError::Decode(DecodeError::OverBudget) | IngestError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // SDKs back off on 429 and honour Retry-After / X-Sentry-Rate-Limits.
-            IngestError::QueueFull { .. } | IngestError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::QueueFull { .. }
+            | IngestError::KeyRateLimited { .. }
+            | IngestError::ProjectRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::ShuttingDown
             | IngestError::Storage
             | IngestError::Unavailable { .. }
@@ -111,7 +120,8 @@ impl IngestError {
             IngestError::Storage => "storage",
             IngestError::Unavailable { .. } => "unavailable",
             IngestError::LowDisk { .. } => "low_disk",
-            IngestError::KeyRateLimited { .. } => "key_quota",
+            IngestError::KeyRateLimited { .. } => reason::KEY_QUOTA,
+            IngestError::ProjectRateLimited { reason, .. } => reason,
         }
     }
 
@@ -123,7 +133,8 @@ impl IngestError {
             | IngestError::Busy { retry_after_secs }
             | IngestError::Unavailable { retry_after_secs, .. }
             | IngestError::LowDisk { retry_after_secs, .. }
-            | IngestError::KeyRateLimited { retry_after_secs } => Some(*retry_after_secs),
+            | IngestError::KeyRateLimited { retry_after_secs }
+            | IngestError::ProjectRateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
             IngestError::Decode(DecodeError::OverBudget) => Some(1),
             _ => None,
         }
@@ -150,7 +161,8 @@ impl IntoResponse for IngestError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             // §6.2: integer seconds, the error-bearing categories, scope and a reason code.
             let (scope, reason) = match self {
-                IngestError::KeyRateLimited { .. } => ("key", "key_quota"),
+                IngestError::KeyRateLimited { .. } => ("key", reason::KEY_QUOTA),
+                IngestError::ProjectRateLimited { reason, .. } => ("project", reason),
                 _ => ("organization", "backpressure"),
             };
             let limits = format!("{retry_after_secs}:default;error;security;attachment:{scope}:{reason}");
@@ -159,6 +171,14 @@ impl IntoResponse for IngestError {
             }
         }
         response
+    }
+}
+
+fn limit_name(reason: &str) -> &'static str {
+    if reason == reason::SPIKE_PROTECTION {
+        "spike protection allowance for this minute"
+    } else {
+        "daily quota"
     }
 }
 

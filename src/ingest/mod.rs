@@ -25,7 +25,7 @@ pub use error::IngestError;
 use pipeline::EventIdReply;
 
 use crate::config::Config;
-use crate::core::limits::KeyLimiter;
+use crate::core::limits::Limiter;
 use crate::core::outcomes::OutcomeLog;
 use crate::core::KeyCache;
 use crate::health::DbHealth;
@@ -64,8 +64,8 @@ pub struct Ingest {
     pub keys: KeyCache,
     /// What became of each item, written out by the outcome worker.
     pub outcomes: OutcomeLog,
-    /// The client keys' rate-limit windows.
-    pub limits: KeyLimiter,
+    /// The rate-limit counts: keys, daily quotas, spike protection.
+    pub limits: Limiter,
     pub writer: WriterHandle,
     /// Read first: while database writes fail, requests are answered 503 before any other work.
     pub health: Arc<DbHealth>,

@@ -10,7 +10,7 @@ use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::envelope::{parse_envelope, Envelope};
 use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
-use crate::store::{NewEvent, Outage};
+use crate::store::{now_ms, NewEvent, Outage};
 
 use super::accounting;
 use super::admission::{self, Admitted};
@@ -19,6 +19,7 @@ use super::error::IngestError;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
 use crate::core::events::{parse_event_json, prepare_event, EventContext, PrepareError};
+use crate::core::limits::ProjectLimited;
 use crate::core::outcomes::Origin;
 use crate::core::ProjectAuth;
 use crate::domain::outcomes::{reason, Category, Outcome};
@@ -88,7 +89,10 @@ async fn envelope_event(ingest: &Ingest, mut request: Admitted, origin: Origin) 
     ctx.sent_at = envelope.header.sent_at;
     let reply_id = ctx.header_event_id.and_then(normalize_event_id);
     match prepare_event(parse_event_json(&payload)?, &ctx) {
-        Ok(event) => write(ingest, event, origin).await,
+        Ok(event) => {
+            within_project_limits(ingest, &request.auth)?;
+            write(ingest, event, origin).await
+        }
         Err(PrepareError::Filtered(filter)) => Ok(filtered(ingest, origin, filter, reply_id)),
         Err(other) => Err(other.into()),
     }
@@ -134,7 +138,10 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
         .and_then(|id| id.as_str())
         .and_then(normalize_event_id);
     match prepare_event(parsed, &ctx) {
-        Ok(event) => write(ingest, event, origin).await,
+        Ok(event) => {
+            within_project_limits(ingest, &request.auth)?;
+            write(ingest, event, origin).await
+        }
         Err(PrepareError::Filtered(filter)) => Ok(filtered(ingest, origin, filter, reply_id)),
         Err(other) => Err(other.into()),
     }
@@ -154,10 +161,25 @@ fn within_key_limit(ingest: &Ingest, auth: &ProjectAuth) -> Result<(), IngestErr
     match auth.rate_limit {
         Some(limit) => ingest
             .limits
-            .take(auth.key_id, limit)
+            .take_key(auth.key_id, limit, now_ms())
             .map_err(|retry_after_secs| IngestError::KeyRateLimited { retry_after_secs }),
         None => Ok(()),
     }
+}
+
+/// The project's daily quota and spike protection, taken only by events the inbound filters let through.
+fn within_project_limits(ingest: &Ingest, auth: &ProjectAuth) -> Result<(), IngestError> {
+    let limited = ingest.limits.take_project(auth.project_id, auth.daily_quota, now_ms());
+    limited.map_err(|limited| match limited {
+        ProjectLimited::Quota { retry_after_secs } => IngestError::ProjectRateLimited {
+            retry_after_secs,
+            reason: reason::PROJECT_QUOTA,
+        },
+        ProjectLimited::Spike { retry_after_secs } => IngestError::ProjectRateLimited {
+            retry_after_secs,
+            reason: reason::SPIKE_PROTECTION,
+        },
+    })
 }
 
 fn too_large_as_event(error: super::decode::DecodeError, limit: usize) -> IngestError {

@@ -17,6 +17,7 @@ pub mod paging;
 pub mod partitions;
 pub mod project_filters;
 pub mod projects;
+pub mod quotas;
 mod release_order;
 pub mod releases;
 pub mod retention;

@@ -2,6 +2,7 @@
 
 use crate::domain::filters::InboundFilters;
 use crate::domain::limits::KeyRateLimit;
+use crate::domain::quotas::DailyQuota;
 
 use super::{alerts, is_unique_violation, now_ms, on_pool, organizations, Db, StoreError};
 use crate::domain::{OrganizationId, ProjectId, RuleId};
@@ -49,6 +50,7 @@ pub struct KeyRecord {
     pub scrub_keys: Vec<String>,
     pub filters: InboundFilters,
     pub rate_limit: Option<KeyRateLimit>,
+    pub daily_quota: Option<DailyQuota>,
 }
 
 /// Returns the default organization's id, creating it on first start (`true` when it was created now).
@@ -237,21 +239,34 @@ type KeyRow = (
     Option<String>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
 );
 
 /// Looks up a public key with its project's ingest settings.
 pub async fn find_key(db: &Db, public_key: &str) -> Result<Option<KeyRecord>, StoreError> {
     let sql = "SELECT k.id, k.project_id, p.slug, k.enabled, p.enabled, p.scrub_keys, p.inbound_filters, \
-               k.rate_limit_count, k.rate_limit_window \
+               k.rate_limit_count, k.rate_limit_window, CAST(p.daily_quota AS BIGINT) \
                FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1";
     let row: Option<KeyRow> = on_pool!(db, pool => sqlx::query_as(sql).bind(public_key).fetch_optional(pool).await?);
     row.map(
-        |(key_id, project_id, project_slug, key_enabled, project_enabled, scrub_keys, filters, count, window)| {
+        |(
+            key_id,
+            project_id,
+            project_slug,
+            key_enabled,
+            project_enabled,
+            scrub_keys,
+            filters,
+            count,
+            window,
+            quota,
+        )| {
             let scrub_keys = serde_json::from_str(&scrub_keys)
                 .map_err(|e| StoreError::Corrupt(format!("projects.scrub_keys: {e}")))?;
             let filters = super::project_filters::parse(filters.as_deref())?;
             Ok(KeyRecord {
                 rate_limit: count.zip(window).and_then(|(c, w)| KeyRateLimit::new(c, w).ok()),
+                daily_quota: quota.and_then(|q| DailyQuota::new(q).ok()),
                 filters,
                 key_id,
                 project_id,

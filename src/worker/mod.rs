@@ -1,13 +1,15 @@
 //! Background loops. The notifier delivers alert messages from the outbox the writer fills; the outcome
 //! flusher writes ingest's outcome counts; retention expires old events;
-//! the disk watch stops ingest before the database's disk is full.
+//! the disk watch stops ingest before the database's disk is full; the limit sync shares rate-limit counts.
 
 pub mod disk;
+pub mod limits;
 pub mod notifier;
 pub mod outcomes;
 pub mod retention;
 
 pub use disk::run_disk_watch;
+pub use limits::run_limit_sync;
 pub use notifier::{run_notifier, NotifierSettings};
 pub use outcomes::run_outcome_flusher;
 pub use retention::{run_retention, RetentionSettings};

@@ -118,7 +118,61 @@ async fn the_sdk_stops_sending_transactions_it_is_told_are_not_stored(backend: B
     app.stop().await;
 }
 
+/// Sums `sum(quantity)` of the stats groups with this outcome and reason.
+fn stats_total(stats: &serde_json::Value, outcome: &str, reason: &str) -> i64 {
+    stats["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["by"]["outcome"] == outcome && g["by"]["reason"] == reason)
+        .filter_map(|g| g["totals"]["sum(quantity)"].as_i64())
+        .sum()
+}
+
+async fn the_sdk_backs_off_after_a_keys_rate_limit(backend: Backend) {
+    let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
+        eprintln!("FAULTLINE_PYTHON is not set: the rate-limit end-to-end test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    let key = format!("/api/0/projects/default/default/keys/{}/", app.public_key);
+    let limit = serde_json::json!({"rateLimit": {"window": 3600, "count": 2}});
+    common::api::json_body(app.api(&token, reqwest::Method::PUT, &key, Some(limit)).await, 200);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/traces.py");
+    let output = tokio::process::Command::new(&python)
+        .args([script, "--dsn", &app.dsn(), "--errors", "10"])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "traces.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let query =
+        "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=error";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let stats = loop {
+        let stats = common::api::json_body(app.get_json(&token, query).await, 200);
+        let reported = stats_total(&stats, "client_discard", "ratelimit_backoff");
+        if reported >= 7 || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    // Ten asked for: two stored (messages count as `default`), the third refused with 429, and the SDK sent
+    // none of the other seven.
+    let messages = query.replace("category=error", "category=default");
+    let stored = common::api::json_body(app.get_json(&token, &messages).await, 200);
+    assert_eq!(stats_total(&stored, "accepted", ""), 2, "{stored}");
+    assert_eq!(stats_total(&stats, "rate_limited", "key_quota"), 1, "{stats}");
+    assert_eq!(stats_total(&stats, "client_discard", "ratelimit_backoff"), 7, "{stats}");
+    app.stop().await;
+}
+
 on_both_databases!(
     django_exceptions_from_moved_lines_share_one_issue,
     the_sdk_stops_sending_transactions_it_is_told_are_not_stored,
+    the_sdk_backs_off_after_a_keys_rate_limit,
 );

@@ -37,6 +37,7 @@ mod ops;
 mod outage;
 mod outcomes;
 mod process;
+mod quotas;
 mod retention;
 mod seed;
 mod storage_budget;

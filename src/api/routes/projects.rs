@@ -48,7 +48,9 @@ pub async fn detail(
     Path((org, project)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
-    Ok(Json(describe(&state.db, &access.organization, &project).await?))
+    let mut described = describe(&state.db, &access.organization, &project).await?;
+    described["options"] = super::project_filters::options(&state.db, &project).await?;
+    Ok(Json(described))
 }
 
 #[derive(Debug, Deserialize)]

@@ -181,4 +181,10 @@ pub mod reason {
     pub const TOO_LARGE: &str = "too_large";
     /// The event could not be read as an event (400).
     pub const INVALID_EVENT: &str = "invalid_event";
+    /// A client key's rate limit is spent (429; Sentry's reason code).
+    pub const KEY_QUOTA: &str = "key_quota";
+    /// A project's daily quota is spent (429; Sentry's reason code).
+    pub const PROJECT_QUOTA: &str = "project_quota";
+    /// A project far above its usual rate (429; Sentry's reason code).
+    pub const SPIKE_PROTECTION: &str = "spike_protection";
 }

@@ -1,5 +1,6 @@
-//! The "Data" part of a project's settings: how long its events are kept and which incoming events are
-//! filtered out (Sentry's inbound filters). Shown on the settings page; saved here through `core`.
+//! The "Data" part of a project's settings: how long its events are kept, how many it takes a day, and
+//! which incoming events are filtered out (Sentry's inbound filters). Shown on the settings page; saved here
+//! through `core`.
 
 use axum::extract::{Path, State};
 use axum::response::Redirect;
@@ -7,6 +8,7 @@ use serde::Deserialize;
 
 use crate::core;
 use crate::domain::filters::{InboundFilters, Patterns, TOGGLES};
+use crate::domain::quotas::DailyQuota;
 use crate::store::projects::Project;
 use crate::store::retention;
 use crate::web::session::Action;
@@ -25,6 +27,10 @@ pub struct ToggleRow {
 pub struct DataView {
     /// Empty: the server's default.
     pub retention_days: String,
+    /// Empty: no quota.
+    pub daily_quota: String,
+    /// The first (default) key's rate limit, in words.
+    pub key_rate_limit: String,
     pub toggles: Vec<ToggleRow>,
     pub error_messages: String,
     pub releases: String,
@@ -37,6 +43,13 @@ pub async fn data_view(state: &WebState, project: &Project) -> Result<DataView, 
         .find(|(id, _)| *id == project.id)
         .and_then(|(_, days)| days);
     let filters = crate::store::project_filters::filters(&state.db, project.id).await?;
+    let quota = crate::store::quotas::daily_quota(&state.db, project.id).await?;
+    let keys = crate::store::projects::list_keys(&state.db, project.id).await?;
+    let key_rate_limit = match keys.first().and_then(|key| key.rate_limit()) {
+        Some(limit) => format!("{} events per {} seconds", limit.count, limit.window),
+        None if keys.is_empty() => "no key".to_owned(),
+        None => "none".to_owned(),
+    };
     let toggles = TOGGLES
         .iter()
         .map(|id| ToggleRow {
@@ -47,10 +60,21 @@ pub async fn data_view(state: &WebState, project: &Project) -> Result<DataView, 
         .collect();
     Ok(DataView {
         retention_days: days.map(|d| d.to_string()).unwrap_or_default(),
+        daily_quota: quota.map(|q| q.to_string()).unwrap_or_default(),
+        key_rate_limit,
         toggles,
         error_messages: filters.error_messages.texts().join("\n"),
         releases: filters.releases.texts().join("\n"),
     })
+}
+
+fn capitalized(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn label(id: &str) -> &'static str {
@@ -66,6 +90,8 @@ fn label(id: &str) -> &'static str {
 pub struct DataForm {
     #[serde(default)]
     retention_days: String,
+    #[serde(default)]
+    daily_quota: String,
     #[serde(default)]
     filter: Vec<String>,
     #[serde(default)]
@@ -89,6 +115,10 @@ pub async fn save(
                 .map_err(|_| WebError::BadRequest(format!("Retention must be a number of days, not {text:?}.")))?,
         ),
     };
+    let quota = match form.daily_quota.trim() {
+        "" => None,
+        text => Some(DailyQuota::parse(text).map_err(|e| WebError::BadRequest(format!("{}.", capitalized(&e))))?),
+    };
     let patterns = |name: &str, text: &str| {
         let lines: Vec<&str> = text.lines().collect();
         Patterns::parse(&lines).map_err(|e| WebError::BadRequest(format!("{name}: {e}.")))
@@ -105,5 +135,6 @@ pub async fn save(
     }
     core::projects::set_retention(&state.core, &access, &project, days).await?;
     core::projects::set_filters(&state.core, &access, &project, &filters).await?;
+    core::projects::set_daily_quota(&state.core, &access, &project, quota).await?;
     Ok(back_to(&org, &slug, "data", "data"))
 }

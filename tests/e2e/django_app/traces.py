@@ -3,6 +3,9 @@
 Faultline answers every envelope with `X-Sentry-Rate-Limits` naming the categories it does not store, so after
 the error's answer the SDK must stop sending transactions, count them as dropped (`ratelimit_backoff`) and
 report that in a client report on flush. Prints one JSON line with the error's event id.
+
+With `--errors N` it sends N error messages instead, one at a time (each flushed): once an answer is a 429
+(a key's rate limit), the SDK must hold back the rest and report them as `ratelimit_backoff`.
 """
 
 import argparse
@@ -16,7 +19,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--transactions", type=int, default=20)
+    parser.add_argument("--errors", type=int, default=0)
     args = parser.parse_args()
+    if args.errors:
+        return send_errors(args.dsn, args.errors)
     sentry_sdk.init(dsn=args.dsn, traces_sample_rate=1.0, release="shop@1.0.0", environment="e2e")
     event_id = sentry_sdk.capture_message("checkout is slow")
     # The answer to this envelope carries the rate-limit header; flushing waits for it.
@@ -30,6 +36,16 @@ def main():
         print("no event id from capture_message", file=sys.stderr)
         return 1
     print(json.dumps({"event_id": event_id}))
+    return 0
+
+
+def send_errors(dsn, count):
+    sentry_sdk.init(dsn=dsn, release="shop@1.0.0", environment="e2e")
+    for number in range(count):
+        sentry_sdk.capture_message(f"checkout failed {number}")
+        # One envelope at a time, so each answer is seen before the next message.
+        sentry_sdk.flush(timeout=10)
+    print(json.dumps({"asked": count}))
     return 0
 
 
