@@ -346,8 +346,8 @@ pub struct Config {
     pub body_memory_bytes: usize,
 
     /// Spike protection: each minute a project may take K times its average per-minute rate of the last
-    /// 24 hours, and at least FLOOR events. `K,FLOOR`, `K` (FLOOR 6000), or `off`/`0`.
-    #[arg(long, env = "FAULTLINE_SPIKE_PROTECTION", default_value = "10,6000", value_parser = spike_rule, global = true)]
+    /// 24 hours, and at least FLOOR events. `K,FLOOR`, `K` (FLOOR 120000), or `off`/`0`.
+    #[arg(long, env = "FAULTLINE_SPIKE_PROTECTION", default_value = "10,120000", value_parser = spike_rule, global = true)]
     pub spike_protection: SpikeSetting,
 }
 

@@ -70,7 +70,7 @@ pub struct SpikeRule {
 impl SpikeRule {
     pub const DEFAULT: SpikeRule = SpikeRule {
         multiplier: 10,
-        floor: 6000,
+        floor: 120_000,
     };
 
     /// `off` or `0`: no spike protection; `K`: K times the usual rate with the default floor; `K,FLOOR`.
@@ -87,7 +87,7 @@ impl SpikeRule {
         match (multiplier, floor) {
             (Some(multiplier), Some(floor)) => Ok(Some(SpikeRule { multiplier, floor })),
             _ => Err(format!(
-                "`{text}` is not off, a multiplier (10) or a multiplier and a per-minute floor (10,6000)"
+                "`{text}` is not off, a multiplier (10) or a multiplier and a per-minute floor (10,120000)"
             )),
         }
     }
@@ -194,7 +194,7 @@ mod tests {
             SpikeRule::parse("5"),
             Ok(Some(SpikeRule {
                 multiplier: 5,
-                floor: 6000
+                floor: 120_000
             }))
         );
         assert_eq!(

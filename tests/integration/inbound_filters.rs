@@ -122,6 +122,17 @@ async fn the_data_settings_set_retention_and_filters(backend: Backend) {
     assert!(page.body.contains("value=\"localhost\" checked"), "localhost on");
     assert!(!page.body.contains("value=\"legacy-browsers\" checked"), "legacy off");
     assert!(page.body.contains("*ResizeObserver*</textarea>"));
+    assert!(
+        page.body.contains("<span id=\"stored-now\">0 events, 0.0 MB</span>"),
+        "nothing stored yet"
+    );
+    let kept = json!({"message": "kept", "request": {"url": "https://shop.example/"}});
+    assert_eq!(app.post_envelope(envelope(&new_event_id(), &kept)).await.status(), 200);
+    let page = admin.get(SETTINGS).await.expect(200);
+    assert!(
+        page.body.contains("<span id=\"stored-now\">1 event, "),
+        "the stored event counts"
+    );
     let local = new_event_id();
     let event = json!({"message": "dev", "request": {"url": "http://localhost/"}});
     assert_eq!(app.post_envelope(envelope(&local, &event)).await.status(), 200);

@@ -31,6 +31,8 @@ pub struct DataView {
     pub daily_quota: String,
     /// The first (default) key's rate limit, in words.
     pub key_rate_limit: String,
+    /// Events this project stores and the space the storage budget counts for them, in words.
+    pub stored: String,
     pub toggles: Vec<ToggleRow>,
     pub error_messages: String,
     pub releases: String,
@@ -50,6 +52,7 @@ pub async fn data_view(state: &WebState, project: &Project) -> Result<DataView, 
         None if keys.is_empty() => "no key".to_owned(),
         None => "none".to_owned(),
     };
+    let stored = crate::store::storage::of_project(&state.db, project.id).await?;
     let toggles = TOGGLES
         .iter()
         .map(|id| ToggleRow {
@@ -62,10 +65,17 @@ pub async fn data_view(state: &WebState, project: &Project) -> Result<DataView, 
         retention_days: days.map(|d| d.to_string()).unwrap_or_default(),
         daily_quota: quota.map(|q| q.to_string()).unwrap_or_default(),
         key_rate_limit,
+        stored: stored_in_words(stored),
         toggles,
         error_messages: filters.error_messages.texts().join("\n"),
         releases: filters.releases.texts().join("\n"),
     })
+}
+
+fn stored_in_words(stored: crate::store::storage::Stored) -> String {
+    let bytes = crate::domain::storage::stored_bytes(stored.events, stored.bytes);
+    let events = if stored.events == 1 { "event" } else { "events" };
+    format!("{} {events}, {:.1} MB", stored.events, bytes as f64 / 1e6)
 }
 
 fn capitalized(error: &impl std::fmt::Display) -> String {
