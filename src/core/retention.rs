@@ -9,11 +9,11 @@
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{now_ms, retention, StoreError};
 
-use super::storage::FREE_PAGES_KEPT;
+use super::storage::{pace, FREE_PAGES_KEPT};
 use super::Core;
 
 /// Rows deleted per statement: small enough that a sweep never holds the write lock for long.
-const CHUNK: i64 = 5_000;
+const CHUNK: i64 = 1_000;
 const LEASE_JOB: &str = "retention";
 /// Postgres partitions are made this many days ahead of the clock.
 const DAYS_AHEAD: i64 = 3;
@@ -55,12 +55,12 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
     let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;
-        swept.events += in_chunks(|| retention::expire_events(&core.db, project_id, cutoff, CHUNK)).await?;
-        in_chunks(|| retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)).await?;
+        swept.events += in_chunks(core, || retention::expire_events(&core.db, project_id, cutoff, CHUNK)).await?;
+        in_chunks(core, || retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)).await?;
         swept.issues += retention::expire_empty_issues(&core.db, project_id, cutoff).await?;
     }
     if swept != Swept::default() {
-        retention::release_free_pages(&core.db, FREE_PAGES_KEPT).await?;
+        retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await?;
         tracing::info!(
             events = swept.events,
             issues = swept.issues,
@@ -85,8 +85,8 @@ async fn drop_expired_days(core: &Core, now: i64, cutoff: i64) -> Result<Swept, 
     Ok(swept)
 }
 
-/// Repeats a chunked delete until a chunk comes back short; returns the total.
-async fn in_chunks<F, Fut>(mut delete: F) -> Result<u64, StoreError>
+/// Repeats a chunked delete, paced, until a chunk comes back short; returns the total.
+async fn in_chunks<F, Fut>(core: &Core, mut delete: F) -> Result<u64, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, StoreError>>,
@@ -98,5 +98,6 @@ where
         if deleted < CHUNK as u64 {
             return Ok(total);
         }
+        pace(core).await;
     }
 }

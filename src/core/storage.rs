@@ -9,7 +9,10 @@ use crate::store::{eviction, now_ms, retention, storage, StoreError};
 use super::Core;
 
 /// Events deleted per statement: a short write lock, so ingest never waits long behind eviction.
-const CHUNK: i64 = 2_000;
+const CHUNK: i64 = 500;
+/// On SQLite, the pause between two deleting statements in which ingest's writer takes its turn (SQLite's
+/// busy handler retries a waiting writer every few tens of milliseconds, so a shorter gap could be missed).
+const PAUSE_BETWEEN_CHUNKS: std::time::Duration = std::time::Duration::from_millis(50);
 const LEASE_JOB: &str = "storage-budget";
 /// Free pages SQLite keeps for the next writes before they go back to the file system.
 pub(crate) const FREE_PAGES_KEPT: i64 = 16 * 1024 * 1024;
@@ -21,6 +24,13 @@ pub struct Evicted {
     pub bytes: i64,
     /// Space the budget still exceeds because every issue is down to its first and latest events.
     pub short_by: i64,
+}
+
+/// Waits between two chunks of a long delete where writers take turns (SQLite).
+pub(crate) async fn pace(core: &Core) {
+    if core.db.single_writer() {
+        tokio::time::sleep(PAUSE_BETWEEN_CHUNKS).await;
+    }
 }
 
 /// The space stored events take, as the budget counts it.
@@ -49,7 +59,7 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
     };
     let mut queue = EvictionQueue::new(eviction::issue_event_counts(&core.db, 3).await?);
     while to_free > 0 {
-        let Some((issue, count)) = queue.next() else {
+        let Some((issue, count)) = queue.pop_biggest() else {
             evicted.short_by = to_free;
             break;
         };
@@ -60,8 +70,11 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
         if removed.events > 0 {
             queue.requeue(issue, count - removed.events);
         }
+        pace(core).await;
     }
-    retention::release_free_pages(&core.db, FREE_PAGES_KEPT).await?;
+    if evicted.events > 0 {
+        retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await?;
+    }
     if evicted.short_by > 0 {
         tracing::warn!(
             short_by = evicted.short_by,

@@ -59,7 +59,7 @@ impl EvictionQueue {
     }
 
     /// The next issue to thin and how many events it stores.
-    pub fn next(&mut self) -> Option<(IssueId, i64)> {
+    pub fn pop_biggest(&mut self) -> Option<(IssueId, i64)> {
         self.heap.pop().map(|(stored, issue)| (issue, stored))
     }
 
@@ -96,11 +96,11 @@ mod tests {
     #[test]
     fn the_issue_with_most_events_is_thinned_first() {
         let mut queue = EvictionQueue::new([(IssueId(1), 10), (IssueId(2), 2), (IssueId(3), 40)]);
-        assert_eq!(queue.next(), Some((IssueId(3), 40)));
+        assert_eq!(queue.pop_biggest(), Some((IssueId(3), 40)));
         queue.requeue(IssueId(3), 21);
-        assert_eq!(queue.next(), Some((IssueId(3), 21)));
+        assert_eq!(queue.pop_biggest(), Some((IssueId(3), 21)));
         queue.requeue(IssueId(3), 2);
-        assert_eq!(queue.next(), Some((IssueId(1), 10)));
-        assert_eq!(queue.next(), None, "an issue of two events is never thinned");
+        assert_eq!(queue.pop_biggest(), Some((IssueId(1), 10)));
+        assert_eq!(queue.pop_biggest(), None, "an issue of two events is never thinned");
     }
 }

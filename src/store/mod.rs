@@ -161,6 +161,12 @@ impl Db {
         Ok(())
     }
 
+    /// Whether writers take turns on one lock (SQLite): long-running deletes then go in small, paced chunks
+    /// so that ingest's writer is never kept waiting long.
+    pub fn single_writer(&self) -> bool {
+        matches!(self, Db::Sqlite(_))
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
@@ -176,7 +182,7 @@ impl Db {
 async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
-        // Deleted events' pages can go back to the file system (see `retention::release_free_pages`).
+        // Deleted events' pages can go back to the file system (see `retention::reclaim_space`).
         // Takes effect on a new file; an older one is converted once by `convert_to_incremental_vacuum`.
         .auto_vacuum(SqliteAutoVacuum::Incremental)
         .journal_mode(SqliteJournalMode::Wal)

@@ -86,18 +86,26 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
     Ok(taken == 1)
 }
 
-/// Gives SQLite's free pages back to the file system once they add up to more than `threshold` bytes
-/// (the database is created with `auto_vacuum = INCREMENTAL`); returns the bytes released. Smaller
-/// amounts stay for the next writes to reuse. Postgres reuses freed space by itself: a no-op.
-pub async fn release_free_pages(db: &Db, threshold: i64) -> Result<i64, StoreError> {
-    let Db::Sqlite(pool) = db else { return Ok(0) };
-    let sql = "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()";
-    let free: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
-    if free <= threshold {
-        return Ok(0);
+/// Makes the space of deleted events usable again; returns whether it did anything. SQLite gives its
+/// free pages back to the file system once they add up to more than `threshold` bytes (the database is
+/// created with `auto_vacuum = INCREMENTAL`; smaller amounts stay for the next writes to reuse). Postgres
+/// runs a plain `VACUUM` of the events, which marks their dead rows' space reusable without locking out
+/// writers: autovacuum may be off or too slow to keep a budgeted database from growing.
+pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> {
+    match db {
+        Db::Sqlite(pool) => {
+            let sql = "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()";
+            let free: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+            if free <= threshold {
+                return Ok(false);
+            }
+            sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query("VACUUM events").execute(pool).await?;
+        }
     }
-    sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
-    Ok(free)
+    Ok(true)
 }
 
 /// The database's size in bytes: SQLite's pages (free ones included, as they take disk), or Postgres's
