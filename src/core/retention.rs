@@ -37,6 +37,7 @@ pub async fn sweep_if_leader(
 
 /// Expires everything older than each project's retention, as of `now`.
 pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, StoreError> {
+    let started = std::time::Instant::now();
     let mut swept = Swept::default();
     for (project_id, days) in retention::project_retentions(&core.db).await? {
         let cutoff = now - days.unwrap_or(default_days).max(1) * DAY_MS;
@@ -53,6 +54,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         tracing::info!(
             events = swept.events,
             issues = swept.issues,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "retention expired old events"
         );
     }
