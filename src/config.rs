@@ -63,9 +63,12 @@ pub struct SeedArgs {
     pub events: i64,
     #[arg(long, default_value = "default")]
     pub project: String,
-    /// The events are spread over this many days up to now.
+    /// The events are spread over this many days up to now (or up to `--end-days-ago`).
     #[arg(long, default_value_t = 30)]
     pub days: i64,
+    /// The newest event is this many days old (0: now); e.g. older than the retention, to measure its sweep.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=36_500))]
+    pub end_days_ago: i64,
     /// Events per transaction.
     #[arg(long, default_value_t = 2_000)]
     pub batch: usize,

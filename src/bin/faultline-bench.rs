@@ -60,6 +60,10 @@ struct Args {
     /// how many alert messages arrived.
     #[arg(long)]
     sink: Option<std::net::SocketAddr>,
+    /// Write every request here as CSV `unix_ms,latency_ms,status` (when it began; status 0: no answer), so a
+    /// script can take percentiles over a window of its own (e.g. while a retention sweep runs).
+    #[arg(long)]
+    timeline: Option<PathBuf>,
 }
 
 /// Where envelopes go and where the stored counter is read, derived from the DSN.
@@ -172,9 +176,16 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         start: Instant::now(),
         rate: args.rate,
     });
+    let start_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
     println!("sending {} envelopes to {} ...", plan.bodies.len(), target.envelope_url);
     let stats = send::run_send_phase(plan.clone(), args.concurrency).await?;
     let elapsed = plan.start.elapsed();
+    if let Some(path) = &args.timeline {
+        write_timeline(path, start_unix_ms, &stats.timeline)
+            .with_context(|| format!("cannot write the timeline {}", path.display()))?;
+    }
     let stored = match stored_before {
         Some(before) => probes::wait_for_stored(&client, &target.metrics_url, before, plan.start)
             .await
@@ -194,6 +205,25 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         peak_rss_kb,
         alert_messages: sink.map(|sink| sink.received()),
     })
+}
+
+/// One line per request, in the order they began.
+fn write_timeline(path: &std::path::Path, start_unix_ms: u128, timeline: &[send::Sample]) -> Result<()> {
+    use std::io::Write;
+    let mut samples = timeline.to_vec();
+    samples.sort_by_key(|sample| sample.began_ms);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for sample in samples {
+        writeln!(
+            out,
+            "{},{:.3},{}",
+            start_unix_ms + u128::from(sample.began_ms),
+            f64::from(sample.latency_us) / 1000.0,
+            sample.status
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// A missing /metrics only costs the stored rate, so the run goes on without it.

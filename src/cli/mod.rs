@@ -59,7 +59,7 @@ pub async fn seed(config: &Config, args: &SeedArgs) -> anyhow::Result<()> {
         issues: args.issues,
         events: args.events,
         days: args.days,
-        end_ms: crate::store::now_ms(),
+        end_ms: crate::store::now_ms() - args.end_days_ago * 86_400_000,
         batch: args.batch,
     };
     let report = seed::seed_project(&db, project.id, corpus, &plan).await?;

@@ -30,6 +30,16 @@ pub struct SendStats {
     pub errors: u64,
     pub first_error: Option<String>,
     ack_latencies_us: Vec<u64>,
+    /// Every request in the order each worker made them (for `--timeline`).
+    pub timeline: Vec<Sample>,
+}
+
+/// One request: when it began (since the send phase started), how long it took, and its status (0: no answer).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub began_ms: u32,
+    pub latency_us: u32,
+    pub status: u16,
 }
 
 /// Runs `concurrency` workers until every body is sent; the latencies come back sorted.
@@ -58,8 +68,15 @@ async fn run_worker(plan: Arc<SendPlan>) -> SendStats {
             tokio::time::sleep_until(due.into()).await;
         }
         let began = Instant::now();
-        match post_envelope(&plan, body.clone()).await {
-            Ok(status) => stats.record(status, began.elapsed()),
+        let result = post_envelope(&plan, body.clone()).await;
+        let latency = began.elapsed();
+        stats.timeline.push(Sample {
+            began_ms: u32::try_from(began.duration_since(plan.start).as_millis()).unwrap_or(u32::MAX),
+            latency_us: u32::try_from(latency.as_micros()).unwrap_or(u32::MAX),
+            status: result.as_ref().map_or(0, |status| status.as_u16()),
+        });
+        match result {
+            Ok(status) => stats.record(status, latency),
             Err(error) => stats.record_error(&error),
         }
     }
@@ -119,6 +136,7 @@ impl SendStats {
         self.errors += other.errors;
         self.first_error = self.first_error.take().or(other.first_error);
         self.ack_latencies_us.extend(other.ack_latencies_us);
+        self.timeline.extend(other.timeline);
     }
 
     /// Every request made, whatever its outcome.
