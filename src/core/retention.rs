@@ -56,7 +56,10 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;
         swept.events += in_chunks(core, || retention::expire_events(&core.db, project_id, cutoff, CHUNK)).await?;
-        in_chunks(core, || retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)).await?;
+        in_chunks(core, || {
+            retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)
+        })
+        .await?;
         swept.issues += retention::expire_empty_issues(&core.db, project_id, cutoff).await?;
     }
     if swept != Swept::default() {
