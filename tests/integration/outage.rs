@@ -69,7 +69,8 @@ fn large_event() -> serde_json::Value {
     json!({"message": "a large event", "extra": extra, "contexts": {"blob": {"data": blob(0)}}})
 }
 
-/// Ingest answers while the disk fills: the ids acknowledged, and the 503 responses' `Retry-After` values.
+/// Ingest answers while the disk fills: the ids acknowledged, and the 503 responses' `Retry-After` values
+/// (`None` also for a connection closed before the answer).
 #[derive(Default)]
 struct Fill {
     acked: Vec<String>,
@@ -88,7 +89,12 @@ async fn ingest_until_refused(app: &Arc<TestApp>) -> Fill {
                         return;
                     }
                     let id = new_event_id();
-                    let response = app.post_envelope(envelope(&id, &large_event())).await;
+                    // Refusing at once, the server may close the connection while a large body is still
+                    // being sent: the client learns nothing was stored, as from a 503, and tries again later.
+                    let Ok(response) = app.try_post_envelope(envelope(&id, &large_event())).await else {
+                        fill.lock().unwrap().refused.push(None);
+                        continue;
+                    };
                     let retry_after = response
                         .headers()
                         .get("retry-after")

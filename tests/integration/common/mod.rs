@@ -183,13 +183,17 @@ impl TestApp {
 
     /// Posts an envelope with `X-Sentry-Auth`, like the Rust and Python SDKs.
     pub async fn post_envelope(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.try_post_envelope(body).await.expect("request sent")
+    }
+
+    /// [`Self::post_envelope`], with a connection the server closed mid-upload as an error.
+    pub async fn try_post_envelope(&self, body: impl Into<reqwest::Body>) -> reqwest::Result<reqwest::Response> {
         self.client
             .post(self.url(&self.envelope_path()))
             .header("x-sentry-auth", self.auth_header())
             .body(body)
             .send()
             .await
-            .expect("request sent")
     }
 
     /// Stops the server gracefully and removes its database.
