@@ -93,7 +93,7 @@ sql() {
 #   SQLite:   file (main file + WAL), used ((page_count - freelist_count) * page_size), events (the events table
 #             and its indexes, from dbstat when the sqlite3 shell has it, else n/a)
 #   Postgres: file (pg_database_size), used (the same: Postgres gives back no space without VACUUM FULL),
-#             events (pg_total_relation_size('events'): table, TOAST and indexes)
+#             events (pg_total_relation_size of every partition of events: tables, TOAST and indexes)
 sizes() {
     if [[ $DB == sqlite ]]; then
         local f wal=0 used events
@@ -104,7 +104,7 @@ sizes() {
         echo "file=$(($(stat -c %s "$f") + wal)) used=$used events=${events:-0}"
     else
         local row
-        row=$(sql "$1" "SELECT pg_database_size(current_database()), pg_total_relation_size('events')")
+        row=$(sql "$1" "SELECT pg_database_size(current_database()), (SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('events'))")
         echo "file=${row%%|*} used=${row%%|*} events=${row##*|}"
     fi
 }

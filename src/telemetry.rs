@@ -109,7 +109,7 @@ pub struct Metrics {
     pub issues_expired: IntCounter,
     pub database_bytes: IntGauge,
     pub events_evicted: IntCounter,
-    pub stored_event_bytes: IntGauge,
+    pub storage_used_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -216,9 +216,9 @@ impl Metrics {
                 "Events deleted by the storage budget (FAULTLINE_MAX_STORAGE)",
             )
             .unwrap(),
-            stored_event_bytes: IntGauge::new(
-                "faultline_stored_event_bytes",
-                "Space stored events take as the storage budget counts it (payloads plus a fixed overhead per event)",
+            storage_used_bytes: IntGauge::new(
+                "faultline_storage_used_bytes",
+                "Space the storage budget counts: SQLite's used pages; on Postgres the stored events (payloads plus a fixed overhead each) and the other tables",
             )
             .unwrap(),
             registry,
@@ -249,7 +249,7 @@ impl Metrics {
             Box::new(self.issues_expired.clone()),
             Box::new(self.database_bytes.clone()),
             Box::new(self.events_evicted.clone()),
-            Box::new(self.stored_event_bytes.clone()),
+            Box::new(self.storage_used_bytes.clone()),
             // process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, … (Linux /proc).
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ];

@@ -14,6 +14,7 @@ const CHUNK: i64 = 500;
 /// busy handler retries a waiting writer every few tens of milliseconds, so a shorter gap could be missed).
 const PAUSE_BETWEEN_CHUNKS: std::time::Duration = std::time::Duration::from_millis(50);
 const LEASE_JOB: &str = "storage-budget";
+const VACUUM_JOB: &str = "vacuum-counters";
 /// Free pages SQLite keeps for the next writes before they go back to the file system.
 pub(crate) const FREE_PAGES_KEPT: i64 = 16 * 1024 * 1024;
 
@@ -33,10 +34,18 @@ pub(crate) async fn pace(core: &Core) {
     }
 }
 
-/// The space stored events take, as the budget counts it.
+/// Vacuums the counters' tables (Postgres) if this process holds that job's lease.
+pub async fn vacuum_if_leader(core: &Core, holder: &str, lease_ms: i64) -> Result<(), StoreError> {
+    let now = now_ms();
+    if retention::take_lease(&core.db, VACUUM_JOB, holder, now, now + lease_ms).await? {
+        retention::vacuum_counters(&core.db).await?;
+    }
+    Ok(())
+}
+
+/// The space the budget counts (`store::storage::space_used`).
 pub async fn stored(core: &Core) -> Result<i64, StoreError> {
-    let total = storage::total(&core.db).await?;
-    Ok(stored_bytes(total.events, total.bytes))
+    storage::space_used(&core.db).await
 }
 
 /// Evicts down to the budget if it is exceeded and this process holds the lease (taken for `lease_ms`).

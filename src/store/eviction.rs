@@ -1,6 +1,9 @@
 //! Evicting events under the storage budget: how many events each issue stores, and one thinning pass
-//! over an issue (the rule, which positions go, is `domain::storage`'s; this is its SQL). The event's id
-//! stays in `event_ids`, so a re-sent copy of an evicted event is still recognised and not counted twice.
+//! over an issue (the rule, which positions go, is `domain::storage`'s; this is its SQL). An evicted
+//! event's id goes with it: keeping the ids of every evicted event would grow without bound under a steady
+//! load, and an SDK's retry comes within seconds, long before an event is old enough to be thinned out.
+
+use sqlx::QueryBuilder;
 
 use crate::domain::{IssueId, ProjectId};
 
@@ -23,20 +26,39 @@ pub async fn thin_issue(db: &Db, issue_id: IssueId, limit: i64) -> Result<Stored
                    FROM events WHERE issue_id = $1) ranked \
                  WHERE position > 1 AND position < total AND position % 2 = 0 \
                  ORDER BY position LIMIT $2) \
-               RETURNING project_id, CAST(LENGTH(payload) AS BIGINT)";
+               RETURNING project_id, event_id, CAST(LENGTH(payload) AS BIGINT)";
     let mut tx = Tx::begin(db).await?;
-    let rows: Vec<(ProjectId, i64)> = on_tx!(&mut tx, conn, Backend => sqlx::query_as(sql)
+    let rows: Vec<(ProjectId, String, i64)> = on_tx!(&mut tx, conn, Backend => sqlx::query_as(sql)
         .bind(issue_id)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?);
     let removed = Stored {
         events: rows.len() as i64,
-        bytes: rows.iter().map(|(_, bytes)| bytes).sum(),
+        bytes: rows.iter().map(|(_, _, bytes)| bytes).sum(),
     };
-    if let Some((project_id, _)) = rows.first() {
+    if let Some((project_id, _, _)) = rows.first() {
+        let ids: Vec<&str> = rows.iter().map(|(_, id, _)| id.as_str()).collect();
+        forget_ids(&mut tx, *project_id, &ids).await?;
         remove_stored(&mut tx, *project_id, removed).await?;
     }
     tx.commit().await?;
     Ok(removed)
+}
+
+/// Deletes the ids of evicted events from `event_ids`.
+async fn forget_ids(tx: &mut Tx, project_id: ProjectId, ids: &[&str]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(400) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new("DELETE FROM event_ids WHERE project_id = ");
+            qb.push_bind(project_id).push(" AND event_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *conn).await?.rows_affected()
+        });
+    }
+    Ok(())
 }

@@ -102,10 +102,22 @@ pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> 
             sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
         }
         Db::Postgres(pool) => {
-            sqlx::query("VACUUM events").execute(pool).await?;
+            sqlx::query("VACUUM events, event_ids").execute(pool).await?;
         }
     }
     Ok(true)
+}
+
+/// Postgres: vacuums the tables every event updates (issues, their counters, the totals), whose old row
+/// versions would otherwise pile up wherever autovacuum is off or behind. SQLite rewrites rows in place:
+/// a no-op.
+pub async fn vacuum_counters(db: &Db) -> Result<(), StoreError> {
+    if let Db::Postgres(pool) = db {
+        let sql = "VACUUM issues, issue_tags, issue_hours, issue_users, project_hours, project_environments, \
+                   releases, project_storage, rate_counters, outcomes, job_leases";
+        sqlx::query(sql).execute(pool).await?;
+    }
+    Ok(())
 }
 
 /// The database's size in bytes: SQLite's pages (free ones included, as they take disk), or Postgres's

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
+use crate::domain::storage::stored_bytes;
 use crate::domain::{IssueId, OrganizationId, ProjectId};
 
 use super::{on_pool, on_tx, Db, NewEvent, StoreError, Tx};
@@ -110,4 +111,26 @@ pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreE
     let sql = "SELECT events, bytes FROM project_storage WHERE project_id = $1";
     let found: Option<Stored> = on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).fetch_optional(pool).await?);
     Ok(found.unwrap_or_default())
+}
+
+/// The space the storage budget counts. SQLite: the database's used pages, exactly (what the file shrinks
+/// to once free pages go back). Postgres: the stored events as counted (payloads plus a fixed overhead
+/// each, since freed space inside the events' files is reused rather than returned) plus every other
+/// table with its indexes (issues and their counters, which vacuuming keeps near their live size).
+pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            let sql = "SELECT (page_count - freelist_count) * page_size \
+                       FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()";
+            sqlx::query_scalar(sql).fetch_one(pool).await?
+        }
+        Db::Postgres(pool) => {
+            let events = total(db).await?;
+            let sql = "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class c \
+                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() \
+                       AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'event_ids'";
+            let others: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+            stored_bytes(events.events, events.bytes) + others
+        }
+    })
 }

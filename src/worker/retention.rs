@@ -14,6 +14,8 @@ use crate::telemetry::Metrics;
 
 /// How often the storage budget is checked: at 1,000 events/s a few MB arrive between two checks.
 const BUDGET_EVERY: Duration = Duration::from_secs(2);
+/// How often Postgres's counter tables are vacuumed (each event updates a dozen of their rows).
+const VACUUM_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct RetentionSettings {
@@ -32,10 +34,18 @@ pub async fn run_retention(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut next_sweep = Instant::now();
+    let mut next_vacuum = Instant::now() + VACUUM_EVERY;
     loop {
         if Instant::now() >= next_sweep {
             sweep(&core, &settings, &metrics).await;
             next_sweep = Instant::now() + settings.every;
+        }
+        if Instant::now() >= next_vacuum && !core.db.single_writer() {
+            let lease_ms = VACUUM_EVERY.as_millis() as i64;
+            if let Err(error) = storage::vacuum_if_leader(&core, &settings.holder, lease_ms).await {
+                tracing::warn!(%error, "vacuuming the counters failed; retrying in a minute");
+            }
+            next_vacuum = Instant::now() + VACUUM_EVERY;
         }
         enforce_budget(&core, &settings, &metrics).await;
         let pause = BUDGET_EVERY.min(next_sweep.saturating_duration_since(Instant::now()));
@@ -66,7 +76,7 @@ async fn sweep(core: &Core, settings: &RetentionSettings, metrics: &Metrics) {
 
 async fn enforce_budget(core: &Core, settings: &RetentionSettings, metrics: &Metrics) {
     if let Ok(stored) = storage::stored(core).await {
-        metrics.stored_event_bytes.set(stored);
+        metrics.storage_used_bytes.set(stored);
     }
     if settings.max_storage == 0 {
         return;
