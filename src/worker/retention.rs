@@ -14,8 +14,10 @@ use crate::telemetry::Metrics;
 
 /// How often the storage budget is checked: at 1,000 events/s a few MB arrive between two checks.
 const BUDGET_EVERY: Duration = Duration::from_secs(2);
-/// How often Postgres's counter tables are vacuumed (each event updates a dozen of their rows).
-const VACUUM_EVERY: Duration = Duration::from_secs(60);
+/// How often Postgres's counter tables are vacuumed: each event updates a dozen of their rows, and an
+/// indexed counter (a tag value's times seen) makes every update leave a dead row version behind, about
+/// 1.5 MB a second at 1,000 events/s.
+const VACUUM_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
 pub struct RetentionSettings {
@@ -43,7 +45,7 @@ pub async fn run_retention(
         if Instant::now() >= next_vacuum && !core.db.single_writer() {
             let lease_ms = VACUUM_EVERY.as_millis() as i64;
             if let Err(error) = storage::vacuum_if_leader(&core, &settings.holder, lease_ms).await {
-                tracing::warn!(%error, "vacuuming the counters failed; retrying in a minute");
+                tracing::warn!(%error, "vacuuming the counters failed; retrying soon");
             }
             next_vacuum = Instant::now() + VACUUM_EVERY;
         }
