@@ -41,6 +41,8 @@ pub use outage::{probe_write, Outage};
 /// second is down as far as ingest and `/readyz` are concerned, and they answer 503 at once rather than
 /// hold every client for the pool's default (with Postgres refusing connections, sqlx retries until then).
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bytes the SQLite write-ahead log keeps after a checkpoint.
+const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
 /// At start Postgres may still be coming up (a container started alongside): the first connection is
 /// retried this long.
 const POSTGRES_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -186,6 +188,9 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreErro
         // Takes effect on a new file; an older one is converted once by `convert_to_incremental_vacuum`.
         .auto_vacuum(SqliteAutoVacuum::Incremental)
         .journal_mode(SqliteJournalMode::Wal)
+        // After a checkpoint the write-ahead log is cut back to this size: a log that grew under a burst (or
+        // while a long read held old pages) would otherwise keep its disk space, outside the storage budget.
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
