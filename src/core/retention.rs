@@ -14,6 +14,8 @@ use super::Core;
 
 /// Rows deleted per statement: small enough that a sweep never holds the write lock for long.
 const CHUNK: i64 = 1_000;
+/// Issues deleted per statement: each takes its tag, hour and user counters with it.
+const ISSUE_CHUNK: i64 = 100;
 const LEASE_JOB: &str = "retention";
 /// Postgres partitions are made this many days ahead of the clock.
 const DAYS_AHEAD: i64 = 3;
@@ -55,12 +57,18 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
     let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;
-        swept.events += in_chunks(core, || retention::expire_events(&core.db, project_id, cutoff, CHUNK)).await?;
-        in_chunks(core, || {
+        swept.events += in_chunks(core, CHUNK, || {
+            retention::expire_events(&core.db, project_id, cutoff, CHUNK)
+        })
+        .await?;
+        in_chunks(core, CHUNK, || {
             retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)
         })
         .await?;
-        swept.issues += retention::expire_empty_issues(&core.db, project_id, cutoff).await?;
+        swept.issues += in_chunks(core, ISSUE_CHUNK, || {
+            retention::expire_empty_issues(&core.db, project_id, cutoff, ISSUE_CHUNK)
+        })
+        .await?;
     }
     if swept != Swept::default() {
         retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await?;
@@ -89,7 +97,7 @@ async fn drop_expired_days(core: &Core, now: i64, cutoff: i64) -> Result<Swept, 
 }
 
 /// Repeats a chunked delete, paced, until a chunk comes back short; returns the total.
-async fn in_chunks<F, Fut>(core: &Core, mut delete: F) -> Result<u64, StoreError>
+async fn in_chunks<F, Fut>(core: &Core, chunk: i64, mut delete: F) -> Result<u64, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, StoreError>>,
@@ -98,7 +106,7 @@ where
     loop {
         let deleted = delete().await?;
         total += deleted;
-        if deleted < CHUNK as u64 {
+        if deleted < chunk as u64 {
             return Ok(total);
         }
         pace(core).await;

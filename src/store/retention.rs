@@ -57,14 +57,21 @@ pub async fn expire_event_ids(db: &Db, project_id: ProjectId, before_ms: i64, li
         .rows_affected()))
 }
 
-/// Deletes the project's issues that have no event left and were last seen before `before_ms` (an issue
-/// whose only event is still being written is newer than that); returns how many.
-pub async fn expire_empty_issues(db: &Db, project_id: ProjectId, before_ms: i64) -> Result<u64, StoreError> {
-    let sql = "DELETE FROM issues WHERE project_id = $1 AND last_seen < $2 \
-               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.issue_id = issues.id)";
+/// Deletes up to `limit` of the project's issues that have no event left and were last seen before
+/// `before_ms` (an issue whose only event is still being written is newer than that), with their
+/// counters; returns how many.
+pub async fn expire_empty_issues(
+    db: &Db,
+    project_id: ProjectId,
+    before_ms: i64,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    let sql = "DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 AND last_seen < $2 \
+               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.issue_id = issues.id) LIMIT $3)";
     Ok(on_pool!(db, pool => sqlx::query(sql)
         .bind(project_id)
         .bind(before_ms)
+        .bind(limit)
         .execute(pool)
         .await?
         .rows_affected()))
