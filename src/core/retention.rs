@@ -9,7 +9,7 @@
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{now_ms, retention, StoreError};
 
-use super::storage::{pace, FREE_PAGES_KEPT};
+use super::storage::{pace, reclaim};
 use super::Core;
 
 /// Rows deleted per statement: small enough that a sweep never holds the write lock for long.
@@ -71,7 +71,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         .await?;
     }
     if swept != Swept::default() {
-        retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await?;
+        reclaim(core).await?;
         tracing::info!(
             events = swept.events,
             issues = swept.issues,

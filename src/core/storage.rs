@@ -27,6 +27,14 @@ pub struct Evicted {
     pub short_by: i64,
 }
 
+/// Gives deleted events' space back in bounded steps, paced like the deletes.
+pub(crate) async fn reclaim(core: &Core) -> Result<(), StoreError> {
+    while retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await? {
+        pace(core).await;
+    }
+    Ok(())
+}
+
 /// Waits between two chunks of a long delete where writers take turns (SQLite).
 pub(crate) async fn pace(core: &Core) {
     if core.db.single_writer() {
@@ -82,7 +90,7 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
         pace(core).await;
     }
     if evicted.events > 0 {
-        retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await?;
+        reclaim(core).await?;
     }
     if evicted.short_by > 0 {
         tracing::warn!(

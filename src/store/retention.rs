@@ -93,27 +93,34 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
     Ok(taken == 1)
 }
 
-/// Makes the space of deleted events usable again; returns whether it did anything. SQLite gives its
-/// free pages back to the file system once they add up to more than `threshold` bytes (the database is
-/// created with `auto_vacuum = INCREMENTAL`; smaller amounts stay for the next writes to reuse). Postgres
-/// runs a plain `VACUUM` of the events, which marks their dead rows' space reusable without locking out
-/// writers: autovacuum may be off or too slow to keep a budgeted database from growing.
+/// Makes the space of deleted events usable again, one bounded step at a time; returns whether another
+/// step is due. SQLite gives free pages back to the file system once they add up to more than `threshold`
+/// bytes (the database is created with `auto_vacuum = INCREMENTAL`; smaller amounts stay for the next writes
+/// to reuse), [`VACUUM_STEP_PAGES`] per step: a whole sweep's gigabytes at once would hold the write lock for
+/// tens of seconds. Postgres runs a plain `VACUUM` of the events, which marks their dead rows' space
+/// reusable without locking out writers: autovacuum may be off or too slow to keep a budgeted database
+/// from growing.
 pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> {
     match db {
         Db::Sqlite(pool) => {
-            let sql = "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()";
-            let free: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
-            if free <= threshold {
+            let sql = "SELECT freelist_count, page_size FROM pragma_freelist_count(), pragma_page_size()";
+            let (free_pages, page_size): (i64, i64) = sqlx::query_as(sql).fetch_one(pool).await?;
+            if free_pages * page_size <= threshold {
                 return Ok(false);
             }
-            sqlx::query("PRAGMA incremental_vacuum").execute(pool).await?;
+            let step = format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})");
+            sqlx::query(&step).execute(pool).await?;
+            Ok((free_pages - VACUUM_STEP_PAGES) * page_size > threshold)
         }
         Db::Postgres(pool) => {
             sqlx::query("VACUUM events, event_ids").execute(pool).await?;
+            Ok(false)
         }
     }
-    Ok(true)
 }
+
+/// Pages SQLite gives back per step (8 MB of 4 KB pages).
+const VACUUM_STEP_PAGES: i64 = 2048;
 
 /// Postgres: vacuums the tables every event updates (issues, their counters, the totals), whose old row
 /// versions would otherwise pile up wherever autovacuum is off or behind. SQLite rewrites rows in place:
