@@ -237,7 +237,8 @@ async fn sqlite_gives_freed_pages_back(backend: Backend) {
     assert!(before > 40_000_000, "{before}");
     core_retention::sweep(&core, 7, now).await.unwrap();
     let after = retention::database_bytes(&db).await.unwrap();
-    assert!(after < before / 4, "the file shrank from {before} to {after} bytes");
+    // Down to what is used plus the 16 MB kept for the next writes.
+    assert!(after < before / 2, "the file shrank from {before} to {after} bytes");
     close_store(database, db).await;
 }
 
