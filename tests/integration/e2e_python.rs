@@ -79,17 +79,7 @@ async fn the_sdk_stops_sending_transactions_it_is_told_are_not_stored(backend: B
         return;
     };
     let app = TestApp::spawn(backend).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/traces.py");
-    let output = tokio::process::Command::new(&python)
-        .args([script, "--dsn", &app.dsn(), "--transactions", "20"])
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "traces.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_traces(&python, &app.dsn(), &["--transactions", "20"]).await;
     let token = app.owner_token().await;
     let query = "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=transaction";
     let total = |stats: &serde_json::Value, outcome: &str, reason: &str| -> i64 {
@@ -139,17 +129,7 @@ async fn the_sdk_backs_off_after_a_keys_rate_limit(backend: Backend) {
     let key = format!("/api/0/projects/default/default/keys/{}/", app.public_key);
     let limit = serde_json::json!({"rateLimit": {"window": 3600, "count": 2}});
     common::api::json_body(app.api(&token, reqwest::Method::PUT, &key, Some(limit)).await, 200);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/traces.py");
-    let output = tokio::process::Command::new(&python)
-        .args([script, "--dsn", &app.dsn(), "--errors", "10"])
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "traces.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_traces(&python, &app.dsn(), &["--errors", "10"]).await;
     let query =
         "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=error";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -176,3 +156,20 @@ on_both_databases!(
     the_sdk_stops_sending_transactions_it_is_told_are_not_stored,
     the_sdk_backs_off_after_a_keys_rate_limit,
 );
+
+/// Runs `tests/e2e/django_app/traces.py` against the DSN with these arguments; fails the test if it fails.
+async fn run_traces(python: &str, dsn: &str, args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/traces.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .args(["--dsn", dsn])
+        .args(args)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "traces.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
