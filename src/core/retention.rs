@@ -9,10 +9,14 @@
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{now_ms, retention, StoreError};
 
-use super::storage::{pace, reclaim};
+use std::time::Instant;
+
+use crate::domain::chunking::ChunkSizer;
+
+use super::storage::{chunk_sizer, pace, reclaim};
 use super::Core;
 
-/// Rows deleted per statement: small enough that a sweep never holds the write lock for long.
+/// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
 const CHUNK: i64 = 1_000;
 /// Issues deleted per statement: each takes its tag, hour and user counters with it.
 const ISSUE_CHUNK: i64 = 100;
@@ -55,18 +59,23 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         .collect();
     let longest = retentions.iter().map(|&(_, days)| days).max().unwrap_or(default_days);
     let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
+    let (mut events, mut ids, mut issues) = (
+        chunk_sizer(core, CHUNK),
+        chunk_sizer(core, CHUNK),
+        chunk_sizer(core, ISSUE_CHUNK),
+    );
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;
-        swept.events += in_chunks(core, CHUNK, || {
-            retention::expire_events(&core.db, project_id, cutoff, CHUNK)
+        swept.events += in_chunks(core, &mut events, |limit| {
+            retention::expire_events(&core.db, project_id, cutoff, limit)
         })
         .await?;
-        in_chunks(core, CHUNK, || {
-            retention::expire_event_ids(&core.db, project_id, cutoff, CHUNK)
+        in_chunks(core, &mut ids, |limit| {
+            retention::expire_event_ids(&core.db, project_id, cutoff, limit)
         })
         .await?;
-        swept.issues += in_chunks(core, ISSUE_CHUNK, || {
-            retention::expire_empty_issues(&core.db, project_id, cutoff, ISSUE_CHUNK)
+        swept.issues += in_chunks(core, &mut issues, |limit| {
+            retention::expire_empty_issues(&core.db, project_id, cutoff, limit)
         })
         .await?;
     }
@@ -96,17 +105,20 @@ async fn drop_expired_days(core: &Core, now: i64, cutoff: i64) -> Result<Swept, 
     Ok(swept)
 }
 
-/// Repeats a chunked delete, paced, until a chunk comes back short; returns the total.
-async fn in_chunks<F, Fut>(core: &Core, chunk: i64, mut delete: F) -> Result<u64, StoreError>
+/// Repeats a chunked delete (given its row limit), paced, until a chunk comes back short; returns the total.
+async fn in_chunks<F, Fut>(core: &Core, chunks: &mut ChunkSizer, mut delete: F) -> Result<u64, StoreError>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(i64) -> Fut,
     Fut: std::future::Future<Output = Result<u64, StoreError>>,
 {
     let mut total = 0;
     loop {
-        let deleted = delete().await?;
+        let limit = chunks.rows();
+        let started = Instant::now();
+        let deleted = delete(limit).await?;
+        chunks.took(deleted, started.elapsed());
         total += deleted;
-        if deleted < chunk as u64 {
+        if deleted < limit as u64 {
             return Ok(total);
         }
         pace(core).await;

@@ -3,16 +3,23 @@
 //! counters (times seen, users, hours, tags) do not change: they count every event ever accepted. One
 //! process at a time evicts, under a lease.
 
+use std::time::{Duration, Instant};
+
+use crate::domain::chunking::ChunkSizer;
+use crate::domain::compaction::IndexBaselines;
 use crate::domain::storage::{bytes_to_free, stored_bytes, thinnable, EvictionQueue};
-use crate::store::{eviction, now_ms, retention, storage, StoreError};
+use crate::store::{compaction, eviction, now_ms, retention, storage, StoreError};
 
 use super::Core;
 
 /// Events deleted per statement: a short write lock, so ingest never waits long behind eviction.
 const CHUNK: i64 = 500;
-/// On SQLite, the pause between two deleting statements in which ingest's writer takes its turn (SQLite's
-/// busy handler retries a waiting writer every few tens of milliseconds, so a shorter gap could be missed).
-const PAUSE_BETWEEN_CHUNKS: std::time::Duration = std::time::Duration::from_millis(50);
+/// On SQLite, how long one chunk of a long delete should hold the write lock: ingest's writer, queued for
+/// its turn (`store::WriteTurns`), waits at most about this long behind it.
+const CHUNK_TIME: Duration = Duration::from_millis(8);
+/// On SQLite, the pause between two chunks, so that a long delete takes at most about a third of the write
+/// lock's time and ingest's batches keep theirs.
+const PAUSE_BETWEEN_CHUNKS: Duration = Duration::from_millis(16);
 const LEASE_JOB: &str = "storage-budget";
 const VACUUM_JOB: &str = "vacuum-counters";
 /// Free pages SQLite keeps for the next writes before they go back to the file system.
@@ -35,6 +42,15 @@ pub(crate) async fn reclaim(core: &Core) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How a long delete sizes its chunks: by time where writers take turns at one lock (SQLite), else `rows`.
+pub(crate) fn chunk_sizer(core: &Core, rows: i64) -> ChunkSizer {
+    if core.db.single_writer() {
+        ChunkSizer::timed(rows, CHUNK_TIME)
+    } else {
+        ChunkSizer::fixed(rows)
+    }
+}
+
 /// Waits between two chunks of a long delete where writers take turns (SQLite).
 pub(crate) async fn pace(core: &Core) {
     if core.db.single_writer() {
@@ -42,11 +58,29 @@ pub(crate) async fn pace(core: &Core) {
     }
 }
 
-/// Vacuums the counters' tables (Postgres) if this process holds that job's lease.
-pub async fn vacuum_if_leader(core: &Core, holder: &str, lease_ms: i64) -> Result<(), StoreError> {
+/// Vacuums the counters' tables and rebuilds the index most grown beyond its `baselines` (Postgres; at most
+/// one per call, so the work stays bounded) if this process holds that job's lease.
+pub async fn vacuum_if_leader(
+    core: &Core,
+    holder: &str,
+    lease_ms: i64,
+    baselines: &mut IndexBaselines,
+) -> Result<(), StoreError> {
     let now = now_ms();
-    if retention::take_lease(&core.db, VACUUM_JOB, holder, now, now + lease_ms).await? {
-        retention::vacuum_counters(&core.db).await?;
+    if !retention::take_lease(&core.db, VACUUM_JOB, holder, now, now + lease_ms).await? {
+        return Ok(());
+    }
+    retention::vacuum_counters(&core.db).await?;
+    if let Some(index) = baselines.most_bloated(&compaction::index_sizes(&core.db).await?) {
+        let started = Instant::now();
+        compaction::rebuild_index(&core.db, &index).await?;
+        baselines.rebuilt(&index);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            index,
+            elapsed_ms,
+            "rebuilt an index that deletes and updates had left mostly empty"
+        );
     }
     Ok(())
 }
@@ -75,12 +109,15 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
         return Ok(evicted);
     };
     let mut queue = EvictionQueue::new(eviction::issue_event_counts(&core.db, 3).await?);
+    let mut chunks = chunk_sizer(core, CHUNK);
     while to_free > 0 {
         let Some((issue, count)) = queue.pop_biggest() else {
             evicted.short_by = to_free;
             break;
         };
-        let removed = eviction::thin_issue(&core.db, issue, thinnable(count).min(CHUNK)).await?;
+        let started = Instant::now();
+        let removed = eviction::thin_issue(&core.db, issue, thinnable(count).min(chunks.rows())).await?;
+        chunks.took(removed.events as u64, started.elapsed());
         to_free -= stored_bytes(removed.events, removed.bytes);
         evicted.events += removed.events;
         evicted.bytes += removed.bytes;

@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
+pub mod chunking;
+pub mod compaction;
 pub mod envelope;
 pub mod event;
 pub mod filters;

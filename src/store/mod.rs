@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 mod batch;
+pub mod compaction;
 mod counters;
 pub mod events;
 pub mod eviction;
@@ -23,6 +24,7 @@ pub mod releases;
 pub mod retention;
 pub mod sessions;
 pub mod storage;
+mod turns;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -36,6 +38,7 @@ use sqlx::Connection;
 pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
 pub use events::NewEvent;
 pub use outage::{probe_write, Outage};
+pub use turns::{WriteTurn, WriteTurns};
 
 /// How long a query waits for a Postgres connection. Short: a database that cannot hand one out within a
 /// second is down as far as ingest and `/readyz` are concerned, and they answer 503 at once rather than
@@ -51,7 +54,7 @@ const POSTGRES_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite($pool, _) => $body,
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
@@ -81,10 +84,10 @@ pub enum StoreError {
     TimedOut(Duration),
 }
 
-/// A connection pool to either database.
+/// A connection pool to either database (SQLite's with its writers' turns at the write lock).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteTurns),
     Postgres(PgPool),
 }
 
@@ -102,7 +105,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 SQLITE_MIGRATIONS.run(pool).await?;
                 convert_to_incremental_vacuum(pool).await?;
             }
@@ -115,7 +118,7 @@ impl Db {
     /// Postgres, whose disk is the database server's.
     pub fn sqlite_folder(&self) -> Option<std::path::PathBuf> {
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let file = pool.connect_options().get_filename().to_path_buf();
                 let folder = file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
                 Some(if folder.as_os_str().is_empty() {
@@ -139,7 +142,7 @@ impl Db {
     /// events instead of one index, so the writer calls this as the tables grow.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool) => sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected(),
+            Db::Sqlite(pool, _) => sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected(),
             Db::Postgres(pool) => sqlx::query("ANALYZE events, issues, issue_tags")
                 .execute(pool)
                 .await?
@@ -152,7 +155,7 @@ impl Db {
     /// autovacuum may be off or too slow to keep up.
     pub async fn reclaim_space(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await?.rows_affected(),
+            Db::Sqlite(pool, _) => sqlx::query("ANALYZE").execute(pool).await?.rows_affected(),
             Db::Postgres(pool) => {
                 sqlx::query("VACUUM ANALYZE issues, issue_tags, issue_hours, issue_users, events, releases")
                     .execute(pool)
@@ -166,12 +169,21 @@ impl Db {
     /// Whether writers take turns on one lock (SQLite): long-running deletes then go in small, paced chunks
     /// so that ingest's writer is never kept waiting long.
     pub fn single_writer(&self) -> bool {
-        matches!(self, Db::Sqlite(_))
+        matches!(self, Db::Sqlite(..))
+    }
+
+    /// This process's turn at SQLite's write lock, for a write outside a [`Tx`] (which takes its own);
+    /// `None` on Postgres.
+    pub async fn write_turn(&self) -> Result<Option<WriteTurn>, StoreError> {
+        match self {
+            Db::Sqlite(_, turns) => turns.take().await.map(Some),
+            Db::Postgres(_) => Ok(None),
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -193,7 +205,7 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreErro
         .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(turns::TURN_TIMEOUT)
         .foreign_keys(true);
     if let Some(folder) = options.get_filename().parent() {
         if !folder.as_os_str().is_empty() {
@@ -212,7 +224,7 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreErro
         })
         .connect_with(options)
         .await?;
-    Ok(Db::Sqlite(pool))
+    Ok(Db::Sqlite(pool, WriteTurns::default()))
 }
 
 async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db, StoreError> {
@@ -281,7 +293,7 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// An open transaction on either database. Use cases (`core`) open one around a change of several rows;
 /// the store functions that take `&mut Tx` run inside it.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -291,17 +303,43 @@ impl Tx {
             // IMMEDIATE takes the write lock up front (waiting out the busy timeout). A deferred transaction
             // reads first and then fails at once with SQLITE_BUSY if another connection (an API write, a
             // statistics refresh) wrote in between.
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, turns) => {
+                let turn = turns.take().await?;
+                Tx::Sqlite(SqliteTx {
+                    tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: turn,
+                })
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(SqliteTx { tx, _turn }) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
+    }
+}
+
+/// A SQLite transaction, holding its writer's turn (see [`WriteTurns`]) until it ends. Fields drop in
+/// order: a transaction dropped unfinished queues its rollback before the next writer's turn begins.
+pub struct SqliteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: WriteTurn,
+}
+
+impl std::ops::Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &sqlx::SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
     }
 }
 

@@ -114,21 +114,23 @@ pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreE
 }
 
 /// The space the storage budget counts. SQLite: the database's used pages, exactly (what the file shrinks
-/// to once free pages go back). Postgres: the stored events as counted (payloads plus a fixed overhead
-/// each, since freed space inside the events' files is reused rather than returned) plus every other
-/// table with its indexes (issues and their counters, which vacuuming keeps near their live size).
+/// to once free pages go back). Postgres: the whole database's size (catalogs, issues and their counters,
+/// the event-id table, what vacuuming and index rebuilds keep near their live size) with the events'
+/// partitions counted as their events (payloads plus a fixed overhead each) rather than by their files:
+/// space freed inside those is reused by the next events rather than returned, so counting the files
+/// would keep eviction going long after enough was freed.
 pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
     Ok(match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let sql = "SELECT (page_count - freelist_count) * page_size \
                        FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()";
             sqlx::query_scalar(sql).fetch_one(pool).await?
         }
         Db::Postgres(pool) => {
             let events = total(db).await?;
-            let sql = "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class c \
-                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() \
-                       AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'event_ids'";
+            let sql = "SELECT CAST(pg_database_size(current_database()) - COALESCE((SELECT \
+                       SUM(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf), 0) \
+                       AS BIGINT)";
             let others: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
             stored_bytes(events.events, events.bytes) + others
         }

@@ -9,14 +9,15 @@ use tokio::sync::watch;
 
 use crate::core::retention::sweep_if_leader;
 use crate::core::{storage, Core};
+use crate::domain::compaction::IndexBaselines;
 use crate::store::retention;
 use crate::telemetry::Metrics;
 
 /// How often the storage budget is checked: at 1,000 events/s a few MB arrive between two checks.
 const BUDGET_EVERY: Duration = Duration::from_secs(2);
-/// How often Postgres's counter tables are vacuumed: each event updates a dozen of their rows, and an
-/// indexed counter (a tag value's times seen) makes every update leave a dead row version behind, about
-/// 1.5 MB a second at 1,000 events/s.
+/// How often Postgres's counter tables are vacuumed (and its most bloated index rebuilt, if one is): each
+/// event updates a dozen of their rows, and an indexed counter (a tag value's times seen) makes every update
+/// leave a dead row version behind, about 1.5 MB a second at 1,000 events/s.
 const VACUUM_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,7 @@ pub async fn run_retention(
 ) {
     let mut next_sweep = Instant::now();
     let mut next_vacuum = Instant::now() + VACUUM_EVERY;
+    let mut index_baselines = IndexBaselines::default();
     loop {
         if Instant::now() >= next_sweep {
             sweep(&core, &settings, &metrics).await;
@@ -44,7 +46,8 @@ pub async fn run_retention(
         }
         if Instant::now() >= next_vacuum && !core.db.single_writer() {
             let lease_ms = VACUUM_EVERY.as_millis() as i64;
-            if let Err(error) = storage::vacuum_if_leader(&core, &settings.holder, lease_ms).await {
+            let vacuumed = storage::vacuum_if_leader(&core, &settings.holder, lease_ms, &mut index_baselines).await;
+            if let Err(error) = vacuumed {
                 tracing::warn!(%error, "vacuuming the counters failed; retrying soon");
             }
             next_vacuum = Instant::now() + VACUUM_EVERY;

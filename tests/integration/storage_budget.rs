@@ -8,9 +8,11 @@ use crate::common;
 
 use common::{close_store, open_store, operator_core, stored_event, Backend};
 use faultline::core::{retention as core_retention, storage as budget};
+use faultline::domain::compaction::IndexBaselines;
+use faultline::domain::storage::stored_bytes;
 use faultline::domain::{IssueId, ProjectId};
 use faultline::store::storage::{self, Stored};
-use faultline::store::{issues, partitions, projects, record_batch, retention, Db, NewEvent};
+use faultline::store::{compaction, issues, partitions, projects, record_batch, retention, Db, NewEvent};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -25,7 +27,7 @@ async fn default_project(db: &Db) -> ProjectId {
 async fn event_times(db: &Db, issue: IssueId) -> Vec<i64> {
     let sql = "SELECT timestamp FROM events WHERE issue_id = $1 ORDER BY timestamp, id";
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(issue).fetch_all(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(issue).fetch_all(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).bind(issue).fetch_all(pool).await.unwrap(),
     }
 }
@@ -34,7 +36,7 @@ async fn event_times(db: &Db, issue: IssueId) -> Vec<i64> {
 async fn counted(db: &Db) -> Stored {
     let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(payload)), 0) AS BIGINT) FROM events";
     let (events, bytes): (i64, i64) = match db {
-        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
     };
     Stored { events, bytes }
@@ -95,10 +97,12 @@ async fn eviction_thins_the_biggest_issues_and_keeps_first_and_latest(backend: B
     let core = operator_core(&db);
     let project = default_project(&db).await;
     let start = faultline::store::now_ms() - 2 * DAY_MS;
-    // Payloads big enough that the events are most of the database.
+    // Payloads big enough that the events are most of the database (a Postgres database's catalogs
+    // alone take several megabytes, which the budget counts too).
+    const PAYLOAD: usize = 250_000;
     let bulky = |mut events: Vec<NewEvent>| {
         for (i, event) in events.iter_mut().enumerate() {
-            event.payload = noise(50_000, i as u32);
+            event.payload = noise(PAYLOAD, i as u32);
         }
         events
     };
@@ -111,15 +115,18 @@ async fn eviction_thins_the_biggest_issues_and_keeps_first_and_latest(backend: B
         .await
         .unwrap();
     let used = budget::stored(&core).await.unwrap();
-    assert!(used > 43 * 50_000, "{used}");
+    let stored = counted(&db).await;
+    let events = stored_bytes(stored.events, stored.bytes);
+    assert!(events > 43 * PAYLOAD as i64 && used >= events, "{used} {events}");
 
-    let limit = used * 6 / 10;
+    // A budget whose low-water mark (85 %) leaves room for 60 % of the events beside everything else.
+    let limit = (used - events * 4 / 10) * 100 / 85;
     let evicted = budget::enforce(&core, limit).await.unwrap();
     assert!(evicted.events >= 10, "{evicted:?}");
     assert_eq!(evicted.short_by, 0);
     let after = budget::stored(&core).await.unwrap();
     assert!(
-        after <= limit * 85 / 100 + 60_000,
+        after <= limit * 85 / 100 + PAYLOAD as i64 * 2,
         "{after} after evicting down from {used} to {limit}"
     );
     assert_eq!(storage::total(&db).await.unwrap(), counted(&db).await);
@@ -149,7 +156,7 @@ fn noise(len: usize, seed: u32) -> Vec<u8> {
 async fn stored_ids(db: &Db) -> i64 {
     let sql = "SELECT COUNT(*) FROM event_ids";
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
@@ -212,7 +219,7 @@ async fn a_day_past_retention_goes_whole_and_its_ids_with_it(backend: Backend) {
 
 async fn sqlite_gives_freed_pages_back(backend: Backend) {
     let (database, db) = open_store(&backend).await;
-    if !matches!(db, Db::Sqlite(_)) {
+    if !matches!(db, Db::Sqlite(..)) {
         // Postgres reuses freed space inside its files; partitions are what it gives back.
         close_store(database, db).await;
         return;
@@ -242,7 +249,68 @@ async fn sqlite_gives_freed_pages_back(backend: Backend) {
     close_store(database, db).await;
 }
 
+/// An issue whose tags take 20,000 values, seen `times` times each (every later sighting updates the
+/// value's indexed count).
+async fn tag_many_values(db: &Db, project: ProjectId, times: usize) {
+    let now = faultline::store::now_ms();
+    for _ in 0..times {
+        for batch in 0..20 {
+            let events: Vec<NewEvent> = (0..10)
+                .map(|i| {
+                    let mut event = stored_event(project, "tagged", now);
+                    event.facets = (0..100)
+                        .map(|v| ("url".to_owned(), format!("https://shop.example/items/{batch}/{i}/{v}")))
+                        .collect();
+                    event
+                })
+                .collect();
+            record_batch(db, &events).await.unwrap();
+        }
+    }
+}
+
+async fn index_bytes(db: &Db, name: &str) -> Option<i64> {
+    let sizes = compaction::index_sizes(db).await.unwrap();
+    sizes.into_iter().find(|size| size.name == name).map(|size| size.bytes)
+}
+
+async fn an_index_bloated_by_counter_updates_is_rebuilt(backend: Backend) {
+    let (database, db) = open_store(&backend).await;
+    let core = operator_core(&db);
+    let project = default_project(&db).await;
+    let mut baselines = IndexBaselines::default();
+    tag_many_values(&db, project, 1).await;
+    budget::vacuum_if_leader(&core, "here", 60_000, &mut baselines)
+        .await
+        .unwrap();
+    let Some(first) = index_bytes(&db, "issue_tags_top_values").await else {
+        // SQLite keeps no separate index files: nothing to measure, nothing to rebuild.
+        assert!(matches!(db, Db::Sqlite(..)));
+        assert!(compaction::index_sizes(&db).await.unwrap().is_empty());
+        return close_store(database, db).await;
+    };
+
+    tag_many_values(&db, project, 3).await;
+    let bloated = index_bytes(&db, "issue_tags_top_values").await.unwrap();
+    assert!(
+        bloated > first * 3 / 2,
+        "updates grew the index from {first} to {bloated} bytes"
+    );
+    budget::vacuum_if_leader(&core, "here", 60_000, &mut baselines)
+        .await
+        .unwrap();
+    let rebuilt = index_bytes(&db, "issue_tags_top_values").await.unwrap();
+    assert!(rebuilt < bloated * 2 / 3, "rebuilt from {bloated} to {rebuilt} bytes");
+    let tags = issues::top_tag_values(&db, issue_of(&db, project, "tagged").await.id, 3)
+        .await
+        .unwrap();
+    assert_eq!(tags.len(), 3, "the rebuilt index still serves the issue page");
+    assert_eq!(tags[0].times_seen, 4);
+    close_store(database, db).await;
+}
+
 on_both_databases!(
+    an_index_bloated_by_counter_updates_is_rebuilt,
     totals_follow_every_write_and_delete,
     eviction_thins_the_biggest_issues_and_keeps_first_and_latest,
     a_budget_that_cannot_be_met_never_takes_an_only_event,

@@ -117,7 +117,7 @@ async fn an_older_install_upgrades_in_place(backend: Backend) {
         "new events get new ids"
     );
     match &db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(pool).await.unwrap();
             assert_eq!(mode, 2, "converted to incremental vacuum");
         }

@@ -502,7 +502,7 @@ async fn odd_payloads_still_render(backend: Backend) {
 async fn replace_payload(db: &Db, event_id: &str, payload: Vec<u8>) {
     let sql = "UPDATE events SET payload = $1 WHERE event_id = $2";
     let updated = match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
+        Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(payload)
             .bind(event_id)
             .execute(pool)

@@ -202,7 +202,7 @@ pub async fn claim_deliveries(
         )
     };
     Ok(match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             sqlx::query_as(&claim(due))
                 .bind(now_ms)
                 .bind(lease_ms)

@@ -1,0 +1,71 @@
+//! Turns at SQLite's one write lock. SQLite lets one connection write at a time, and a connection that finds
+//! the lock taken sleeps in SQLite's busy handler (1, 2, 5, 10, … up to 100 ms between tries), so it can go
+//! on sleeping long after the lock came free: behind a background delete the ingest writer's batches waited
+//! up to ten times the delete's own length. This process's writers therefore queue here first, first come
+//! first served, and each takes the lock the moment the previous one is done. Postgres needs no turns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::StoreError;
+
+/// How long a writer waits for its turn: SQLite's busy timeout, which it would have waited otherwise.
+pub(super) const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The queue of this process's writers to one SQLite database.
+#[derive(Clone, Debug, Default)]
+pub struct WriteTurns(Arc<Mutex<()>>);
+
+/// A writer's turn; the next one's starts when this is dropped.
+#[derive(Debug)]
+pub struct WriteTurn(#[allow(dead_code)] OwnedMutexGuard<()>);
+
+impl WriteTurns {
+    /// Waits for this writer's turn; fails as a database that does not answer after [`TURN_TIMEOUT`] (a
+    /// writer holding its turn that long is stuck, as a lock held that long would be).
+    pub async fn take(&self) -> Result<WriteTurn, StoreError> {
+        tokio::time::timeout(TURN_TIMEOUT, self.0.clone().lock_owned())
+            .await
+            .map(WriteTurn)
+            .map_err(|_| StoreError::TimedOut(TURN_TIMEOUT))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writers_take_turns_in_the_order_they_came() {
+        let turns = WriteTurns::default();
+        let first = turns.take().await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        for writer in 0..3 {
+            let (turns, order) = (turns.clone(), order.clone());
+            // Each task is awaited below.
+            #[allow(clippy::disallowed_methods)]
+            waiting.push(tokio::spawn(async move {
+                let _turn = turns.take().await.unwrap();
+                order.lock().unwrap().push(writer);
+            }));
+            tokio::task::yield_now().await;
+        }
+        assert!(order.lock().unwrap().is_empty(), "nobody writes during another's turn");
+        drop(first);
+        for task in waiting {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_never_given_fails_as_a_database_that_does_not_answer() {
+        let turns = WriteTurns::default();
+        let _stuck = turns.take().await.unwrap();
+        let waited = turns.take().await.unwrap_err();
+        assert!(matches!(waited, StoreError::TimedOut(t) if t == TURN_TIMEOUT));
+    }
+}
