@@ -2,7 +2,7 @@
 # Data lifecycle benchmark (issue 12, deliverable 7): retention expiry under load, a storage budget under a steady
 # load, and bytes per stored event, on SQLite or Postgres. See README "Data lifecycle benchmark".
 #
-#   bench/lifecycle.sh [expiry|budget|bytes|all]...          (default: all three)
+#   bench/lifecycle.sh [expiry|budget|bytes|all|seed]...     (default: all three; seed: only the expiry seed, kept)
 #
 # Settings (environment, defaults in brackets):
 #   DB            sqlite | postgres [sqlite]
@@ -15,6 +15,8 @@
 # expiry:
 #   SEED_EVENTS [1000000] SEED_ISSUES [10000] SEED_DAYS [30] SEED_END_DAYS_AGO [100]: the old events
 #   RETENTION_DAYS [90] SWEEP_EVERY [5] (FAULTLINE_RETENTION_EVERY_SECS)
+#   SEED_CACHE [0]: 1 keeps the seeded database (a file copy, or a Postgres template) for later runs with the
+#   same SEED_* settings, which then start from it instead of seeding again
 #   EXPIRY_LOAD_SECS [300]: how long the loader runs; WARMUP [10]: seconds of load before the sweep is let loose
 # budget:
 #   DURATION [1800] seconds of load; MAX_STORAGE [200MB] (FAULTLINE_MAX_STORAGE); SAMPLE_EVERY [10] seconds
@@ -223,13 +225,43 @@ summary() { tee -a "$OUT/summary.$DB.md"; }
 
 # --- (a) expiry under load ----------------------------------------------------------------------------------------
 
-run_expiry() {
-    local name=expiry
+# The expiry step's seeded database, kept (SEED_CACHE=1) as a file copy or a template database so that a later
+# run with the same seed settings starts from it instead of seeding again.
+seed_copy() { echo "expiry_seed_${SEED_EVENTS}_${SEED_ISSUES}_${SEED_DAYS}_${SEED_END_DAYS_AGO}"; }
+
+seed_expiry() {
+    local name=expiry copy
+    copy=$(seed_copy)
+    if [[ $DB == sqlite && -f $(db_file "$copy") ]]; then
+        log "expiry: the seeded database from $(db_file "$copy")"
+        fresh_db $name
+        cp "$(db_file "$copy")" "$(db_file $name)"
+        return
+    fi
+    if [[ $DB == postgres ]] && [[ $(psql -XAtq "$PG_URL/postgres" -c "SELECT 1 FROM pg_database WHERE datname = 'faultline_life_$copy'") == 1 ]]; then
+        log "expiry: the seeded database from faultline_life_$copy"
+        psql -XAtq "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS faultline_life_$name WITH (FORCE)"
+        psql -XAtq "$PG_URL/postgres" -c "CREATE DATABASE faultline_life_$name TEMPLATE faultline_life_$copy"
+        return
+    fi
     log "expiry: seeding $SEED_EVENTS events in $SEED_ISSUES issues over $SEED_DAYS days ending $SEED_END_DAYS_AGO days ago ($DB)"
     fresh_db $name
     "$BIN/faultline" --database-url "$(db_url $name)" seed --events "$SEED_EVENTS" --issues "$SEED_ISSUES" \
         --days "$SEED_DAYS" --end-days-ago "$SEED_END_DAYS_AGO" >"$OUT/$name.$DB.seed.txt" 2>&1
     tail -1 "$OUT/$name.$DB.seed.txt" >&2
+    [[ ${SEED_CACHE:-0} == 1 ]] || return 0
+    if [[ $DB == sqlite ]]; then
+        sqlite3 "$(db_file $name)" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+        cp "$(db_file $name)" "$(db_file "$copy")"
+    else
+        psql -XAtq "$PG_URL/postgres" -c "CREATE DATABASE faultline_life_$copy TEMPLATE faultline_life_$name"
+    fi
+    log "expiry: seeded database kept for the next run with these settings"
+}
+
+run_expiry() {
+    local name=expiry
+    seed_expiry
     # The project keeps everything until the load runs; then it falls back to the server's default retention.
     sql $name "UPDATE projects SET retention_days = 3650" >/dev/null
     local before events_before issues_before
@@ -403,6 +435,7 @@ steps=("$@")
 for step in "${steps[@]}"; do
     case $step in
     expiry) run_expiry ;;
+    seed) SEED_CACHE=1 seed_expiry ;;
     budget) run_budget ;;
     bytes) run_bytes ;;
     all) run_expiry; run_budget; run_bytes ;;

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use crate::domain::chunking::ChunkSizer;
 use crate::domain::compaction::IndexBaselines;
 use crate::domain::storage::{bytes_to_free, stored_bytes, thinnable, EvictionQueue};
+use crate::domain::IssueId;
+use crate::store::storage::Stored;
 use crate::store::{compaction, eviction, now_ms, retention, storage, StoreError};
 
 use super::Core;
@@ -56,6 +58,27 @@ pub(crate) async fn pace(core: &Core) {
     if core.db.single_writer() {
         tokio::time::sleep(PAUSE_BETWEEN_CHUNKS).await;
     }
+}
+
+/// One thinning pass over an issue: up to `positions` of its events are picked by a read, then deleted in
+/// chunks, paced, so the write lock is held only for the deletes themselves.
+async fn thin(core: &Core, issue: IssueId, positions: i64, chunks: &mut ChunkSizer) -> Result<Stored, StoreError> {
+    let picked = eviction::thinnable_events(&core.db, issue, positions).await?;
+    let mut removed = Stored::default();
+    let mut rest = picked.as_slice();
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at((chunks.rows() as usize).min(rest.len()));
+        let started = Instant::now();
+        let deleted = eviction::delete_events(&core.db, chunk).await?;
+        chunks.took(chunk.len() as u64, started.elapsed());
+        removed.events += deleted.events;
+        removed.bytes += deleted.bytes;
+        rest = after;
+        if !rest.is_empty() {
+            pace(core).await;
+        }
+    }
+    Ok(removed)
 }
 
 /// Vacuums the counters' tables and rebuilds the index most grown beyond its `baselines` (Postgres; at most
@@ -115,9 +138,7 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
             evicted.short_by = to_free;
             break;
         };
-        let started = Instant::now();
-        let removed = eviction::thin_issue(&core.db, issue, thinnable(count).min(chunks.rows())).await?;
-        chunks.took(removed.events as u64, started.elapsed());
+        let removed = thin(core, issue, thinnable(count).min(CHUNK), &mut chunks).await?;
         to_free -= stored_bytes(removed.events, removed.bytes);
         evicted.events += removed.events;
         evicted.bytes += removed.bytes;

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod normalize;
 pub mod outcomes;
+pub mod performance;
 pub mod period;
 pub mod project;
 pub mod quotas;

@@ -16,23 +16,38 @@ pub async fn issue_event_counts(db: &Db, min_events: i64) -> Result<Vec<(IssueId
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(min_events).fetch_all(pool).await?))
 }
 
-/// Deletes up to `limit` of the issue's events at even positions strictly between its first and its
-/// latest (by time, then id), oldest first, and takes them off the project's totals in the same
-/// transaction; returns what was removed.
-pub async fn thin_issue(db: &Db, issue_id: IssueId, limit: i64) -> Result<Stored, StoreError> {
-    let sql = "DELETE FROM events WHERE issue_id = $1 AND id IN (\
-                 SELECT id FROM (\
-                   SELECT id, ROW_NUMBER() OVER (ORDER BY timestamp, id) AS position, COUNT(*) OVER () AS total \
-                   FROM events WHERE issue_id = $1) ranked \
-                 WHERE position > 1 AND position < total AND position % 2 = 0 \
-                 ORDER BY position LIMIT $2) \
-               RETURNING project_id, event_id, CAST(LENGTH(payload) AS BIGINT)";
+/// Up to `limit` of the issue's events at even positions strictly between its first and its latest (by
+/// time, then id), oldest first, as `(id, timestamp)`. A read: the deletes that follow take the write lock
+/// only for themselves, in chunks ([`delete_events`]).
+pub async fn thinnable_events(db: &Db, issue_id: IssueId, limit: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let sql = "SELECT id, timestamp FROM (\
+                 SELECT id, timestamp, ROW_NUMBER() OVER (ORDER BY timestamp, id) AS position, \
+                 COUNT(*) OVER () AS total FROM events WHERE issue_id = $1) ranked \
+               WHERE position > 1 AND position < total AND position % 2 = 0 ORDER BY position LIMIT $2";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(issue_id).bind(limit).fetch_all(pool).await?))
+}
+
+/// Deletes the given events (`(id, timestamp)`, as [`thinnable_events`] lists them; any already gone are
+/// skipped) with their ids, and takes them off the project's totals, in one transaction; returns what was
+/// removed. The time range lets Postgres look only in the partitions that hold them.
+pub async fn delete_events(db: &Db, events: &[(i64, i64)]) -> Result<Stored, StoreError> {
+    let (Some(earliest), Some(latest)) = (
+        events.iter().map(|&(_, at)| at).min(),
+        events.iter().map(|&(_, at)| at).max(),
+    ) else {
+        return Ok(Stored::default());
+    };
     let mut tx = Tx::begin(db).await?;
-    let rows: Vec<(ProjectId, String, i64)> = on_tx!(&mut tx, conn, Backend => sqlx::query_as(sql)
-        .bind(issue_id)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?);
+    let rows: Vec<(ProjectId, String, i64)> = on_tx!(&mut tx, conn, Backend => {
+        let mut qb = QueryBuilder::<Backend>::new("DELETE FROM events WHERE timestamp >= ");
+        qb.push_bind(earliest).push(" AND timestamp <= ").push_bind(latest).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for (id, _) in events {
+            list.push_bind(*id);
+        }
+        qb.push(") RETURNING project_id, event_id, CAST(LENGTH(payload) AS BIGINT)");
+        qb.build_query_as().fetch_all(&mut *conn).await?
+    });
     let removed = Stored {
         events: rows.len() as i64,
         bytes: rows.iter().map(|(_, _, bytes)| bytes).sum(),

@@ -16,6 +16,7 @@ pub mod outcomes;
 pub mod overview;
 pub mod paging;
 pub mod partitions;
+pub mod performance;
 pub mod project_filters;
 pub mod projects;
 pub mod quotas;
@@ -142,7 +143,11 @@ impl Db {
     /// events instead of one index, so the writer calls this as the tables grow.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool, _) => sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected(),
+            Db::Sqlite(pool, turns) => {
+                // `optimize` may re-analyze tables, a write: it waits its turn like the others.
+                let _turn = turns.take().await?;
+                sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected()
+            }
             Db::Postgres(pool) => sqlx::query("ANALYZE events, issues, issue_tags")
                 .execute(pool)
                 .await?
