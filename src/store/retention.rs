@@ -126,13 +126,16 @@ pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> 
 /// the file's end into free ones, a few milliseconds per megabyte.
 const VACUUM_STEP_PAGES: i64 = 256;
 
-/// Postgres: vacuums the tables every event updates (issues, their counters, the totals), whose old row
-/// versions would otherwise pile up wherever autovacuum is off or behind. SQLite rewrites rows in place:
-/// a no-op.
+/// Postgres: vacuums the tables every event updates (issues, their counters, the totals, the rollups),
+/// whose old row versions would otherwise pile up wherever autovacuum is off or behind, and the catalogs
+/// that statistics refreshes and index rebuilds rewrite (a database owner may vacuum those; for anyone
+/// else Postgres skips them with a warning). SQLite rewrites rows in place: a no-op.
 pub async fn vacuum_counters(db: &Db) -> Result<(), StoreError> {
     if let Db::Postgres(pool) = db {
         let sql = "VACUUM issues, issue_tags, issue_hours, issue_users, project_hours, project_environments, \
-                   releases, project_storage, rate_counters, outcomes, job_leases";
+                   releases, project_storage, rate_counters, outcomes, job_leases, transaction_minutes, \
+                   transaction_buckets, transaction_span_ops, pg_catalog.pg_statistic, pg_catalog.pg_class, \
+                   pg_catalog.pg_attribute, pg_catalog.pg_index, pg_catalog.pg_depend";
         sqlx::query(sql).execute(pool).await?;
     }
     Ok(())
