@@ -21,6 +21,7 @@ use crate::connections::{self, ConnectionLimits};
 use crate::core::limits::Limiter;
 use crate::core::{projects, Core};
 use crate::health::DbHealth;
+use crate::ingest::transaction_writer::spawn_transaction_writer;
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
 use crate::ingest::{Ingest, IngestSettings};
 use crate::notify::{Notifier, NotifySettings};
@@ -42,6 +43,7 @@ pub struct App {
     router: Router,
     db: Db,
     writer_task: tokio::task::JoinHandle<()>,
+    transaction_writer_task: tokio::task::JoinHandle<()>,
     notifier_task: tokio::task::JoinHandle<()>,
     outcome_task: tokio::task::JoinHandle<()>,
     limits_task: tokio::task::JoinHandle<()>,
@@ -73,6 +75,8 @@ impl App {
             health: health.clone(),
         };
         let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, shared);
+        let (transactions, transaction_writer_task) =
+            spawn_transaction_writer(db.clone(), config.queue_capacity, config.batch_size);
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.
         #[allow(clippy::disallowed_methods)]
@@ -118,6 +122,7 @@ impl App {
             limits: core.limits.clone(),
             keys: core.keys.clone(),
             writer,
+            transactions,
             health: health.clone(),
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
@@ -147,6 +152,7 @@ impl App {
             router,
             db,
             writer_task,
+            transaction_writer_task,
             notifier_task,
             outcome_task,
             limits_task,
@@ -175,6 +181,7 @@ impl App {
             router,
             db,
             writer_task,
+            transaction_writer_task,
             notifier_task,
             outcome_task,
             limits_task,
@@ -192,6 +199,12 @@ impl App {
         match tokio::time::timeout(shutdown_timeout, writer_task).await {
             Ok(_) => tracing::info!("shutdown complete"),
             Err(_) => tracing::error!("writer did not drain within the shutdown timeout"),
+        }
+        if tokio::time::timeout(shutdown_timeout, transaction_writer_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("the transaction writer did not drain within the shutdown timeout");
         }
         // Deliveries still pending stay in the outbox for the next start; one in flight is finished.
         let _ = stop_notifier.send(true);

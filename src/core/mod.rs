@@ -14,6 +14,7 @@ mod keys;
 pub mod limits;
 pub mod members;
 pub mod outcomes;
+pub mod performance;
 pub mod projects;
 pub mod releases;
 pub mod retention;

@@ -45,37 +45,41 @@ pub fn origin(request: &Admitted) -> Origin {
     }
 }
 
-/// Counts every item but the event that is processed: `client_report` lines as the client's own drops,
-/// items of categories not stored as filtered. Never fails: a bad report is skipped.
-pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, processed_event: bool) {
-    let mut event_seen = false;
+/// Counts every item but the one processed (the first of type `processed`: `event` or `transaction`):
+/// `client_report` lines as the client's own drops, items of categories not stored as filtered, and further
+/// events or transactions beside the processed one (the protocol allows one per envelope) as invalid
+/// (`duplicate_item`, Relay's reason). Never fails: a bad report is skipped.
+pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, processed: Option<&str>) {
+    let mut processed_seen = false;
     for item in &envelope.items {
         if item.ty == "client_report" {
             count_client_report(ingest, origin, &item.payload);
             continue;
         }
-        if item.ty == "event" && processed_event && !event_seen {
-            event_seen = true;
+        if Some(item.ty.as_str()) == processed && !processed_seen {
+            processed_seen = true;
             continue;
         }
         let Some(category) = Category::of_item(&item.ty) else {
             continue;
         };
-        if !category.is_stored() {
-            let quantity = if category == Category::Attachment {
-                item.payload.len() as u64
-            } else {
-                1
-            };
-            record(
-                ingest,
-                origin,
-                category,
-                Outcome::Filtered,
-                reason::NOT_STORED,
-                quantity,
-            );
+        if category.is_stored() {
+            record(ingest, origin, category, Outcome::Invalid, reason::DUPLICATE_ITEM, 1);
+            continue;
         }
+        let quantity = if category == Category::Attachment {
+            item.payload.len() as u64
+        } else {
+            1
+        };
+        record(
+            ingest,
+            origin,
+            category,
+            Outcome::Filtered,
+            reason::NOT_STORED,
+            quantity,
+        );
     }
 }
 
@@ -121,8 +125,9 @@ pub fn count_stored(ingest: &Ingest, origin: Origin, counted: Counted, duplicate
     }
 }
 
-/// An event refused after admission: too large or unreadable (invalid), or no room (rate limited).
-pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
+/// An event or transaction (`category`) refused after admission: too large or unreadable (invalid), or no
+/// room (rate limited).
+pub fn count_refused(ingest: &Ingest, origin: Origin, category: Category, error: &IngestError) {
     let (outcome, why) = match error {
         IngestError::EventTooLarge { .. } | IngestError::BodyTooLarge { .. } => (Outcome::Invalid, reason::TOO_LARGE),
         IngestError::InvalidEvent(_) | IngestError::Envelope(_) | IngestError::Decode(_) => {
@@ -133,7 +138,7 @@ pub fn count_refused(ingest: &Ingest, origin: Origin, error: &IngestError) {
         IngestError::ProjectRateLimited { reason, .. } => (Outcome::RateLimited, *reason),
         _ => return,
     };
-    record(ingest, origin, Category::Error, outcome, why, 1);
+    record(ingest, origin, category, outcome, why, 1);
 }
 
 /// Counts an outcome for the Stats page and `stats_v2`, and in `faultline_outcomes_total`.

@@ -6,6 +6,8 @@ mod admission;
 pub mod decode;
 mod error;
 mod pipeline;
+pub mod transaction_writer;
+mod transactions;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -31,6 +33,7 @@ use crate::core::KeyCache;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;
+use transaction_writer::TransactionQueue;
 use writer::WriterHandle;
 
 /// Ingest settings taken from the configuration.
@@ -67,6 +70,8 @@ pub struct Ingest {
     /// The rate-limit counts: keys, daily quotas, spike protection.
     pub limits: Limiter,
     pub writer: WriterHandle,
+    /// The transaction writer's queue (performance rollups).
+    pub transactions: TransactionQueue,
     /// Read first: while database writes fail, requests are answered 503 before any other work.
     pub health: Arc<DbHealth>,
     pub metrics: Arc<Metrics>,

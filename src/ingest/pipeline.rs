@@ -16,6 +16,7 @@ use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
+use super::transactions::ingest_transaction;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
 use crate::core::events::{parse_event_json, prepare_event, EventContext, PrepareError};
@@ -58,26 +59,45 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
 
 pub async fn ingest_envelope(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
     let origin = accounting::origin(&request);
-    let result = envelope_event(ingest, request, origin).await;
+    // What a refusal is counted as: an error unless the envelope turns out to carry a transaction.
+    let mut category = Category::Error;
+    let result = envelope_event(ingest, request, origin, &mut category).await;
     if let Err(error) = &result {
-        accounting::count_refused(ingest, origin, error);
+        accounting::count_refused(ingest, origin, category, error);
     }
     result
 }
 
-async fn envelope_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> Result<EventIdReply, IngestError> {
+async fn envelope_event(
+    ingest: &Ingest,
+    mut request: Admitted,
+    origin: Origin,
+    category: &mut Category,
+) -> Result<EventIdReply, IngestError> {
     let body = request.decode(ingest.settings.max_envelope_bytes).await?;
     let envelope = parse_envelope(body)?;
     if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
         check_dsn_matches(dsn, key, request.project_id)?;
     }
     let payload = take_event_item(ingest, &envelope);
-    accounting::count_items(ingest, origin, &envelope, payload.is_some());
+    let processed = payload.as_ref().map(|p| match p {
+        Payload::Event(_) => "event",
+        Payload::Transaction(_) => "transaction",
+    });
+    accounting::count_items(ingest, origin, &envelope, processed);
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
-    // Only events count against a key's limit: an envelope of client reports alone is always taken.
+    // Only events and transactions count against a key's limit: client reports alone are always taken.
     within_key_limit(ingest, &request.auth)?;
+    if let Payload::Transaction(payload) = payload {
+        *category = Category::Transaction;
+        let header_id = envelope.header.event_id.as_deref();
+        return ingest_transaction(ingest, request.project_id, origin, &payload, header_id).await;
+    }
+    let Payload::Event(payload) = payload else {
+        unreachable!("transactions returned above")
+    };
     if payload.len() > ingest.settings.max_event_bytes {
         return Err(IngestError::EventTooLarge {
             limit: ingest.settings.max_event_bytes,
@@ -102,7 +122,7 @@ pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<EventIdR
     let origin = accounting::origin(&request);
     let result = store_event(ingest, request, origin).await;
     if let Err(error) = &result {
-        accounting::count_refused(ingest, origin, error);
+        accounting::count_refused(ingest, origin, Category::Error, error);
     }
     result
 }
@@ -115,22 +135,13 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
     let client_ip = client_ip(ingest, &request);
     let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     let parsed = parse_event_json(&body)?;
-    // §3.3: old SDKs posted transactions here; they are not stored, like transaction items.
+    // §3.3: old SDKs posted transactions here; they take the transaction items' path.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
-        ingest.metrics.items_dropped.with_label_values(&["transaction"]).inc();
-        accounting::record(
-            ingest,
-            origin,
-            Category::Transaction,
-            Outcome::Filtered,
-            reason::NOT_STORED,
-            1,
-        );
-        return Ok(parsed
-            .value
-            .get("event_id")
-            .and_then(|id| id.as_str())
-            .and_then(normalize_event_id));
+        let result = ingest_transaction(ingest, request.project_id, origin, &body, None).await;
+        if let Err(error) = &result {
+            accounting::count_refused(ingest, origin, Category::Transaction, error);
+        }
+        return result;
     }
     let reply_id = parsed
         .value
@@ -224,12 +235,24 @@ fn check_dsn_matches(dsn: &str, key: &PublicKey, path_project: ProjectId) -> Res
     Ok(())
 }
 
-/// The first `event` item's payload; every other item is counted and dropped (§4.5).
-fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Bytes> {
+/// The item an envelope is processed for: its event, or else its transaction.
+enum Payload {
+    Event(Bytes),
+    Transaction(Bytes),
+}
+
+/// The first `event` item's payload, or else the first `transaction` item's (the protocol allows one or
+/// the other); every other item is counted and dropped (§4.5).
+fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
     let mut event = None;
+    let mut transaction = None;
     for item in &envelope.items {
         if item.ty == "event" && event.is_none() {
             event = Some(item.payload.clone());
+            continue;
+        }
+        if item.ty == "transaction" && transaction.is_none() {
+            transaction = Some(item.payload.clone());
             continue;
         }
         let label = KNOWN_ITEM_TYPES
@@ -239,10 +262,10 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Bytes> {
             .unwrap_or("other");
         ingest.metrics.items_dropped.with_label_values(&[label]).inc();
     }
-    event
+    event.map(Payload::Event).or(transaction.map(Payload::Transaction))
 }
 
-fn normalize_event_id(id: &str) -> Option<String> {
+pub(super) fn normalize_event_id(id: &str) -> Option<String> {
     parse_event_id(id).ok()
 }
 

@@ -72,39 +72,44 @@ async fn django_exceptions_from_moved_lines_share_one_issue(backend: Backend) {
 }
 
 /// With `traces_sample_rate=1.0` the SDK gets the not-stored announcement with its first answer and stops
-/// sending transactions: none reaches the server, and its client report says it dropped all twenty.
-async fn the_sdk_stops_sending_transactions_it_is_told_are_not_stored(backend: Backend) {
+/// sending what is announced (cron check-ins here): none reaches the server, and its client report says
+/// it dropped all twenty. Its transactions are stored and keep coming: all thirty are rolled up.
+async fn the_sdk_stops_sending_what_it_is_told_is_not_stored(backend: Backend) {
     let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
         eprintln!("FAULTLINE_PYTHON is not set: the tracing end-to-end test is skipped (.ci/run sets it)");
         return;
     };
     let app = TestApp::spawn(backend).await;
-    run_traces(&python, &app.dsn(), &["--transactions", "20"]).await;
+    run_traces(&python, &app.dsn(), &["--checkins", "20", "--transactions", "30"]).await;
     let token = app.owner_token().await;
-    let query = "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=transaction";
-    let total = |stats: &serde_json::Value, outcome: &str, reason: &str| -> i64 {
-        stats["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["by"]["outcome"] == outcome && g["by"]["reason"] == reason)
-            .filter_map(|g| g["totals"]["sum(quantity)"].as_i64())
-            .sum()
-    };
+    let query =
+        "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=monitor";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let stats = loop {
         let stats = common::api::json_body(app.get_json(&token, query).await, 200);
-        if total(&stats, "client_discard", "ratelimit_backoff") >= 20 || std::time::Instant::now() > deadline {
+        if stats_total(&stats, "client_discard", "ratelimit_backoff") >= 20 || std::time::Instant::now() > deadline {
             break stats;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
     assert_eq!(
-        total(&stats, "filtered", "not_stored"),
+        stats_total(&stats, "filtered", "not_stored"),
         0,
-        "no transaction was sent: {stats}"
+        "no check-in was sent: {stats}"
     );
-    assert_eq!(total(&stats, "client_discard", "ratelimit_backoff"), 20, "{stats}");
+    assert_eq!(
+        stats_total(&stats, "client_discard", "ratelimit_backoff"),
+        20,
+        "{stats}"
+    );
+    let rolled = faultline::core::performance::summaries(&app.db, app.project_id, 0, None)
+        .await
+        .unwrap();
+    let cart = rolled
+        .iter()
+        .find(|t| t.name == "/cart/{id}/")
+        .expect("the route's rollup");
+    assert_eq!((cart.count, cart.op.as_str()), (30, "http.server"), "{rolled:?}");
     app.stop().await;
 }
 
@@ -153,7 +158,7 @@ async fn the_sdk_backs_off_after_a_keys_rate_limit(backend: Backend) {
 
 on_both_databases!(
     django_exceptions_from_moved_lines_share_one_issue,
-    the_sdk_stops_sending_transactions_it_is_told_are_not_stored,
+    the_sdk_stops_sending_what_it_is_told_is_not_stored,
     the_sdk_backs_off_after_a_keys_rate_limit,
 );
 

@@ -376,14 +376,20 @@ async fn store_endpoint_accepts_json_nan_and_legacy_bodies(backend: Backend) {
     };
     assert_eq!(post(legacy.into_bytes(), "raven-python/5").await.unwrap().status(), 200);
     let transaction_id = new_event_id();
-    let transaction = format!(r#"{{"type":"transaction","event_id":"{transaction_id}","transaction":"/a"}}"#);
-    let response = post(transaction.into_bytes(), "raven/1").await.unwrap();
+    let now = faultline::store::now_ms() as f64 / 1000.0;
+    let transaction = serde_json::json!({"type": "transaction", "event_id": transaction_id, "transaction": "/a",
+        "transaction_info": {"source": "route"}, "start_timestamp": now - 0.2, "timestamp": now});
+    let response = post(transaction.to_string().into_bytes(), "raven/1").await.unwrap();
+    assert_eq!(json_body(response).await["id"], transaction_id);
     assert_eq!(
-        json_body(response).await["id"],
-        transaction_id,
-        "old transactions are accepted and dropped"
+        events::count_events(&app.db, app.project_id).await.unwrap(),
+        3,
+        "old transactions take the transactions' path, not the error grouper"
     );
-    assert_eq!(events::count_events(&app.db, app.project_id).await.unwrap(), 3);
+    let rolled = faultline::core::performance::summaries(&app.db, app.project_id, 0, None)
+        .await
+        .unwrap();
+    assert_eq!((rolled[0].name.as_str(), rolled[0].count), ("/a", 1));
     app.stop().await;
 }
 

@@ -11,7 +11,7 @@ use common::{envelope, exception_event, new_event_id, Backend, TestApp};
 use faultline::domain::accounts::Role;
 use serde_json::{json, Value};
 
-/// An envelope with an error, a transaction, a session, an attachment and a client report.
+/// An envelope with an error, a second (so invalid) transaction, a session, an attachment and a client report.
 fn mixed_envelope(event_id: &str, client_report: &str) -> Vec<u8> {
     let mut body = envelope(event_id, &exception_event("KeyError", "boom", "shop.cart", "add", 10));
     let items = [
@@ -68,21 +68,12 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
     let (seconds, rest) = header.split_once(':').unwrap();
     assert!(seconds.parse::<u64>().unwrap() > 0, "{header}");
     let categories: Vec<&str> = rest.split(':').next().unwrap().split(';').collect();
-    for announced in [
-        "transaction",
-        "session",
-        "attachment",
-        "span",
-        "monitor",
-        "replay",
-        "log_item",
-    ] {
+    for announced in ["session", "attachment", "span", "monitor", "replay", "log_item"] {
         assert!(categories.contains(&announced), "{announced} missing from {header}");
     }
-    assert!(
-        !categories.contains(&"error") && !categories.contains(&"default"),
-        "{header}"
-    );
+    for stored in ["error", "default", "transaction"] {
+        assert!(!categories.contains(&stored), "{stored} is stored: {header}");
+    }
     assert!(header.ends_with(":organization:not_stored"), "{header}");
     let query = "field=sum(quantity)&groupBy=category&groupBy=outcome&statsPeriod=1d&interval=1h";
     let stats = stats_until(&app, &token, query, |s| {
@@ -95,8 +86,9 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
         "{stats}"
     );
     assert_eq!(
-        total(&stats, &[("category", "transaction"), ("outcome", "filtered")]),
-        1
+        total(&stats, &[("category", "transaction"), ("outcome", "invalid")]),
+        1,
+        "a transaction beside the event is a duplicate item"
     );
     assert_eq!(total(&stats, &[("category", "session"), ("outcome", "filtered")]), 1);
     assert_eq!(
@@ -143,7 +135,7 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
         .await
         .unwrap();
     for line in [
-        "faultline_outcomes_total{category=\"transaction\",outcome=\"filtered\"} 1",
+        "faultline_outcomes_total{category=\"transaction\",outcome=\"invalid\"} 1",
         "faultline_outcomes_total{category=\"error\",outcome=\"accepted\"} 1",
         "faultline_outcomes_total{category=\"transaction\",outcome=\"client_discard\"} 7",
     ] {
@@ -176,11 +168,11 @@ async fn a_bad_client_report_is_skipped_and_a_report_alone_is_accepted(backend: 
     assert_eq!(app.post_envelope(alone).await.status(), 200);
     let query = "field=sum(quantity)&groupBy=category&groupBy=outcome";
     let stats = stats_until(&app, &token, query, |s| {
-        total(s, &[("category", "transaction"), ("outcome", "filtered")]) == 1
+        total(s, &[("category", "session"), ("outcome", "filtered")]) == 1
     })
     .await;
     assert_eq!(
-        total(&stats, &[("category", "transaction"), ("outcome", "filtered")]),
+        total(&stats, &[("category", "session"), ("outcome", "filtered")]),
         1,
         "{stats}"
     );

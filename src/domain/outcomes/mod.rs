@@ -65,7 +65,7 @@ impl Category {
 
     /// The categories this server stores today: errors (and message events, `default`). Everything else an
     /// SDK may send is announced as not stored.
-    pub const STORED: [Category; 2] = [Category::Default, Category::Error];
+    pub const STORED: [Category; 3] = [Category::Default, Category::Error, Category::Transaction];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,6 +175,8 @@ impl fmt::Display for Outcome {
 pub mod reason {
     /// The server does not store this category (yet); announced with `X-Sentry-Rate-Limits`.
     pub const NOT_STORED: &str = "not_stored";
+    /// A second event or transaction in one envelope, beside the one processed (Relay's reason).
+    pub const DUPLICATE_ITEM: &str = "duplicate_item";
     /// The writer queue was full (429).
     pub const QUEUE_FULL: &str = "queue_full";
     /// The event item was larger than the limit (413).

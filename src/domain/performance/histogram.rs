@@ -63,6 +63,26 @@ impl Histogram {
         self.counts.last().map(|&(bucket, _)| upper_bound_ms(bucket))
     }
 
+    /// Apdex against a threshold T: (satisfied + tolerated / 2) / all, where satisfied took at most T and
+    /// tolerated at most 4T, read at bucket precision (a bucket counts as satisfied when all of it is).
+    /// `None` when empty.
+    pub fn apdex(&self, threshold_ms: f64) -> Option<f64> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let (mut satisfied, mut tolerated) = (0, 0);
+        for &(bucket, count) in &self.counts {
+            let upper = upper_bound_ms(bucket);
+            if upper <= threshold_ms * 1.000_001 {
+                satisfied += count;
+            } else if upper <= 4.0 * threshold_ms * 1.000_001 {
+                tolerated += count;
+            }
+        }
+        Some((satisfied as f64 + tolerated as f64 / 2.0) / total as f64)
+    }
+
     /// `(bucket upper bound in ms, count)` for every non-empty bucket, shortest first.
     pub fn bars(&self) -> Vec<(f64, i64)> {
         self.counts.iter().map(|&(b, c)| (upper_bound_ms(b), c)).collect()
@@ -104,6 +124,10 @@ mod tests {
         let p95 = histogram.percentile(0.95).unwrap();
         assert!((800.0..900.0).contains(&p95), "{p95}");
         assert_eq!(histogram.bars().len(), 2);
+        // 90 satisfied under 300 ms, 10 tolerated under 1.2 s.
+        assert_eq!(histogram.apdex(300.0), Some(0.95));
+        assert_eq!(histogram.apdex(5.0), Some(0.0), "everything above 4T is frustrated");
+        assert_eq!(Histogram::default().apdex(300.0), None);
         assert_eq!(Histogram::default().percentile(0.5), None);
     }
 }
