@@ -58,7 +58,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, rules};
     use pages::{
-        account, auth, issue_detail, issues, members, project_data, project_settings as settings, projects, stats,
+        account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
+        projects, stats,
     };
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -85,6 +86,10 @@ pub fn router(state: WebState) -> Router {
             get(issue_detail::event_json),
         )
         .route("/organizations/{org}/projects/{project}/settings/", get(settings::page))
+        .route(
+            "/organizations/{org}/projects/{project}/performance/",
+            get(performance::page),
+        )
         .route(
             "/organizations/{org}/projects/{project}/settings/general",
             post(settings::general),

@@ -5,8 +5,10 @@
 
 use crate::common;
 
+use common::web::{WebClient, PASSWORD};
 use common::{new_event_id, Backend, TestApp};
 use faultline::core::performance::summaries;
+use faultline::domain::accounts::Role;
 use faultline::store::{events, Db};
 use serde_json::{json, Value};
 
@@ -169,7 +171,73 @@ async fn broken_transactions_are_a_400_and_span_floods_are_trimmed(backend: Back
     app.stop().await;
 }
 
+/// The Performance page lists each transaction with its figures, escaped, filtered by environment, and is
+/// for the project's organization only.
+async fn the_performance_page_shows_each_transaction(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for ms in [20.0, 30.0, 40.0] {
+        let body = transaction_envelope(&new_event_id(), &django_request("/cart/{id}/", "route", ms, "ok", 2));
+        assert_eq!(app.post_envelope(body).await.status(), 200);
+    }
+    let hostile = django_request("<script>alert(1)</script>", "route", 500.0, "internal_error", 0);
+    assert_eq!(
+        app.post_envelope(transaction_envelope(&new_event_id(), &hostile))
+            .await
+            .status(),
+        200
+    );
+    app.user("dev@example.com", None, Role::Member).await;
+    let web = WebClient::new(&app);
+    web.sign_in("dev@example.com", PASSWORD).await.expect(303);
+    let page = web.get(PAGE).await.expect(200);
+    let row = |name: &str| {
+        let at = page
+            .body
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {}", page.body));
+        page.body[at..at + page.body[at..].find("</tr>").unwrap()].to_owned()
+    };
+    let cart = row("/cart/{id}/");
+    assert!(
+        cart.contains("<td>http.server</td>") && cart.contains("<td>0.0 %</td>"),
+        "{cart}"
+    );
+    assert!(
+        cart.contains("<td>3</td>") && cart.contains("<td>1.00</td>"),
+        "three, all satisfied: {cart}"
+    );
+    assert!(!page.body.contains("<script>alert"), "names are escaped");
+    let failing = row("&#60;script&#62;alert(1)");
+    assert!(failing.contains("<td>100.0 %</td>"), "{failing}");
+    let sorted = web.get(&format!("{PAGE}?sort=p95")).await.expect(200);
+    assert!(
+        sorted.body.find("&#60;script&#62;").unwrap() < sorted.body.find("/cart/{id}/").unwrap(),
+        "slowest first"
+    );
+    let staging = web.get(&format!("{PAGE}?environment=staging")).await.expect(200);
+    assert!(
+        staging.body.contains("No transactions in this period"),
+        "{}",
+        staging.body
+    );
+    faultline::store::organizations::create_organization(&app.db, "other", "Other")
+        .await
+        .unwrap();
+    app.user("outsider@example.com", Some("other"), Role::Owner).await;
+    let outsider = WebClient::new(&app);
+    outsider.sign_in("outsider@example.com", PASSWORD).await.expect(303);
+    assert_eq!(
+        outsider.get(PAGE).await.status,
+        404,
+        "another organization's project is not found"
+    );
+    app.stop().await;
+}
+
+const PAGE: &str = "/organizations/default/projects/default/performance/";
+
 on_both_databases!(
+    the_performance_page_shows_each_transaction,
     transactions_are_rolled_up_not_grouped,
     url_names_are_parameterized_into_one_row,
     broken_transactions_are_a_400_and_span_floods_are_trimmed,

@@ -7,6 +7,7 @@ pub mod issue_detail;
 pub mod issues;
 pub mod members;
 mod pager;
+pub mod performance;
 pub mod project_data;
 pub mod project_settings;
 pub mod projects;
