@@ -14,12 +14,7 @@ use serde_json::{json, Value};
 
 /// An envelope with one transaction item.
 fn transaction_envelope(event_id: &str, transaction: &Value) -> Vec<u8> {
-    let payload = serde_json::to_vec(transaction).unwrap();
-    let mut body = format!("{{\"event_id\":\"{event_id}\"}}\n").into_bytes();
-    body.extend(format!("{{\"type\":\"transaction\",\"length\":{}}}\n", payload.len()).into_bytes());
-    body.extend(payload);
-    body.push(b'\n');
-    body
+    common::item_envelope("transaction", event_id, transaction)
 }
 
 /// A Django request of `ms` milliseconds ending now: a middleware span and `queries` db spans.

@@ -257,9 +257,14 @@ impl Running {
 
 /// An event envelope: header with the event id, one event item with an explicit length.
 pub fn envelope(event_id: &str, event: &serde_json::Value) -> Vec<u8> {
-    let payload = serde_json::to_vec(event).unwrap();
+    item_envelope("event", event_id, event)
+}
+
+/// An envelope with the event id in its header and one item of `item_type` with an explicit length.
+pub fn item_envelope(item_type: &str, event_id: &str, item: &serde_json::Value) -> Vec<u8> {
+    let payload = serde_json::to_vec(item).unwrap();
     let mut body = format!("{{\"event_id\":\"{event_id}\"}}\n").into_bytes();
-    body.extend(format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).into_bytes());
+    body.extend(format!("{{\"type\":\"{item_type}\",\"length\":{}}}\n", payload.len()).into_bytes());
     body.extend(payload);
     body.push(b'\n');
     body
