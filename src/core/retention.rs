@@ -18,10 +18,8 @@ use super::Core;
 
 /// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
 const CHUNK: i64 = 1_000;
-/// Issues deleted per statement: each takes its tag, hour and user counters with it (hundreds of rows for an
-/// issue seen over weeks), so on SQLite the first statement takes few and later ones are sized by time.
+/// Issues deleted per statement: each takes its tag, hour and user counters with it.
 const ISSUE_CHUNK: i64 = 100;
-const FIRST_ISSUE_CHUNK_SQLITE: i64 = 5;
 const LEASE_JOB: &str = "retention";
 /// Postgres partitions are made this many days ahead of the clock.
 const DAYS_AHEAD: i64 = 3;
@@ -64,14 +62,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
     let (mut events, mut ids, mut issues) = (
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
-        chunk_sizer(
-            core,
-            if core.db.single_writer() {
-                FIRST_ISSUE_CHUNK_SQLITE
-            } else {
-                ISSUE_CHUNK
-            },
-        ),
+        chunk_sizer(core, ISSUE_CHUNK),
     );
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;

@@ -13,9 +13,8 @@ pub struct ChunkSizer {
     target: Option<Duration>,
 }
 
-/// A timed chunk never shrinks below one row (the sweep must end: an issue whose counters take long to
-/// delete goes on its own)…
-const MIN_ROWS: i64 = 1;
+/// A timed chunk never shrinks below this many rows (the sweep must end)…
+const MIN_ROWS: i64 = 20;
 /// …nor grows above this many (a row count worth one statement's parameters and memory).
 const MAX_ROWS: i64 = 5_000;
 
@@ -96,8 +95,8 @@ mod tests {
 
     #[test]
     fn a_very_slow_chunk_never_stops_the_delete() {
-        let mut sizer = ChunkSizer::timed(2, 10 * MS);
-        sizer.took(2, Duration::from_secs(5));
+        let mut sizer = ChunkSizer::timed(30, 10 * MS);
+        sizer.took(30, Duration::from_secs(5));
         assert_eq!(sizer.rows(), MIN_ROWS);
         sizer.took(0, Duration::from_secs(5));
         assert_eq!(sizer.rows(), MIN_ROWS, "an empty chunk says nothing about the rate");
