@@ -6,6 +6,8 @@
 //! On Postgres a day whose events are past every project's retention is dropped as a whole partition;
 //! what remains (projects with a shorter retention, the default partition) is deleted in chunks.
 
+use crate::domain::ids::ProjectId;
+use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{now_ms, retention, StoreError};
 
@@ -18,8 +20,8 @@ use super::Core;
 
 /// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
 const CHUNK: i64 = 1_000;
-/// Issues deleted per statement: each takes its tag, hour and user counters with it.
-const ISSUE_CHUNK: i64 = 100;
+/// Emptied issues expired per step: marked in one statement, then their counters go in chunks of rows.
+const ISSUE_BATCH: i64 = 200;
 const LEASE_JOB: &str = "retention";
 /// Postgres partitions are made this many days ahead of the clock.
 const DAYS_AHEAD: i64 = 3;
@@ -59,10 +61,10 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         .collect();
     let longest = retentions.iter().map(|&(_, days)| days).max().unwrap_or(default_days);
     let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
-    let (mut events, mut ids, mut issues) = (
+    let (mut events, mut ids, mut counters) = (
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
-        chunk_sizer(core, ISSUE_CHUNK),
+        chunk_sizer(core, CHUNK),
     );
     for (project_id, days) in retentions {
         let cutoff = now - days * DAY_MS;
@@ -74,10 +76,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             retention::expire_event_ids(&core.db, project_id, cutoff, limit)
         })
         .await?;
-        swept.issues += in_chunks(core, &mut issues, |limit| {
-            retention::expire_empty_issues(&core.db, project_id, cutoff, limit)
-        })
-        .await?;
+        swept.issues += expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
     }
     if swept != Swept::default() {
         reclaim(core).await?;
@@ -103,6 +102,31 @@ async fn drop_expired_days(core: &Core, now: i64, cutoff: i64) -> Result<Swept, 
         }
     }
     Ok(swept)
+}
+
+/// Expires the project's issues left without events before `cutoff`, a batch at a time: marked, their
+/// counters deleted in paced chunks of rows, then the issues themselves (see `store::issue_expiry`).
+async fn expire_empty_issues(
+    core: &Core,
+    project_id: ProjectId,
+    cutoff: i64,
+    counters: &mut ChunkSizer,
+) -> Result<u64, StoreError> {
+    let mut expired = 0;
+    loop {
+        let batch = issue_expiry::mark_expired_issues(&core.db, project_id, cutoff, ISSUE_BATCH).await?;
+        for table in IssueCounters::ALL {
+            in_chunks(core, counters, |limit| {
+                issue_expiry::delete_counters(&core.db, table, &batch, limit)
+            })
+            .await?;
+        }
+        expired += issue_expiry::delete_marked_issues(&core.db, &batch).await?;
+        if (batch.len() as i64) < ISSUE_BATCH {
+            return Ok(expired);
+        }
+        pace(core).await;
+    }
 }
 
 /// Repeats a chunked delete (given its row limit), paced, until a chunk comes back short; returns the total.

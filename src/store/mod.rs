@@ -8,6 +8,7 @@ pub mod compaction;
 mod counters;
 pub mod events;
 pub mod eviction;
+pub mod issue_expiry;
 pub mod issue_search;
 pub mod issues;
 pub mod organizations;

@@ -1,6 +1,6 @@
-//! Expiring what is older than a project's retention: events in bounded chunks (each its own short
-//! transaction, so ingest never waits long behind a sweep), then the issues left without events, with
-//! their counters. And the leases that let one process at a time run a periodic job.
+//! Expiring what is older than a project's retention: events and their ids in bounded chunks (each its own
+//! short transaction, so ingest never waits long behind a sweep; the emptied issues go by
+//! `store::issue_expiry`). And the leases that let one process at a time run a periodic job.
 
 use crate::domain::ids::ProjectId;
 
@@ -48,27 +48,6 @@ pub async fn expire_events(db: &Db, project_id: ProjectId, before_ms: i64, limit
 pub async fn expire_event_ids(db: &Db, project_id: ProjectId, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
     let sql = "DELETE FROM event_ids WHERE project_id = $1 AND event_id IN \
                (SELECT event_id FROM event_ids WHERE project_id = $1 AND timestamp < $2 LIMIT $3)";
-    let _turn = db.write_turn().await?;
-    Ok(on_pool!(db, pool => sqlx::query(sql)
-        .bind(project_id)
-        .bind(before_ms)
-        .bind(limit)
-        .execute(pool)
-        .await?
-        .rows_affected()))
-}
-
-/// Deletes up to `limit` of the project's issues that have no event left and were last seen before
-/// `before_ms` (an issue whose only event is still being written is newer than that), with their
-/// counters; returns how many.
-pub async fn expire_empty_issues(
-    db: &Db,
-    project_id: ProjectId,
-    before_ms: i64,
-    limit: i64,
-) -> Result<u64, StoreError> {
-    let sql = "DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE project_id = $1 AND last_seen < $2 \
-               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.issue_id = issues.id) LIMIT $3)";
     let _turn = db.write_turn().await?;
     Ok(on_pool!(db, pool => sqlx::query(sql)
         .bind(project_id)

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::{close_store, open_store, operator_core, stored_event, Backend};
 use faultline::core::retention::{sweep, sweep_if_leader, Swept};
-use faultline::store::{issues, projects, record_batch, retention, Db};
+use faultline::store::{issue_expiry, issues, projects, record_batch, retention, Db};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -101,8 +101,71 @@ async fn one_process_at_a_time_holds_the_sweep(backend: Backend) {
     close_store(database, db).await;
 }
 
+/// More emptied issues than one expiry batch (200) all go, with their counters, in one sweep.
+async fn a_sweep_expires_emptied_issues_batch_after_batch(backend: Backend) {
+    let (database, db) = open_store(&backend).await;
+    let core = operator_core(&db);
+    let project = default_project(&db).await;
+    let now = faultline::store::now_ms();
+    let old = now - 100 * DAY_MS;
+    let events: Vec<_> = (0..450)
+        .map(|i| {
+            let mut event = stored_event(project, &format!("old-{i}"), old + i * 60_000);
+            event.user_key = Some(format!("id:{i}"));
+            event
+        })
+        .collect();
+    record_batch(&db, &events).await.unwrap();
+    record_batch(&db, &[stored_event(project, "recent", now - DAY_MS)])
+        .await
+        .unwrap();
+    let doomed = issues::list_issues(&db, project).await.unwrap();
+    let sample = doomed.iter().find(|issue| issue.title.ends_with("old-7")).unwrap().id;
+    assert!(!issues::tag_counts(&db, sample).await.unwrap().is_empty());
+    let swept = sweep(&core, 90, now).await.unwrap();
+    assert_eq!((swept.events, swept.issues), (450, 450), "{swept:?}");
+    let left = issues::list_issues(&db, project).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].title.ends_with("recent"));
+    assert!(issues::get_issue(&db, sample).await.unwrap().is_none());
+    assert!(issues::tag_counts(&db, sample).await.unwrap().is_empty());
+    assert!(issues::hourly_counts(&db, sample).await.unwrap().is_empty());
+    close_store(database, db).await;
+}
+
+/// Once a sweep has marked an emptied issue expired, a new event with its fingerprint starts a new issue
+/// (its counters may already be half deleted), and the next sweep finishes the old one.
+async fn an_event_for_an_issue_being_expired_starts_a_new_one(backend: Backend) {
+    let (database, db) = open_store(&backend).await;
+    let core = operator_core(&db);
+    let project = default_project(&db).await;
+    let now = faultline::store::now_ms();
+    record_batch(&db, &[stored_event(project, "comeback", now - 100 * DAY_MS)])
+        .await
+        .unwrap();
+    let cutoff = now - 90 * DAY_MS;
+    assert_eq!(retention::expire_events(&db, project, cutoff, 10).await.unwrap(), 1);
+    let marked = issue_expiry::mark_expired_issues(&db, project, cutoff, 10)
+        .await
+        .unwrap();
+    assert_eq!(marked.len(), 1);
+    record_batch(&db, &[stored_event(project, "comeback", now)])
+        .await
+        .unwrap();
+    let both = issues::list_issues(&db, project).await.unwrap();
+    assert_eq!(both.len(), 2, "the new event did not join the issue being expired");
+    let fresh = both.iter().find(|issue| issue.id != marked[0]).unwrap();
+    assert_eq!(fresh.times_seen, 1);
+    assert_eq!(sweep(&core, 90, now).await.unwrap().issues, 1);
+    let left = issues::list_issues(&db, project).await.unwrap();
+    assert_eq!(left.iter().map(|issue| issue.id).collect::<Vec<_>>(), vec![fresh.id]);
+    close_store(database, db).await;
+}
+
 on_both_databases!(
     old_events_and_then_empty_issues_expire,
+    a_sweep_expires_emptied_issues_batch_after_batch,
+    an_event_for_an_issue_being_expired_starts_a_new_one,
     a_projects_own_retention_wins_over_the_default,
     one_process_at_a_time_holds_the_sweep,
 );
