@@ -1,10 +1,16 @@
 //! Performance monitoring's rules: what a transaction event is made of, the names it is rolled up under,
-//! its duration histogram, and how a batch of them folds into per-minute rollups.
+//! its duration histogram, how a batch of them folds into per-minute rollups, which bodies are kept
+//! (`sampling`), and how a trace's spans are laid out as a waterfall.
 
 pub mod histogram;
 pub mod name;
 pub mod rollup;
+pub mod sampling;
+pub mod trace;
 pub mod transaction;
+pub mod waterfall;
 
 pub use rollup::{Rollup, RollupKey};
+pub use sampling::{KeepReasons, SamplingRules};
+pub use trace::parse_trace_id;
 pub use transaction::{read_transaction, Span, Transaction, TransactionError};

@@ -14,10 +14,14 @@
 //!
 //! Card numbers: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-valid and
 //! starting with 2–6 (Visa, Mastercard, Amex, Discover, JCB…), so millisecond timestamps and ids
-//! survive. Only strings with at least 13 digits are scanned.
+//! survive. Only strings with at least 13 digits are scanned; never the hex ids that tie an event to its
+//! trace (`trace_id`, `span_id`, …), whose digit runs can pass for a card number.
+//!
+//! A transaction's body, kept as the SDK sent it, is scrubbed as a whole JSON document (`json`).
 
 mod cards;
 mod form;
+mod json;
 mod keys;
 mod walk;
 
@@ -175,7 +179,10 @@ impl TextVisitor for CardMasker {
         match value {
             Value::String(text) => self.text(text),
             Value::Array(items) => items.iter_mut().for_each(|item| self.json(item)),
-            Value::Object(map) => map.values_mut().for_each(|item| self.json(item)),
+            Value::Object(map) => map
+                .iter_mut()
+                .filter(|(key, _)| !json::ID_KEYS.contains(&key.as_str()))
+                .for_each(|(_, item)| self.json(item)),
             Value::Number(_) if cards::is_card_number(value) => {
                 *value = Value::String(FILTERED.to_owned());
             }

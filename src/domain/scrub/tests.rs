@@ -136,6 +136,18 @@ fn card_numbers_are_masked_everywhere() {
 }
 
 #[test]
+fn trace_ids_are_never_taken_for_card_numbers() {
+    // 16 digits, Luhn-valid, starting with 4: a card number anywhere else.
+    let trace_id = "4111111111111111abcdefabcdefabcd";
+    let event = scrubbed(json!({
+        "contexts": {"trace": {"trace_id": trace_id, "span_id": "4111111111111111", "note": "4111111111111111"}}
+    }));
+    assert_eq!(event.contexts["trace"]["trace_id"], trace_id);
+    assert_eq!(event.contexts["trace"]["span_id"], "4111111111111111");
+    assert_eq!(event.contexts["trace"]["note"], FILTERED);
+}
+
+#[test]
 fn project_keys_extend_the_defaults() {
     let mut event = normalize(json!({"extra": {"customer_ssn": "123-45-6789", "tenant": "t"}}));
     Scrubber::new(&["Customer SSN".to_owned()]).scrub(&mut event);
