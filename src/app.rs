@@ -19,7 +19,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
 use crate::core::limits::Limiter;
+use crate::core::transaction_bodies::BodySettings;
 use crate::core::{projects, Core};
+use crate::domain::performance::SamplingRules;
 use crate::health::DbHealth;
 use crate::ingest::transaction_writer::spawn_transaction_writer;
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
@@ -64,6 +66,13 @@ impl App {
         let notifier = Notifier::new(NotifySettings::from_config(config));
         let mut core = Core::new(db.clone(), notifier.clone(), config.public_url.clone());
         core.limits = Limiter::new(db.clone(), config.spike_protection.0);
+        core.bodies = BodySettings {
+            sampling: SamplingRules {
+                sample_rate: config.transaction_sample_rate,
+                slowest_per_hour: config.transaction_slowest_per_hour,
+            },
+            retention_days: config.transaction_retention_days,
+        };
         let alerts = WriterAlerts {
             rules: core.rules.clone(),
             notifier: core.outbox_wake.clone(),
@@ -75,8 +84,12 @@ impl App {
             health: health.clone(),
         };
         let (writer, writer_task) = spawn_writer(db.clone(), config.queue_capacity, config.batch_size, shared);
-        let (transactions, transaction_writer_task) =
-            spawn_transaction_writer(db.clone(), config.queue_capacity, config.batch_size);
+        let (transactions, transaction_writer_task) = spawn_transaction_writer(
+            db.clone(),
+            config.queue_capacity,
+            config.batch_size,
+            core.bodies.sampling,
+        );
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.
         #[allow(clippy::disallowed_methods)]

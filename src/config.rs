@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::alerts::channel::TlsMode;
+use crate::domain::performance::sampling;
 
 /// A self-hosted, Sentry-compatible error tracker.
 #[derive(Debug, Parser)]
@@ -236,6 +237,20 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_MAX_STORAGE", default_value = "10GB", value_parser = byte_size, global = true)]
     pub max_storage: u64,
 
+    /// Share of traces whose transactions are kept whole (with their spans) whatever they hold, 0 to 1;
+    /// traces with an error and the slowest transactions are kept besides. Every transaction counts in the
+    /// Performance figures either way.
+    #[arg(long, env = "FAULTLINE_TRANSACTION_SAMPLE_RATE", default_value_t = sampling::DEFAULT_SAMPLE_RATE, value_parser = sample_rate, global = true)]
+    pub transaction_sample_rate: f64,
+
+    /// The slowest transactions kept whole per project, transaction name and hour (0: none).
+    #[arg(long, env = "FAULTLINE_TRANSACTION_SLOWEST_PER_HOUR", default_value_t = sampling::DEFAULT_SLOWEST_PER_HOUR, global = true)]
+    pub transaction_slowest_per_hour: usize,
+
+    /// Days a kept transaction body stays (never longer than its project's events).
+    #[arg(long, env = "FAULTLINE_TRANSACTION_RETENTION_DAYS", default_value_t = sampling::DEFAULT_BODY_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=3650), global = true)]
+    pub transaction_retention_days: i64,
+
     /// Seconds between retention sweeps.
     #[arg(long, env = "FAULTLINE_RETENTION_EVERY_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub retention_every_secs: u64,
@@ -354,6 +369,14 @@ pub struct Config {
     pub spike_protection: SpikeSetting,
 }
 
+/// A share from 0 to 1, refused at start with a sentence otherwise.
+fn sample_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("`{text}` is not a share from 0 to 1 (e.g. 0.05)")),
+    }
+}
+
 /// The spike protection setting; `None` when it is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpikeSetting(pub Option<crate::domain::quotas::SpikeRule>);
@@ -465,6 +488,20 @@ mod tests {
         let error = Cli::try_parse_from(["faultline", "--max-storage", "ten gigs"]).unwrap_err();
         assert!(error.to_string().contains("invalid size \"ten gigs\""), "{error}");
         assert!(Cli::try_parse_from(["faultline", "--retention-days", "0"]).is_err());
+        let defaults = Cli::try_parse_from(["faultline"]).unwrap().config;
+        assert_eq!(
+            (
+                defaults.transaction_sample_rate,
+                defaults.transaction_slowest_per_hour,
+                defaults.transaction_retention_days
+            ),
+            (0.05, 3, 14)
+        );
+        let parsed = Cli::try_parse_from(["faultline", "--transaction-sample-rate", "1"]).unwrap();
+        assert_eq!(parsed.config.transaction_sample_rate, 1.0);
+        let error = Cli::try_parse_from(["faultline", "--transaction-sample-rate", "5%"]).unwrap_err();
+        assert!(error.to_string().contains("not a share from 0 to 1"), "{error}");
+        assert!(Cli::try_parse_from(["faultline", "--transaction-sample-rate", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["faultline", "--retention-days", "-1"]).is_err());
     }
 

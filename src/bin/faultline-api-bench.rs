@@ -218,6 +218,7 @@ fn synthetic(project_id: ProjectId, i: i64, issue_count: i64) -> NewEvent {
         release: Some(format!("1.{}", i / 100_000)),
         environment: Some("production".into()),
         transaction: None,
+        trace_id: None,
         user_key: Some(format!("id:{}", i % 5_000)),
         title: format!("BenchError{issue}: failure"),
         culprit: format!("app.module{issue} in handler"),

@@ -10,6 +10,7 @@ use crate::domain::event::Event;
 use crate::domain::filters::InboundFilters;
 use crate::domain::grouping::{compute_grouping, GROUPING_VERSION};
 use crate::domain::normalize::{normalize_event, parse_lenient_json, LenientJson, NormalizeContext};
+use crate::domain::performance::parse_trace_id;
 use crate::domain::scrub::Scrubber;
 use crate::domain::tags::event_tags;
 use crate::domain::title::{event_culprit, event_metadata, event_title, event_type};
@@ -95,6 +96,7 @@ fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, Pre
         release: event.release.clone(),
         environment: event.environment.clone(),
         transaction: event.transaction.clone(),
+        trace_id: trace_id_of(event),
         facets: event_tags(event),
         user_key,
         title: event_title(event),
@@ -109,16 +111,28 @@ fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, Pre
     })
 }
 
+/// The trace the SDK says the event happened in, when it names a valid one.
+fn trace_id_of(event: &Event) -> Option<String> {
+    let trace = event.contexts.get("trace")?;
+    parse_trace_id(trace.get("trace_id")?.as_str()?)
+}
+
 fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
     let json = serde_json::to_vec(event).map_err(|e| PrepareError::Invalid(e.to_string()))?;
+    compress_payload(&json)
+}
+
+/// zstd at [`PAYLOAD_COMPRESSION_LEVEL`] with this thread's reused compressor: how every stored payload
+/// (an error event's, a transaction body's) is compressed.
+pub(crate) fn compress_payload(json: &[u8]) -> Result<Vec<u8>, PrepareError> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = zstd::bulk::Compressor::new(PAYLOAD_COMPRESSION_LEVEL).ok();
         }
         match slot.as_mut() {
-            Some(compressor) => compressor.compress(&json),
-            None => zstd::bulk::compress(&json, PAYLOAD_COMPRESSION_LEVEL),
+            Some(compressor) => compressor.compress(json),
+            None => zstd::bulk::compress(json, PAYLOAD_COMPRESSION_LEVEL),
         }
         .map_err(|_| PrepareError::Compression)
     })

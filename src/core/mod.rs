@@ -20,6 +20,8 @@ pub mod releases;
 pub mod retention;
 mod rules;
 pub mod storage;
+pub mod traces;
+pub mod transaction_bodies;
 
 use std::sync::Arc;
 
@@ -50,6 +52,8 @@ pub struct Core {
     pub outcomes: outcomes::OutcomeLog,
     /// The rate-limit counts (keys, daily quotas, spike protection), shared through the database.
     pub limits: limits::Limiter,
+    /// Which transaction bodies are kept, and for how long.
+    pub bodies: transaction_bodies::BodySettings,
 }
 
 impl Core {
@@ -62,6 +66,7 @@ impl Core {
             public_url,
             outcomes: outcomes::OutcomeLog::default(),
             limits: limits::Limiter::new(db.clone(), None),
+            bodies: transaction_bodies::BodySettings::default(),
             db,
         }
     }

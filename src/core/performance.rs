@@ -1,23 +1,34 @@
-//! Performance monitoring's use cases: a batch of transactions folded and added to the rollups in one
-//! database transaction, and the Performance page's figures per transaction name.
+//! Performance monitoring's use cases: a batch of transactions folded and added to the rollups, with the
+//! bodies the sampling rules keep, in one database transaction; and the Performance page's figures per
+//! transaction name.
 
 use std::collections::HashMap;
 
 use crate::domain::performance::histogram::Histogram;
-use crate::domain::performance::{Rollup, Transaction};
+use crate::domain::performance::{Rollup, SamplingRules};
 use crate::domain::ProjectId;
-use crate::store::{performance, Db, StoreError};
+use crate::store::{performance, Db, StoreError, Tx};
+
+use super::transaction_bodies::{keep_bodies, IncomingTransaction};
 
 /// Apdex's threshold T (Sentry's default): satisfied up to T, tolerated up to 4T.
 pub const APDEX_THRESHOLD_MS: f64 = 300.0;
 
-/// Adds a batch of transactions to the rollups, all or nothing.
-pub async fn record_transactions(db: &Db, batch: &[(ProjectId, Transaction)]) -> Result<(), StoreError> {
+/// Adds a batch of transactions to the rollups (every one counts) and stores the bodies `rules` keep,
+/// all or nothing.
+pub async fn record_transactions(
+    db: &Db,
+    batch: &[IncomingTransaction],
+    rules: &SamplingRules,
+) -> Result<(), StoreError> {
     let mut rollup = Rollup::default();
-    for (project_id, transaction) in batch {
-        rollup.add(*project_id, transaction);
+    for incoming in batch {
+        rollup.add(incoming.project_id, &incoming.transaction);
     }
-    performance::record_rollup(db, &rollup).await
+    let mut tx = Tx::begin(db).await?;
+    performance::add_rollup(&mut tx, &rollup).await?;
+    keep_bodies(&mut tx, batch, rules).await?;
+    tx.commit().await
 }
 
 /// One transaction name's figures over a period.

@@ -4,12 +4,14 @@
 //! left without events go with their counters. One process at a time sweeps, under a lease.
 //!
 //! On Postgres a day whose events are past every project's retention is dropped as a whole partition;
-//! what remains (projects with a shorter retention, the default partition) is deleted in chunks.
+//! what remains (projects with a shorter retention, the default partition) is deleted in chunks. Kept
+//! transaction bodies expire after their own retention (`FAULTLINE_TRANSACTION_RETENTION_DAYS`, never
+//! longer than their project's), in chunks too.
 
 use crate::domain::ids::ProjectId;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
-use crate::store::{now_ms, retention, StoreError};
+use crate::store::{now_ms, retention, transaction_bodies, StoreError};
 
 use std::time::Instant;
 
@@ -33,6 +35,8 @@ pub struct Swept {
     pub issues: u64,
     /// Whole days dropped (Postgres partitions).
     pub days: u64,
+    /// Transaction bodies past their retention.
+    pub bodies: u64,
 }
 
 /// Runs one sweep if this process holds the retention lease (taken for `lease_ms`); `None` when another
@@ -61,12 +65,19 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         .collect();
     let longest = retentions.iter().map(|&(_, days)| days).max().unwrap_or(default_days);
     let mut swept = drop_expired_days(core, now, now - longest * DAY_MS).await?;
-    let (mut events, mut ids, mut counters) = (
+    let (mut events, mut ids, mut counters, mut bodies) = (
+        chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
     );
     for (project_id, days) in retentions {
+        // Bodies keep their own, shorter retention, never longer than their project's events.
+        let body_cutoff = now - days.min(core.bodies.retention_days.max(1)) * DAY_MS;
+        swept.bodies += in_chunks(core, &mut bodies, |limit| {
+            transaction_bodies::expire_bodies(&core.db, project_id, body_cutoff, limit)
+        })
+        .await?;
         let cutoff = now - days * DAY_MS;
         swept.events += in_chunks(core, &mut events, |limit| {
             retention::expire_events(&core.db, project_id, cutoff, limit)
@@ -84,6 +95,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             events = swept.events,
             issues = swept.issues,
             days = swept.days,
+            bodies = swept.bodies,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "retention expired old events"
         );

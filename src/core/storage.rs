@@ -1,16 +1,17 @@
-//! The storage budget: when stored events take more than the budget's high-water mark, events are
-//! evicted (least valuable first, by `domain::storage`'s rules) down to its low-water mark. Issue
-//! counters (times seen, users, hours, tags) do not change: they count every event ever accepted. One
-//! process at a time evicts, under a lease.
+//! The storage budget: when stored data takes more than the budget's high-water mark, it is evicted down
+//! to its low-water mark: kept transaction bodies first, oldest first (a sample, worth less than any
+//! error event), then events, least valuable first by `domain::storage`'s rules. Issue counters (times
+//! seen, users, hours, tags) and the transaction rollups do not change: they count everything ever
+//! accepted. One process at a time evicts, under a lease.
 
 use std::time::{Duration, Instant};
 
 use crate::domain::chunking::ChunkSizer;
 use crate::domain::compaction::IndexBaselines;
-use crate::domain::storage::{bytes_to_free, stored_bytes, thinnable, EvictionQueue};
+use crate::domain::storage::{bytes_to_free, stored_body_bytes, stored_bytes, thinnable, EvictionQueue};
 use crate::domain::IssueId;
 use crate::store::storage::Stored;
-use crate::store::{compaction, eviction, now_ms, retention, storage, StoreError};
+use crate::store::{compaction, eviction, now_ms, retention, storage, transaction_bodies, StoreError};
 
 use super::Core;
 
@@ -36,6 +37,8 @@ pub struct Evicted {
     pub bytes: i64,
     /// Space the budget still exceeds because every issue is down to its first and latest events.
     pub short_by: i64,
+    /// Transaction bodies evicted (before any event).
+    pub bodies: i64,
 }
 
 /// Gives deleted events' space back in bounded steps, paced like the deletes.
@@ -133,8 +136,15 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
     let Some(mut to_free) = bytes_to_free(stored(core).await?, budget) else {
         return Ok(evicted);
     };
-    let mut queue = EvictionQueue::new(eviction::issue_event_counts(&core.db, 3).await?);
     let mut chunks = chunk_sizer(core, CHUNK);
+    let bodies = evict_bodies(core, to_free, &mut chunks).await?;
+    to_free -= stored_body_bytes(bodies.events, bodies.bytes);
+    evicted.bodies = bodies.events;
+    let mut queue = if to_free > 0 {
+        EvictionQueue::new(eviction::issue_event_counts(&core.db, 3).await?)
+    } else {
+        EvictionQueue::default()
+    };
     while to_free > 0 {
         let Some((issue, count)) = queue.pop_biggest() else {
             evicted.short_by = to_free;
@@ -149,7 +159,7 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
         }
         pace(core).await;
     }
-    if evicted.events > 0 {
+    if evicted.events > 0 || evicted.bodies > 0 {
         reclaim(core).await?;
     }
     if evicted.short_by > 0 {
@@ -158,12 +168,42 @@ pub async fn enforce(core: &Core, budget: i64) -> Result<Evicted, StoreError> {
             "the storage budget is exceeded, but every issue is down to its first and latest events"
         );
     }
-    if evicted.events > 0 {
+    if evicted.events > 0 || evicted.bodies > 0 {
         tracing::info!(
             events = evicted.events,
             bytes = evicted.bytes,
+            bodies = evicted.bodies,
             "storage budget evicted events"
         );
     }
     Ok(evicted)
+}
+
+/// Evicts the oldest transaction bodies, in paced chunks, until `to_free` bytes (as the budget counts
+/// them) are gone or no body is left; returns what went. A chunk takes no more bodies than the bytes still
+/// to free call for at their average size, so a small excess does not cost every body.
+async fn evict_bodies(core: &Core, to_free: i64, chunks: &mut ChunkSizer) -> Result<Stored, StoreError> {
+    let mut removed = Stored::default();
+    let kept = storage::bodies_total(&core.db).await?;
+    if kept.events <= 0 {
+        return Ok(removed);
+    }
+    let average = (stored_body_bytes(kept.events, kept.bytes) / kept.events).max(1);
+    loop {
+        let left = to_free - stored_body_bytes(removed.events, removed.bytes);
+        if left <= 0 {
+            break;
+        }
+        let limit = chunks.rows().min((left + average - 1) / average).max(1);
+        let started = Instant::now();
+        let chunk = transaction_bodies::evict_oldest(&core.db, limit).await?;
+        chunks.took(chunk.events as u64, started.elapsed());
+        removed.events += chunk.events;
+        removed.bytes += chunk.bytes;
+        if chunk.events < limit {
+            break;
+        }
+        pace(core).await;
+    }
+    Ok(removed)
 }

@@ -13,6 +13,10 @@ use super::ids::IssueId;
 /// Postgres (README, "Storage budget").
 pub const EVENT_OVERHEAD_BYTES: i64 = 1_000;
 
+/// Disk bytes a kept transaction body takes beyond its payload: its row's other columns (ids, name,
+/// times) and its five index entries.
+pub const BODY_OVERHEAD_BYTES: i64 = 500;
+
 /// Eviction starts when stored events take more than this share of the budget…
 const HIGH_WATER_PERCENT: i64 = 95;
 /// …and frees space down to this share, so that it runs in batches rather than after every write.
@@ -21,6 +25,11 @@ const LOW_WATER_PERCENT: i64 = 85;
 /// The space events take, as the budget counts it.
 pub fn stored_bytes(events: i64, payload_bytes: i64) -> i64 {
     payload_bytes + events * EVENT_OVERHEAD_BYTES
+}
+
+/// The space kept transaction bodies take, as the budget counts it.
+pub fn stored_body_bytes(bodies: i64, payload_bytes: i64) -> i64 {
+    payload_bytes + bodies * BODY_OVERHEAD_BYTES
 }
 
 /// Bytes to free now: `None` below the high-water mark, else the way down to the low-water mark.

@@ -93,7 +93,8 @@ async fn envelope_event(
     if let Payload::Transaction(payload) = payload {
         *category = Category::Transaction;
         let header_id = envelope.header.event_id.as_deref();
-        return ingest_transaction(ingest, request.project_id, origin, &payload, header_id).await;
+        let scrubber = scrubber(ingest, &request.auth);
+        return ingest_transaction(ingest, request.project_id, origin, &payload, header_id, scrubber).await;
     }
     let Payload::Event(payload) = payload else {
         unreachable!("transactions returned above")
@@ -137,7 +138,7 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
     let parsed = parse_event_json(&body)?;
     // §3.3: old SDKs posted transactions here; they take the transaction items' path.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
-        let result = ingest_transaction(ingest, request.project_id, origin, &body, None).await;
+        let result = ingest_transaction(ingest, request.project_id, origin, &body, None, ctx.scrubber).await;
         if let Err(error) = &result {
             accounting::count_refused(ingest, origin, Category::Transaction, error);
         }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::performance::record_transactions;
-use crate::domain::performance::Transaction;
-use crate::domain::ProjectId;
+use crate::core::transaction_bodies::IncomingTransaction;
+use crate::domain::performance::SamplingRules;
 use crate::store::{Db, Outage, StoreError};
 
 use super::writer::{SubmitError, WriteFailed};
@@ -20,8 +20,7 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(15);
 type Reply = oneshot::Sender<Result<(), WriteFailed>>;
 
 struct Job {
-    project_id: ProjectId,
-    transaction: Transaction,
+    transaction: IncomingTransaction,
     reply: Reply,
 }
 
@@ -33,17 +32,9 @@ pub struct TransactionQueue {
 
 impl TransactionQueue {
     /// Queues a transaction and waits until its batch is committed. A full queue is refused at once.
-    pub async fn write(
-        &self,
-        project_id: ProjectId,
-        transaction: Transaction,
-    ) -> Result<Result<(), WriteFailed>, SubmitError> {
+    pub async fn write(&self, transaction: IncomingTransaction) -> Result<Result<(), WriteFailed>, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            project_id,
-            transaction,
-            reply,
-        };
+        let job = Job { transaction, reply };
         self.queue.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
@@ -52,27 +43,30 @@ impl TransactionQueue {
     }
 }
 
-/// Starts the transaction writer. It ends once every queue handle is dropped and the queue is drained.
+/// Starts the transaction writer, keeping the bodies `rules` choose. It ends once every queue handle is
+/// dropped and the queue is drained.
 pub fn spawn_transaction_writer(
     db: Db,
     capacity: usize,
     batch_size: usize,
+    rules: SamplingRules,
 ) -> (TransactionQueue, tokio::task::JoinHandle<()>) {
     let (queue, jobs) = mpsc::channel(capacity.max(1));
     // The caller owns the handle and awaits it at shutdown, after the router is gone.
     #[allow(clippy::disallowed_methods)]
-    let task = tokio::spawn(run(db, jobs, batch_size.max(1)));
+    let task = tokio::spawn(run(db, jobs, batch_size.max(1), rules));
     (TransactionQueue { queue }, task)
 }
 
-async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize) {
+async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, rules: SamplingRules) {
     let mut waiting = Vec::with_capacity(batch_size);
     while jobs.recv_many(&mut waiting, batch_size).await > 0 {
         let (batch, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting)
             .into_iter()
-            .map(|job| ((job.project_id, job.transaction), job.reply))
+            .map(|job| (job.transaction, job.reply))
             .unzip();
-        let result = match tokio::time::timeout(BATCH_TIMEOUT, record_transactions(&db, &batch)).await {
+        let recorded = record_transactions(&db, &batch, &rules);
+        let result = match tokio::time::timeout(BATCH_TIMEOUT, recorded).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::TimedOut(BATCH_TIMEOUT)),
         };

@@ -6,8 +6,9 @@
 use serde_json::Value;
 
 use crate::core::events::parse_event_json;
+use crate::core::transaction_bodies::prepare_transaction;
 use crate::domain::outcomes::{Category, Outcome};
-use crate::domain::performance::read_transaction;
+use crate::domain::scrub::Scrubber;
 use crate::domain::ProjectId;
 
 use super::accounting;
@@ -17,13 +18,15 @@ use super::writer::{SubmitError, WriteFailed};
 use super::Ingest;
 use crate::core::outcomes::Origin;
 
-/// Reads, queues and commits one transaction; answers with its event id.
+/// Reads, queues and commits one transaction (its body scrubbed by `scrubber`, in case it is kept);
+/// answers with its event id.
 pub(super) async fn ingest_transaction(
     ingest: &Ingest,
     project_id: ProjectId,
     origin: Origin,
     payload: &[u8],
     header_event_id: Option<&str>,
+    scrubber: Option<&Scrubber>,
 ) -> Result<EventIdReply, IngestError> {
     if payload.len() > ingest.settings.max_event_bytes {
         return Err(IngestError::EventTooLarge {
@@ -31,12 +34,14 @@ pub(super) async fn ingest_transaction(
         });
     }
     let parsed = parse_event_json(payload)?;
-    let event = &parsed.value;
     let reply_id = header_event_id
-        .or_else(|| event.get("event_id").and_then(Value::as_str))
+        .or_else(|| parsed.value.get("event_id").and_then(Value::as_str))
         .and_then(super::pipeline::normalize_event_id);
-    let transaction = read_transaction(event).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
-    match ingest.transactions.write(project_id, transaction).await {
+    let event_id = reply_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let incoming = prepare_transaction(project_id, parsed.value, event_id, scrubber)?;
+    match ingest.transactions.write(incoming).await {
         Ok(Ok(())) => {
             accounting::record(ingest, origin, Category::Transaction, Outcome::Accepted, "", 1);
             Ok(reply_id)

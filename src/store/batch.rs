@@ -364,7 +364,7 @@ async fn insert_events(
         on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new(
                 "INSERT INTO events (project_id, issue_id, event_id, timestamp, received, level, release, \
-                 environment, user_key, transaction_name, platform, title, payload) ",
+                 environment, user_key, transaction_name, trace_id, platform, title, payload) ",
             );
             qb.push_values(chunk, |mut row, &i| {
                 let e = &events[i];
@@ -378,6 +378,7 @@ async fn insert_events(
                     .push_bind(&e.environment)
                     .push_bind(&e.user_key)
                     .push_bind(&e.transaction)
+                    .push_bind(&e.trace_id)
                     .push_bind(&e.platform)
                     .push_bind(&e.title)
                     .push_bind(&e.payload);

@@ -20,6 +20,9 @@ pub struct NewEvent {
     pub release: Option<String>,
     pub environment: Option<String>,
     pub transaction: Option<String>,
+    /// The trace it happened in (`contexts.trace.trace_id`, 32 lowercase hex), linking it to its trace's
+    /// transactions.
+    pub trace_id: Option<String>,
     /// Distinct-user identity (`id:…`, `email:…`, …).
     pub user_key: Option<String>,
     pub title: String,
@@ -217,4 +220,27 @@ pub async fn find_event(db: &Db, project_ids: &[ProjectId], event_id: &str) -> R
         .push(" LIMIT 1");
     let SqlText { sql, params } = text;
     Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_optional(pool).await?))
+}
+
+/// Up to `limit` error events of a trace in any of the given projects, earliest first.
+pub async fn trace_events(
+    db: &Db,
+    project_ids: &[ProjectId],
+    trace_id: &str,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    if project_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = SqlText::default();
+    text.push(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE trace_id IS NOT NULL AND trace_id = "
+    ))
+    .bind(Param::Text(trace_id.to_owned()))
+    .push(" AND project_id IN ")
+    .bind_list(project_ids.iter().map(|id| Param::Int(id.get())))
+    .push(" ORDER BY timestamp, id LIMIT ")
+    .bind(Param::Int(limit));
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }

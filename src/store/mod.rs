@@ -26,6 +26,7 @@ pub mod releases;
 pub mod retention;
 pub mod sessions;
 pub mod storage;
+pub mod transaction_bodies;
 mod turns;
 
 use std::str::FromStr;

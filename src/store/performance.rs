@@ -1,5 +1,5 @@
 //! Performance rollups: a batch's folded transactions (`domain::performance::Rollup`) added to the
-//! per-minute rows in one transaction, and read back per transaction name.
+//! per-minute rows in the writer's transaction, and read back per transaction name.
 
 use std::collections::HashMap;
 
@@ -13,17 +13,15 @@ use super::{on_pool, on_tx, Db, StoreError, Tx};
 /// Rows per multi-row statement.
 const ROW_CHUNK: usize = 500;
 
-/// Adds a folded batch to the rollups, all or nothing.
-pub async fn record_rollup(db: &Db, rollup: &Rollup) -> Result<(), StoreError> {
+/// Adds a folded batch to the rollups, inside the caller's transaction.
+pub async fn add_rollup(tx: &mut Tx, rollup: &Rollup) -> Result<(), StoreError> {
     if rollup.minutes.is_empty() {
         return Ok(());
     }
-    let mut tx = Tx::begin(db).await?;
-    let ids = name_ids(&mut tx, rollup).await?;
-    add_minutes(&mut tx, rollup, &ids).await?;
-    add_buckets(&mut tx, rollup, &ids).await?;
-    add_span_ops(&mut tx, rollup, &ids).await?;
-    tx.commit().await
+    let ids = name_ids(tx, rollup).await?;
+    add_minutes(tx, rollup, &ids).await?;
+    add_buckets(tx, rollup, &ids).await?;
+    add_span_ops(tx, rollup, &ids).await
 }
 
 /// The id of every key in the batch, creating the missing ones.

@@ -78,7 +78,7 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
 /// step is due. SQLite gives free pages back to the file system once they add up to more than `threshold`
 /// bytes (the database is created with `auto_vacuum = INCREMENTAL`; smaller amounts stay for the next writes
 /// to reuse), [`VACUUM_STEP_PAGES`] per step: a whole sweep's gigabytes at once would hold the write lock for
-/// tens of seconds. Postgres runs a plain `VACUUM` of the events, which marks their dead rows' space
+/// tens of seconds. Postgres runs a plain `VACUUM` of the events (and transaction bodies), which marks their dead rows' space
 /// reusable without locking out writers: autovacuum may be off or too slow to keep a budgeted database
 /// from growing.
 pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> {
@@ -95,7 +95,9 @@ pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> 
             Ok((free_pages - VACUUM_STEP_PAGES) * page_size > threshold)
         }
         Db::Postgres(pool) => {
-            sqlx::query("VACUUM events, event_ids").execute(pool).await?;
+            sqlx::query("VACUUM events, event_ids, transaction_bodies")
+                .execute(pool)
+                .await?;
             Ok(false)
         }
     }

@@ -1,12 +1,13 @@
 //! What stored events take: the ids of accepted events (deduplication that survives eviction and, on
-//! Postgres, spans the time partitions of `events`) and each project's stored events and payload bytes,
-//! kept current by every write and delete so that the storage budget never scans the events.
+//! Postgres, spans the time partitions of `events`) and each project's stored events and payload bytes
+//! (and its kept transaction bodies and theirs), kept current by every write and delete so that the
+//! storage budget never scans the events.
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
-use crate::domain::storage::stored_bytes;
+use crate::domain::storage::{stored_body_bytes, stored_bytes};
 use crate::domain::{IssueId, OrganizationId, ProjectId};
 
 use super::{on_pool, on_tx, Db, NewEvent, StoreError, Tx};
@@ -99,6 +100,46 @@ pub async fn release_issue(tx: &mut Tx, organization_id: OrganizationId, issue_i
     Ok(())
 }
 
+/// Adds kept transaction bodies (count and payload bytes per project) to their projects' totals.
+pub async fn add_bodies(tx: &mut Tx, per_project: &HashMap<ProjectId, Stored>) -> Result<(), StoreError> {
+    let sql = "INSERT INTO project_storage (project_id, events, bytes, bodies, body_bytes) VALUES ($1, 0, 0, $2, $3) \
+               ON CONFLICT (project_id) DO UPDATE SET bodies = project_storage.bodies + excluded.bodies, \
+               body_bytes = project_storage.body_bytes + excluded.body_bytes";
+    for (project_id, added) in per_project {
+        on_tx!(tx, conn, Backend => sqlx::query(sql)
+            .bind(*project_id)
+            .bind(added.events)
+            .bind(added.bytes)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// Takes removed transaction bodies off a project's totals.
+pub async fn remove_bodies(tx: &mut Tx, project_id: ProjectId, removed: Stored) -> Result<(), StoreError> {
+    if removed == Stored::default() {
+        return Ok(());
+    }
+    let sql = "UPDATE project_storage SET bodies = bodies - $1, body_bytes = body_bytes - $2 WHERE project_id = $3";
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
+        .bind(removed.events)
+        .bind(removed.bytes)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Kept transaction bodies across projects (`events` counts the bodies).
+pub async fn bodies_total(db: &Db) -> Result<Stored, StoreError> {
+    let sql = "SELECT CAST(COALESCE(SUM(bodies), 0) AS BIGINT) AS events, \
+               CAST(COALESCE(SUM(body_bytes), 0) AS BIGINT) AS bytes FROM project_storage";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).fetch_one(pool).await?))
+}
+
 /// Everything stored, across projects.
 pub async fn total(db: &Db) -> Result<Stored, StoreError> {
     let sql = "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) AS events, \
@@ -116,9 +157,9 @@ pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreE
 /// The space the storage budget counts. SQLite: the database's used pages, exactly (what the file shrinks
 /// to once free pages go back). Postgres: the whole database's size (catalogs, issues and their counters,
 /// the event-id table, what vacuuming and index rebuilds keep near their live size) with the events'
-/// partitions counted as their events (payloads plus a fixed overhead each) rather than by their files:
-/// space freed inside those is reused by the next events rather than returned, so counting the files
-/// would keep eviction going long after enough was freed.
+/// partitions and the transaction bodies' table counted as their rows (payloads plus a fixed overhead
+/// each) rather than by their files: space freed inside those is reused by the next rows rather than
+/// returned, so counting the files would keep eviction going long after enough was freed.
 pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
     Ok(match db {
         Db::Sqlite(pool, _) => {
@@ -128,11 +169,12 @@ pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
         }
         Db::Postgres(pool) => {
             let events = total(db).await?;
+            let bodies = bodies_total(db).await?;
             let sql = "SELECT CAST(pg_database_size(current_database()) - COALESCE((SELECT \
                        SUM(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf), 0) \
-                       AS BIGINT)";
+                       - pg_total_relation_size('transaction_bodies') AS BIGINT)";
             let others: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
-            stored_bytes(events.events, events.bytes) + others
+            stored_bytes(events.events, events.bytes) + stored_body_bytes(bodies.events, bodies.bytes) + others
         }
     })
 }

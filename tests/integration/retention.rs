@@ -47,7 +47,8 @@ async fn old_events_and_then_empty_issues_expire(backend: Backend) {
         Swept {
             events: 3,
             issues: 1,
-            days: 0
+            days: 0,
+            bodies: 0,
         }
     );
     let left = issues::list_issues(&db, project).await.unwrap();

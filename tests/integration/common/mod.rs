@@ -282,6 +282,7 @@ pub fn stored_event(project_id: ProjectId, fingerprint: &str, at_ms: i64) -> fau
         release: Some("shop@1.0.0".into()),
         environment: Some("production".into()),
         transaction: None,
+        trace_id: None,
         user_key: Some("id:1".into()),
         title: format!("KeyError: {fingerprint}"),
         culprit: "shop.cart in add_item".into(),
