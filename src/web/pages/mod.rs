@@ -12,6 +12,7 @@ pub mod project_data;
 pub mod project_settings;
 pub mod projects;
 pub mod stats;
+pub mod traces;
 
 use askama::Template;
 use axum::response::Html;

@@ -15,6 +15,7 @@ use axum::response::IntoResponse;
 
 use crate::domain::accounts::{Role, Scope};
 use crate::domain::event::Event;
+use crate::domain::performance::parse_trace_id;
 use crate::store::events::{edge_event, get_event, list_events, EventScope, StoredEvent};
 use crate::store::issues::{self, Issue};
 use crate::store::organizations::Organization;
@@ -28,6 +29,7 @@ use crate::web::session::Viewer;
 use crate::web::{Nav, WebError, WebState};
 
 use super::render;
+use super::traces::trace_path;
 use summary::{FacetView, IssueSummary};
 
 /// An issue the viewer may see, with its organization and project.
@@ -81,7 +83,16 @@ pub struct EventSection {
     pub newer_url: Option<String>,
     pub oldest_url: Option<String>,
     pub json_url: String,
+    /// "In transaction X, trace Y": the trace page, when the event names its trace.
+    pub trace: Option<TraceLink>,
     pub view: EventView,
+}
+
+/// Where an event happened in its trace.
+pub struct TraceLink {
+    pub transaction: Option<String>,
+    pub trace_id: String,
+    pub url: String,
 }
 
 #[derive(Template)]
@@ -130,7 +141,7 @@ async fn issue_page(
     let now = now_ms();
     let base = found.base();
     let event = match event {
-        Some(event) => Some(event_section(db, &base, event, now).await?),
+        Some(event) => Some(event_section(db, &found, event, now).await?),
         None => None,
     };
     let (day_chart, month_chart) = summary::charts(db, found.issue.id, now).await?;
@@ -150,7 +161,8 @@ async fn issue_page(
     })
 }
 
-async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Result<EventSection, WebError> {
+async fn event_section(db: &Db, found: &Found, event: StoredEvent, now: i64) -> Result<EventSection, WebError> {
+    let base = &found.base();
     let (newest, older, newer, oldest) = neighbours(db, &event).await?;
     let link = |target: Option<String>| {
         target
@@ -172,8 +184,20 @@ async fn event_section(db: &Db, base: &str, event: StoredEvent, now: i64) -> Res
         newer_url: link(newer),
         oldest_url: link(oldest),
         json_url: format!("{base}/events/{}/json", event.event_id),
+        trace: trace_link(found, &decoded),
         view: event_view(&decoded),
         event_id: event.event_id,
+    })
+}
+
+/// The event's trace (`contexts.trace.trace_id`) and transaction, linking to the trace's page.
+fn trace_link(found: &Found, event: &Event) -> Option<TraceLink> {
+    let raw = event.contexts.get("trace")?.get("trace_id")?.as_str()?;
+    let trace_id = parse_trace_id(raw)?;
+    Some(TraceLink {
+        transaction: event.transaction.clone().filter(|name| !name.is_empty()),
+        url: trace_path(&found.organization.slug, &found.project.slug, &trace_id),
+        trace_id,
     })
 }
 
