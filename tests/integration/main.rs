@@ -47,6 +47,7 @@ mod store_accounts;
 mod store_alerts;
 mod store_members;
 mod store_sessions;
+mod transaction_bodies;
 mod transactions;
 mod web_alerts;
 mod web_auth;
