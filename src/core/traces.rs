@@ -143,12 +143,12 @@ fn text_at(json: &Value, pointer: &str) -> String {
         .to_owned()
 }
 
-/// Adds the transaction's own span and its spans, as far as [`MAX_SPANS`] allows; returns how many did
-/// not fit.
+/// Adds the transaction's own span and its spans, as far as [`MAX_SPANS`] allows; returns how many are
+/// not shown (those beyond the 2,000 a transaction's spans are read up to among them).
 fn add_nodes(nodes: &mut Vec<Node>, index: usize, transaction: &Transaction, parent: String) -> usize {
     let room = MAX_SPANS.saturating_sub(nodes.len());
     if room == 0 {
-        return transaction.spans.len() + 1;
+        return transaction.spans.len() + 1 + transaction.spans_dropped;
     }
     nodes.push(Node {
         span: WaterfallSpan {
@@ -180,7 +180,7 @@ fn add_nodes(nodes: &mut Vec<Node>, index: usize, transaction: &Transaction, par
         op: span.op.clone(),
         description: span.description.clone(),
     }));
-    transaction.spans.len() - fitting
+    transaction.spans.len() - fitting + transaction.spans_dropped
 }
 
 /// Lays the spans out and places each error on its span and transaction.
