@@ -10,7 +10,7 @@ use crate::domain::compaction::IndexBaselines;
 use crate::domain::storage::{bytes_to_free, stored_bytes, thinnable, EvictionQueue};
 use crate::domain::IssueId;
 use crate::store::storage::Stored;
-use crate::store::{compaction, eviction, now_ms, retention, storage, StoreError};
+use crate::store::{compaction, eviction, now_ms, retention, storage, Db, StoreError};
 
 use super::Core;
 
@@ -54,6 +54,11 @@ pub(crate) async fn reclaim(core: &Core) -> Result<(), StoreError> {
         steps.took(pages as u64, started.elapsed());
         pace(core).await;
     }
+}
+
+/// Copies SQLite's write-ahead log into the database without taking the write lock (nothing on Postgres).
+pub async fn checkpoint_wal(db: &Db) -> Result<(), StoreError> {
+    storage::checkpoint_wal(db).await
 }
 
 /// How a long delete sizes its chunks: by time where writers take turns at one lock (SQLite), else `rows`.
