@@ -109,7 +109,8 @@ fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, Pre
     })
 }
 
-fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
+/// The stored form of an event: its JSON, zstd-compressed.
+pub(super) fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
     let json = serde_json::to_vec(event).map_err(|e| PrepareError::Invalid(e.to_string()))?;
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();

@@ -1,7 +1,8 @@
 //! The path of a `transaction` item (and of a `type: transaction` event on the old store endpoint): read
 //! into what performance monitoring keeps, queued for the transaction writer, answered once its batch is
-//! committed. It never touches the error grouper. Quotas and spike protection count errors only; a key's
-//! rate limit counts transactions too, as Sentry's does.
+//! committed. It never touches the error grouper; the performance problems found in it (N+1 and slow
+//! queries) go to the event writer as events of performance issues (`performance_issues`). Quotas and spike
+//! protection count errors only; a key's rate limit counts transactions too, as Sentry's does.
 
 use serde_json::Value;
 
@@ -12,6 +13,7 @@ use crate::domain::ProjectId;
 
 use super::accounting;
 use super::error::IngestError;
+use super::performance_issues;
 use super::pipeline::{unavailable, EventIdReply};
 use super::writer::{SubmitError, WriteFailed};
 use super::Ingest;
@@ -36,9 +38,11 @@ pub(super) async fn ingest_transaction(
         .or_else(|| event.get("event_id").and_then(Value::as_str))
         .and_then(super::pipeline::normalize_event_id);
     let transaction = read_transaction(event).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    let problems = performance_issues::find(ingest, project_id, event, reply_id.as_deref(), &transaction);
     match ingest.transactions.write(project_id, transaction).await {
         Ok(Ok(())) => {
             accounting::record(ingest, origin, Category::Transaction, Outcome::Accepted, "", 1);
+            performance_issues::submit(ingest, problems).await;
             Ok(reply_id)
         }
         Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),
