@@ -164,6 +164,8 @@ metric() { curl -fsS "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 loader() {
     local name=$1 events=$2
     shift 2
+    # A previous run's output would read as this loader already sending.
+    rm -f "$OUT/$name.$DB.loader.txt"
     "$BIN/faultline-bench" --dsn "$(dsn "$name")" --events "$events" --concurrency "$CONCURRENCY" \
         --server-pid "$SERVER_PID" "$@" >"$OUT/$name.$DB.loader.txt" 2>&1 &
     LOADER_PID=$!

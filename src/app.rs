@@ -31,8 +31,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, NotifierSettings,
-    RetentionSettings,
+    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, run_wal_checkpoints,
+    NotifierSettings, RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,7 +50,8 @@ pub struct App {
     outcome_task: tokio::task::JoinHandle<()>,
     limits_task: tokio::task::JoinHandle<()>,
     retention_task: tokio::task::JoinHandle<()>,
-    disk_task: Option<tokio::task::JoinHandle<()>>,
+    /// SQLite only: the disk watch and the checkpointer.
+    sqlite_tasks: Vec<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     metrics: Arc<Metrics>,
@@ -126,10 +127,18 @@ impl App {
         ));
         // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
         #[allow(clippy::disallowed_methods)]
-        let disk_task = db.sqlite_folder().map(|folder| {
-            let stop = stop_notifier.subscribe();
-            tokio::spawn(run_disk_watch(folder, config.min_free_disk, health.clone(), stop))
-        });
+        let sqlite_tasks = match db.sqlite_folder() {
+            Some(folder) => vec![
+                tokio::spawn(run_disk_watch(
+                    folder,
+                    config.min_free_disk,
+                    health.clone(),
+                    stop_notifier.subscribe(),
+                )),
+                tokio::spawn(run_wal_checkpoints(db.clone(), stop_notifier.subscribe())),
+            ],
+            None => Vec::new(),
+        };
         let ingest = Arc::new(Ingest {
             outcomes: core.outcomes.clone(),
             limits: core.limits.clone(),
@@ -170,7 +179,7 @@ impl App {
             outcome_task,
             limits_task,
             retention_task,
-            disk_task,
+            sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -199,7 +208,7 @@ impl App {
             outcome_task,
             limits_task,
             retention_task,
-            disk_task,
+            sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -224,7 +233,7 @@ impl App {
         if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
             tracing::error!("notifier did not stop within the shutdown timeout");
         }
-        if let Some(task) = disk_task {
+        for task in sqlite_tasks {
             let _ = tokio::time::timeout(shutdown_timeout, task).await;
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {

@@ -332,6 +332,18 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_ALERT_DIGEST_SECS", default_value_t = 60, global = true)]
     pub alert_digest_secs: i64,
 
+    /// N+1 queries: how many times sibling spans of a transaction must run one normalized query (at least 2).
+    #[arg(long, env = "FAULTLINE_N_PLUS_ONE_MIN_QUERIES", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100_000), global = true)]
+    pub n_plus_one_min_queries: u64,
+
+    /// N+1 queries: how long those repeated queries must take together, in milliseconds.
+    #[arg(long, env = "FAULTLINE_N_PLUS_ONE_MIN_TOTAL_MS", default_value_t = 50, global = true)]
+    pub n_plus_one_min_total_ms: u64,
+
+    /// Slow DB query: how long one query span must take, in milliseconds.
+    #[arg(long, env = "FAULTLINE_SLOW_DB_QUERY_MS", default_value_t = 1000, global = true)]
+    pub slow_db_query_ms: u64,
+
     /// Seconds to wait for in-flight requests and the writer queue at shutdown.
     #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,

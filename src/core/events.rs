@@ -117,7 +117,8 @@ fn trace_id_of(event: &Event) -> Option<String> {
     parse_trace_id(trace.get("trace_id")?.as_str()?)
 }
 
-fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
+/// The stored form of an event: its JSON, zstd-compressed.
+pub(super) fn compress(event: &Event) -> Result<Vec<u8>, PrepareError> {
     let json = serde_json::to_vec(event).map_err(|e| PrepareError::Invalid(e.to_string()))?;
     compress_payload(&json)
 }

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod members;
 pub mod outcomes;
 pub mod performance;
+pub mod performance_issues;
 pub mod projects;
 pub mod releases;
 pub mod retention;

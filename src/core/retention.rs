@@ -87,10 +87,21 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             retention::expire_event_ids(&core.db, project_id, cutoff, limit)
         })
         .await?;
-        swept.issues += expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
+        let events_done = started.elapsed().as_millis() as u64;
+        let issues = expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
+        swept.issues += issues;
+        if issues > 0 {
+            let issues_ms = started.elapsed().as_millis() as u64 - events_done;
+            tracing::info!(%project_id, events_done, issues, issues_ms, "retention expired a project's issues");
+        }
     }
     if swept != Swept::default() {
+        let reclaim_started = Instant::now();
         reclaim(core).await?;
+        tracing::info!(
+            reclaim_ms = reclaim_started.elapsed().as_millis() as u64,
+            "retention gave the space back"
+        );
         tracing::info!(
             events = swept.events,
             issues = swept.issues,

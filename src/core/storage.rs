@@ -11,7 +11,7 @@ use crate::domain::compaction::IndexBaselines;
 use crate::domain::storage::{bytes_to_free, stored_body_bytes, stored_bytes, thinnable, EvictionQueue};
 use crate::domain::IssueId;
 use crate::store::storage::Stored;
-use crate::store::{compaction, eviction, now_ms, retention, storage, transaction_bodies, StoreError};
+use crate::store::{compaction, eviction, now_ms, retention, storage, transaction_bodies, Db, StoreError};
 
 use super::Core;
 
@@ -27,6 +27,8 @@ const CHUNK_TIME: Duration = Duration::from_millis(8);
 const PAUSE_BETWEEN_CHUNKS: Duration = Duration::from_millis(4);
 const LEASE_JOB: &str = "storage-budget";
 const VACUUM_JOB: &str = "vacuum-counters";
+/// Pages SQLite gives back in the first step of a reclaim (256 KB of 4 KB pages); later steps are sized by time.
+const VACUUM_FIRST_STEP_PAGES: i64 = 64;
 /// Free pages SQLite keeps for the next writes before they go back to the file system.
 pub(crate) const FREE_PAGES_KEPT: i64 = 16 * 1024 * 1024;
 
@@ -41,12 +43,25 @@ pub struct Evicted {
     pub bodies: i64,
 }
 
-/// Gives deleted events' space back in bounded steps, paced like the deletes.
+/// Gives deleted events' space back in steps sized by time like the deletes (in pages), paced like them:
+/// moving pages from the file's end holds the write lock, and a 1 MB step took tens of milliseconds while
+/// ingest ran.
 pub(crate) async fn reclaim(core: &Core) -> Result<(), StoreError> {
-    while retention::reclaim_space(&core.db, FREE_PAGES_KEPT).await? {
+    let mut steps = chunk_sizer(core, VACUUM_FIRST_STEP_PAGES);
+    loop {
+        let pages = steps.rows();
+        let started = Instant::now();
+        if !retention::reclaim_space(&core.db, FREE_PAGES_KEPT, pages).await? {
+            return Ok(());
+        }
+        steps.took(pages as u64, started.elapsed());
         pace(core).await;
     }
-    Ok(())
+}
+
+/// Copies SQLite's write-ahead log into the database without taking the write lock (nothing on Postgres).
+pub async fn checkpoint_wal(db: &Db) -> Result<(), StoreError> {
+    storage::checkpoint_wal(db).await
 }
 
 /// How a long delete sizes its chunks: by time where writers take turns at one lock (SQLite), else `rows`.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::domain::performance::sampling::{
     hour_of, plan_bodies, Candidate, StoredSlowest, DEFAULT_BODY_RETENTION_DAYS,
 };
-use crate::domain::performance::{parse_trace_id, read_transaction, KeepReasons, SamplingRules, Transaction};
+use crate::domain::performance::{parse_trace_id, KeepReasons, SamplingRules, Transaction};
 use crate::domain::scrub::Scrubber;
 use crate::domain::ProjectId;
 use crate::store::transaction_bodies::{self, NewBody};
@@ -53,15 +53,15 @@ pub struct IncomingTransaction {
     pub body: Vec<u8>,
 }
 
-/// Reads a transaction event and prepares its body: scrubbed (unless `scrubber` is `None`) and compressed
-/// here, in the request task, so the writer only decides and writes.
+/// Prepares a read transaction's body (`event`, the JSON it was read from): scrubbed (unless `scrubber` is
+/// `None`) and compressed here, in the request task, so the writer only decides and writes.
 pub fn prepare_transaction(
     project_id: ProjectId,
+    transaction: Transaction,
     mut event: Value,
     event_id: String,
     scrubber: Option<&Scrubber>,
 ) -> Result<IncomingTransaction, PrepareError> {
-    let transaction = read_transaction(&event).map_err(|e| PrepareError::Invalid(e.to_string()))?;
     if let Some(scrubber) = scrubber {
         scrubber.scrub_json(&mut event);
     }

@@ -97,6 +97,10 @@ pub struct Event {
     /// Processing notes: fields dropped or changed during normalization.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProcessingError>,
+    /// Set only on the event of a performance issue, which the server makes from a transaction; never read
+    /// from an SDK's payload (normalization builds events field by field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<crate::domain::performance::evidence::ProblemEvidence>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

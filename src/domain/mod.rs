@@ -11,6 +11,7 @@ pub mod event;
 pub mod filters;
 pub mod grouping;
 pub mod ids;
+pub mod issue_category;
 pub mod lifecycle;
 pub mod limits;
 pub mod normalize;

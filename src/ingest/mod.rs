@@ -5,6 +5,7 @@ mod accounting;
 mod admission;
 pub mod decode;
 mod error;
+mod performance_issues;
 mod pipeline;
 pub mod transaction_writer;
 mod transactions;
@@ -30,6 +31,7 @@ use crate::config::Config;
 use crate::core::limits::Limiter;
 use crate::core::outcomes::OutcomeLog;
 use crate::core::KeyCache;
+use crate::domain::performance::detectors::Thresholds;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;
@@ -46,6 +48,8 @@ pub struct IngestSettings {
     pub trust_proxy: bool,
     pub retry_after_secs: u64,
     pub body_read_timeout: Duration,
+    /// When a transaction has a performance problem.
+    pub performance_thresholds: Thresholds,
 }
 
 impl IngestSettings {
@@ -58,6 +62,11 @@ impl IngestSettings {
             trust_proxy: config.trust_proxy,
             retry_after_secs: config.retry_after_secs,
             body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            performance_thresholds: Thresholds {
+                n_plus_one_min_queries: config.n_plus_one_min_queries as usize,
+                n_plus_one_min_total_ms: config.n_plus_one_min_total_ms as f64,
+                slow_db_query_ms: config.slow_db_query_ms as f64,
+            },
         }
     }
 }

@@ -1,18 +1,21 @@
 //! The path of a `transaction` item (and of a `type: transaction` event on the old store endpoint): read
 //! into what performance monitoring keeps, queued for the transaction writer, answered once its batch is
-//! committed. It never touches the error grouper. Quotas and spike protection count errors only; a key's
-//! rate limit counts transactions too, as Sentry's does.
+//! committed. It never touches the error grouper; the performance problems found in it (N+1 and slow
+//! queries) go to the event writer as events of performance issues (`performance_issues`). Quotas and spike
+//! protection count errors only; a key's rate limit counts transactions too, as Sentry's does.
 
 use serde_json::Value;
 
 use crate::core::events::parse_event_json;
 use crate::core::transaction_bodies::prepare_transaction;
 use crate::domain::outcomes::{Category, Outcome};
+use crate::domain::performance::read_transaction;
 use crate::domain::scrub::Scrubber;
 use crate::domain::ProjectId;
 
 use super::accounting;
 use super::error::IngestError;
+use super::performance_issues;
 use super::pipeline::{unavailable, EventIdReply};
 use super::writer::{SubmitError, WriteFailed};
 use super::Ingest;
@@ -40,10 +43,13 @@ pub(super) async fn ingest_transaction(
     let event_id = reply_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let incoming = prepare_transaction(project_id, parsed.value, event_id, scrubber)?;
+    let transaction = read_transaction(&parsed.value).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
+    let problems = performance_issues::find(ingest, project_id, &parsed.value, reply_id.as_deref(), &transaction);
+    let incoming = prepare_transaction(project_id, transaction, parsed.value, event_id, scrubber)?;
     match ingest.transactions.write(incoming).await {
         Ok(Ok(())) => {
             accounting::record(ingest, origin, Category::Transaction, Outcome::Accepted, "", 1);
+            performance_issues::submit(ingest, problems).await;
             Ok(reply_id)
         }
         Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),

@@ -1,6 +1,7 @@
 //! Issue listings: a typed search query (parsed in `domain::search`) turned into SQL, with keyset pages per
 //! sort order. Every listing is scoped to the project ids the caller may see.
 
+use crate::domain::issue_category::IssueCategory;
 use crate::domain::search::{SearchQuery, Term, TermKind};
 use crate::domain::ProjectId;
 
@@ -63,6 +64,8 @@ pub struct IssueFilter {
     pub start_ms: Option<i64>,
     /// First seen at or before (epoch ms).
     pub end_ms: Option<i64>,
+    /// Only errors or only performance issues (`None`: both).
+    pub category: Option<IssueCategory>,
 }
 
 pub async fn search_issues(
@@ -101,6 +104,14 @@ fn push_filter(text: &mut SqlText, filter: &IssueFilter) {
     }
     if let Some(end) = filter.end_ms {
         text.push(" AND first_seen <= ").bind(Param::Int(end));
+    }
+    if let Some(category) = filter.category {
+        let performance_types = IssueCategory::performance_types().into_iter();
+        text.push(match category {
+            IssueCategory::Performance => " AND issue_type IN ",
+            IssueCategory::Error => " AND issue_type NOT IN ",
+        })
+        .bind_list(performance_types.map(|t| Param::Text(t.to_owned())));
     }
     for term in &filter.query.terms {
         text.push(if term.negated { " AND NOT " } else { " AND " });

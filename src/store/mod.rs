@@ -47,6 +47,9 @@ pub use turns::{WriteTurn, WriteTurns};
 /// second is down as far as ingest and `/readyz` are concerned, and they answer 503 at once rather than
 /// hold every client for the pool's default (with Postgres refusing connections, sqlx retries until then).
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Pages in SQLite's write-ahead log (4 KB each) past which a commit checkpoints by itself (SQLite's default
+/// is 1,000).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_000;
 /// Bytes the SQLite write-ahead log keeps after a checkpoint.
 const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
 /// At start Postgres may still be coming up (a container started alongside): the first connection is
@@ -210,6 +213,10 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreErro
         // After a checkpoint the write-ahead log is cut back to this size: a log that grew under a burst (or
         // while a long read held old pages) would otherwise keep its disk space, outside the storage budget.
         .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+        // The server checkpoints several times a second off the writers' path (`worker::checkpoint`), so a
+        // commit rarely crosses this and pays for a checkpoint itself; without the server (the CLI, `seed`)
+        // this keeps the log bounded.
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
         // FULL: a commit survives power loss, which is what a 2xx promises; batching makes it cheap.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(turns::TURN_TIMEOUT)

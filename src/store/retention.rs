@@ -77,11 +77,11 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
 /// Makes the space of deleted events usable again, one bounded step at a time; returns whether another
 /// step is due. SQLite gives free pages back to the file system once they add up to more than `threshold`
 /// bytes (the database is created with `auto_vacuum = INCREMENTAL`; smaller amounts stay for the next writes
-/// to reuse), [`VACUUM_STEP_PAGES`] per step: a whole sweep's gigabytes at once would hold the write lock for
-/// tens of seconds. Postgres runs a plain `VACUUM` of the events (and transaction bodies), which marks their dead rows' space
-/// reusable without locking out writers: autovacuum may be off or too slow to keep a budgeted database
-/// from growing.
-pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> {
+/// to reuse), at most `pages` per step: each step holds the write lock while it moves pages from the file's
+/// end into free ones, so a whole sweep's gigabytes at once would hold it for tens of seconds. Postgres runs
+/// a plain `VACUUM` of the events (and transaction bodies), which marks their dead rows' space reusable
+/// without locking out writers: autovacuum may be off or too slow to keep a budgeted database from growing.
+pub async fn reclaim_space(db: &Db, threshold: i64, pages: i64) -> Result<bool, StoreError> {
     match db {
         Db::Sqlite(pool, _) => {
             let sql = "SELECT freelist_count, page_size FROM pragma_freelist_count(), pragma_page_size()";
@@ -89,10 +89,11 @@ pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> 
             if free_pages * page_size <= threshold {
                 return Ok(false);
             }
-            let step = format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})");
+            let pages = pages.max(1);
+            let step = format!("PRAGMA incremental_vacuum({pages})");
             let _turn = db.write_turn().await?;
             sqlx::query(&step).execute(pool).await?;
-            Ok((free_pages - VACUUM_STEP_PAGES) * page_size > threshold)
+            Ok((free_pages - pages) * page_size > threshold)
         }
         Db::Postgres(pool) => {
             sqlx::query("VACUUM events, event_ids, transaction_bodies")
@@ -102,10 +103,6 @@ pub async fn reclaim_space(db: &Db, threshold: i64) -> Result<bool, StoreError> 
         }
     }
 }
-
-/// Pages SQLite gives back per step (1 MB of 4 KB pages): each step holds the write lock, moving pages from
-/// the file's end into free ones, a few milliseconds per megabyte.
-const VACUUM_STEP_PAGES: i64 = 256;
 
 /// Postgres: vacuums the tables every event updates (issues, their counters, the totals, the rollups),
 /// whose old row versions would otherwise pile up wherever autovacuum is off or behind, and the catalogs

@@ -178,3 +178,12 @@ pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
         }
     })
 }
+
+/// A passive checkpoint of SQLite's write-ahead log: copies what no reader still needs into the database
+/// file, without the write lock (writers keep appending meanwhile). Nothing on Postgres.
+pub async fn checkpoint_wal(db: &Db) -> Result<(), StoreError> {
+    if let Db::Sqlite(pool, _) = db {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
+    }
+    Ok(())
+}

@@ -1,13 +1,16 @@
 //! Background loops. The notifier delivers alert messages from the outbox the writer fills; the outcome
 //! flusher writes ingest's outcome counts; retention expires old events;
-//! the disk watch stops ingest before the database's disk is full; the limit sync shares rate-limit counts.
+//! the disk watch stops ingest before the database's disk is full; the checkpointer keeps SQLite's
+//! write-ahead log short; the limit sync shares rate-limit counts.
 
+pub mod checkpoint;
 pub mod disk;
 pub mod limits;
 pub mod notifier;
 pub mod outcomes;
 pub mod retention;
 
+pub use checkpoint::run_wal_checkpoints;
 pub use disk::run_disk_watch;
 pub use limits::run_limit_sync;
 pub use notifier::{run_notifier, NotifierSettings};

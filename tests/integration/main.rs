@@ -36,6 +36,7 @@ mod notify_send;
 mod ops;
 mod outage;
 mod outcomes;
+mod performance_issues;
 mod process;
 mod quotas;
 mod retention;

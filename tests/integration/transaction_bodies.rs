@@ -11,10 +11,10 @@ use common::web::WebClient;
 use common::{close_store, envelope, exception_event, new_event_id, open_store, operator_core, Backend, TestApp};
 use faultline::config::Config;
 use faultline::core::performance::{record_transactions, summaries};
-use faultline::core::transaction_bodies::prepare_transaction;
+use faultline::core::transaction_bodies::{prepare_transaction, IncomingTransaction};
 use faultline::core::{retention, storage as budget};
 use faultline::domain::accounts::Role;
-use faultline::domain::performance::SamplingRules;
+use faultline::domain::performance::{read_transaction, SamplingRules};
 use faultline::domain::ProjectId;
 use faultline::store::storage::{bodies_total, Stored};
 use faultline::store::{events, issues, now_ms, organizations, projects, record_batch, Db};
@@ -148,7 +148,7 @@ async fn bodies_expire_after_their_own_retention(backend: Backend) {
         .map(|days_ago| {
             let end = (now - days_ago * DAY_MS) as f64 / 1000.0 - 60.0;
             let body = transaction(&format!("/{days_ago}"), end, 30.0, (&trace_id(), "a0", ""), vec![]);
-            prepare_transaction(project, body, new_event_id(), None).unwrap()
+            incoming(project, body)
         })
         .collect();
     record_transactions(&db, &batch, &sample_all()).await.unwrap();
@@ -167,6 +167,12 @@ async fn bodies_expire_after_their_own_retention(backend: Backend) {
         "the totals follow"
     );
     close_store(database, db).await;
+}
+
+/// A transaction as ingest hands it to the writer (unscrubbed).
+fn incoming(project_id: ProjectId, body: Value) -> IncomingTransaction {
+    let transaction = read_transaction(&body).unwrap();
+    prepare_transaction(project_id, transaction, body, new_event_id(), None).unwrap()
 }
 
 /// Every transaction's body, whatever it holds.
@@ -191,11 +197,11 @@ async fn projects_retention(db: &Db, project_id: ProjectId, days: i64) {
 }
 
 /// A transaction body of about 100 KB compressed (random hex does not compress much), ending at `end_ms`.
-fn bulky(project_id: ProjectId, end_ms: i64) -> faultline::core::transaction_bodies::IncomingTransaction {
+fn bulky(project_id: ProjectId, end_ms: i64) -> IncomingTransaction {
     let noise: String = (0..6_000).map(|_| new_event_id()).collect();
     let mut body = transaction("/bulk", end_ms as f64 / 1000.0, 20.0, (&trace_id(), "a0", ""), vec![]);
     body["extra"] = json!({ "noise": noise });
-    prepare_transaction(project_id, body, new_event_id(), None).unwrap()
+    incoming(project_id, body)
 }
 
 async fn the_budget_evicts_bodies_first_oldest_first(backend: Backend) {

@@ -36,6 +36,7 @@ pub fn issue_filter(params: &RequestParams, projects: &[Project], period_filters
         environments: params.all("environment").into_iter().map(str::to_owned).collect(),
         start_ms,
         end_ms,
+        category: None,
     })
 }
 

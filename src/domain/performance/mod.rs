@@ -1,9 +1,13 @@
 //! Performance monitoring's rules: what a transaction event is made of, the names it is rolled up under,
-//! its duration histogram, how a batch of them folds into per-minute rollups, which bodies are kept
-//! (`sampling`), and how a trace's spans are laid out as a waterfall.
+//! its duration histogram, how a batch of them folds into per-minute rollups, the performance problems
+//! (N+1 queries, slow queries) found in one, which bodies are kept (`sampling`), and how a trace's spans
+//! are laid out as a waterfall.
 
+pub mod detectors;
+pub mod evidence;
 pub mod histogram;
 pub mod name;
+pub mod query;
 pub mod rollup;
 pub mod sampling;
 pub mod trace;

@@ -3,6 +3,7 @@
 //! way; only the free-form parts (contexts, extra, variables…) are still JSON, read leniently.
 //! Every string here came from the event: templates show it escaped and never as markup, link or class.
 
+mod performance;
 mod sections;
 mod stack;
 mod values;
@@ -11,6 +12,7 @@ mod values;
 mod tests;
 
 use crate::domain::event::Event;
+pub use performance::PerformanceView;
 pub use sections::{ContextView, CrumbView, RequestView};
 pub use stack::{ExceptionView, StackView};
 use values::{map_pairs, non_empty};
@@ -35,6 +37,8 @@ pub struct EventView {
     pub extra: Vec<(String, String)>,
     /// The fingerprint the SDK asked for, if any.
     pub fingerprint: Vec<String>,
+    /// A performance issue's problem and the spans around it.
+    pub performance: Option<PerformanceView>,
 }
 
 /// What the page shows of a stored event, read from the typed event the API reads too.
@@ -62,5 +66,6 @@ pub fn event_view(event: &Event) -> EventView {
         tags: event.tags.clone(),
         extra: map_pairs(&event.extra),
         fingerprint: event.fingerprint.clone(),
+        performance: event.performance.as_ref().map(performance::performance_view),
     }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use crate::core;
+use crate::domain::issue_category::IssueCategory;
 use crate::domain::lifecycle::{IgnoreFor, IssueStatus, StatusChange, Substatus};
 use crate::domain::search::{parse_search, SearchQuery, Term, TermKind};
 use crate::store::issue_search::{search_issues, IssueFilter, IssueSort};
@@ -36,6 +37,9 @@ pub struct ListParams {
     pub environment: String,
     pub release: String,
     pub sort: String,
+    /// `errors`, `performance`, or empty for both.
+    #[serde(rename = "type")]
+    pub kind: String,
     pub cursor: String,
 }
 
@@ -50,6 +54,7 @@ impl ListParams {
             ("environment", &self.environment),
             ("release", &self.release),
             ("sort", &self.sort),
+            ("type", &self.kind),
         ];
         for (name, value) in current {
             let value = changes
@@ -79,6 +84,8 @@ impl ListParams {
 pub struct IssueRow {
     pub issue: Issue,
     pub short_id: String,
+    /// "Error" or "Performance".
+    pub category: &'static str,
     pub level_class: &'static str,
     pub events: String,
     pub users: String,
@@ -103,6 +110,7 @@ struct ListPage {
     next_url: Option<String>,
     tabs: Vec<(&'static str, &'static str, String, bool)>,
     sorts: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
     back: String,
 }
 
@@ -158,6 +166,7 @@ pub async fn list(
             ("freq", "Events"),
             ("user", "Users"),
         ],
+        kinds: vec![("", "All types"), ("errors", "Errors"), ("performance", "Performance")],
         org: organization.slug,
         params,
         projects,
@@ -179,6 +188,7 @@ fn names_project(wanted: &str, project: &Project) -> bool {
 fn list_filter(params: &ListParams, projects: &[&Project]) -> (IssueFilter, Option<String>) {
     let mut filter = IssueFilter {
         project_ids: projects.iter().map(|p| p.id).collect(),
+        category: IssueCategory::parse(&params.kind),
         ..IssueFilter::default()
     };
     let mut query = match parse_search(&params.query) {
@@ -258,6 +268,7 @@ async fn issue_rows(db: &Db, issues: Vec<Issue>, projects: &[Project]) -> Result
             let project_slug = slugs.get(&issue.project_id).copied().unwrap_or_default();
             IssueRow {
                 short_id: crate::domain::short_id::encode_short_id(project_slug, issue.short_id_number as u64),
+                category: IssueCategory::of(&issue.issue_type).label(),
                 level_class: level_class(&issue.level),
                 events: count(issue.times_seen),
                 users: count(issue.user_count),

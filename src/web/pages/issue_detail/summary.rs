@@ -1,5 +1,6 @@
 //! The head of the issue page: status in words, counts, the event-frequency charts and tag facets.
 
+use crate::domain::issue_category::IssueCategory;
 use crate::domain::lifecycle::{IgnoreCondition, IssueStatus, Resolution};
 use crate::domain::short_id::encode_short_id;
 use crate::domain::IssueId;
@@ -16,6 +17,8 @@ const TOP_VALUES: usize = 5;
 
 pub struct IssueSummary {
     pub short_id: String,
+    /// "Error" or "Performance".
+    pub category: &'static str,
     pub project: String,
     pub level_class: &'static str,
     pub status: &'static str,
@@ -32,6 +35,7 @@ impl IssueSummary {
     pub fn new(issue: &Issue, project: &Project, now: i64) -> IssueSummary {
         IssueSummary {
             short_id: encode_short_id(&project.slug, issue.short_id_number as u64),
+            category: IssueCategory::of(&issue.issue_type).label(),
             project: project.name.clone(),
             level_class: level_class(&issue.level),
             status: issue.state.status.as_str(),
