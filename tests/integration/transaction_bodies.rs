@@ -3,7 +3,8 @@
 //! uniform sample keeps none at rate 0 and all at 1 (and every transaction counts in the rollups either
 //! way); bodies expire after their own retention and are the first thing the storage budget evicts,
 //! oldest first; the trace page shows the waterfall of a trace's transactions with its error linked, the
-//! error's page links to its trace, a looping span tree renders, and span descriptions are escaped.
+//! error's page links to its trace, a looping span tree renders, and span descriptions are escaped. What the
+//! Python SDK sent about a Django request that raised (tests/fixtures/transactions) keeps its transaction.
 
 use crate::common;
 
@@ -14,6 +15,7 @@ use faultline::core::performance::{record_transactions, summaries};
 use faultline::core::transaction_bodies::{prepare_transaction, IncomingTransaction};
 use faultline::core::{retention, storage as budget};
 use faultline::domain::accounts::Role;
+use faultline::domain::normalize::parse_timestamp;
 use faultline::domain::performance::{read_transaction, SamplingRules};
 use faultline::domain::ProjectId;
 use faultline::store::storage::{bodies_total, Stored};
@@ -392,6 +394,74 @@ async fn a_looping_span_tree_renders_with_descriptions_escaped(backend: Backend)
     app.stop().await;
 }
 
+/// A recorded envelope of the Django shop (tests/fixtures/transactions) as `(item type, payload)`.
+fn recorded(name: &str) -> (String, Value) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/transactions")
+        .join(format!("{name}.envelope"));
+    let bytes = std::fs::read(path).unwrap();
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let item: Value = serde_json::from_slice(lines[1]).unwrap();
+    let payload: Value = serde_json::from_slice(lines[2]).unwrap();
+    (item["type"].as_str().unwrap().to_owned(), payload)
+}
+
+/// Moves every `timestamp` and `start_timestamp` in the payload by `seconds` (as Unix seconds).
+fn shift_times(value: &mut Value, seconds: f64) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match parse_timestamp(item) {
+                    Some(at) if key == "timestamp" || key == "start_timestamp" => *item = json!(at + seconds),
+                    _ => shift_times(item, seconds),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| shift_times(item, seconds)),
+        _ => {}
+    }
+}
+
+/// What the Python SDK sent about a Django request that raised: the error first, then the request's
+/// transaction (times moved to a minute ago). With no sample and no slowest kept, the transaction is kept
+/// for its error; the trace page shows it with the error on the span it was raised in, and the error's page
+/// links there.
+async fn a_recorded_django_error_keeps_its_transaction(backend: Backend) {
+    let app = TestApp::spawn_with(backend, sampling(0.0, 0)).await;
+    let (_, transaction) = recorded("013_error_price_per_page_transaction");
+    let shift = now_ms() as f64 / 1000.0 - 60.0 - parse_timestamp(&transaction["timestamp"]).unwrap();
+    for name in ["012_error_price_per_page_event", "013_error_price_per_page_transaction"] {
+        let (item_type, mut payload) = recorded(name);
+        shift_times(&mut payload, shift);
+        let body = common::item_envelope(&item_type, &new_event_id(), &payload);
+        assert_eq!(app.post_envelope(body).await.status(), 200, "{name}");
+    }
+    let bodies = kept(&app.db).await;
+    assert!(
+        bodies.len() == 1 && bodies[0].1 && !bodies[0].2 && !bodies[0].3,
+        "kept for its error only: {bodies:?}"
+    );
+    let trace = "a081c4d44e704a36a8de1a49d82d4d2d";
+    let browser = member(&app).await;
+    let page = browser.get(&trace_page(trace)).await.expect(200);
+    let waterfall = &page.body[position(&page.body, "id=\"waterfall\"")..];
+    let raised_in = &waterfall[..position(waterfall, "_got_request_exception")];
+    let raised_in = &waterfall[raised_in.rfind("<tr").unwrap()..];
+    let raised_in = &raised_in[..position(raised_in, "</tr>")];
+    assert!(
+        raised_in.contains("has-error") && raised_in.contains("ZeroDivisionError"),
+        "{raised_in}"
+    );
+    assert!(page.body.contains("/books/{book_id}/price-per-page/"));
+    let issue = issues::list_issues(&app.db, app.project_id).await.unwrap().remove(0);
+    let issue_page = browser
+        .get(&format!("/organizations/default/issues/{}/", issue.id))
+        .await
+        .expect(200);
+    assert!(issue_page.body.contains(&format!("href=\"{}\"", trace_page(trace))));
+    app.stop().await;
+}
+
 on_both_databases!(
     the_slowest_and_every_trace_with_an_error_are_kept,
     the_uniform_sample_keeps_none_at_zero_and_all_at_one,
@@ -400,4 +470,5 @@ on_both_databases!(
     the_trace_page_shows_the_waterfall_and_its_error,
     the_error_page_links_to_its_trace,
     a_looping_span_tree_renders_with_descriptions_escaped,
+    a_recorded_django_error_keeps_its_transaction,
 );
