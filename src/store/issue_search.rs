@@ -144,7 +144,7 @@ fn push_tag_exists(text: &mut SqlText, key: &str, values: &[String]) {
 }
 
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
