@@ -24,7 +24,9 @@ pub enum IssueSort {
 impl IssueSort {
     pub fn parse(name: &str) -> Option<IssueSort> {
         match name {
-            "date" | "" => Some(IssueSort::Date),
+            // Grafana's Sentry data source offers `priority`, which Sentry ranks by recency and frequency
+            // together; here it is the most recently seen first.
+            "date" | "" | "priority" => Some(IssueSort::Date),
             "new" => Some(IssueSort::New),
             "freq" => Some(IssueSort::Freq),
             "user" => Some(IssueSort::User),

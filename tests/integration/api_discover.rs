@@ -246,6 +246,16 @@ async fn grafana_event_tables_read_errors_and_transactions(backend: Backend) {
         .expect(200);
     assert_eq!(issue["title"], "KeyError: boom");
 
+    // Grouped by event id, each row is one event: its user counts once.
+    let pairs = [
+        ("field", "id"),
+        ("field", "count_unique(user)"),
+        ("query", "event.type:error"),
+    ];
+    let table = json_body(events(&app, &token, &pairs).await, 200);
+    let users: Vec<&Value> = rows(&table).iter().map(|r| &r["count_unique(user)"]).collect();
+    assert_eq!(users, [&json!(1); 3]);
+
     // With no event.type, errors and transactions are counted together.
     let table = json_body(
         events(&app, &token, &[("field", "project"), ("field", "count()")]).await,
@@ -496,6 +506,7 @@ async fn the_pickers_list_teams_team_projects_tags_and_typed_projects_and_issues
         ("end", end.as_str()),
         ("limit", "10000"),
         ("query", "is:unresolved"),
+        ("sort", "priority"),
         ("start", start.as_str()),
     ];
     let issues = app

@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::domain::discover::{compare_values, FieldKind, Function, Kind, Selection, Sort, Totals};
+use crate::domain::discover::{compare_values, Column, FieldKind, Function, Kind, Selection, Sort, Totals};
 use crate::store::discover::{self as store, Cell, ErrorOrder, Grouping};
 
 use super::{Core, CoreError, CoreResult, Names, QueryScope};
@@ -65,7 +65,9 @@ pub async fn rows(
     Ok((rows, more))
 }
 
-/// Errors alone: listed one by one (no aggregate) or grouped, ordered and paged in SQL.
+/// Errors alone: listed one by one (no aggregate, or grouped by event id, which is the same rows: what
+/// Grafana's default fields ask, read newest first down an index rather than grouped), or grouped; ordered
+/// and paged in SQL.
 async fn error_rows(
     core: &Core,
     scope: &QueryScope,
@@ -75,15 +77,15 @@ async fn error_rows(
 ) -> CoreResult<Vec<GroupRow>> {
     let columns = selection.columns();
     let order = error_order(selection, sort);
-    let found = if selection.is_aggregate() {
+    let found = if !selection.is_aggregate() || columns.contains(&Column::Id) {
+        store::error_rows(&core.db, &scope.filters, &columns, order, page).await?
+    } else {
         let grouping = Grouping {
             columns,
             ..Grouping::default()
         };
         let users = functions(selection).contains(&Function::CountUniqueUsers);
         store::error_groups(&core.db, &scope.filters, &grouping, users, order, page).await?
-    } else {
-        store::error_rows(&core.db, &scope.filters, &columns, order, page).await?
     };
     Ok(found
         .into_iter()
@@ -102,11 +104,12 @@ async fn error_rows(
 
 /// The database's order for a sort of errors; by default the most frequent groups, or the newest events.
 fn error_order(selection: &Selection, sort: Option<Sort>) -> ErrorOrder {
+    let per_event = !selection.is_aggregate() || selection.columns().contains(&Column::Id);
     let Some(sort) = sort else {
-        return if selection.is_aggregate() {
-            ErrorOrder::Count(true)
-        } else {
+        return if per_event {
             ErrorOrder::LastSeen(true)
+        } else {
+            ErrorOrder::Count(true)
         };
     };
     let descending = sort.descending;
