@@ -12,8 +12,8 @@ pub use series::{series, Series, SeriesAnswer, SeriesRequest};
 
 use crate::domain::accounts::Scope;
 use crate::domain::discover::{
-    parse_event_query, resolve_kinds, Column, Dataset, EventQuery, Field, FieldKind, FieldValue, Kind, Pattern,
-    Selection, ValueContext, Window,
+    parse_event_query, resolve_kinds, Column, Condition, Dataset, EventQuery, Field, FieldKind, FieldValue, Kind,
+    Pattern, Selection, ValueContext, Window,
 };
 use crate::domain::short_id::{encode_short_id, parse_short_id};
 use crate::domain::{IssueId, ProjectId};
@@ -196,13 +196,7 @@ impl QueryScope {
                 .all(|c| c.values.iter().any(|v| v.matches(&p.slug)) != c.negated)
         });
         let (by_issue, conditions): (Vec<_>, Vec<_>) = conditions.into_iter().partition(|c| c.column == Column::Issue);
-        let issues = by_issue
-            .iter()
-            .map(|c| IssueCondition {
-                negated: c.negated,
-                issues: c.values.iter().filter_map(|v| short_id_in(&projects, v)).collect(),
-            })
-            .collect();
+        let issues = by_issue.iter().map(|c| issue_condition(&projects, c)).collect();
         if projects.is_empty() || query.matches_nothing {
             kinds.clear();
         }
@@ -236,6 +230,18 @@ impl QueryScope {
             slugs: self.projects.iter().map(|p| (p.id.get(), p.slug.clone())).collect(),
             short_ids: HashMap::new(),
         }
+    }
+}
+
+/// `issue:WEB-1A` as the (project, number) pairs of the projects being read.
+fn issue_condition(projects: &[Project], condition: &Condition) -> IssueCondition {
+    IssueCondition {
+        negated: condition.negated,
+        issues: condition
+            .values
+            .iter()
+            .filter_map(|v| short_id_in(projects, v))
+            .collect(),
     }
 }
 

@@ -11,8 +11,8 @@ use crate::domain::discover::{
 };
 use crate::store::discover::{Cell, GroupMatch, Grouping};
 
-use super::groups::{self, functions};
-use super::{Access, Core, CoreError, CoreResult, EventFilter, Parsed, QueryScope};
+use super::groups::{self, functions, GroupRow};
+use super::{Access, Core, CoreError, CoreResult, EventFilter, Names, Parsed, QueryScope};
 
 /// Rows a series reads at most: its buckets times its groups are bounded by the interval rules, this only
 /// guards against a mistake.
@@ -168,6 +168,28 @@ impl Plot<'_> {
     }
 }
 
+/// A top group's series name: its values, by field name (Sentry's `create_result_key`).
+fn group_name(fields: &Selection, names: &Names, row: &GroupRow) -> String {
+    let columns = fields.columns();
+    let values: Vec<FieldValue> = columns
+        .iter()
+        .zip(&row.cells)
+        .map(|(column, cell)| names.column_value(*column, Some(cell)))
+        .collect();
+    let named: Vec<(&str, &FieldValue)> = fields
+        .fields
+        .iter()
+        .zip(
+            fields
+                .fields
+                .iter()
+                .map(|f| columns.iter().position(|c| Some(*c) == f.column())),
+        )
+        .filter_map(|(field, at)| Some((field.name.as_str(), &values[at?])))
+        .collect();
+    group_key(&named)
+}
+
 /// The top `limit` groups of `fields`' columns (ranked by `sort`, by default the first y axis, largest
 /// first), a series each, and unless excluded the "Other" series of everything else.
 async fn top_series(
@@ -207,24 +229,7 @@ async fn top_series(
     let mut series: Vec<Series> = top
         .iter()
         .enumerate()
-        .map(|(order, row)| {
-            let values: Vec<FieldValue> = columns
-                .iter()
-                .zip(&row.cells)
-                .map(|(column, cell)| names.column_value(*column, Some(cell)))
-                .collect();
-            let named: Vec<(&str, &FieldValue)> = fields
-                .fields
-                .iter()
-                .filter_map(|f| {
-                    Some((
-                        f.name.as_str(),
-                        &values[columns.iter().position(|c| Some(*c) == f.column())?],
-                    ))
-                })
-                .collect();
-            plot.series(group_key(&named), order, bucketed.get(&row.cells))
-        })
+        .map(|(order, row)| plot.series(group_name(fields, &names, row), order, bucketed.get(&row.cells)))
         .collect();
     if !exclude_other && top.len() == limit {
         let other = Grouping {
