@@ -64,6 +64,7 @@ pub struct Table {
 #[tracing::instrument(skip_all, fields(organization = access.organization.id.get()))]
 pub async fn table(core: &Core, access: &Access, request: &TableRequest) -> CoreResult<Table> {
     access.require(Scope::EventRead)?;
+    check_dataset(&request.filter)?;
     let selection = Selection::parse(&request.fields).map_err(CoreError::invalid)?;
     let sort = selection.sort(request.sort.as_deref()).map_err(CoreError::invalid)?;
     let parsed = Parsed::read(&request.filter, &selection)?;
@@ -105,6 +106,14 @@ pub async fn tag_keys(core: &Core, access: &Access, filter: &EventFilter) -> Cor
     let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
     let keys = store::tag_keys(&core.db, &ids, window.start_ms, window.end_ms).await?;
     Ok(keys.into_iter().map(|(key, events)| TagKey { key, events }).collect())
+}
+
+/// The dataset is checked before the fields, so that `dataset=spans` (Grafana's Spans queries) is told
+/// that spans are not stored rather than that a span field is unknown.
+fn check_dataset(filter: &EventFilter) -> CoreResult<()> {
+    Dataset::parse(filter.dataset.as_deref())
+        .map(drop)
+        .map_err(CoreError::invalid)
 }
 
 fn window_of(filter: &EventFilter) -> CoreResult<Window> {

@@ -303,7 +303,7 @@ async fn unsupported_fields_and_keys_are_a_400_naming_them(backend: Backend) {
         ),
         (vec![("field", "id"), ("field", "p95()")], "errors cannot answer p95()"),
         (
-            vec![("field", "count()"), ("dataset", "spans")],
+            vec![("field", "span.op"), ("dataset", "spans"), ("useRpc", "1")],
             "dataset must be one of",
         ),
     ] {

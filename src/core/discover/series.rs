@@ -62,6 +62,7 @@ pub struct SeriesAnswer {
 #[tracing::instrument(skip_all, fields(organization = access.organization.id.get()))]
 pub async fn series(core: &Core, access: &Access, request: &SeriesRequest) -> CoreResult<SeriesAnswer> {
     access.require(Scope::EventRead)?;
+    super::check_dataset(&request.filter)?;
     let y_axis = parse_y_axis(&request.y_axis)?;
     let top = parse_top_events(request.top_events.as_deref()).map_err(CoreError::invalid)?;
     let mut asked: Vec<String> = y_axis.fields.iter().map(|f| f.name.clone()).collect();
