@@ -35,20 +35,27 @@ impl ApiState {
 
 pub fn router(state: ApiState) -> Router {
     use routes::{
-        alert_channels as channels, alert_rules as rules, events, index, issues, lookups, project_filters, projects,
-        releases, stats,
+        alert_channels as channels, alert_rules as rules, discover, events, index, issues, lookups, project_filters,
+        projects, releases, stats, teams,
     };
     Router::new()
         .route("/api/0/", get(index::root))
         .route("/api/0/organizations/", get(index::organizations))
         .route("/api/0/organizations/{org}/", get(index::get_organization))
         .route("/api/0/organizations/{org}/stats_v2/", get(stats::stats_v2))
+        .route("/api/0/organizations/{org}/events/", get(discover::events))
+        .route("/api/0/organizations/{org}/events-stats/", get(discover::events_stats))
+        .route("/api/0/organizations/{org}/tags/", get(discover::tags))
+        .route("/api/0/organizations/{org}/teams/", get(teams::organization_teams))
         .route("/api/0/projects/", get(projects::all_projects))
         .route(
             "/api/0/organizations/{org}/projects/",
             get(projects::organization_projects),
         )
-        .route("/api/0/teams/{org}/{team}/projects/", post(projects::create))
+        .route(
+            "/api/0/teams/{org}/{team}/projects/",
+            get(projects::team_projects).post(projects::create),
+        )
         .route(
             "/api/0/projects/{org}/{project}/",
             get(projects::detail).put(project_filters::update_project),

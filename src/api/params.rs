@@ -103,6 +103,19 @@ impl RequestParams {
         HeaderValue::from_str(&link).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
+    /// The `Link` header of an offset-paged listing (Sentry's `0:<offset>:<is_prev>` cursors, as its
+    /// Discover endpoints page).
+    pub fn offset_link_header(&self, base_url: &url::Url, offset: i64, limit: i64, more: bool) -> HeaderValue {
+        let previous = format!("0:{}:1", (offset - limit).max(0));
+        let next = format!("0:{}:0", offset + limit);
+        let link = format!(
+            "{}, {}",
+            self.link_entry(base_url, &previous, "previous", offset > 0),
+            self.link_entry(base_url, &next, "next", more),
+        );
+        HeaderValue::from_str(&link).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
     fn link_entry(&self, base_url: &url::Url, cursor: &str, rel: &str, results: bool) -> String {
         let mut url = base_url.clone();
         url.set_path(&self.path);

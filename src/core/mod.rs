@@ -8,6 +8,7 @@
 pub mod access;
 pub mod accounts;
 pub mod alerts;
+pub mod discover;
 pub mod events;
 pub mod issues;
 mod keys;

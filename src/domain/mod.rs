@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod chunking;
 pub mod compaction;
+pub mod discover;
 pub mod envelope;
 pub mod event;
 pub mod filters;

@@ -105,5 +105,28 @@ fn mechanism_tags(event: &Event) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How Sentry names a tag key in lists (`get_tag_key_label`): a few known keys by name, the others with
+/// `_` as spaces and each word capitalized (`browser.name` → `Browser.Name`).
+pub fn tag_key_label(key: &str) -> String {
+    match key {
+        "exc_type" => return "Exception Type".to_owned(),
+        "os" => return "OS".to_owned(),
+        "url" => return "URL".to_owned(),
+        "server_name" => return "Server".to_owned(),
+        _ => {}
+    }
+    let mut label = String::with_capacity(key.len());
+    let mut word_start = true;
+    for c in key.replace('_', " ").chars() {
+        if word_start {
+            label.extend(c.to_uppercase());
+        } else {
+            label.extend(c.to_lowercase());
+        }
+        word_start = !c.is_alphabetic();
+    }
+    label
+}
+
 #[cfg(test)]
 mod tests;

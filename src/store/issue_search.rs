@@ -25,7 +25,9 @@ pub enum IssueSort {
 impl IssueSort {
     pub fn parse(name: &str) -> Option<IssueSort> {
         match name {
-            "date" | "" => Some(IssueSort::Date),
+            // Grafana's Sentry data source offers `priority`, which Sentry ranks by recency and frequency
+            // together; here it is the most recently seen first.
+            "date" | "" | "priority" => Some(IssueSort::Date),
             "new" => Some(IssueSort::New),
             "freq" => Some(IssueSort::Freq),
             "user" => Some(IssueSort::User),
@@ -155,7 +157,7 @@ fn push_tag_exists(text: &mut SqlText, key: &str, values: &[String]) {
 }
 
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -6,6 +6,7 @@ pub mod alerts;
 mod batch;
 pub mod compaction;
 mod counters;
+pub mod discover;
 pub mod events;
 pub mod eviction;
 pub mod issue_expiry;

@@ -207,3 +207,14 @@ pub async fn find_team(db: &Db, organization_id: OrganizationId, slug: &str) -> 
     let sql = "SELECT id, slug, name, created_at FROM teams WHERE organization_id = $1 AND slug = $2";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).bind(slug).fetch_optional(pool).await?))
 }
+
+/// The organization's teams (one today, of the organization's slug), by slug.
+pub async fn list_teams(db: &Db, organization_id: OrganizationId) -> Result<Vec<Team>, StoreError> {
+    let sql = "SELECT id, slug, name, created_at FROM teams WHERE organization_id = $1 ORDER BY slug";
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).fetch_all(pool).await?))
+}
+
+pub async fn count_members(db: &Db, organization_id: OrganizationId) -> Result<i64, StoreError> {
+    let sql = "SELECT COUNT(*) FROM members WHERE organization_id = $1";
+    Ok(on_pool!(db, pool => sqlx::query_scalar(sql).bind(organization_id).fetch_one(pool).await?))
+}

@@ -209,6 +209,16 @@ pub async fn list_organization_projects(
     Ok(rows.into_iter().map(project_from_row).collect())
 }
 
+/// The projects a team owns, by slug.
+pub async fn list_team_projects(db: &Db, team_id: i64) -> Result<Vec<Project>, StoreError> {
+    let sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects WHERE id IN (SELECT project_id FROM project_teams WHERE team_id = $1) \
+         ORDER BY slug, id"
+    );
+    let rows: Vec<ProjectRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(team_id).fetch_all(pool).await?);
+    Ok(rows.into_iter().map(project_from_row).collect())
+}
+
 pub async fn find_organization_project(
     db: &Db,
     organization_id: OrganizationId,

@@ -12,6 +12,7 @@ mod common;
 mod alert_delivery;
 mod api_access;
 mod api_alerts;
+mod api_discover;
 mod api_events;
 mod api_issues;
 mod api_lifecycle;

@@ -35,6 +35,23 @@ pub fn team(team: &Team) -> Value {
     })
 }
 
+/// A team as the teams list shows it (Grafana's team picker reads `slug` and `name`). Every member of
+/// the organization is a member of its team.
+pub fn team_detail(team: &Team, member_count: i64, projects: &[Project]) -> Value {
+    let mut value = self::team(team);
+    let projects: Vec<Value> = projects
+        .iter()
+        .map(|p| json!({ "id": p.id.to_string(), "slug": p.slug, "name": p.name, "platform": p.platform }))
+        .collect();
+    value["hasAccess"] = json!(true);
+    value["isMember"] = json!(true);
+    value["isPending"] = json!(false);
+    value["memberCount"] = json!(member_count);
+    value["projects"] = json!(projects);
+    value["avatar"] = json!({ "avatarType": "letter_avatar", "avatarUuid": Value::Null });
+    value
+}
+
 /// The project as lists and details show it; `environments` are those its events carried.
 pub fn project(project: &Project, organization: &Organization, teams: &[Team], environments: &[String]) -> Value {
     let teams: Vec<Value> = teams.iter().map(team).collect();

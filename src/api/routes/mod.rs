@@ -2,6 +2,7 @@
 
 pub mod alert_channels;
 pub mod alert_rules;
+pub mod discover;
 pub mod events;
 mod filters;
 pub mod index;
@@ -12,3 +13,4 @@ pub mod projects;
 pub mod releases;
 mod scope;
 pub mod stats;
+pub mod teams;

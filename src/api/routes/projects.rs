@@ -84,6 +84,24 @@ pub async fn create(
     ))
 }
 
+/// `GET /api/0/teams/{org}/{team}/projects/`: the team's projects (Grafana's "projects" variable).
+pub async fn team_projects(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path((org, team)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let access = caller.org(&org)?;
+    access.require(Scope::ProjectRead)?;
+    let team = organizations::find_team(&state.db, access.organization.id, &team)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut listed = Vec::new();
+    for project in projects::list_team_projects(&state.db, team.id).await? {
+        listed.push(describe(&state.db, &access.organization, &project).await?);
+    }
+    Ok(Json(Value::Array(listed)))
+}
+
 pub async fn keys(
     caller: Caller,
     State(state): State<ApiState>,

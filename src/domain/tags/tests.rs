@@ -129,3 +129,12 @@ fn blank_values_are_no_tag_and_handled_mechanisms_say_yes() {
     let expected = pairs(&[("handled", "yes"), ("level", "error"), ("user", "ip:192.0.2.1")]);
     assert_eq!(event_tags(&event), expected);
 }
+
+#[test]
+fn tag_keys_are_labelled_as_sentry_labels_them() {
+    assert_eq!(tag_key_label("browser"), "Browser");
+    assert_eq!(tag_key_label("browser.name"), "Browser.Name");
+    assert_eq!(tag_key_label("server_name"), "Server");
+    assert_eq!(tag_key_label("os"), "OS");
+    assert_eq!(tag_key_label("my_custom_tag"), "My Custom Tag");
+}
