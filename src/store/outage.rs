@@ -80,6 +80,7 @@ fn sqlite_outage(extended: i32) -> Option<Outage> {
 pub async fn probe_write(db: &Db) -> Result<(), StoreError> {
     let sql = "INSERT INTO write_probe (id, written_at) VALUES (1, $1) \
                ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at";
+    let _turn = db.write_turn().await?;
     on_pool!(db, pool => sqlx::query(sql).bind(now_ms()).execute(pool).await?.rows_affected());
     Ok(())
 }

@@ -66,6 +66,7 @@ pub async fn add_counts(db: &Db, counters: &[CounterDelta]) -> Result<Vec<i64>, 
 /// Deletes the counters whose window ended before `before_ms`; returns how many.
 pub async fn delete_ended_counters(db: &Db, before_ms: i64) -> Result<u64, StoreError> {
     let sql = "DELETE FROM rate_counters WHERE window_end < $1";
+    let _turn = db.write_turn().await?;
     Ok(on_pool!(db, pool => sqlx::query(sql).bind(before_ms).execute(pool).await?.rows_affected()))
 }
 

@@ -63,6 +63,9 @@ pub async fn take_lease(db: &Db, job: &str, holder: &str, now_ms: i64, until_ms:
     let sql = "INSERT INTO job_leases (name, holder, until) VALUES ($1, $2, $3) \
                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
                WHERE job_leases.until < $4 OR job_leases.holder = excluded.holder";
+    // In turn with the other writers: waiting in SQLite's busy handler instead, it lost the lock to them
+    // for seconds at a time while a sweep and ingest kept it busy.
+    let _turn = db.write_turn().await?;
     let taken = on_pool!(db, pool => sqlx::query(sql)
         .bind(job)
         .bind(holder)
