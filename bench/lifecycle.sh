@@ -236,7 +236,9 @@ seed_expiry() {
     copy=$(seed_copy)
     if [[ $DB == sqlite && -f $(db_file "$copy") ]]; then
         log "expiry: the seeded database from $(db_file "$copy")"
-        fresh_db $name
+        # Not fresh_db: its migrated empty database may leave a write-ahead log behind, which SQLite would
+        # replay over the copy (the server then saw an empty database).
+        rm -f "$(db_file $name)" "$(db_file $name)-wal" "$(db_file $name)-shm"
         cp "$(db_file "$copy")" "$(db_file $name)"
         return
     fi
