@@ -23,7 +23,7 @@ use crate::core::transaction_bodies::BodySettings;
 use crate::core::{projects, Core};
 use crate::domain::performance::SamplingRules;
 use crate::health::DbHealth;
-use crate::ingest::transaction_writer::spawn_transaction_writer;
+use crate::ingest::transaction_writer::{spawn_transaction_writer, TransactionWriterSettings};
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
 use crate::ingest::{Ingest, IngestSettings};
 use crate::notify::{Notifier, NotifySettings};
@@ -88,8 +88,11 @@ impl App {
         let (transactions, transaction_writer_task) = spawn_transaction_writer(
             db.clone(),
             config.queue_capacity,
-            config.batch_size,
-            core.bodies.sampling,
+            TransactionWriterSettings {
+                batch_size: config.batch_size,
+                rules: core.bodies.sampling,
+                rolled_up: metrics.transactions_rolled_up.clone(),
+            },
         );
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.

@@ -92,6 +92,7 @@ pub struct Metrics {
     pub events_accepted: IntCounter,
     pub events_stored: IntCounter,
     pub events_duplicate: IntCounter,
+    pub transactions_rolled_up: IntCounter,
     pub events_rejected: IntCounterVec,
     pub items_dropped: IntCounterVec,
     pub queue_depth: IntGauge,
@@ -122,6 +123,11 @@ impl Metrics {
             events_duplicate: IntCounter::new(
                 "faultline_events_duplicate_total",
                 "Re-sent events whose id was already stored",
+            )
+            .unwrap(),
+            transactions_rolled_up: IntCounter::new(
+                "faultline_transactions_rolled_up_total",
+                "Transactions committed to the performance rollups",
             )
             .unwrap(),
             events_rejected: IntCounterVec::new(
@@ -232,6 +238,7 @@ impl Metrics {
             Box::new(self.events_accepted.clone()),
             Box::new(self.events_stored.clone()),
             Box::new(self.events_duplicate.clone()),
+            Box::new(self.transactions_rolled_up.clone()),
             Box::new(self.events_rejected.clone()),
             Box::new(self.items_dropped.clone()),
             Box::new(self.queue_depth.clone()),

@@ -1,7 +1,9 @@
-//! Ingest benchmark: replays the real-SDK corpus (gzip, fresh event ids and timestamps) against a running Faultline
-//! and reports acknowledged and stored events/s, latency percentiles and the server's peak RSS. Standalone: it talks
-//! to the server over HTTP only. Example, with the server's pid in `$PID`:
-//! `faultline-bench --dsn http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1 --events 50000 --server-pid $PID`
+//! Ingest benchmark: replays recorded real-SDK envelopes (gzip, fresh ids and times) against a running Faultline
+//! and reports acknowledged requests, what the server stored (error events) and rolled up (transactions) per
+//! second, latency percentiles and the server's peak RSS. Three loads: errors (the Python SDK corpus), the
+//! Django shop's transactions (`--transactions`), or errors with transactions beside them at a multiple of
+//! their rate (`--transaction-ratio`). Standalone: it talks to the server over HTTP only. With the server's pid
+//! in `$PID`: `faultline-bench --dsn http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1 --server-pid $PID`
 
 // A benchmark tool: its tasks live as long as its one run.
 #![allow(clippy::disallowed_methods)]
@@ -10,6 +12,10 @@
 mod corpus;
 #[path = "faultline-bench/probes.rs"]
 mod probes;
+#[path = "faultline-bench/refresh.rs"]
+mod refresh;
+#[path = "faultline-bench/report.rs"]
+mod report;
 #[path = "faultline-bench/send.rs"]
 mod send;
 #[path = "faultline-bench/sink.rs"]
@@ -26,75 +32,151 @@ use clap::Parser;
 use reqwest::header::HeaderValue;
 use reqwest::Url;
 
-use probes::{RssSampler, StoredProgress};
+use corpus::Kind;
+use probes::{Counters, Progress, RssSampler};
 use send::{SendPlan, SendStats};
 
 const CLIENT_NAME: &str = "faultline-bench/0.1";
 
-/// Replay the real-SDK corpus against a running Faultline server and report its ingest throughput.
+/// Replay recorded real-SDK envelopes against a running Faultline server and report its ingest throughput.
 #[derive(Parser, Debug)]
 #[command(name = "faultline-bench", version)]
 struct Args {
     /// DSN of the target project, e.g. http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1
     #[arg(long, env = "FAULTLINE_BENCH_DSN")]
     dsn: String,
-    /// Directory whose `*.envelope` files are replayed instead of the Python SDK corpus compiled in.
+    /// Directory whose `*.envelope` files' error events are replayed instead of the Python SDK corpus compiled in.
     #[arg(long)]
     corpus: Option<PathBuf>,
-    /// Total number of envelopes to send.
+    /// Replay transactions (the Django shop's, compiled in) instead of errors; the rate that counts is then
+    /// transactions rolled up per second.
+    #[arg(long, conflicts_with_all = ["corpus", "transaction_ratio"])]
+    transactions: bool,
+    /// Directory whose `*.envelope` files' transaction items are replayed instead of the Django shop's.
+    #[arg(long)]
+    transaction_corpus: Option<PathBuf>,
+    /// Mixed load: besides the errors, send transactions at this many times `--rate` (and `--events`), from
+    /// workers of their own; errors and transactions are reported apart.
+    #[arg(long, requires = "rate")]
+    transaction_ratio: Option<f64>,
+    /// Requests in flight at once for the transactions of `--transaction-ratio` [default: --concurrency].
+    #[arg(long)]
+    transaction_concurrency: Option<usize>,
+    /// Total number of envelopes to send (prepared before sending).
     #[arg(long, default_value_t = 50_000)]
     events: usize,
     /// Number of requests in flight at once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Target overall rate in events/s; without it, events are sent as fast as possible.
+    /// Target overall rate in envelopes/s; without it, they are sent as fast as possible.
     #[arg(long)]
     rate: Option<f64>,
+    /// Stop sending after this many seconds, even if prepared envelopes are left.
+    #[arg(long)]
+    duration: Option<f64>,
     /// PID of the server, whose resident memory (VmRSS, VmHWM) is sampled every 50 ms.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Prometheus endpoint exposing `faultline_events_stored_total` [default: http://host:port/metrics of the DSN].
+    /// Prometheus endpoint exposing `faultline_events_stored_total` and `faultline_transactions_rolled_up_total`
+    /// [default: http://host:port/metrics of the DSN].
     #[arg(long)]
     metrics_url: Option<String>,
     /// Also listen here as the webhook that alert rules send to (see `faultline bench-rules`), and report
     /// how many alert messages arrived.
     #[arg(long)]
     sink: Option<std::net::SocketAddr>,
-    /// Write every request here as CSV `unix_ms,latency_ms,status` (when it began; status 0: no answer), so a
-    /// script can take percentiles over a window of its own (e.g. while a retention sweep runs).
+    /// Write every request of the first stream here as CSV `unix_ms,latency_ms,status` (when it began;
+    /// status 0: no answer), so a script can take percentiles over a window of its own (e.g. while a
+    /// retention sweep runs).
     #[arg(long)]
     timeline: Option<PathBuf>,
 }
 
-/// Where envelopes go and where the stored counter is read, derived from the DSN.
+/// Where envelopes go and where the counters are read, derived from the DSN.
 struct Target {
     envelope_url: Url,
     metrics_url: Url,
     public_key: String,
 }
 
+/// One stream of envelopes: errors or transactions, with its own count, rate and workers.
+struct Stream {
+    kind: Kind,
+    corpus: Option<PathBuf>,
+    events: usize,
+    rate: Option<f64>,
+    concurrency: usize,
+}
+
+/// What one stream's requests got back.
+struct StreamOutcome {
+    stream: Stream,
+    stats: SendStats,
+}
+
 /// Everything measured during one run.
 struct Outcome {
-    stats: SendStats,
+    /// The first stream (errors, or transactions alone), then the transactions beside the errors, if any.
+    streams: Vec<StreamOutcome>,
     elapsed: Duration,
-    stored: Option<StoredProgress>,
+    progress: Option<Progress>,
     peak_rss_kb: Option<u64>,
     alert_messages: Option<usize>,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.events == 0 || args.concurrency == 0 || args.rate.is_some_and(|rate| rate <= 0.0) {
-        bail!("--events and --concurrency must be at least 1 and --rate must be positive");
-    }
+    let streams = plan_streams(&args)?;
     let target = parse_target(&args.dsn, args.metrics_url.as_deref())?;
-    let bodies = prepare_bodies(&args)?;
-    let outcome = tokio::runtime::Runtime::new()?.block_on(measure(&args, &target, bodies))?;
-    print_report(&args, &target, &outcome);
-    if outcome.stats.acked == 0 {
-        bail!("no event was acknowledged");
+    let bodies = streams.iter().map(prepare_bodies).collect::<Result<Vec<_>>>()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let outcome = runtime.block_on(measure(&args, &target, streams.into_iter().zip(bodies).collect()))?;
+    report::print_report(&args, &target, &outcome);
+    if outcome.streams.iter().all(|stream| stream.stats.acked == 0) {
+        bail!("no envelope was acknowledged");
     }
     Ok(())
+}
+
+/// The streams the arguments ask for: errors or transactions, and with `--transaction-ratio` transactions
+/// beside the errors.
+fn plan_streams(args: &Args) -> Result<Vec<Stream>> {
+    let positive = |value: Option<f64>| value.map_or(true, |value| value > 0.0);
+    if args.events == 0 || args.concurrency == 0 || args.transaction_concurrency == Some(0) {
+        bail!("--events and the concurrencies must be at least 1");
+    }
+    if !positive(args.rate) || !positive(args.duration) || !positive(args.transaction_ratio) {
+        bail!("--rate, --duration and --transaction-ratio must be positive");
+    }
+    let first_kind = if args.transactions {
+        Kind::Transactions
+    } else {
+        Kind::Errors
+    };
+    let mut streams = vec![Stream {
+        kind: first_kind,
+        corpus: corpus_dir(args, first_kind),
+        events: args.events,
+        rate: args.rate,
+        concurrency: args.concurrency,
+    }];
+    if let Some(ratio) = args.transaction_ratio {
+        streams.push(Stream {
+            kind: Kind::Transactions,
+            corpus: corpus_dir(args, Kind::Transactions),
+            events: ((args.events as f64 * ratio).round() as usize).max(1),
+            rate: args.rate.map(|rate| rate * ratio),
+            concurrency: args.transaction_concurrency.unwrap_or(args.concurrency),
+        });
+    }
+    Ok(streams)
+}
+
+fn corpus_dir(args: &Args, kind: Kind) -> Option<PathBuf> {
+    match kind {
+        Kind::Errors => args.corpus.clone(),
+        Kind::Transactions => args.transaction_corpus.clone(),
+    }
 }
 
 fn parse_target(dsn: &str, metrics_url: Option<&str>) -> Result<Target> {
@@ -132,17 +214,15 @@ fn parse_target(dsn: &str, metrics_url: Option<&str>) -> Result<Target> {
     })
 }
 
-fn prepare_bodies(args: &Args) -> Result<Vec<Bytes>> {
+fn prepare_bodies(stream: &Stream) -> Result<Vec<Bytes>> {
     let started = Instant::now();
-    let corpus = match &args.corpus {
-        Some(dir) => corpus::load_corpus(dir)?,
-        None => corpus::embedded_corpus()?,
-    };
-    let bodies = corpus::build_bodies(&corpus, args.events)?;
+    let corpus = corpus::load(stream.kind, stream.corpus.as_deref())?;
+    let bodies = corpus::build_bodies(&corpus, stream.events)?;
     let total_bytes: usize = bodies.iter().map(Bytes::len).sum();
     println!(
-        "prepared {} bodies from {} corpus envelopes in {:.2} s (average {:.0} bytes gzip)",
+        "prepared {} {} bodies from {} corpus items in {:.2} s (average {:.0} bytes gzip)",
         bodies.len(),
+        stream.kind.label(),
         corpus.len(),
         started.elapsed().as_secs_f64(),
         total_bytes as f64 / bodies.len() as f64
@@ -150,10 +230,11 @@ fn prepare_bodies(args: &Args) -> Result<Vec<Bytes>> {
     Ok(bodies)
 }
 
-async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Outcome> {
+async fn measure(args: &Args, target: &Target, streams: Vec<(Stream, Vec<Bytes>)>) -> Result<Outcome> {
+    let concurrency: usize = streams.iter().map(|(stream, _)| stream.concurrency).sum();
     let client = reqwest::Client::builder()
         .user_agent(CLIENT_NAME)
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(concurrency)
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -161,35 +242,49 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         Some(address) => Some(sink::Sink::start(address).await?),
         None => None,
     };
-    let stored_before = read_stored_or_warn(&client, &target.metrics_url).await;
+    let counters_before = read_counters_or_warn(&client, &target.metrics_url).await;
     let sampler = args.server_pid.map(RssSampler::start).transpose()?;
     let auth = format!(
         "Sentry sentry_version=7, sentry_key={}, sentry_client={CLIENT_NAME}",
         target.public_key
     );
-    let plan = Arc::new(SendPlan {
-        client: client.clone(),
-        envelope_url: target.envelope_url.clone(),
-        auth: HeaderValue::from_str(&auth).context("the DSN key is not a valid header value")?,
-        bodies,
-        next: AtomicUsize::new(0),
-        start: Instant::now(),
-        rate: args.rate,
-    });
+    let auth = HeaderValue::from_str(&auth).context("the DSN key is not a valid header value")?;
+    let start = Instant::now();
+    let deadline = args.duration.map(|seconds| start + Duration::from_secs_f64(seconds));
+    let plans: Vec<(Stream, Arc<SendPlan>)> = streams
+        .into_iter()
+        .map(|(stream, bodies)| {
+            let plan = SendPlan {
+                client: client.clone(),
+                envelope_url: target.envelope_url.clone(),
+                auth: auth.clone(),
+                bodies,
+                next: AtomicUsize::new(0),
+                start,
+                rate: stream.rate,
+                deadline,
+            };
+            (stream, Arc::new(plan))
+        })
+        .collect();
     let start_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_millis());
-    println!("sending {} envelopes to {} ...", plan.bodies.len(), target.envelope_url);
-    let stats = send::run_send_phase(plan.clone(), args.concurrency).await?;
-    let elapsed = plan.start.elapsed();
+    let total: usize = plans.iter().map(|(_, plan)| plan.bodies.len()).sum();
+    println!("sending {total} envelopes to {} ...", target.envelope_url);
+    let phases = plans
+        .iter()
+        .map(|(stream, plan)| send::run_send_phase(plan.clone(), stream.concurrency));
+    let all_stats = futures::future::try_join_all(phases).await?;
+    let elapsed = start.elapsed();
     if let Some(path) = &args.timeline {
-        write_timeline(path, start_unix_ms, &stats.timeline)
+        write_timeline(path, start_unix_ms, &all_stats[0].timeline)
             .with_context(|| format!("cannot write the timeline {}", path.display()))?;
     }
-    let stored = match stored_before {
-        Some(before) => probes::wait_for_stored(&client, &target.metrics_url, before, plan.start)
+    let progress = match counters_before {
+        Some(before) => probes::wait_for_settled(&client, &target.metrics_url, before, start)
             .await
-            .inspect_err(|error| eprintln!("warning: stored counter lost: {error:#}"))
+            .inspect_err(|error| eprintln!("warning: the server's counters were lost: {error:#}"))
             .ok(),
         None => None,
     };
@@ -198,10 +293,15 @@ async fn measure(args: &Args, target: &Target, bodies: Vec<Bytes>) -> Result<Out
         // The notifier sends after the commit; give the last alert messages a moment to arrive.
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    let streams = plans
+        .into_iter()
+        .zip(all_stats)
+        .map(|((stream, _), stats)| StreamOutcome { stream, stats })
+        .collect();
     Ok(Outcome {
-        stats,
+        streams,
         elapsed,
-        stored,
+        progress,
         peak_rss_kb,
         alert_messages: sink.map(|sink| sink.received()),
     })
@@ -226,81 +326,14 @@ fn write_timeline(path: &std::path::Path, start_unix_ms: u128, timeline: &[send:
     Ok(())
 }
 
-/// A missing /metrics only costs the stored rate, so the run goes on without it.
-async fn read_stored_or_warn(client: &reqwest::Client, metrics_url: &Url) -> Option<f64> {
-    probes::read_stored(client, metrics_url)
+/// A missing /metrics only costs the stored and rolled-up rates, so the run goes on without them.
+async fn read_counters_or_warn(client: &reqwest::Client, metrics_url: &Url) -> Option<Counters> {
+    probes::read_counters(client, metrics_url)
         .await
         .inspect_err(|error| {
-            eprintln!("warning: cannot read {metrics_url}: {error:#}; stored events/s is not measured");
+            eprintln!("warning: cannot read {metrics_url}: {error:#}; stored and rolled-up rates are not measured");
         })
         .ok()
-}
-
-/// Unknown values print as `n/a`, also in the RESULT line.
-fn or_na(value: Option<f64>, decimals: usize) -> String {
-    value.map_or_else(|| "n/a".to_owned(), |value| format!("{value:.decimals$}"))
-}
-
-fn print_report(args: &Args, target: &Target, outcome: &Outcome) {
-    let stats = &outcome.stats;
-    let acked_per_s = stats.acked as f64 / outcome.elapsed.as_secs_f64();
-    let latency = |fraction| or_na(stats.latency_ms(fraction), 2);
-    let stored = or_na(outcome.stored.as_ref().map(|stored| stored.delta), 0);
-    let stored_per_s = or_na(outcome.stored.as_ref().map(|stored| stored.per_second), 1);
-    let peak_rss_mb = or_na(outcome.peak_rss_kb.map(|kb| kb as f64 / 1024.0), 1);
-    let first_error = stats
-        .first_error
-        .as_deref()
-        .map_or(String::new(), |e| format!(" (first: {e})"));
-    println!("\n== faultline-bench ==");
-    println!(
-        "target          {} (metrics {})",
-        target.envelope_url, target.metrics_url
-    );
-    println!(
-        "parameters      events={} concurrency={} rate={} corpus={}",
-        args.events,
-        args.concurrency,
-        or_na(args.rate, 0),
-        args.corpus
-            .as_deref()
-            .map_or("python (compiled in)".into(), |dir| dir.display().to_string())
-    );
-    println!("sent            {}", stats.sent());
-    println!("acknowledged    {} (2xx)", stats.acked);
-    println!("rejected (429)  {}", stats.rejected_429);
-    println!("other statuses  {:?}", stats.other_statuses);
-    println!("errors          {}{first_error}", stats.errors);
-    println!("elapsed         {:.3} s", outcome.elapsed.as_secs_f64());
-    println!("acked/s         {acked_per_s:.1}");
-    println!("stored          {stored} events, stored/s {stored_per_s}");
-    println!(
-        "latency (2xx)   p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
-        latency(0.5),
-        latency(0.9),
-        latency(0.99),
-        latency(1.0)
-    );
-    println!("peak RSS        {peak_rss_mb} MB");
-    if let Some(messages) = outcome.alert_messages {
-        println!("alert messages  {messages} received by the sink");
-    }
-    print_result_line(stats, acked_per_s, &stored_per_s, &peak_rss_mb);
-}
-
-/// One line for scripts: `key=value` pairs, unknown values as `n/a`.
-fn print_result_line(stats: &SendStats, acked_per_s: f64, stored_per_s: &str, peak_rss_mb: &str) {
-    let latency = |fraction| or_na(stats.latency_ms(fraction), 2);
-    println!(
-        "RESULT acked_per_s={acked_per_s:.1} stored_per_s={stored_per_s} p50_ms={} p99_ms={} \
-         peak_rss_mb={peak_rss_mb} sent={} acked={} rejected_429={} errors={}",
-        latency(0.5),
-        latency(0.99),
-        stats.sent(),
-        stats.acked,
-        stats.rejected_429,
-        stats.errors
-    );
 }
 
 #[cfg(test)]
@@ -329,6 +362,47 @@ mod tests {
     fn explicit_metrics_url_wins() {
         let target = parse_target("http://k@h:1/1", Some("http://h:2/m")).expect("valid");
         assert_eq!(target.metrics_url.as_str(), "http://h:2/m");
+    }
+
+    fn args(extra: &[&str]) -> Args {
+        let dsn = ["faultline-bench", "--dsn", "http://k@h:1/1"];
+        Args::try_parse_from(dsn.iter().chain(extra)).expect("valid arguments")
+    }
+
+    #[test]
+    fn a_transaction_ratio_adds_a_transaction_stream_at_that_multiple() {
+        let streams = plan_streams(&args(&[
+            "--events",
+            "1000",
+            "--rate",
+            "500",
+            "--transaction-ratio",
+            "5",
+            "--concurrency",
+            "8",
+        ]))
+        .expect("plan");
+        let shape: Vec<_> = streams
+            .iter()
+            .map(|s| (s.kind, s.events, s.rate, s.concurrency))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (Kind::Errors, 1000, Some(500.0), 8),
+                (Kind::Transactions, 5000, Some(2500.0), 8)
+            ]
+        );
+    }
+
+    #[test]
+    fn transactions_alone_are_one_stream_and_a_ratio_needs_a_rate() {
+        let streams = plan_streams(&args(&["--transactions"])).expect("plan");
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0].kind, Kind::Transactions);
+        let dsn = ["faultline-bench", "--dsn", "http://k@h:1/1", "--transaction-ratio", "5"];
+        assert!(Args::try_parse_from(dsn).is_err());
+        assert!(plan_streams(&args(&["--duration", "0"])).is_err());
     }
 
     #[test]

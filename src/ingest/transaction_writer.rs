@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use prometheus::IntCounter;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::performance::record_transactions;
@@ -43,22 +44,34 @@ impl TransactionQueue {
     }
 }
 
-/// Starts the transaction writer, keeping the bodies `rules` choose. It ends once every queue handle is
-/// dropped and the queue is drained.
+/// How the transaction writer works: its batch size, the bodies it keeps, and the counter of transactions
+/// it has committed (`faultline_transactions_rolled_up_total`).
+pub struct TransactionWriterSettings {
+    pub batch_size: usize,
+    pub rules: SamplingRules,
+    pub rolled_up: IntCounter,
+}
+
+/// Starts the transaction writer. It ends once every queue handle is dropped and the queue is drained.
 pub fn spawn_transaction_writer(
     db: Db,
     capacity: usize,
-    batch_size: usize,
-    rules: SamplingRules,
+    settings: TransactionWriterSettings,
 ) -> (TransactionQueue, tokio::task::JoinHandle<()>) {
     let (queue, jobs) = mpsc::channel(capacity.max(1));
     // The caller owns the handle and awaits it at shutdown, after the router is gone.
     #[allow(clippy::disallowed_methods)]
-    let task = tokio::spawn(run(db, jobs, batch_size.max(1), rules));
+    let task = tokio::spawn(run(db, jobs, settings));
     (TransactionQueue { queue }, task)
 }
 
-async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, rules: SamplingRules) {
+async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, settings: TransactionWriterSettings) {
+    let TransactionWriterSettings {
+        batch_size,
+        rules,
+        rolled_up,
+    } = settings;
+    let batch_size = batch_size.max(1);
     let mut waiting = Vec::with_capacity(batch_size);
     while jobs.recv_many(&mut waiting, batch_size).await > 0 {
         let (batch, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut waiting)
@@ -71,7 +84,10 @@ async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, batch_size: usize, rules: Sa
             Err(_) => Err(StoreError::TimedOut(BATCH_TIMEOUT)),
         };
         let answer = match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                rolled_up.inc_by(batch.len() as u64);
+                Ok(())
+            }
             Err(error) => {
                 tracing::error!(%error, transactions = batch.len(), "transactions could not be stored");
                 Err(error.outage())

@@ -1,7 +1,8 @@
 //! Transactions, on both databases: a `transaction` item takes its own path (never the error grouper),
 //! is rolled up per name and minute with its failures, duration histogram and time per span kind, is
-//! counted as an accepted transaction and no longer announced as not stored; URL-sourced names are
-//! parameterized; broken times are a 400 with a sentence; a flood of spans is stored, its excess dropped.
+//! counted as an accepted transaction and in `faultline_transactions_rolled_up_total`, and is no longer
+//! announced as not stored; URL-sourced names are parameterized; broken times are a 400 with a sentence;
+//! a flood of spans is stored, its excess dropped.
 
 use crate::common;
 
@@ -60,6 +61,12 @@ async fn transactions_are_rolled_up_not_grouped(backend: Backend) {
         events::count_events(&app.db, app.project_id).await.unwrap(),
         0,
         "no error event"
+    );
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("\nfaultline_transactions_rolled_up_total 4\n"),
+        "the four answered transactions are counted as rolled up:\n{metrics}"
     );
     let rolled = summaries(&app.db, app.project_id, 0, None).await.unwrap();
     assert_eq!(rolled.len(), 1, "{rolled:?}");

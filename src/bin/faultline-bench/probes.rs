@@ -1,4 +1,5 @@
-//! What the benchmark observes of the server besides responses: the stored-events counter and resident memory.
+//! What the benchmark observes of the server besides responses: its counters of stored events and of
+//! transactions rolled up, and its resident memory.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,15 +10,31 @@ use anyhow::{Context, Result};
 use reqwest::Url;
 
 const STORED_METRIC: &str = "faultline_events_stored_total";
+const ROLLED_UP_METRIC: &str = "faultline_transactions_rolled_up_total";
 const STORED_POLL_INTERVAL: Duration = Duration::from_millis(100);
 const STORED_SETTLED_AFTER: Duration = Duration::from_secs(1);
 const STORED_MAX_WAIT: Duration = Duration::from_secs(30);
 const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
 
-/// What the server's stored counter did during the run.
+/// The server's two write counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counters {
+    /// `faultline_events_stored_total`: error events, and the events of performance issues.
+    pub events_stored: f64,
+    /// `faultline_transactions_rolled_up_total`: transactions committed to the rollups.
+    pub transactions_rolled_up: f64,
+}
+
+/// What one of the server's counters did during the run.
 pub struct StoredProgress {
     pub delta: f64,
     pub per_second: f64,
+}
+
+/// What both counters did during the run.
+pub struct Progress {
+    pub events: StoredProgress,
+    pub transactions: StoredProgress,
 }
 
 /// Samples a process's VmRSS on its own thread, so that a busy runtime cannot delay the samples.
@@ -27,10 +44,14 @@ pub struct RssSampler {
     thread: JoinHandle<u64>,
 }
 
-/// The server's `faultline_events_stored_total`, summed over all its samples.
-pub async fn read_stored(client: &reqwest::Client, metrics_url: &Url) -> Result<f64> {
+/// The server's write counters, each summed over all its samples.
+pub async fn read_counters(client: &reqwest::Client, metrics_url: &Url) -> Result<Counters> {
     let response = client.get(metrics_url.clone()).send().await?.error_for_status()?;
-    Ok(sum_metric(&response.text().await?, STORED_METRIC))
+    let exposition = response.text().await?;
+    Ok(Counters {
+        events_stored: sum_metric(&exposition, STORED_METRIC),
+        transactions_rolled_up: sum_metric(&exposition, ROLLED_UP_METRIC),
+    })
 }
 
 /// Sums every sample of `name` in a Prometheus text exposition, labelled or not; 0 when absent.
@@ -48,28 +69,41 @@ fn sum_metric(exposition: &str, name: &str) -> f64 {
     exposition.lines().filter_map(sample_value).sum()
 }
 
-/// Polls the stored counter until it has not grown for a second (at most 30 s); the rate runs from
-/// `send_start` to the poll that saw the last growth.
-pub async fn wait_for_stored(
+/// Polls the counters until neither has grown for a second (at most 30 s); each rate runs from `send_start`
+/// to the poll that saw that counter's last growth.
+pub async fn wait_for_settled(
     client: &reqwest::Client,
     metrics_url: &Url,
-    before: f64,
+    before: Counters,
     send_start: Instant,
-) -> Result<StoredProgress> {
+) -> Result<Progress> {
     let polling_since = Instant::now();
-    let mut value = read_stored(client, metrics_url).await?;
-    let mut last_increase = polling_since;
-    while last_increase.elapsed() < STORED_SETTLED_AFTER && polling_since.elapsed() < STORED_MAX_WAIT {
+    let mut value = read_counters(client, metrics_url).await?;
+    let (mut events_grew, mut transactions_grew) = (polling_since, polling_since);
+    while events_grew.max(transactions_grew).elapsed() < STORED_SETTLED_AFTER
+        && polling_since.elapsed() < STORED_MAX_WAIT
+    {
         tokio::time::sleep(STORED_POLL_INTERVAL).await;
-        let current = read_stored(client, metrics_url).await?;
-        if current > value {
-            value = current;
-            last_increase = Instant::now();
+        let current = read_counters(client, metrics_url).await?;
+        if current.events_stored > value.events_stored {
+            events_grew = Instant::now();
         }
+        if current.transactions_rolled_up > value.transactions_rolled_up {
+            transactions_grew = Instant::now();
+        }
+        value = current;
     }
-    let delta = value - before;
-    let per_second = delta / last_increase.duration_since(send_start).as_secs_f64();
-    Ok(StoredProgress { delta, per_second })
+    let progress = |delta: f64, grew: Instant| StoredProgress {
+        delta,
+        per_second: delta / grew.duration_since(send_start).as_secs_f64(),
+    };
+    Ok(Progress {
+        events: progress(value.events_stored - before.events_stored, events_grew),
+        transactions: progress(
+            value.transactions_rolled_up - before.transactions_rolled_up,
+            transactions_grew,
+        ),
+    })
 }
 
 impl RssSampler {

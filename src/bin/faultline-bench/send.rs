@@ -19,6 +19,8 @@ pub struct SendPlan {
     pub next: AtomicUsize,
     pub start: Instant,
     pub rate: Option<f64>,
+    /// No request begins after this (`--duration`), whatever bodies are left.
+    pub deadline: Option<Instant>,
 }
 
 /// Outcome counts and the latencies of acknowledged (2xx) requests.
@@ -65,7 +67,13 @@ async fn run_worker(plan: Arc<SendPlan>) -> SendStats {
         if let Some(rate) = plan.rate {
             // Each body has a due time on one global clock, so the overall rate holds whatever the concurrency.
             let due = plan.start + Duration::from_secs_f64(index as f64 / rate);
+            if plan.deadline.is_some_and(|deadline| due >= deadline) {
+                return stats;
+            }
             tokio::time::sleep_until(due.into()).await;
+        }
+        if plan.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return stats;
         }
         let began = Instant::now();
         let result = post_envelope(&plan, body.clone()).await;
