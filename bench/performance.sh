@@ -12,9 +12,11 @@
 #   PG_URL        Postgres server, without database; databases faultline_perf_{throughput,baseline,mixed} are
 #                 recreated [postgres://postgres@127.0.0.1:5432]
 #   PORT          the server's port [8040]
+#   TX_CORPUS     a folder of transaction envelopes to replay instead of the 14 recorded Django transactions
+#                 (e.g. only the fast requests, without the N+1 and slow-query ones that make performance issues)
 # throughput (the recorded Django transactions, flat out):
-#   TX_SECS [60] seconds of load; TX_EVENTS [600000] transactions prepared (the load ends at TX_SECS or when
-#   they run out); TX_CONCURRENCY [64] requests in flight
+#   TX_SECS [60] seconds of load; TX_EVENTS [400000] transactions prepared, about 50 s of the loader's work
+#   before the load (the load ends at TX_SECS or when they run out); TX_CONCURRENCY [64] requests in flight
 #   PERF [0]: 1 profiles the server with `perf record -g` for PERF_SECS [20] s in the middle of the load; the
 #   top costs go to $OUT/throughput.$DB.perf.txt
 # mixed (the Python SDK's errors at RATE, alone and then with transactions at RATIO x RATE beside them):
@@ -28,8 +30,9 @@ BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
 OUT=${OUT:-/tmp/faultline-performance}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-8040}
+TX_CORPUS=${TX_CORPUS:-}
 TX_SECS=${TX_SECS:-60}
-TX_EVENTS=${TX_EVENTS:-600000}
+TX_EVENTS=${TX_EVENTS:-400000}
 TX_CONCURRENCY=${TX_CONCURRENCY:-64}
 PERF=${PERF:-0}
 PERF_SECS=${PERF_SECS:-20}
@@ -115,7 +118,10 @@ loader() {
     local name=$1
     shift
     rm -f "$OUT/$name.$DB.loader.txt"
-    "$BIN/faultline-bench" --dsn "$(dsn "$name")" --server-pid "$SERVER_PID" "$@" >"$OUT/$name.$DB.loader.txt" 2>&1 &
+    local corpus=()
+    [[ -z $TX_CORPUS ]] || corpus=(--transaction-corpus "$TX_CORPUS")
+    "$BIN/faultline-bench" --dsn "$(dsn "$name")" --server-pid "$SERVER_PID" "${corpus[@]}" "$@" \
+        >"$OUT/$name.$DB.loader.txt" 2>&1 &
     LOADER_PID=$!
 }
 
@@ -158,7 +164,7 @@ profile() {
     wait "$PERF_PID" || true
     PERF_PID=
     perf report -i "$data" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.7 2>/dev/null |
-        grep -v '^$' >"$OUT/$name.$DB.perf.txt" || true
+        grep -v '^#' | grep -v '^$' | sed -E 's/[ -]+$//; s/ {3,}/  /g' >"$OUT/$name.$DB.perf.txt" || true
 }
 
 run_throughput() {
@@ -186,7 +192,7 @@ run_throughput() {
 
 #### Transactions flat out: $DB ($(date -u +%F), $(commit))
 
-- load: the 14 recorded Django transactions replayed for $TX_SECS s, concurrency $TX_CONCURRENCY
+- load: ${TX_CORPUS:-the 14 recorded Django transactions} replayed for $TX_SECS s, concurrency $TX_CONCURRENCY
 - **$tx_per_s transactions rolled up/s** (target $TARGET_TX_PER_S); acked $(field acked "$r") of $(field sent "$r") ($(field acked_per_s "$r")/s), 429: $(field rejected_429 "$r"), other: $(field other "$r"), errors: $(field errors "$r")
 - latency p50 $(field p50_ms "$r") ms, p99 $(field p99_ms "$r") ms, max $(field max_ms "$r") ms
 - performance-issue events stored meanwhile (N+1, slow query): $(field events_stored "$r"); rollups count $rows transactions
@@ -236,7 +242,7 @@ run_mixed() {
 | | errors sent / stored | error p50 | error p99 | error max | transactions acked (/s) | transaction p99 | server peak RSS |
 |---|---|---|---|---|---|---|---|
 | errors alone at $RATE/s | $(field sent "$a") / $alone_stored | $(field p50_ms "$a") ms | $(field p99_ms "$a") ms | $(field max_ms "$a") ms | – | – | $(field peak_rss_mb "$a") MB |
-| with transactions at $RATIO x | $(field sent "$m") / $mixed_stored | $(field p50_ms "$m") ms | $(field p99_ms "$m") ms | $(field max_ms "$m") ms | $(field acked "$t") ($(field acked_per_s "$t")) | $(field p99_ms "$t") ms | $(field peak_rss_mb "$m") MB |
+| with transactions at $RATIO x (${TX_CORPUS:-recorded Django}) | $(field sent "$m") / $mixed_stored | $(field p50_ms "$m") ms | $(field p99_ms "$m") ms | $(field max_ms "$m") ms | $(field acked "$t") ($(field acked_per_s "$t")) | $(field p99_ms "$t") ms | $(field peak_rss_mb "$m") MB |
 
 - error latency with transactions / alone: p50 **${p50_ratio}x**, p99 **${p99_ratio}x** (target < ${MAX_SLOWDOWN}x); 429 alone / mixed: $(field rejected_429 "$a") / $(field rejected_429 "$m"), transactions: $(field rejected_429 "$t")
 - transactions rolled up during the mixed run: $(field tx_rolled_up "$t"); performance-issue events among the stored events: $(awk -v s="$(field events_stored "$m")" -v e="$mixed_stored" 'BEGIN { print (s ~ /^[0-9]+$/ ? s - e : "n/a") }')
