@@ -210,7 +210,10 @@ error_load() {
     shift
     fresh_db "$name"
     start_server "$name"
-    loader "$name" --events $((RATE * MIXED_SECS)) --rate "$RATE" --concurrency "$CONCURRENCY" "$@"
+    # A server that cannot keep up would stretch the load without end: it stops 10 s after its planned end, and
+    # the summary shows how much was sent.
+    loader "$name" --events $((RATE * MIXED_SECS)) --rate "$RATE" --concurrency "$CONCURRENCY" \
+        --duration $((MIXED_SECS + 10)) "$@"
     finish_loader "$name"
     stop_server
     ERRORS_STORED=$(sql "$name" "SELECT count(*) FROM events e JOIN issues i ON i.id = e.issue_id
