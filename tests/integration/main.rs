@@ -41,6 +41,7 @@ mod performance_issues;
 mod process;
 mod quotas;
 mod retention;
+mod rollups;
 mod seed;
 mod storage_budget;
 mod storage_upgrade;

@@ -14,7 +14,7 @@ pub mod trace;
 pub mod transaction;
 pub mod waterfall;
 
-pub use rollup::{Rollup, RollupKey};
+pub use rollup::{fold_before, Rollup, RollupKey, FOLD_AFTER_MS, HOUR_MS};
 pub use sampling::{KeepReasons, SamplingRules};
 pub use trace::parse_trace_id;
 pub use transaction::{read_transaction, Span, Transaction, TransactionError};
