@@ -22,6 +22,8 @@ mod bad_input;
 mod browser_ui;
 mod cli_accounts;
 mod core_rules;
+mod e2e_javascript;
+mod e2e_performance;
 mod e2e_python;
 mod e2e_rust_sdk;
 mod e2e_sentry_cli;
