@@ -47,6 +47,7 @@ mod quotas;
 mod retention;
 mod rollups;
 mod seed;
+mod span_items;
 mod storage_budget;
 mod storage_upgrade;
 mod store;

@@ -10,6 +10,7 @@ pub mod name;
 pub mod query;
 pub mod rollup;
 pub mod sampling;
+pub mod span_items;
 pub mod trace;
 pub mod transaction;
 pub mod waterfall;
