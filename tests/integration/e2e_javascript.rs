@@ -31,7 +31,7 @@ fn node_modules(test: &str) -> Option<PathBuf> {
         return None;
     };
     let modules = PathBuf::from(modules);
-    for package in ["@sentry/node", "@sentry/browser", "esbuild"] {
+    for package in ["@sentry/node", "@sentry/node-11", "@sentry/browser", "esbuild"] {
         assert!(
             modules.join(package).is_dir(),
             "FAULTLINE_NODE_MODULES={} lacks {package}: run `npm ci` in tests/e2e/node_app",
@@ -43,10 +43,16 @@ fn node_modules(test: &str) -> Option<PathBuf> {
 
 /// Runs `node tests/e2e/node_app/<script> <args>` with the installed packages; its stdout's last line as JSON.
 async fn node(modules: &Path, script: &str, args: &[&str]) -> Value {
+    node_with(modules, "@sentry/node", script, args).await
+}
+
+/// [`node`] with the Node SDK from `package` (`@sentry/node`, or `@sentry/node-11`: version 11, aliased).
+async fn node_with(modules: &Path, package: &str, script: &str, args: &[&str]) -> Value {
     let output = tokio::process::Command::new("node")
         .arg(Path::new(NODE_APP).join(script))
         .args(args)
         .env("NODE_PATH", modules)
+        .env("SENTRY_NODE_PACKAGE", package)
         .output()
         .await
         .expect("node runs");
@@ -68,11 +74,22 @@ fn trace_page(trace_id: &str) -> String {
 /// Three runs of the Node job: one row of three, one failed; the error's event links to the failed run's
 /// trace, whose waterfall has the nested spans and the error on the span it was captured in.
 async fn node_spans_are_counted_and_the_error_links_to_its_trace(backend: Backend) {
-    let Some(modules) = node_modules("@sentry/node") else {
+    three_node_runs(backend, "@sentry/node", "10.").await;
+}
+
+/// The same with version 11, which streams its spans (`span` items) instead of sending transactions.
+async fn node_11_streamed_spans_show_the_same(backend: Backend) {
+    three_node_runs(backend, "@sentry/node-11", "11.").await;
+}
+
+async fn three_node_runs(backend: Backend, package: &str, version: &str) {
+    let Some(modules) = node_modules(package) else {
         return;
     };
     let app = TestApp::spawn(backend).await;
-    let sent = node(&modules, "invoice_batch.cjs", &["--dsn", &app.dsn(), "--runs", "3"]).await;
+    let args = ["--dsn", &app.dsn(), "--runs", "3"];
+    let sent = node_with(&modules, package, "invoice_batch.cjs", &args).await;
+    assert!(sent["sdk"].as_str().is_some_and(|v| v.starts_with(version)), "{sent}");
     let web = app.signed_in("dev@example.com", None, Role::Member).await;
     let rows = web.get(PERFORMANCE).await.expect(200).performance_rows();
     let batch = PerformanceRow {
@@ -223,6 +240,7 @@ async fn the_transaction_page_shows_the_pageload_web_vitals(backend: Backend) {
 
 on_both_databases!(
     node_spans_are_counted_and_the_error_links_to_its_trace,
+    node_11_streamed_spans_show_the_same,
     a_browser_pageload_arrives_with_web_vitals,
     #[ignore = "needs the transaction page (branch txpage)"]
     the_transaction_page_shows_the_pageload_web_vitals,

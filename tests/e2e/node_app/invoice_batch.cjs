@@ -1,16 +1,18 @@
 // A Node job traced by the official `@sentry/node` SDK, for tests/integration/e2e_javascript.rs.
 //
 // Usage: node invoice_batch.cjs --dsn DSN --runs N
+// With SENTRY_NODE_PACKAGE=@sentry/node-11 it runs on version 11 (an npm alias in package.json), which streams
+// the spans as `span` items instead of sending a transaction.
 //
 // Runs the job N times, each a root span in a new trace (a transaction named `invoice-batch`, op `queue.task`)
 // with nested child spans: a query, and the rendering with a template span inside it. The last run's rendering
 // fails: the TypeError is captured inside the rendering span (so the error carries that span's trace) and
 // rethrown, which marks both spans failed. Then the SDK is flushed, which waits for Faultline's answers.
-// Prints one JSON line: {"traces": [trace id per run], "error": {"event_id", "trace_id"}, "flushed": bool},
+// Prints one JSON line: {"traces": [trace id per run], "error": {"event_id", "trace_id"}, "flushed": bool, "sdk"},
 // and exits non-zero when no error was captured or the flush timed out.
 'use strict';
 
-const Sentry = require('@sentry/node');
+const Sentry = require(process.env.SENTRY_NODE_PACKAGE || '@sentry/node');
 
 function parseArgs(argv) {
   const args = { dsn: '', runs: 1 };
@@ -70,7 +72,7 @@ async function main() {
     }
   }
   const flushed = await Sentry.flush(10000);
-  console.log(JSON.stringify({ traces, error, flushed }));
+  console.log(JSON.stringify({ traces, error, flushed, sdk: Sentry.SDK_VERSION }));
   process.exitCode = flushed && error && error.event_id ? 0 : 1;
 }
 
