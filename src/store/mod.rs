@@ -28,6 +28,7 @@ pub mod retention;
 pub mod sessions;
 pub mod storage;
 pub mod transaction_bodies;
+pub mod transaction_vitals;
 mod turns;
 
 use std::str::FromStr;

@@ -50,6 +50,7 @@ mod store_alerts;
 mod store_members;
 mod store_sessions;
 mod transaction_bodies;
+mod transaction_page;
 mod transactions;
 mod web_alerts;
 mod web_auth;
