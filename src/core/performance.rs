@@ -76,7 +76,13 @@ pub struct TransactionSummary {
 impl TransactionSummary {
     /// The figures of `totals`, percentiles and Apdex read from its duration histogram.
     pub(crate) fn of(totals: NameTotals, histogram: &Histogram) -> TransactionSummary {
-        let per_transaction = |value: f64| if totals.count > 0 { value / totals.count as f64 } else { 0.0 };
+        let per_transaction = |value: f64| {
+            if totals.count > 0 {
+                value / totals.count as f64
+            } else {
+                0.0
+            }
+        };
         TransactionSummary {
             failure_rate: per_transaction(totals.failures as f64),
             average_ms: per_transaction(totals.duration_ms),

@@ -186,7 +186,11 @@ async fn samples(core: &Core, access: &Access, filter: &RollupFilter<'_>) -> Cor
     if !traces.is_empty() {
         let projects = list_organization_projects(&core.db, &[access.organization.id]).await?;
         let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
-        let from = bodies.iter().map(|b| b.timestamp - b.duration_ms as i64).min().unwrap_or_default();
+        let from = bodies
+            .iter()
+            .map(|b| b.timestamp - b.duration_ms as i64)
+            .min()
+            .unwrap_or_default();
         let to = bodies.iter().map(|b| b.timestamp).max().unwrap_or_default();
         let window = (from - ERROR_WINDOW_MS, to + ERROR_WINDOW_MS);
         for error in errors_of_traces(&core.db, &ids, &traces, window, SAMPLE_ERRORS).await? {

@@ -171,7 +171,11 @@ impl RollupFilter<'_> {
             .bind(Param::Int(self.project_id.get()))
             .push(&format!(" AND {time} >= "))
             .bind(Param::Int(self.since_ms));
-        let columns = [("name", self.name), ("environment", self.environment), ("release", self.release)];
+        let columns = [
+            ("name", self.name),
+            ("environment", self.environment),
+            ("release", self.release),
+        ];
         for (column, value) in columns {
             if let Some(value) = value {
                 text.push(&format!(" AND {prefix}{column} = "))

@@ -17,7 +17,9 @@ pub(super) async fn add_vitals(tx: &mut Tx, rollup: &Rollup, ids: &HashMap<Rollu
     let rows = rollup
         .vitals
         .iter()
-        .map(|((key, minute, vital, bucket), count)| Ok((id_of(ids, key)?, *minute, vital.key(), *bucket as i32, *count)))
+        .map(|((key, minute, vital, bucket), count)| {
+            Ok((id_of(ids, key)?, *minute, vital.key(), *bucket as i32, *count))
+        })
         .collect::<Result<Vec<_>, StoreError>>()?;
     for chunk in rows.chunks(ROW_CHUNK) {
         on_tx!(tx, conn, Backend => {

@@ -58,4 +58,5 @@ mod web_issue_detail;
 mod web_issues;
 mod web_safety;
 mod web_settings;
+mod web_vitals;
 mod webhook_url_masking;

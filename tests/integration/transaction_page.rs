@@ -1,29 +1,26 @@
 //! A transaction's page and the Performance list's links to it, on both databases, through the ingest
 //! endpoint and a signed-in browser: known durations give the figures a user reads (count, p50 to p99,
 //! failure rate, Apdex), the duration histogram and the time per span kind; the slowest kept samples link
-//! to their traces with the errors of those traces; browser page loads' web vitals show their p75; the
-//! period, environment and release filters narrow the list, the figures and the samples; a name holding
-//! `<script>` and slashes is escaped and reachable; another organization's user gets a 404. The Python
-//! SDK's recorded Django requests (tests/fixtures/transactions) show on their pages as well.
+//! to their traces with the errors of those traces; the period, environment and release filters narrow
+//! the list, the figures and the samples; a name holding `<script>` and slashes is escaped and reachable;
+//! another organization's user gets a 404. The Python SDK's recorded Django requests
+//! (tests/fixtures/transactions) show on their pages as well. Web vitals: `web_vitals`.
 
 use crate::common;
 
 use common::transactions::{recorded, shift_times};
 use common::web::WebClient;
-use common::{close_store, envelope, exception_event, new_event_id, open_store, Backend, TestApp};
+use common::{envelope, exception_event, new_event_id, Backend, TestApp};
 use faultline::config::Config;
-use faultline::core::performance::record_transactions;
-use faultline::core::transaction_bodies::prepare_transaction;
 use faultline::domain::accounts::Role;
 use faultline::domain::normalize::parse_timestamp;
-use faultline::domain::performance::{read_transaction, SamplingRules};
-use faultline::store::{now_ms, organizations, projects, Db};
+use faultline::store::{now_ms, organizations};
 use serde_json::{json, Value};
 
-const LIST: &str = "/organizations/default/projects/default/performance/";
+pub(crate) const LIST: &str = "/organizations/default/projects/default/performance/";
 
 /// The transaction page of `name`, with `filters` (`&period=1h…`) appended.
-fn page_of(name: &str, filters: &str) -> String {
+pub(crate) fn page_of(name: &str, filters: &str) -> String {
     let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
     format!("{LIST}transaction/?name={name}{filters}")
 }
@@ -78,25 +75,27 @@ fn request(name: &str, ms: f64, sent: &Sent) -> (String, Value) {
     (trace, body)
 }
 
-async fn send(app: &TestApp, item_type: &str, body: &Value) {
+pub(crate) async fn send(app: &TestApp, item_type: &str, body: &Value) {
     let envelope = common::item_envelope(item_type, &new_event_id(), body);
     let response = app.post_envelope(envelope).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
 /// The markup from `start` to the first `end` after it.
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+pub(crate) fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     let from = body.find(start).unwrap_or_else(|| panic!("{start:?} in {body}"));
     let rest = &body[from..];
-    &rest[..rest.find(end).unwrap_or_else(|| panic!("{end:?} after {start:?} in {rest}"))]
+    &rest[..rest
+        .find(end)
+        .unwrap_or_else(|| panic!("{end:?} after {start:?} in {rest}"))]
 }
 
-fn figure(body: &str, label: &str) -> String {
+pub(crate) fn figure(body: &str, label: &str) -> String {
     let dt = format!("<dt>{label}</dt><dd>");
     between(body, &dt, "</dd>")[dt.len()..].to_owned()
 }
 
-async fn member(app: &TestApp) -> WebClient {
+pub(crate) async fn member(app: &TestApp) -> WebClient {
     app.signed_in("dev@example.com", None, Role::Member).await
 }
 
@@ -133,7 +132,10 @@ async fn the_transaction_page_shows_what_a_user_needs(backend: Backend) {
         assert_eq!(figure(&page, label), value, "{label}");
     }
     let histogram = between(&page, "id=\"duration-histogram\"", "</figure>");
-    let bars: Vec<&str> = histogram.split("</title>").filter_map(|t| t.rsplit(": ").next()).collect();
+    let bars: Vec<&str> = histogram
+        .split("</title>")
+        .filter_map(|t| t.rsplit(": ").next())
+        .collect();
     assert_eq!(&bars[..bars.len() - 1], ["10", "5", "4", "1"], "{histogram}");
     let p95 = between(&page, "id=\"p95-chart\"", "</figure>");
     assert!(p95.contains("<title>1000 ms</title>"), "one slot, its p95: {p95}");
@@ -142,8 +144,14 @@ async fn the_transaction_page_shows_what_a_user_needs(backend: Backend) {
     assert!(db.contains("<td>50.0 %</td>") && db.contains("<td>20</td>"), "{db}");
     let template = between(kinds, "<td class=\"mono\">template</td>", "</tr>");
     assert!(template.contains("<td>10.0 %</td>"), "{template}");
-    assert!(kinds.find(">db<").unwrap() < kinds.find(">template<").unwrap(), "most time first");
-    assert!(!page.contains("id=\"web-vitals\""), "a server transaction measures no vitals");
+    assert!(
+        kinds.find(">db<").unwrap() < kinds.find(">template<").unwrap(),
+        "most time first"
+    );
+    assert!(
+        !page.contains("id=\"web-vitals\""),
+        "a server transaction measures no vitals"
+    );
 
     let samples = between(&page, "id=\"samples\"", "</table>");
     let rows: Vec<&str> = samples.split("<tr>").skip(2).collect();
@@ -182,7 +190,10 @@ async fn a_hostile_name_is_escaped_and_linked(backend: Backend) {
     assert!(row.contains("<svg class=\"spark\""), "a sparkline: {row}");
     assert!(row.contains("<title>1</title>"), "its one transaction in a bar: {row}");
     let href = between(row, "href=\"", "\">")["href=\"".len()..].replace("&#38;", "&");
-    assert!(href.starts_with(&format!("{LIST}transaction/?name=%2F%3Cscript%3E")), "{href}");
+    assert!(
+        href.starts_with(&format!("{LIST}transaction/?name=%2F%3Cscript%3E")),
+        "{href}"
+    );
     let page = browser.get(&href).await.expect(200).body;
     assert!(!page.contains("<script>alert"), "escaped on its page");
     assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;/x"));
@@ -201,14 +212,22 @@ async fn filters_narrow_the_list_the_figures_and_the_samples(backend: Backend) {
         end: now_ms() as f64 / 1000.0 - 3.0 * 3600.0,
         ..Sent::default()
     };
-    for sent in [&Sent::default(), &Sent::default(), &Sent::default(), &staging, &staging, &earlier] {
+    for sent in [
+        &Sent::default(),
+        &Sent::default(),
+        &Sent::default(),
+        &staging,
+        &staging,
+        &earlier,
+    ] {
         send(&app, "transaction", &request("/cart/{id}/", 100.0, sent).1).await;
     }
     let browser = member(&app).await;
     let count_on = |page: &str| figure(page, "Count");
     let samples_on = |page: &str| {
-        page.find("id=\"samples\"")
-            .map_or(0, |_| between(page, "id=\"samples\"", "</table>").matches("<tr>").count() - 1)
+        page.find("id=\"samples\"").map_or(0, |_| {
+            between(page, "id=\"samples\"", "</table>").matches("<tr>").count() - 1
+        })
     };
     for (filters, count) in [
         ("", 6),
@@ -226,63 +245,20 @@ async fn filters_narrow_the_list_the_figures_and_the_samples(backend: Backend) {
         .await
         .expect(200)
         .body;
-    assert!(none.contains("id=\"no-transactions\"") && samples_on(&none) == 0, "{none}");
-    let list = browser.get(&format!("{LIST}?release=shop%402.0")).await.expect(200).body;
+    assert!(
+        none.contains("id=\"no-transactions\"") && samples_on(&none) == 0,
+        "{none}"
+    );
+    let list = browser
+        .get(&format!("{LIST}?release=shop%402.0"))
+        .await
+        .expect(200)
+        .body;
     let row = between(&list, "<td class=\"transaction-name\">", "</tr>");
     assert!(row.ends_with("<td>2</td>"), "{row}");
-    assert!(
-        row.contains("release=shop%402.0"),
-        "the link keeps the filters: {row}"
-    );
+    assert!(row.contains("release=shop%402.0"), "the link keeps the filters: {row}");
     let nothing = browser.get(&format!("{LIST}?release=nope")).await.expect(200).body;
     assert!(nothing.contains("No transactions in this period"));
-    app.stop().await;
-}
-
-/// A browser SDK's page load: `pageload` op, URL-sourced name, `measurements` in ms and CLS unitless.
-fn pageload(lcp: f64, cls: f64) -> Value {
-    let end = now_ms() as f64 / 1000.0 - 30.0;
-    json!({
-        "type": "transaction", "transaction": "/checkout", "transaction_info": {"source": "url"},
-        "platform": "javascript", "start_timestamp": end - 2.5, "timestamp": end,
-        "contexts": {"trace": {"trace_id": new_event_id(), "span_id": "c000000000000001", "op": "pageload",
-                               "status": "ok"}},
-        "measurements": {
-            "lcp": {"value": lcp, "unit": "millisecond"},
-            "fcp": {"value": 490.0, "unit": "millisecond"},
-            "cls": {"value": cls, "unit": ""},
-            "ttfb": {"value": 99.0, "unit": "millisecond"},
-            "ttfb.requestTime": {"value": 40.0, "unit": "millisecond"}
-        },
-        "spans": [],
-    })
-}
-
-async fn web_vitals_show_their_p75(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    for (lcp, cls) in [(1_000.0, 0.01), (1_100.0, 0.02), (1_200.0, 0.095), (2_400.0, 0.25)] {
-        send(&app, "transaction", &pageload(lcp, cls)).await;
-    }
-    let browser = member(&app).await;
-    let page = browser.get(&page_of("/checkout", "")).await.expect(200).body;
-    let vitals = between(&page, "<section id=\"web-vitals\">", "</section>");
-    assert!(vitals.contains("<h2>Web vitals</h2>"), "{vitals}");
-    // The third of four, read at its histogram bucket's upper bound (buckets about 12 % wide).
-    for row in [
-        "<tr data-vital=\"lcp\"><th scope=\"row\">LCP</th><td class=\"p75\">1259 ms</td><td class=\"measured\">4</td></tr>",
-        "<tr data-vital=\"fcp\"><th scope=\"row\">FCP</th><td class=\"p75\">501 ms</td><td class=\"measured\">4</td></tr>",
-        "<tr data-vital=\"cls\"><th scope=\"row\">CLS</th><td class=\"p75\">0.100</td><td class=\"measured\">4</td></tr>",
-        "<tr data-vital=\"ttfb\"><th scope=\"row\">TTFB</th><td class=\"p75\">100 ms</td><td class=\"measured\">4</td></tr>",
-    ] {
-        assert!(vitals.contains(row), "{row} in {vitals}");
-    }
-    assert!(!vitals.contains("INP") && !vitals.contains("FID"), "only the vitals measured");
-    assert!(
-        vitals.find(">LCP<").unwrap() < vitals.find(">FCP<").unwrap()
-            && vitals.find(">CLS<").unwrap() < vitals.find(">TTFB<").unwrap()
-    );
-    let other = browser.get(&page_of("/checkout", "&release=none")).await.expect(200).body;
-    assert!(!other.contains("web-vitals"), "no vitals in another release");
     app.stop().await;
 }
 
@@ -317,8 +293,14 @@ async fn recorded_django_requests_show_on_their_pages(backend: Backend) {
     assert_eq!(figure(&page, "Failure rate"), "0.0 %");
     let kinds = between(&page, "id=\"span-breakdown\"", "</table>");
     let db = between(kinds, "<td class=\"mono\">db</td>", "</tr>");
-    assert!(db.contains("<td>36</td>"), "a connect and eleven queries per request: {db}");
-    assert!(!page.contains("id=\"web-vitals\""), "the Python SDK sends empty measurements");
+    assert!(
+        db.contains("<td>36</td>"),
+        "a connect and eleven queries per request: {db}"
+    );
+    assert!(
+        !page.contains("id=\"web-vitals\""),
+        "the Python SDK sends empty measurements"
+    );
     let samples = between(&page, "id=\"samples\"", "</table>");
     for trace in [
         "fe87a4a3521f42739d411aa3b86b0ccc",
@@ -354,7 +336,10 @@ async fn a_samples_errors_come_from_any_project_of_the_organization(backend: Bac
         .post(app.url(&format!("/api/{}/envelope/", api.project_id)))
         .header(
             "x-sentry-auth",
-            format!("Sentry sentry_version=7, sentry_key={}, sentry_client=test/1.0", api.public_key),
+            format!(
+                "Sentry sentry_version=7, sentry_key={}, sentry_client=test/1.0",
+                api.public_key
+            ),
         )
         .body(envelope(&new_event_id(), &error))
         .send()
@@ -362,61 +347,21 @@ async fn a_samples_errors_come_from_any_project_of_the_organization(backend: Bac
         .unwrap();
     assert_eq!(response.status(), 200);
     send(&app, "transaction", &body).await;
-    let page = member(&app).await.get(&page_of("/cart/{id}/", "")).await.expect(200).body;
+    let page = member(&app)
+        .await
+        .get(&page_of("/cart/{id}/", ""))
+        .await
+        .expect(200)
+        .body;
     let sample = between(&page, "id=\"samples\"", "</table>");
     assert!(sample.contains("KeyError"), "{sample}");
     app.stop().await;
-}
-
-/// Vitals are rolled up for every transaction (not only kept bodies) and leave with their name's row.
-async fn vitals_roll_up_and_cascade_with_their_name(backend: Backend) {
-    let (database, db) = open_store(&backend).await;
-    faultline::core::projects::ensure_default_project(&db, &"http://localhost/".parse().unwrap())
-        .await
-        .unwrap();
-    let project = projects::find_project_by_slug(&db, "default").await.unwrap().unwrap().id;
-    let batch: Vec<_> = [(900.0, 0.05), (1_500.0, 0.2)]
-        .into_iter()
-        .map(|(lcp, cls)| {
-            let body = pageload(lcp, cls);
-            let transaction = read_transaction(&body).unwrap();
-            prepare_transaction(project, transaction, body, new_event_id(), None).unwrap()
-        })
-        .collect();
-    let keep_none = SamplingRules {
-        sample_rate: 0.0,
-        slowest_per_hour: 0,
-    };
-    record_transactions(&db, &batch, &keep_none).await.unwrap();
-    record_transactions(&db, &batch[..1], &keep_none).await.unwrap();
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM transaction_bodies").await, 0);
-    let measured = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM transaction_vitals WHERE measurement = 'lcp'";
-    assert_eq!(count(&db, measured).await, 3, "every page load counts, none kept");
-    execute(&db, "DELETE FROM transaction_names").await;
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM transaction_vitals").await, 0, "gone with the name");
-    close_store(database, db).await;
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
-}
-
-async fn execute(db: &Db, sql: &str) {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(drop).unwrap(),
-        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop).unwrap(),
-    }
 }
 
 on_both_databases!(
     the_transaction_page_shows_what_a_user_needs,
     a_hostile_name_is_escaped_and_linked,
     filters_narrow_the_list_the_figures_and_the_samples,
-    web_vitals_show_their_p75,
     recorded_django_requests_show_on_their_pages,
     a_samples_errors_come_from_any_project_of_the_organization,
-    vitals_roll_up_and_cascade_with_their_name,
 );

@@ -79,7 +79,12 @@ mod tests {
     fn every_period_is_drawn_in_about_thirty_bars_of_whole_minutes() {
         for period in PERIODS {
             assert_eq!(period.minutes % period.slot_minutes, 0, "{}", period.key);
-            assert!((25..=31).contains(&period.slots()), "{}: {}", period.key, period.slots());
+            assert!(
+                (25..=31).contains(&period.slots()),
+                "{}: {}",
+                period.key,
+                period.slots()
+            );
         }
         assert_eq!(Period::named("7d").slot_ms(), 6 * 3_600_000);
         assert_eq!(Period::named("nonsense"), PERIODS[1], "24 hours unless asked");

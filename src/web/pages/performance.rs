@@ -125,7 +125,6 @@ struct PerformancePage {
     rows: Vec<Row>,
     /// (parameter, label, selected)
     periods: Vec<(&'static str, &'static str, bool)>,
-    period: &'static str,
     sort: &'static str,
     environment: String,
     release: String,
@@ -148,9 +147,11 @@ pub async fn page(
     let org = access.organization.slug.clone();
     render(&PerformancePage {
         nav: Nav::for_viewer(&viewer, "Performance", Some(&org)),
-        rows: found.iter().map(|t| row(t, &org, &project.slug, &filters, now)).collect(),
+        rows: found
+            .iter()
+            .map(|t| row(t, &org, &project.slug, &filters, now))
+            .collect(),
         periods: filters.periods(),
-        period: filters.period.key,
         sort,
         filters: filters.query_string(),
         environment: filters.environment.clone(),
@@ -209,6 +210,9 @@ mod tests {
              ?name=%2Fcart%2F%7Bid%7D%2F%3Fx%3D1%26y&period=7d&environment=staging&release=shop%402.0"
         );
         let query = Filters::read("", "", "").query(ProjectId(3), 1_000);
-        assert_eq!((query.period.key, query.environment, query.release), ("24h", None, None));
+        assert_eq!(
+            (query.period.key, query.environment, query.release),
+            ("24h", None, None)
+        );
     }
 }

@@ -128,7 +128,13 @@ struct Where<'a> {
     now: i64,
 }
 
-fn transaction_page(nav: Nav, at: Where, name: String, filters: Filters, detail: &TransactionDetail) -> TransactionPage {
+fn transaction_page(
+    nav: Nav,
+    at: Where,
+    name: String,
+    filters: Filters,
+    detail: &TransactionDetail,
+) -> TransactionPage {
     let period = filters.period;
     TransactionPage {
         nav,
