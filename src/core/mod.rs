@@ -14,6 +14,7 @@ pub mod issues;
 mod keys;
 pub mod limits;
 pub mod members;
+pub mod metric_alerts;
 pub mod outcomes;
 pub mod performance;
 pub mod performance_issues;

@@ -56,7 +56,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: WebState) -> Router {
-    use pages::alerts::{channels, deliveries, rules};
+    use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
         account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
         projects, stats, traces, transaction,
@@ -142,6 +142,18 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/alerts/deliveries/",
             get(deliveries::list),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/new",
+            get(metric_rules::new_form).post(metric_rules::create),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/{rule}/",
+            get(metric_rules::edit_form).post(metric_rules::update),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/{rule}/delete",
+            post(metric_rules::delete),
         )
         .route(
             "/organizations/{org}/projects/{project}/alerts/{rule}/",

@@ -17,7 +17,7 @@ pub mod vitals;
 pub mod waterfall;
 pub mod window;
 
-pub use rollup::{Rollup, RollupKey};
+pub use rollup::{fold_before, Rollup, RollupKey, FOLD_AFTER_MS, HOUR_MS};
 pub use sampling::{KeepReasons, SamplingRules};
 pub use trace::parse_trace_id;
 pub use transaction::{read_transaction, Span, Transaction, TransactionError};

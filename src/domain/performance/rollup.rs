@@ -13,6 +13,16 @@ use super::transaction::{Span, Transaction};
 use super::vitals::Vital;
 
 const MINUTE_MS: i64 = 60_000;
+/// Rollups older than [`FOLD_AFTER_MS`] are kept per hour: the row at the hour's start holds its sums.
+pub const HOUR_MS: i64 = 3_600_000;
+/// How long rollups stay per minute: a day, as Sentry's finest granularity beyond that is the hour.
+pub const FOLD_AFTER_MS: i64 = 24 * HOUR_MS;
+
+/// The hour start before which minutes are folded into hours, as of `now_ms`.
+pub fn fold_before(now_ms: i64) -> i64 {
+    let day_ago = now_ms - FOLD_AFTER_MS;
+    day_ago - day_ago.rem_euclid(HOUR_MS)
+}
 
 /// What transactions are rolled up under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,6 +133,18 @@ fn time_per_kind(spans: &[Span]) -> HashMap<String, (f64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minutes_fold_up_to_the_hour_that_began_a_full_day_ago() {
+        let hour = 1_800_000 * HOUR_MS;
+        assert_eq!(fold_before(hour + FOLD_AFTER_MS), hour, "at the hour itself");
+        assert_eq!(
+            fold_before(hour + FOLD_AFTER_MS + HOUR_MS - 1),
+            hour,
+            "not the hour still under a day old"
+        );
+        assert_eq!(fold_before(hour + FOLD_AFTER_MS - 1), hour - HOUR_MS);
+    }
 
     fn span(op: &str, start: f64, end: f64) -> Span {
         Span {
