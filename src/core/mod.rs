@@ -25,6 +25,7 @@ mod rules;
 pub mod storage;
 pub mod traces;
 pub mod transaction_bodies;
+pub mod transaction_detail;
 
 use std::sync::Arc;
 

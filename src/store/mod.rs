@@ -29,6 +29,7 @@ pub mod rollup_lifecycle;
 pub mod sessions;
 pub mod storage;
 pub mod transaction_bodies;
+pub mod transaction_vitals;
 mod turns;
 
 use std::str::FromStr;

@@ -10,7 +10,7 @@ use crate::domain::ProjectId;
 use super::{on_tx, Db, StoreError, Tx};
 
 /// The rollup tables, each with its key columns beyond `(name_id, minute)` and the columns it sums.
-const TABLES: [RollupTable; 3] = [
+const TABLES: [RollupTable; 4] = [
     RollupTable {
         name: "transaction_minutes",
         keys: "",
@@ -25,6 +25,11 @@ const TABLES: [RollupTable; 3] = [
         name: "transaction_span_ops",
         keys: ", kind",
         sums: &["duration_ms", "spans"],
+    },
+    RollupTable {
+        name: "transaction_vitals",
+        keys: ", measurement, bucket",
+        sums: &["count"],
     },
 ];
 
@@ -84,7 +89,7 @@ const NAMES_TO_EXPIRE: &str = "SELECT id FROM transaction_names n WHERE project_
     (SELECT 1 FROM transaction_minutes m WHERE m.name_id = n.id AND m.minute < $2) ORDER BY id LIMIT $3";
 
 /// Folds the minutes before `before_ms` (an hour's start) of up to `limit` of the project's names into
-/// hours, all three tables in one transaction; returns how many names it folded.
+/// hours, every table in one transaction; returns how many names it folded.
 pub async fn fold_minutes_into_hours(
     db: &Db,
     project_id: ProjectId,

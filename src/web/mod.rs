@@ -59,7 +59,7 @@ pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
         account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
-        projects, stats, traces,
+        projects, stats, traces, transaction,
     };
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -89,6 +89,10 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/performance/",
             get(performance::page),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/performance/transaction/",
+            get(transaction::page),
         )
         .route(
             "/organizations/{org}/projects/{project}/traces/{trace_id}/",

@@ -242,6 +242,5 @@ on_both_databases!(
     node_spans_are_counted_and_the_error_links_to_its_trace,
     node_11_streamed_spans_show_the_same,
     a_browser_pageload_arrives_with_web_vitals,
-    #[ignore = "needs the transaction page (branch txpage)"]
     the_transaction_page_shows_the_pageload_web_vitals,
 );

@@ -16,7 +16,8 @@ use serde_json::json;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// A transaction of `name` lasting `ms`, ending at `end_ms`, with one db span of half its length.
+/// A transaction of `name` lasting `ms`, ending at `end_ms`, with one db span of half its length and an
+/// LCP of three times its length.
 fn incoming(project_id: ProjectId, name: &str, end_ms: i64, ms: f64) -> IncomingTransaction {
     let end = end_ms as f64 / 1000.0;
     let start = end - ms / 1000.0;
@@ -27,6 +28,7 @@ fn incoming(project_id: ProjectId, name: &str, end_ms: i64, ms: f64) -> Incoming
                                "status": if ms > 500.0 { "internal_error" } else { "ok" }}},
         "spans": [{"span_id": "b0b0b0b0b0b0b0b0", "parent_span_id": "a0a0a0a0a0a0a0a0", "op": "db",
                    "description": "SELECT 1", "start_timestamp": start, "timestamp": start + ms / 2000.0}],
+        "measurements": {"lcp": {"value": ms * 3.0, "unit": "millisecond"}},
     });
     let transaction = read_transaction(&body).unwrap();
     prepare_transaction(project_id, transaction, body, new_event_id(), None).unwrap()
@@ -44,10 +46,13 @@ async fn default_project(db: &Db) -> ProjectId {
 }
 
 async fn rows(db: &Db, table: &str) -> i64 {
-    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}");
+    scalar(db, &format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}")).await
+}
+
+async fn scalar(db: &Db, sql: &str) -> i64 {
     match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
@@ -97,6 +102,13 @@ async fn minutes_older_than_a_day_fold_into_hours_with_the_same_figures(backend:
         7,
         "the old hour is one row; the last day stays per minute"
     );
+    let vital_minutes = "SELECT CAST(COUNT(DISTINCT minute) AS BIGINT) FROM transaction_vitals";
+    let measured = "SELECT CAST(SUM(count) AS BIGINT) FROM transaction_vitals";
+    assert_eq!(
+        (scalar(&db, vital_minutes).await, scalar(&db, measured).await),
+        (7, 18),
+        "vitals fold alike"
+    );
     let summed = summaries(&db, project, hour, None).await.unwrap();
     assert_eq!(summed[0].count, 18, "the folded hour counts from its start");
     sweep(&operator_core(&db), 90, now).await.unwrap();
@@ -128,7 +140,13 @@ async fn rollups_older_than_the_retention_are_deleted(backend: Backend) {
         ["/new/"],
         "the 100-day-old rollups are gone with the 90-day retention"
     );
-    for table in ["transaction_minutes", "transaction_buckets", "transaction_span_ops"] {
+    let tables = [
+        "transaction_minutes",
+        "transaction_buckets",
+        "transaction_span_ops",
+        "transaction_vitals",
+    ];
+    for table in tables {
         assert_eq!(rows(&db, table).await, 1, "{table} keeps only the recent minute");
     }
     close_store(database, db).await;

@@ -18,6 +18,7 @@ pub mod hostile;
 pub mod proxy;
 pub mod receiver;
 pub mod smtp;
+pub mod transactions;
 pub mod web;
 
 /// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body. Attributes written

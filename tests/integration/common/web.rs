@@ -188,13 +188,13 @@ impl WebPage {
             // The split took the name cell's opening tag.
             let row = format!("<td>{}", &row[..row.find("</tr>").expect("the row ends")]);
             let cells: Vec<&str> = cell.captures_iter(&row).map(|c| c.get(1).unwrap().as_str()).collect();
-            // Name, operation, per minute, p50, p95, failure rate, Apdex, count.
-            assert_eq!(cells.len(), 8, "{row}");
+            // Name (a link to its page), operation, per minute, sparkline, p50, p95, failure rate, Apdex, count.
+            assert_eq!(cells.len(), 9, "{row}");
             PerformanceRow {
-                name: cells[0].to_owned(),
+                name: capture(cells[0], r#"<a href="[^"]*">(.*)</a>"#),
                 op: cells[1].to_owned(),
-                failure_rate: cells[5].to_owned(),
-                count: cells[7].parse().expect("a count"),
+                failure_rate: cells[6].to_owned(),
+                count: cells[8].parse().expect("a count"),
             }
         })
         .collect()
