@@ -102,7 +102,8 @@ sizes() {
         f=$(db_file "$1")
         [[ -f $f-wal ]] && wal=$(stat -c %s "$f-wal")
         used=$(sql "$1" "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()")
-        events=$(sql "$1" "SELECT sum(d.pgsize) FROM dbstat('main', 1) d JOIN sqlite_master m ON m.name = d.name WHERE m.tbl_name = 'events'" 2>/dev/null || echo n/a)
+        # Page by page: dbstat's aggregated rows (`dbstat('main', 1)`) overflow a 32-bit size past 2 GB.
+        events=$(sql "$1" "SELECT sum(d.pgsize) FROM dbstat('main') d JOIN sqlite_master m ON m.name = d.name WHERE m.tbl_name = 'events'" 2>/dev/null || echo n/a)
         echo "file=$(($(stat -c %s "$f") + wal)) used=$used events=${events:-0}"
     else
         local row

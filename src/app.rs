@@ -31,8 +31,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_notifier, run_outcome_flusher, run_retention, run_wal_checkpoints,
-    NotifierSettings, RetentionSettings,
+    run_disk_watch, run_limit_sync, run_metric_alerts, run_notifier, run_outcome_flusher, run_retention,
+    run_wal_checkpoints, MetricAlertSettings, NotifierSettings, RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +50,7 @@ pub struct App {
     outcome_task: tokio::task::JoinHandle<()>,
     limits_task: tokio::task::JoinHandle<()>,
     retention_task: tokio::task::JoinHandle<()>,
+    metric_alerts_task: tokio::task::JoinHandle<()>,
     /// SQLite only: the disk watch and the checkpointer.
     sqlite_tasks: Vec<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
@@ -120,12 +121,23 @@ impl App {
             max_storage: config.max_storage,
             holder: uuid::Uuid::new_v4().simple().to_string(),
         };
+        let metric_alerts = MetricAlertSettings {
+            every: Duration::from_millis(config.metric_alert_every_ms),
+            holder: retention.holder.clone(),
+        };
         // Owned by `App` like the notifier.
         #[allow(clippy::disallowed_methods)]
         let retention_task = tokio::spawn(run_retention(
             core.clone(),
             retention,
             metrics.clone(),
+            stop_notifier.subscribe(),
+        ));
+        // Owned by `App` like the notifier.
+        #[allow(clippy::disallowed_methods)]
+        let metric_alerts_task = tokio::spawn(run_metric_alerts(
+            core.clone(),
+            metric_alerts,
             stop_notifier.subscribe(),
         ));
         // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
@@ -182,6 +194,7 @@ impl App {
             outcome_task,
             limits_task,
             retention_task,
+            metric_alerts_task,
             sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
@@ -211,6 +224,7 @@ impl App {
             outcome_task,
             limits_task,
             retention_task,
+            metric_alerts_task,
             sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
@@ -241,6 +255,12 @@ impl App {
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
             tracing::error!("the retention sweep did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(shutdown_timeout, metric_alerts_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("the metric alert evaluator did not stop within the shutdown timeout");
         }
         if tokio::time::timeout(shutdown_timeout, limits_task).await.is_err() {
             tracing::error!("the rate-limit counts were not shared within the shutdown timeout");

@@ -22,7 +22,9 @@
 //!    per id, tag, hour and user counters bumped, and the alert rules ([`core::RuleCache`], [`domain::alerts`])
 //!    evaluated into the outbox. Only after the commit does the SDK get its `200 {"id": …}`; a full queue
 //!    answers 429 with `Retry-After`.
-//! 4. The writer wakes the outbox loop ([`worker`]), which sends each delivery through [`notify`].
+//! 4. The writer wakes the outbox loop ([`worker`]), which sends each delivery through [`notify`]. Metric alerts
+//!    (a transaction's p95 or failure rate, [`core::metric_alerts`]) are evaluated over the transaction rollups
+//!    by a worker of their own and go out through the same outbox.
 //! 5. The issue list ([`web`], and [`api`] for tools) searches with [`domain::search`]; the issue page reads
 //!    the event back as the same typed event ([`store::events::decode_payload`]) and shapes it for its
 //!    template. Resolving, ignoring or deleting the issue goes through [`core::issues`].

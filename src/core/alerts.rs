@@ -132,8 +132,8 @@ pub async fn send_test(core: &Core, access: &Access, channel_id: ChannelId) -> C
     Ok(core.notifier.send(&channel.config, outgoing).await)
 }
 
-/// The project is the caller's organization's, and they may change its rules.
-fn rules_writable(access: &Access, project: &Project) -> CoreResult<()> {
+/// The project is the caller's organization's, and they may change its rules (of either kind).
+pub(super) fn rules_writable(access: &Access, project: &Project) -> CoreResult<()> {
     access.sees(project.organization_id)?;
     access.require(Scope::ProjectWrite)
 }

@@ -14,6 +14,7 @@ pub mod issues;
 mod keys;
 pub mod limits;
 pub mod members;
+pub mod metric_alerts;
 pub mod outcomes;
 pub mod performance;
 pub mod performance_issues;
@@ -24,6 +25,7 @@ mod rules;
 pub mod storage;
 pub mod traces;
 pub mod transaction_bodies;
+pub mod transaction_detail;
 
 use std::sync::Arc;
 

@@ -166,6 +166,7 @@ mod tests {
             release: String::new(),
             spans,
             spans_dropped: 0,
+            vitals: Vec::new(),
         }
     }
 

@@ -6,12 +6,14 @@
 //! On Postgres a day whose events are past every project's retention is dropped as a whole partition;
 //! what remains (projects with a shorter retention, the default partition) is deleted in chunks. Kept
 //! transaction bodies expire after their own retention (`FAULTLINE_TRANSACTION_RETENTION_DAYS`, never
-//! longer than their project's), in chunks too.
+//! longer than their project's), in chunks too. The transaction rollups are folded from minutes into hours
+//! after a day and deleted after the project's retention (`store::rollup_lifecycle`).
 
 use crate::domain::ids::ProjectId;
+use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
-use crate::store::{now_ms, retention, transaction_bodies, StoreError};
+use crate::store::{now_ms, retention, rollup_lifecycle, transaction_bodies, StoreError};
 
 use std::time::Instant;
 
@@ -22,6 +24,8 @@ use super::Core;
 
 /// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
 const CHUNK: i64 = 1_000;
+/// Transaction names whose rollups are folded or expired per statement (the first; later ones sized by time).
+const ROLLUP_NAMES: i64 = 20;
 /// Emptied issues expired per step: marked in one statement, then their counters go in chunks of rows.
 const ISSUE_BATCH: i64 = 200;
 const LEASE_JOB: &str = "retention";
@@ -71,6 +75,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
     );
+    let mut rollups = chunk_sizer(core, ROLLUP_NAMES);
     for (project_id, days) in retentions {
         // Bodies keep their own, shorter retention, never longer than their project's events.
         let body_cutoff = now - days.min(core.bodies.retention_days.max(1)) * DAY_MS;
@@ -87,6 +92,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             retention::expire_event_ids(&core.db, project_id, cutoff, limit)
         })
         .await?;
+        expire_rollups(core, project_id, now, cutoff, &mut rollups).await?;
         let events_done = started.elapsed().as_millis() as u64;
         let issues = expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
         swept.issues += issues;
@@ -112,6 +118,26 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         );
     }
     Ok(swept)
+}
+
+/// Folds the project's transaction rollups older than a day into hours and deletes those past `cutoff`
+/// (the project's retention, as its events'), in chunks of names.
+async fn expire_rollups(
+    core: &Core,
+    project_id: ProjectId,
+    now: i64,
+    cutoff: i64,
+    names: &mut ChunkSizer,
+) -> Result<(), StoreError> {
+    in_chunks(core, names, |limit| {
+        rollup_lifecycle::expire_rollups(&core.db, project_id, cutoff, limit)
+    })
+    .await?;
+    in_chunks(core, names, |limit| {
+        rollup_lifecycle::fold_minutes_into_hours(&core.db, project_id, fold_before(now), limit)
+    })
+    .await?;
+    Ok(())
 }
 
 /// Makes the coming days' partitions and drops those wholly before `cutoff` (Postgres; nothing on SQLite).

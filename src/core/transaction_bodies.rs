@@ -166,6 +166,8 @@ fn new_body(incoming: &IncomingTransaction, reasons: KeepReasons) -> NewBody<'_>
         name: &transaction.name,
         op: &transaction.op,
         status: &transaction.status,
+        environment: &transaction.environment,
+        release: &transaction.release,
         timestamp: (transaction.end * 1000.0) as i64,
         hour: hour_of(transaction.end),
         duration_ms: transaction.duration_ms(),

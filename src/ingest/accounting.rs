@@ -56,14 +56,17 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             count_client_report(ingest, origin, &item.payload);
             continue;
         }
-        if Some(item.ty.as_str()) == processed && !processed_seen {
+        // Every `span` item of an envelope is processed (one span each in version 1 of the protocol).
+        if Some(item.ty.as_str()) == processed && (!processed_seen || item.ty == "span") {
             processed_seen = true;
             continue;
         }
         let Some(category) = Category::of_item(&item.ty) else {
             continue;
         };
-        if category.is_stored() {
+        // OpenTelemetry spans share the `span` category but are not read.
+        let read = !matches!(item.ty.as_str(), "otel_span" | "otel_traces_data");
+        if category.is_stored() && read {
             record(ingest, origin, category, Outcome::Invalid, reason::DUPLICATE_ITEM, 1);
             continue;
         }

@@ -7,6 +7,7 @@ pub mod decode;
 mod error;
 mod performance_issues;
 mod pipeline;
+mod spans;
 pub mod transaction_writer;
 mod transactions;
 pub mod writer;

@@ -16,6 +16,7 @@ use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
+use super::spans::ingest_span_items;
 use super::transactions::ingest_transaction;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
 use super::Ingest;
@@ -83,6 +84,7 @@ async fn envelope_event(
     let processed = payload.as_ref().map(|p| match p {
         Payload::Event(_) => "event",
         Payload::Transaction(_) => "transaction",
+        Payload::Spans(_) => "span",
     });
     accounting::count_items(ingest, origin, &envelope, processed);
     let Some(payload) = payload else {
@@ -94,7 +96,21 @@ async fn envelope_event(
         *category = Category::Transaction;
         let header_id = envelope.header.event_id.as_deref();
         let scrubber = scrubber(ingest, &request.auth);
-        return ingest_transaction(ingest, request.project_id, origin, &payload, header_id, scrubber).await;
+        let counted = (Category::Transaction, 1);
+        return ingest_transaction(
+            ingest,
+            (request.project_id, origin),
+            &payload,
+            header_id,
+            scrubber,
+            counted,
+        )
+        .await;
+    }
+    if let Payload::Spans(items) = payload {
+        *category = Category::Span;
+        let scrubber = scrubber(ingest, &request.auth);
+        return ingest_span_items(ingest, (request.project_id, origin), &items, scrubber).await;
     }
     let Payload::Event(payload) = payload else {
         unreachable!("transactions returned above")
@@ -138,7 +154,8 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
     let parsed = parse_event_json(&body)?;
     // §3.3: old SDKs posted transactions here; they take the transaction items' path.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
-        let result = ingest_transaction(ingest, request.project_id, origin, &body, None, ctx.scrubber).await;
+        let counted = (Category::Transaction, 1);
+        let result = ingest_transaction(ingest, (request.project_id, origin), &body, None, ctx.scrubber, counted).await;
         if let Err(error) = &result {
             accounting::count_refused(ingest, origin, Category::Transaction, error);
         }
@@ -236,18 +253,28 @@ fn check_dsn_matches(dsn: &str, key: &PublicKey, path_project: ProjectId) -> Res
     Ok(())
 }
 
-/// The item an envelope is processed for: its event, or else its transaction.
+/// The item an envelope is processed for: its event, or else its transaction, or else its `span` items.
 enum Payload {
     Event(Bytes),
     Transaction(Bytes),
+    Spans(Vec<Bytes>),
 }
 
 /// The first `event` item's payload, or else the first `transaction` item's (the protocol allows one or
-/// the other); every other item is counted and dropped (§4.5).
+/// the other), or else every `span` item's; every other item is counted and dropped (§4.5).
 fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
     let mut event = None;
     let mut transaction = None;
+    let spans: Vec<Bytes> = envelope
+        .items
+        .iter()
+        .filter(|item| item.ty == "span")
+        .map(|item| item.payload.clone())
+        .collect();
     for item in &envelope.items {
+        if item.ty == "span" {
+            continue;
+        }
         if item.ty == "event" && event.is_none() {
             event = Some(item.payload.clone());
             continue;
@@ -263,7 +290,11 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
             .unwrap_or("other");
         ingest.metrics.items_dropped.with_label_values(&[label]).inc();
     }
-    event.map(Payload::Event).or(transaction.map(Payload::Transaction))
+    let spans = (!spans.is_empty()).then_some(Payload::Spans(spans));
+    event
+        .map(Payload::Event)
+        .or(transaction.map(Payload::Transaction))
+        .or(spans)
 }
 
 pub(super) fn normalize_event_id(id: &str) -> Option<String> {

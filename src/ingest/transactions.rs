@@ -21,15 +21,18 @@ use super::writer::{SubmitError, WriteFailed};
 use super::Ingest;
 use crate::core::outcomes::Origin;
 
+/// What an accepted transaction is counted as: itself, or the spans it was made of (`spans`).
+pub(super) type Counted = (Category, u64);
+
 /// Reads, queues and commits one transaction (its body scrubbed by `scrubber`, in case it is kept);
 /// answers with its event id.
 pub(super) async fn ingest_transaction(
     ingest: &Ingest,
-    project_id: ProjectId,
-    origin: Origin,
+    (project_id, origin): (ProjectId, Origin),
     payload: &[u8],
     header_event_id: Option<&str>,
     scrubber: Option<&Scrubber>,
+    (category, quantity): Counted,
 ) -> Result<EventIdReply, IngestError> {
     if payload.len() > ingest.settings.max_event_bytes {
         return Err(IngestError::EventTooLarge {
@@ -48,7 +51,7 @@ pub(super) async fn ingest_transaction(
     let incoming = prepare_transaction(project_id, transaction, parsed.value, event_id, scrubber)?;
     match ingest.transactions.write(incoming).await {
         Ok(Ok(())) => {
-            accounting::record(ingest, origin, Category::Transaction, Outcome::Accepted, "", 1);
+            accounting::record(ingest, origin, category, Outcome::Accepted, "", quantity);
             performance_issues::submit(ingest, problems).await;
             Ok(reply_id)
         }

@@ -9,7 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::summary::{facts, headline, listed_issues, subject, Fact};
-use super::{AlertMessage, NotifySettings, Outgoing, SendError, EMAIL_NOT_CONFIGURED};
+use super::{AlertMessage, NotifySettings, SendError, EMAIL_NOT_CONFIGURED};
 use crate::domain::alerts::channel::{EmailSettings, TlsMode};
 
 /// Per SMTP command (connect, each reply).
@@ -67,6 +67,32 @@ pub fn view(message: &AlertMessage) -> EmailView<'_> {
             .collect(),
         more,
     }
+}
+
+/// An email ready to send: subject and both bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// An issue alert's email.
+pub fn mail(message: &AlertMessage) -> Mail {
+    let (text, html) = render(message);
+    Mail {
+        subject: subject(message),
+        text,
+        html,
+    }
+}
+
+/// Who gets it and how a retry is recognised.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    pub idempotency_key: &'a str,
+    /// The recipients when the channel names none.
+    pub member_emails: &'a [String],
 }
 
 /// The text and HTML bodies.
@@ -134,10 +160,11 @@ fn transport(relay: &Relay) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendEr
 fn build_message(
     settings: &NotifySettings,
     channel: &EmailSettings,
-    outgoing: Outgoing<'_>,
+    mail: &Mail,
+    envelope: Envelope<'_>,
 ) -> Result<Message, SendError> {
     let recipients: &[String] = if channel.to.is_empty() {
-        outgoing.member_emails
+        envelope.member_emails
     } else {
         &channel.to
     };
@@ -147,15 +174,22 @@ fn build_message(
     let sender = channel.from.as_deref().unwrap_or(&settings.email_from);
     let mut builder = Message::builder()
         .from(mailbox(sender)?)
-        .subject(subject(outgoing.message))
-        .message_id(Some(message_id(outgoing.idempotency_key)));
+        .subject(mail.subject.clone())
+        .message_id(Some(message_id(envelope.idempotency_key)));
     for recipient in recipients {
         builder = builder.to(mailbox(recipient)?);
     }
-    let (text, html) = render(outgoing.message);
     let body = MultiPart::alternative()
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(mail.html.clone()),
+        );
     builder
         .multipart(body)
         .map_err(|error| SendError::Permanent(format!("the email could not be built: {error}")))
@@ -182,9 +216,14 @@ pub fn message_id(idempotency_key: &str) -> String {
     format!("<{local}@faultline>")
 }
 
-pub async fn send(settings: &NotifySettings, channel: &EmailSettings, outgoing: Outgoing<'_>) -> Result<(), SendError> {
+pub async fn send(
+    settings: &NotifySettings,
+    channel: &EmailSettings,
+    mail: &Mail,
+    envelope: Envelope<'_>,
+) -> Result<(), SendError> {
     let relay = relay(settings, channel)?;
-    let message = build_message(settings, channel, outgoing)?;
+    let message = build_message(settings, channel, mail, envelope)?;
     let transport = transport(&relay)?;
     let outcome = tokio::time::timeout(SESSION_TIMEOUT, transport.send(message)).await;
     let password = relay.credentials.as_ref().map(|(_, password)| password.as_str());

@@ -1,8 +1,9 @@
 //! Building and sending alert messages: email over SMTP (lettre), Slack, Discord, Microsoft Teams and a
 //! signed generic webhook (reqwest, through a client that refuses private targets).
 //!
-//! The worker decides *what* to send and *when*; this module only turns an [`AlertMessage`] into one
-//! channel's wire format and delivers it once. Errors never carry a webhook URL or a password.
+//! The worker decides *what* to send and *when*; this module only turns an [`AlertMessage`] (issues) or a
+//! [`MetricMessage`] (a metric rule's crossing) into one channel's wire format and delivers it once.
+//! Errors never carry a webhook URL or a password.
 
 use crate::domain::IssueId;
 use std::sync::Arc;
@@ -14,12 +15,14 @@ use crate::domain::alerts::FireReason;
 pub mod discord;
 pub mod email;
 pub mod guarded_http;
+pub mod metric;
 pub mod slack;
 pub mod summary;
 pub mod teams;
 pub mod webhook;
 
 use guarded_http::GuardedHttp;
+pub use metric::{MetricChange, MetricMessage};
 
 /// One issue in a message, with its counts as they are at sending time.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,45 @@ pub struct AlertMessage {
 impl AlertMessage {
     pub fn is_digest(&self) -> bool {
         self.issues.len() > 1
+    }
+}
+
+/// A message in every channel's wire format: issue alerts and metric alerts each render themselves, and
+/// [`Notifier`] delivers either the same way.
+pub trait Render: Sync {
+    /// The webhook's `kind` and `X-Faultline-Event`.
+    fn kind(&self) -> &'static str;
+    fn email(&self) -> email::Mail;
+    fn slack(&self) -> serde_json::Value;
+    fn discord(&self) -> serde_json::Value;
+    fn teams(&self) -> serde_json::Value;
+    /// The exact bytes sent, which are also the bytes signed.
+    fn webhook(&self, idempotency_key: &str) -> Vec<u8>;
+}
+
+impl Render for AlertMessage {
+    fn kind(&self) -> &'static str {
+        summary::kind(self)
+    }
+
+    fn email(&self) -> email::Mail {
+        email::mail(self)
+    }
+
+    fn slack(&self) -> serde_json::Value {
+        slack::payload(self)
+    }
+
+    fn discord(&self) -> serde_json::Value {
+        discord::payload(self)
+    }
+
+    fn teams(&self) -> serde_json::Value {
+        teams::payload(self)
+    }
+
+    fn webhook(&self, idempotency_key: &str) -> Vec<u8> {
+        webhook::payload(self, idempotency_key)
     }
 }
 
@@ -157,30 +199,44 @@ impl Notifier {
         self.settings.not_configured(channel)
     }
 
-    /// Delivers one message to one channel, once.
+    /// Delivers one issue alert to one channel, once.
     pub async fn send(&self, channel: &ChannelConfig, outgoing: Outgoing<'_>) -> Result<(), SendError> {
+        let envelope = email::Envelope {
+            idempotency_key: outgoing.idempotency_key,
+            member_emails: outgoing.member_emails,
+        };
+        self.send_rendered(channel, outgoing.message, envelope).await
+    }
+
+    /// Delivers one metric alert to one channel, once.
+    pub async fn send_metric(
+        &self,
+        channel: &ChannelConfig,
+        message: &MetricMessage,
+        envelope: email::Envelope<'_>,
+    ) -> Result<(), SendError> {
+        self.send_rendered(channel, message, envelope).await
+    }
+
+    async fn send_rendered(
+        &self,
+        channel: &ChannelConfig,
+        message: &dyn Render,
+        envelope: email::Envelope<'_>,
+    ) -> Result<(), SendError> {
         if let Some(why) = self.not_configured(channel) {
             return Err(SendError::NotConfigured(why));
         }
-        let message = outgoing.message;
+        let key = envelope.idempotency_key;
         match channel {
-            ChannelConfig::Email(email) => email::send(&self.settings, email, outgoing).await,
-            ChannelConfig::Slack(hook) => {
-                self.post(&hook.url, json_bytes(&slack::payload(message)), &[], outgoing)
-                    .await
-            }
-            ChannelConfig::Discord(hook) => {
-                self.post(&hook.url, json_bytes(&discord::payload(message)), &[], outgoing)
-                    .await
-            }
-            ChannelConfig::Teams(hook) => {
-                self.post(&hook.url, json_bytes(&teams::payload(message)), &[], outgoing)
-                    .await
-            }
+            ChannelConfig::Email(email) => email::send(&self.settings, email, &message.email(), envelope).await,
+            ChannelConfig::Slack(hook) => self.post(&hook.url, json_bytes(&message.slack()), &[], key).await,
+            ChannelConfig::Discord(hook) => self.post(&hook.url, json_bytes(&message.discord()), &[], key).await,
+            ChannelConfig::Teams(hook) => self.post(&hook.url, json_bytes(&message.teams()), &[], key).await,
             ChannelConfig::Webhook(hook) => {
-                let body = webhook::payload(message, outgoing.idempotency_key);
-                let headers = webhook::headers(message, &hook.secret, &body);
-                self.post(&hook.url, body, &headers, outgoing).await
+                let body = message.webhook(key);
+                let headers = webhook::signed_headers(message.kind(), &hook.secret, &body);
+                self.post(&hook.url, body, &headers, key).await
             }
         }
     }
@@ -190,9 +246,9 @@ impl Notifier {
         url: &str,
         body: Vec<u8>,
         extra_headers: &[(&'static str, String)],
-        outgoing: Outgoing<'_>,
+        idempotency_key: &str,
     ) -> Result<(), SendError> {
-        let mut headers = vec![("Idempotency-Key", outgoing.idempotency_key.to_owned())];
+        let mut headers = vec![("Idempotency-Key", idempotency_key.to_owned())];
         headers.extend_from_slice(extra_headers);
         self.http.post_json(url, body, &headers).await
     }

@@ -82,7 +82,7 @@ fn header(message: &AlertMessage) -> Value {
     })
 }
 
-fn button(label: &str, url: &str) -> Value {
+pub(super) fn button(label: &str, url: &str) -> Value {
     json!({
         "type": "actions",
         "elements": [{
@@ -93,7 +93,7 @@ fn button(label: &str, url: &str) -> Value {
     })
 }
 
-fn mrkdwn(text: &str, max_chars: usize) -> Value {
+pub(super) fn mrkdwn(text: &str, max_chars: usize) -> Value {
     json!({"type": "mrkdwn", "text": truncate(text, max_chars)})
 }
 

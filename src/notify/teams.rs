@@ -17,6 +17,11 @@ pub fn payload(message: &AlertMessage) -> Value {
         [issue] => (issue_body(message, issue), open_url("View issue", &issue.url)),
         _ => (digest_body(message), open_url("View project", &message.project_url)),
     };
+    card(body, action)
+}
+
+/// The message around one Adaptive Card with this body and action (metric alerts use it too).
+pub(super) fn card(body: Vec<Value>, action: Value) -> Value {
     json!({
         "type": "message",
         "attachments": [{
@@ -76,14 +81,14 @@ fn digest_body(message: &AlertMessage) -> Vec<Value> {
     body
 }
 
-fn rich_text(text: &str, size: &str, subtle: bool) -> Value {
+pub(super) fn rich_text(text: &str, size: &str, subtle: bool) -> Value {
     json!({
         "type": "RichTextBlock",
         "inlines": [{"type": "TextRun", "text": text, "size": size, "isSubtle": subtle}],
     })
 }
 
-fn open_url(title: &str, url: &str) -> Value {
+pub(super) fn open_url(title: &str, url: &str) -> Value {
     json!({"type": "Action.OpenUrl", "title": title, "url": url})
 }
 

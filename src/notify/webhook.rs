@@ -98,9 +98,14 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 /// The headers besides `Content-Type`, `Idempotency-Key` and `User-Agent`.
 pub fn headers(message: &AlertMessage, secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    signed_headers(kind(message), secret, body)
+}
+
+/// The signature and event headers of any message of this `kind` (issue or metric alert).
+pub fn signed_headers(kind: &str, secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
         ("X-Faultline-Signature", signature(secret, body)),
-        ("X-Faultline-Event", kind(message).to_owned()),
+        ("X-Faultline-Event", kind.to_owned()),
     ]
 }
 

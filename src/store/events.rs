@@ -244,3 +244,39 @@ pub async fn trace_events(
     let SqlText { sql, params } = text;
     Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }
+
+/// An error event of a trace, enough to link to it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TraceErrorLink {
+    pub trace_id: String,
+    pub issue_id: IssueId,
+    pub event_id: String,
+    pub title: String,
+}
+
+/// Up to `limit` error events of any of `trace_ids` in the given projects, that happened between `from_ms`
+/// and `to_ms` (which lets Postgres read only those days' partitions), earliest first.
+pub async fn errors_of_traces(
+    db: &Db,
+    project_ids: &[ProjectId],
+    trace_ids: &[String],
+    (from_ms, to_ms): (i64, i64),
+    limit: i64,
+) -> Result<Vec<TraceErrorLink>, StoreError> {
+    if project_ids.is_empty() || trace_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = SqlText::default();
+    text.push("SELECT trace_id, issue_id, event_id, title FROM events WHERE trace_id IS NOT NULL AND trace_id IN ")
+        .bind_list(trace_ids.iter().cloned().map(Param::Text))
+        .push(" AND project_id IN ")
+        .bind_list(project_ids.iter().map(|id| Param::Int(id.get())))
+        .push(" AND timestamp >= ")
+        .bind(Param::Int(from_ms))
+        .push(" AND timestamp <= ")
+        .bind(Param::Int(to_ms))
+        .push(" ORDER BY timestamp, id LIMIT ")
+        .bind(Param::Int(limit));
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
+}

@@ -25,9 +25,11 @@ pub mod quotas;
 mod release_order;
 pub mod releases;
 pub mod retention;
+pub mod rollup_lifecycle;
 pub mod sessions;
 pub mod storage;
 pub mod transaction_bodies;
+pub mod transaction_vitals;
 mod turns;
 
 use std::str::FromStr;
@@ -185,10 +187,14 @@ impl Db {
 
     /// This process's turn at SQLite's write lock, for a write outside a [`Tx`] (which takes its own);
     /// `None` on Postgres.
-    pub async fn write_turn(&self) -> Result<Option<WriteTurn>, StoreError> {
-        match self {
-            Db::Sqlite(_, turns) => turns.take().await.map(Some),
-            Db::Postgres(_) => Ok(None),
+    #[track_caller]
+    pub fn write_turn(&self) -> impl std::future::Future<Output = Result<Option<WriteTurn>, StoreError>> + Send + '_ {
+        let by = std::panic::Location::caller();
+        async move {
+            match self {
+                Db::Sqlite(_, turns) => turns.take_for(by).await.map(Some),
+                Db::Postgres(_) => Ok(None),
+            }
         }
     }
 
@@ -313,13 +319,20 @@ pub enum Tx {
 }
 
 impl Tx {
-    pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
+    /// Opens a transaction (on SQLite after this process's write turn). Not an `async fn` so that the
+    /// turn knows which code took it (`track_caller`; see `turns`).
+    #[track_caller]
+    pub fn begin(db: &Db) -> impl std::future::Future<Output = Result<Tx, StoreError>> + Send + '_ {
+        Self::begin_for(db, std::panic::Location::caller())
+    }
+
+    async fn begin_for(db: &Db, by: &'static std::panic::Location<'static>) -> Result<Tx, StoreError> {
         Ok(match db {
             // IMMEDIATE takes the write lock up front (waiting out the busy timeout). A deferred transaction
             // reads first and then fails at once with SQLITE_BUSY if another connection (an API write, a
             // statistics refresh) wrote in between.
             Db::Sqlite(pool, turns) => {
-                let turn = turns.take().await?;
+                let turn = turns.take_for(by).await?;
                 Tx::Sqlite(SqliteTx {
                     tx: pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,

@@ -115,8 +115,8 @@ pub async fn vacuum_counters(db: &Db) -> Result<(), StoreError> {
     if let Db::Postgres(pool) = db {
         let sql = "VACUUM issues, issue_tags, issue_hours, issue_users, project_hours, project_environments, \
                    releases, project_storage, rate_counters, outcomes, job_leases, transaction_minutes, \
-                   transaction_buckets, transaction_span_ops, pg_catalog.pg_statistic, pg_catalog.pg_class, \
-                   pg_catalog.pg_attribute, pg_catalog.pg_index, pg_catalog.pg_depend";
+                   transaction_buckets, transaction_span_ops, transaction_vitals, pg_catalog.pg_statistic, \
+                   pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_index, pg_catalog.pg_depend";
         sqlx::query(sql).execute(pool).await?;
     }
     Ok(())

@@ -180,9 +180,13 @@ pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
 }
 
 /// A passive checkpoint of SQLite's write-ahead log: copies what no reader still needs into the database
-/// file, without the write lock (writers keep appending meanwhile). Nothing on Postgres.
+/// file. It needs no write lock, but it takes a write turn all the same: its copy and `fsync` of the
+/// database file, run beside a commit, made that commit's own `fsync` wait on the disk (measured on the
+/// retention benchmark: ingest p50 14.2 ms and p99 109 ms beside it, 12.8 and 91 ms in turn). Nothing on
+/// Postgres.
 pub async fn checkpoint_wal(db: &Db) -> Result<(), StoreError> {
-    if let Db::Sqlite(pool, _) = db {
+    if let Db::Sqlite(pool, turns) = db {
+        let _turn = turns.take().await?;
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
     }
     Ok(())

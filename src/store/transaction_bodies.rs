@@ -11,10 +11,12 @@ use crate::domain::performance::sampling::StoredSlowest;
 use crate::domain::performance::KeepReasons;
 use crate::domain::ProjectId;
 
+use super::paging::{bind_params, Param, SqlText};
+use super::performance::RollupFilter;
 use super::storage::{add_bodies, remove_bodies, Stored};
 use super::{on_pool, on_tx, Db, StoreError, Tx};
 
-/// Rows per multi-row statement (14 parameters each).
+/// Rows per multi-row statement (15 parameters each).
 const ROW_CHUNK: usize = 200;
 /// Trace ids per look-up statement.
 const TRACE_CHUNK: usize = 500;
@@ -29,6 +31,8 @@ pub struct NewBody<'a> {
     pub name: &'a str,
     pub op: &'a str,
     pub status: &'a str,
+    pub environment: &'a str,
+    pub release: &'a str,
     /// The transaction's end, epoch ms.
     pub timestamp: i64,
     pub hour: i64,
@@ -138,8 +142,8 @@ pub async fn insert_bodies(tx: &mut Tx, bodies: &[NewBody<'_>]) -> Result<(), St
     for chunk in bodies.chunks(ROW_CHUNK) {
         let rows: Vec<(ProjectId, i64)> = on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new(
-                "INSERT INTO transaction_bodies (project_id, event_id, trace_id, name, op, status, timestamp, \
-                 hour, duration_ms, for_error, slowest, sampled, payload) ",
+                "INSERT INTO transaction_bodies (project_id, event_id, trace_id, name, op, status, environment, \
+                 release, timestamp, hour, duration_ms, for_error, slowest, sampled, payload) ",
             );
             qb.push_values(chunk, |mut row, body| {
                 row.push_bind(body.project_id)
@@ -148,6 +152,8 @@ pub async fn insert_bodies(tx: &mut Tx, bodies: &[NewBody<'_>]) -> Result<(), St
                     .push_bind(body.name)
                     .push_bind(body.op)
                     .push_bind(body.status)
+                    .push_bind(body.environment)
+                    .push_bind(body.release)
                     .push_bind(body.timestamp)
                     .push_bind(body.hour)
                     .push_bind(body.duration_ms)
@@ -248,6 +254,34 @@ pub async fn trace_bodies(
         qb.push(") ORDER BY timestamp, id LIMIT ").push_bind(limit);
         qb.build_query_as().fetch_all(pool).await?
     }))
+}
+
+/// A kept body as a transaction's page lists it, without its payload.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct BodySample {
+    pub event_id: String,
+    pub trace_id: String,
+    pub op: String,
+    pub status: String,
+    pub timestamp: i64,
+    pub duration_ms: f64,
+    pub for_error: bool,
+    pub slowest: bool,
+    pub sampled: bool,
+}
+
+/// Up to `limit` of the kept bodies `filter` selects (by their end), slowest first.
+pub async fn slowest_samples(db: &Db, filter: &RollupFilter<'_>, limit: i64) -> Result<Vec<BodySample>, StoreError> {
+    let mut text = SqlText::default();
+    text.push(
+        "SELECT event_id, trace_id, op, status, timestamp, duration_ms, for_error, slowest, sampled \
+         FROM transaction_bodies",
+    );
+    filter.push_where(&mut text, "", "timestamp");
+    text.push(" ORDER BY duration_ms DESC, id LIMIT ")
+        .bind(Param::Int(limit));
+    let SqlText { sql, params } = text;
+    Ok(on_pool!(db, pool => bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await?))
 }
 
 /// Deletes up to `limit` of the project's bodies that ended before `before_ms`, taking them off its

@@ -4,8 +4,10 @@
 //! up to ten times the delete's own length. This process's writers therefore queue here first, first come
 //! first served, and each takes the lock the moment the previous one is done. Postgres needs no turns.
 
+use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -18,18 +20,51 @@ pub(super) const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug, Default)]
 pub struct WriteTurns(Arc<Mutex<()>>);
 
+/// A turn held or waited for longer than this is logged with the code that took it: everyone behind it
+/// waited that long, and ingest's answers with them.
+const LONG_TURN: Duration = Duration::from_millis(40);
+
 /// A writer's turn; the next one's starts when this is dropped.
 #[derive(Debug)]
-pub struct WriteTurn(#[allow(dead_code)] OwnedMutexGuard<()>);
+pub struct WriteTurn {
+    _guard: OwnedMutexGuard<()>,
+    taken_at: Instant,
+    by: &'static Location<'static>,
+}
 
 impl WriteTurns {
     /// Waits for this writer's turn; fails as a database that does not answer after [`TURN_TIMEOUT`] (a
-    /// writer holding its turn that long is stuck, as a lock held that long would be).
-    pub async fn take(&self) -> Result<WriteTurn, StoreError> {
-        tokio::time::timeout(TURN_TIMEOUT, self.0.clone().lock_owned())
+    /// writer holding its turn that long is stuck, as a lock held that long would be). Not an `async fn`
+    /// so that the caller's place in the code is known (`track_caller`) for the long-turn log.
+    #[track_caller]
+    pub fn take(&self) -> impl Future<Output = Result<WriteTurn, StoreError>> + Send + '_ {
+        self.take_for(Location::caller())
+    }
+
+    pub(super) async fn take_for(&self, by: &'static Location<'static>) -> Result<WriteTurn, StoreError> {
+        let asked_at = Instant::now();
+        let guard = tokio::time::timeout(TURN_TIMEOUT, self.0.clone().lock_owned())
             .await
-            .map(WriteTurn)
-            .map_err(|_| StoreError::TimedOut(TURN_TIMEOUT))
+            .map_err(|_| StoreError::TimedOut(TURN_TIMEOUT))?;
+        let taken_at = Instant::now();
+        let waited = taken_at - asked_at;
+        if waited > LONG_TURN {
+            tracing::warn!(by = %by, waited_ms = waited.as_millis() as u64, "waited long for a write turn");
+        }
+        Ok(WriteTurn {
+            _guard: guard,
+            taken_at,
+            by,
+        })
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        let held = self.taken_at.elapsed();
+        if held > LONG_TURN {
+            tracing::warn!(by = %self.by, held_ms = held.as_millis() as u64, "held a write turn long");
+        }
     }
 }
 

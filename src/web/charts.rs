@@ -41,14 +41,23 @@ pub fn bar_chart(
         }
         values[((start - first_start) / bucket_ms) as usize] += count;
     }
+    let mut chart = column_chart(&values, width, height);
+    for (index, bar) in chart.bars.iter_mut().enumerate() {
+        bar.start_ms = first_start + bucket_ms * index as i64;
+    }
+    chart
+}
+
+/// One bar per value, left to right, scaled to the largest (bars' `start_ms` left at 0).
+pub fn column_chart(values: &[i64], width: f64, height: f64) -> BarChart {
     let max = values.iter().copied().max().unwrap_or(0);
-    let slot = width / buckets as f64;
+    let slot = width / values.len().max(1) as f64;
     let bars = values
         .iter()
         .enumerate()
         .map(|(index, &count)| {
             // Every non-zero bucket stays visible next to a much larger one.
-            let bar_height = if count == 0 || max == 0 {
+            let bar_height = if count <= 0 || max <= 0 {
                 0.0
             } else {
                 (count as f64 / max as f64 * height).max(1.5)
@@ -59,7 +68,7 @@ pub fn bar_chart(
                 width: round(slot * 0.8),
                 height: round(bar_height),
                 count,
-                start_ms: first_start + bucket_ms * index as i64,
+                start_ms: 0,
             }
         })
         .collect();

@@ -56,10 +56,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: WebState) -> Router {
-    use pages::alerts::{channels, deliveries, rules};
+    use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
         account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
-        projects, stats, traces,
+        projects, stats, traces, transaction,
     };
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -89,6 +89,10 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/performance/",
             get(performance::page),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/performance/transaction/",
+            get(transaction::page),
         )
         .route(
             "/organizations/{org}/projects/{project}/traces/{trace_id}/",
@@ -138,6 +142,18 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/organizations/{org}/projects/{project}/alerts/deliveries/",
             get(deliveries::list),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/new",
+            get(metric_rules::new_form).post(metric_rules::create),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/{rule}/",
+            get(metric_rules::edit_form).post(metric_rules::update),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/alerts/metric/{rule}/delete",
+            post(metric_rules::delete),
         )
         .route(
             "/organizations/{org}/projects/{project}/alerts/{rule}/",

@@ -12,9 +12,12 @@ use crate::config::Config;
 use crate::domain::alerts::channel::ChannelConfig;
 use crate::domain::alerts::FireReason;
 use crate::domain::short_id::encode_short_id;
+use crate::notify::email::Envelope;
 use crate::notify::{AlertMessage, AlertedIssue, Notifier, Outgoing, SendError};
 use crate::store::alerts::{self, ClaimedDelivery, MessageContent};
 use crate::store::{now_ms, Db, StoreError};
+
+use super::metric_message::metric_message;
 
 const DELIVERIES_PER_ROUND: i64 = 20;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -141,7 +144,7 @@ async fn attempt(
         return Ok(Err(SendError::Permanent("the channel was deleted".into())));
     };
     let content = alerts::load_message(db, delivery.message_id).await?;
-    let Some(content) = content.filter(|c| !c.issues.is_empty()) else {
+    let Some(content) = content.filter(|c| !c.is_empty()) else {
         return Ok(Err(SendError::Permanent("the message's issues were deleted".into())));
     };
     let member_emails = match &channel.config {
@@ -150,6 +153,16 @@ async fn attempt(
         }
         _ => Vec::new(),
     };
+    if !content.metrics.is_empty() {
+        let Some(message) = metric_message(&content, &settings.public_url) else {
+            return Ok(Err(SendError::Permanent("the metric alert could not be read".into())));
+        };
+        let envelope = Envelope {
+            idempotency_key: &delivery.idempotency_key,
+            member_emails: &member_emails,
+        };
+        return Ok(notifier.send_metric(&channel.config, &message, envelope).await);
+    }
     let message = alert_message(&content, &settings.public_url);
     let outgoing = Outgoing {
         message: &message,

@@ -5,15 +5,13 @@
 //! With `FAULTLINE_SCREENSHOTS=DIR` (e.g. `docs/screenshots`) the SQLite run also saves the README's
 //! screenshots there.
 
-#[path = "common/browser.rs"]
-mod browser;
 use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::Browser;
+use common::browser::Browser;
 use common::web::PASSWORD;
 use common::{corpus_envelopes, corpus_for, Backend, TestApp};
 use fantoccini::Locator;

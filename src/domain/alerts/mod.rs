@@ -3,6 +3,7 @@
 
 pub mod channel;
 mod evaluate;
+pub mod metric;
 #[cfg(test)]
 mod tests;
 

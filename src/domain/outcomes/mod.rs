@@ -63,9 +63,15 @@ impl Category {
         Category::Internal,
     ];
 
-    /// The categories this server stores today: errors (and message events, `default`). Everything else an
-    /// SDK may send is announced as not stored.
-    pub const STORED: [Category; 3] = [Category::Default, Category::Error, Category::Transaction];
+    /// The categories this server stores today: errors (and message events, `default`), transactions and
+    /// spans (rolled up as the transactions they stand for). Everything else an SDK may send is announced
+    /// as not stored.
+    pub const STORED: [Category; 4] = [
+        Category::Default,
+        Category::Error,
+        Category::Transaction,
+        Category::Span,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -199,6 +199,7 @@ mod tests {
             release: "1.0".into(),
             spans,
             spans_dropped: 0,
+            vitals: Vec::new(),
         }
     }
 

@@ -179,6 +179,7 @@ mod tests {
             release: String::new(),
             spans,
             spans_dropped: 0,
+            vitals: Vec::new(),
         }
     }
 

@@ -87,6 +87,37 @@ impl Histogram {
     pub fn bars(&self) -> Vec<(f64, i64)> {
         self.counts.iter().map(|&(b, c)| (upper_bound_ms(b), c)).collect()
     }
+
+    /// The histogram as a chart draws it: contiguous columns from the shortest to the longest non-empty
+    /// bucket (the empty ones between them too, so the spread shows), neighbours merged so that there are
+    /// at most `max_columns`; `(upper bound in ms, count)` each.
+    pub fn columns(&self, max_columns: usize) -> Vec<(f64, i64)> {
+        let (Some(&(first, _)), Some(&(last, _))) = (self.counts.first(), self.counts.last()) else {
+            return Vec::new();
+        };
+        let per_column = (last - first + 1).div_ceil(max_columns.max(1));
+        let mut columns: Vec<(f64, i64)> = (first..=last)
+            .step_by(per_column)
+            .map(|start| (upper_bound_ms((start + per_column - 1).min(BUCKETS - 1)), 0))
+            .collect();
+        for &(bucket, count) in &self.counts {
+            columns[(bucket - first) / per_column].1 += count;
+        }
+        columns
+    }
+}
+
+/// `quantile` of each slot's durations, from `(slot start, bucket, count)` rows in any order: `(slot
+/// start, ms)` for every slot with a count, oldest first.
+pub fn percentile_per_slot(rows: &[(i64, usize, i64)], quantile: f64) -> Vec<(i64, f64)> {
+    let mut slots: std::collections::BTreeMap<i64, Vec<(usize, i64)>> = std::collections::BTreeMap::new();
+    for &(slot, bucket, count) in rows {
+        slots.entry(slot).or_default().push((bucket, count));
+    }
+    slots
+        .into_iter()
+        .filter_map(|(slot, counts)| Some((slot, Histogram::from_counts(counts).percentile(quantile)?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -129,5 +160,36 @@ mod tests {
         assert_eq!(histogram.apdex(5.0), Some(0.0), "everything above 4T is frustrated");
         assert_eq!(Histogram::default().apdex(300.0), None);
         assert_eq!(Histogram::default().percentile(0.5), None);
+    }
+
+    #[test]
+    fn columns_run_from_the_shortest_to_the_longest_bucket_merged_to_fit() {
+        let histogram = Histogram::from_counts([(bucket_of(10.0), 3), (bucket_of(100.0), 2)]);
+        let columns = histogram.columns(100);
+        assert_eq!(columns.len(), 21, "buckets 20 to 40, the empty ones between included");
+        assert_eq!((columns[0].1, columns[20].1), (3, 2));
+        assert!((columns[20].0 - 100.0).abs() < 1e-9);
+        let merged = histogram.columns(5);
+        assert_eq!(merged.len(), 5, "five buckets a column");
+        assert_eq!(merged.iter().map(|c| c.1).sum::<i64>(), 5, "nothing lost");
+        assert_eq!((merged[0].1, merged[4].1), (3, 2));
+        assert!(Histogram::default().columns(10).is_empty());
+        let one = Histogram::from_counts([(BUCKETS - 1, 1)]).columns(3);
+        assert_eq!(one, vec![(upper_bound_ms(BUCKETS - 1), 1)]);
+    }
+
+    #[test]
+    fn each_slot_has_its_own_percentile() {
+        let rows = [
+            (120_000, bucket_of(10.0), 9),
+            (0, bucket_of(500.0), 1),
+            (120_000, bucket_of(1_000.0), 1),
+            (0, bucket_of(20.0), 1),
+        ];
+        let p95 = percentile_per_slot(&rows, 0.95);
+        assert_eq!(p95.len(), 2);
+        assert_eq!(p95[0].0, 0, "oldest first");
+        assert!((p95[0].1 - upper_bound_ms(bucket_of(500.0))).abs() < 1e-9);
+        assert!((p95[1].1 - upper_bound_ms(bucket_of(1_000.0))).abs() < 1e-9);
     }
 }

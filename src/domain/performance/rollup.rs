@@ -1,7 +1,7 @@
 //! Rolling transactions up: per project, environment, release, name and operation, per minute: how many,
 //! how many failed, their summed duration, a duration histogram (`histogram`) and the time spent per span
 //! operation (`db`, `http`, `template`, … : the op's first dotted part; overlapping spans of one kind count
-//! once). A batch of transactions is folded here first, so that the store writes one row per key and minute
+//! once), and the web vitals of browser page loads in the same histogram buckets (`vitals`). A batch of transactions is folded here first, so that the store writes one row per key and minute
 //! rather than one per transaction.
 
 use std::collections::HashMap;
@@ -10,8 +10,19 @@ use crate::domain::ProjectId;
 
 use super::histogram::bucket_of;
 use super::transaction::{Span, Transaction};
+use super::vitals::Vital;
 
 const MINUTE_MS: i64 = 60_000;
+/// Rollups older than [`FOLD_AFTER_MS`] are kept per hour: the row at the hour's start holds its sums.
+pub const HOUR_MS: i64 = 3_600_000;
+/// How long rollups stay per minute: a day, as Sentry's finest granularity beyond that is the hour.
+pub const FOLD_AFTER_MS: i64 = 24 * HOUR_MS;
+
+/// The hour start before which minutes are folded into hours, as of `now_ms`.
+pub fn fold_before(now_ms: i64) -> i64 {
+    let day_ago = now_ms - FOLD_AFTER_MS;
+    day_ago - day_ago.rem_euclid(HOUR_MS)
+}
 
 /// What transactions are rolled up under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +51,8 @@ pub struct Rollup {
     pub buckets: HashMap<(RollupKey, i64, usize), i64>,
     /// Milliseconds and spans by key, minute and span kind.
     pub span_ops: HashMap<(RollupKey, i64, String), (f64, i64)>,
+    /// Measured page loads by key, minute, vital and histogram bucket (only browser SDKs send them).
+    pub vitals: HashMap<(RollupKey, i64, Vital, usize), i64>,
 }
 
 impl Rollup {
@@ -65,6 +78,12 @@ impl Rollup {
             let entry = self.span_ops.entry((key.clone(), minute, kind)).or_default();
             entry.0 += ms;
             entry.1 += spans;
+        }
+        for &(vital, value) in &transaction.vitals {
+            *self
+                .vitals
+                .entry((key.clone(), minute, vital, bucket_of(value)))
+                .or_default() += 1;
         }
     }
 
@@ -115,6 +134,18 @@ fn time_per_kind(spans: &[Span]) -> HashMap<String, (f64, i64)> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn minutes_fold_up_to_the_hour_that_began_a_full_day_ago() {
+        let hour = 1_800_000 * HOUR_MS;
+        assert_eq!(fold_before(hour + FOLD_AFTER_MS), hour, "at the hour itself");
+        assert_eq!(
+            fold_before(hour + FOLD_AFTER_MS + HOUR_MS - 1),
+            hour,
+            "not the hour still under a day old"
+        );
+        assert_eq!(fold_before(hour + FOLD_AFTER_MS - 1), hour - HOUR_MS);
+    }
+
     fn span(op: &str, start: f64, end: f64) -> Span {
         Span {
             span_id: String::new(),
@@ -139,6 +170,7 @@ mod tests {
             release: "1.0".into(),
             spans,
             spans_dropped: 0,
+            vitals: Vec::new(),
         }
     }
 
@@ -167,6 +199,27 @@ mod tests {
         assert_eq!((counts.count, counts.failures), (2, 1));
         assert!((counts.duration_ms - 400.0).abs() < 0.01);
         assert_eq!(rollup.buckets.values().sum::<i64>(), 4);
+    }
+
+    #[test]
+    fn vitals_fold_into_their_buckets_beside_the_durations() {
+        let project = ProjectId(1);
+        let mut rollup = Rollup::default();
+        let t0 = 1_700_000_070.0;
+        let mut pageload = transaction("/", "ok", t0, t0 + 2.0, vec![]);
+        pageload.vitals = vec![(Vital::Lcp, 1_500.0), (Vital::Cls, 100.0)];
+        rollup.add(project, &pageload);
+        rollup.add(project, &pageload);
+        rollup.add(project, &transaction("/", "ok", t0, t0 + 1.0, vec![]));
+        assert_eq!(rollup.transactions(), 3);
+        let lcp: Vec<_> = rollup
+            .vitals
+            .iter()
+            .filter(|((_, _, vital, _), _)| *vital == Vital::Lcp)
+            .map(|((_, _, _, bucket), count)| (*bucket, *count))
+            .collect();
+        assert_eq!(lcp, vec![(bucket_of(1_500.0), 2)], "two measured loads, one bucket");
+        assert_eq!(rollup.vitals.len(), 2, "LCP and CLS; the load without vitals adds none");
     }
 
     #[test]

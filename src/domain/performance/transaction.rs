@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::domain::normalize::parse_timestamp;
 
 use super::name::rollup_name;
+use super::vitals::{read_vitals, Vital};
 
 /// Spans read from one transaction; the rest are counted but not kept (an SDK may send tens of thousands).
 pub const MAX_SPANS: usize = 2_000;
@@ -31,6 +32,8 @@ pub struct Transaction {
     pub spans: Vec<Span>,
     /// Spans the SDK sent beyond [`MAX_SPANS`].
     pub spans_dropped: usize,
+    /// Web vitals measured by a browser SDK (pageloads and navigations), as stored (`vitals`).
+    pub vitals: Vec<(Vital, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +115,7 @@ pub fn read_transaction(event: &Value) -> Result<Transaction, TransactionError> 
         release: text(event, "/release").unwrap_or_default(),
         spans_dropped: raw_spans.len().saturating_sub(MAX_SPANS),
         spans,
+        vitals: read_vitals(event),
     })
 }
 

@@ -30,11 +30,36 @@ pub struct MessageHeader {
     pub organization_slug: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One crossing of a metric rule, as the evaluator recorded it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MessageMetric {
+    /// `metric_fired` or `metric_resolved`.
+    pub reason: String,
+    pub metric: String,
+    pub transaction_name: String,
+    pub environment: Option<String>,
+    /// `None` when too few transactions were left to measure.
+    pub metric_value: Option<f64>,
+    pub metric_threshold: f64,
+    pub metric_count: i64,
+    pub window_minutes: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageContent {
     pub header: MessageHeader,
     /// In firing order, each issue once; empty when they were all deleted meanwhile.
     pub issues: Vec<MessageIssue>,
+    /// A metric rule's crossings, oldest first (a message is about issues or about metrics, never both).
+    pub metrics: Vec<MessageMetric>,
+}
+
+impl MessageContent {
+    /// Nothing left to say: its issues were deleted meanwhile.
+    pub fn is_empty(&self) -> bool {
+        self.issues.is_empty() && self.metrics.is_empty()
+    }
 }
 
 pub async fn load_message(db: &Db, message_id: i64) -> Result<Option<MessageContent>, StoreError> {
@@ -55,7 +80,16 @@ pub async fn load_message(db: &Db, message_id: i64) -> Result<Option<MessageCont
         on_pool!(db, pool => sqlx::query_as(issues).bind(message_id).fetch_all(pool).await?);
     let mut seen = std::collections::HashSet::new();
     issues.retain(|issue| seen.insert(issue.issue_id));
-    Ok(Some(MessageContent { header, issues }))
+    let metrics = "SELECT reason, metric, transaction_name, environment, metric_value, metric_threshold, \
+                   metric_count, window_minutes, created_at FROM alert_fires \
+                   WHERE message_id = $1 AND metric IS NOT NULL ORDER BY id";
+    let metrics: Vec<MessageMetric> =
+        on_pool!(db, pool => sqlx::query_as(metrics).bind(message_id).fetch_all(pool).await?);
+    Ok(Some(MessageContent {
+        header,
+        issues,
+        metrics,
+    }))
 }
 
 /// One line of a project's delivery log.
@@ -80,7 +114,8 @@ pub struct DeliveryRecord {
 pub async fn list_deliveries(db: &Db, project_id: ProjectId, limit: i64) -> Result<Vec<DeliveryRecord>, StoreError> {
     let sql = "SELECT d.id, d.created_at, d.rule_name, d.channel_id, d.channel_name, d.status, d.attempts, \
                d.next_attempt_at, d.last_attempt_at, d.last_error, d.sent_at, \
-               (SELECT COUNT(*) FROM alert_fires f WHERE f.message_id = d.message_id) AS issue_count \
+               (SELECT COUNT(*) FROM alert_fires f WHERE f.message_id = d.message_id AND f.issue_id IS NOT NULL) \
+               AS issue_count \
                FROM deliveries d WHERE d.project_id = $1 ORDER BY d.id DESC LIMIT $2";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(project_id).bind(limit).fetch_all(pool).await?))
 }

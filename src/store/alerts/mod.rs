@@ -1,9 +1,12 @@
 //! Alerting's tables: rules and channels (edited from the UI and API), the trigger windows and cooldowns
-//! the writer keeps, and the outbox of fires, messages and deliveries the notifier works through.
+//! the writer keeps, metric rules and their evaluator's state, and the outbox of fires (issue and metric
+//! alike), messages and deliveries the notifier works through.
 
 mod channels;
 mod fires;
 mod messages;
+mod metric_fires;
+mod metric_rules;
 mod outbox;
 mod rules;
 
@@ -13,7 +16,14 @@ pub use channels::{
 };
 pub(super) use channels::{DEFAULT_RULE_COOLDOWN, INSERT_BUILTIN_CHANNEL, INSERT_DEFAULT_RULE, LINK_DEFAULT_RULE};
 pub(super) use fires::{record_fires, BatchFacts};
-pub use messages::{list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue};
+pub use messages::{
+    list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue, MessageMetric,
+};
+pub use metric_fires::{record_evaluations, window_stats, Evaluated};
+pub use metric_rules::{
+    create_metric_rule, delete_metric_rule, get_metric_rule, list_metric_rules, load_enabled_metric_rules,
+    update_metric_rule,
+};
 pub use outbox::{
     claim_deliveries, dispatch_fires, mark_failed, mark_retry, mark_sent, mark_skipped, prune, ClaimedDelivery,
     NotConfigured,

@@ -1,4 +1,6 @@
-//! Alert rules of a project and the channels each sends to.
+//! Alert rules of a project and the channels each sends to. Only rules of kind `issue` are read and written
+//! here; metric rules share the table (and so the channels, messages and delivery log) but have their own
+//! functions in `metric_rules`.
 
 use crate::domain::{ChannelId, ProjectId, RuleId};
 use std::collections::HashMap;
@@ -62,7 +64,7 @@ impl RuleRow {
 
 /// Every enabled rule with its channels, for the writer.
 pub async fn load_rule_set(db: &Db) -> Result<RuleSet, StoreError> {
-    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = TRUE");
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = TRUE AND kind = 'issue'");
     let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
     let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
                  JOIN alert_rules r ON r.id = rc.rule_id WHERE r.enabled = TRUE";
@@ -85,7 +87,7 @@ fn attach_channels(rows: Vec<RuleRow>, links: Vec<(RuleId, ChannelId)>) -> Vec<A
 }
 
 pub async fn list_rules(db: &Db, project_id: ProjectId) -> Result<Vec<AlertRule>, StoreError> {
-    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 ORDER BY id");
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 AND kind = 'issue' ORDER BY id");
     let rows: Vec<RuleRow> = on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).fetch_all(pool).await?);
     let links = "SELECT rc.rule_id, rc.channel_id FROM alert_rule_channels rc \
                  JOIN alert_rules r ON r.id = rc.rule_id WHERE r.project_id = $1";
@@ -141,7 +143,7 @@ async fn write_rule(tx: &mut Tx, project_id: ProjectId, rule_id: RuleId, spec: &
     let sql = "UPDATE alert_rules SET name = $1, enabled = $2, on_new_issue = $3, on_regression = $4, \
                frequency_count = $5, frequency_minutes = $6, users_count = $7, users_minutes = $8, min_level = $9, \
                environment = $10, tag_key = $11, tag_value = $12, cooldown_minutes = $13, updated_at = $14 \
-               WHERE id = $15 AND project_id = $16";
+               WHERE id = $15 AND project_id = $16 AND kind = 'issue'";
     let (t, c) = (&spec.triggers, &spec.conditions);
     let changed = on_tx!(tx, conn, Backend => sqlx::query(sql)
         .bind(&spec.name)
@@ -166,13 +168,19 @@ async fn write_rule(tx: &mut Tx, project_id: ProjectId, rule_id: RuleId, spec: &
     if changed == 0 {
         return Ok(false);
     }
+    link_channels(tx, rule_id, &spec.channel_ids).await?;
+    Ok(true)
+}
+
+/// Replaces the rule's channel links (of either kind of rule).
+pub(super) async fn link_channels(tx: &mut Tx, rule_id: RuleId, channel_ids: &[ChannelId]) -> Result<(), StoreError> {
     let unlink = "DELETE FROM alert_rule_channels WHERE rule_id = $1";
     on_tx!(tx, conn, Backend => sqlx::query(unlink).bind(rule_id).execute(&mut *conn).await?.rows_affected());
     let link = "INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)";
-    for channel_id in &spec.channel_ids {
+    for channel_id in channel_ids {
         on_tx!(tx, conn, Backend => sqlx::query(link).bind(rule_id).bind(channel_id).execute(&mut *conn).await?.rows_affected());
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Turns a rule on or off; `false` when the project has no such rule.
@@ -182,7 +190,8 @@ pub async fn set_rule_enabled(
     rule_id: RuleId,
     enabled: bool,
 ) -> Result<bool, StoreError> {
-    let sql = "UPDATE alert_rules SET enabled = $1, updated_at = $2 WHERE id = $3 AND project_id = $4";
+    let sql =
+        "UPDATE alert_rules SET enabled = $1, updated_at = $2 WHERE id = $3 AND project_id = $4 AND kind = 'issue'";
     let changed = on_pool!(db, pool => sqlx::query(sql)
         .bind(enabled).bind(now_ms()).bind(rule_id).bind(project_id)
         .execute(pool).await?.rows_affected());
@@ -191,14 +200,18 @@ pub async fn set_rule_enabled(
 
 /// Deletes a rule with its pending fires; its past deliveries stay in the log.
 pub async fn delete_rule(db: &Db, project_id: ProjectId, rule_id: RuleId) -> Result<bool, StoreError> {
-    let sql = "DELETE FROM alert_rules WHERE id = $1 AND project_id = $2";
+    let sql = "DELETE FROM alert_rules WHERE id = $1 AND project_id = $2 AND kind = 'issue'";
     let deleted =
         on_pool!(db, pool => sqlx::query(sql).bind(rule_id).bind(project_id).execute(pool).await?.rows_affected());
     Ok(deleted > 0)
 }
 
 /// Refuses channels that are not the project organization's own.
-async fn check_channels(db: &Db, project_id: ProjectId, channel_ids: &[ChannelId]) -> Result<(), StoreError> {
+pub(super) async fn check_channels(
+    db: &Db,
+    project_id: ProjectId,
+    channel_ids: &[ChannelId],
+) -> Result<(), StoreError> {
     let sql = "SELECT c.id FROM channels c JOIN projects p ON p.organization_id = c.organization_id \
                WHERE p.id = $1";
     let owned: Vec<ChannelId> = on_pool!(db, pool => sqlx::query_scalar(sql).bind(project_id).fetch_all(pool).await?);

@@ -13,6 +13,7 @@ pub mod project_settings;
 pub mod projects;
 pub mod stats;
 pub mod traces;
+pub mod transaction;
 
 use askama::Template;
 use axum::response::Html;

@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 
 use crate::core::traces::{self, Trace, TraceError};
 use crate::domain::performance::KeepReasons;
+use crate::domain::IssueId;
 use crate::web::session::Viewer;
 use crate::web::{Nav, WebError, WebState};
 
@@ -144,16 +145,22 @@ fn trace_page(nav: Nav, org: &str, project: &str, trace: &Trace) -> TracePage {
 fn error_link(org: &str, error: &TraceError) -> ErrorLink {
     ErrorLink {
         title: error.title.clone(),
-        url: format!(
-            "/organizations/{}/issues/{}/events/{}/",
-            path_segment(org),
-            error.issue_id,
-            path_segment(&error.event_id)
-        ),
+        url: event_path(org, error.issue_id, &error.event_id),
     }
 }
 
-fn kept_because(reasons: KeepReasons) -> String {
+/// Where an error event is shown: on its issue's page.
+pub fn event_path(org: &str, issue_id: IssueId, event_id: &str) -> String {
+    format!(
+        "/organizations/{}/issues/{}/events/{}/",
+        path_segment(org),
+        issue_id,
+        path_segment(event_id)
+    )
+}
+
+/// Why a transaction body was kept, in words.
+pub fn kept_because(reasons: KeepReasons) -> String {
     let named = [
         (reasons.for_error, "an error in its trace"),
         (reasons.slowest, "among the slowest of its hour"),

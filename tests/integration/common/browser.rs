@@ -1,5 +1,5 @@
-//! Headless Chromium driven over WebDriver (fantoccini + Debian's chromedriver) for the browser tests.
-//! Included only by tests/browser_ui.rs (via `#[path]`), so other test binaries don't compile it.
+//! Headless Chromium driven over WebDriver (fantoccini + Debian's chromedriver) for the browser tests
+//! (tests/integration/browser_ui.rs, e2e_javascript.rs).
 //!
 //! `FAULTLINE_BROWSER_TESTS=required` (set by CI) turns a missing chromedriver into a failure instead
 //! of a skip. `FAULTLINE_CHROMEDRIVER` / `FAULTLINE_CHROMIUM` override the binaries' paths.

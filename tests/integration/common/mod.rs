@@ -13,22 +13,27 @@ use tokio::sync::oneshot;
 
 pub mod alerts;
 pub mod api;
+pub mod browser;
 pub mod hostile;
 pub mod proxy;
 pub mod receiver;
 pub mod smtp;
+pub mod transactions;
 pub mod web;
 
-/// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body.
+/// Generates `<name>::sqlite` and `<name>::postgres` tests running the same async body. Attributes written
+/// before a name (e.g. `#[ignore = "why"]`) go on both tests.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
             async fn sqlite() {
                 super::$name($crate::common::Backend::Sqlite).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
             async fn postgres() {
                 match $crate::common::Backend::postgres() {
                     Some(backend) => super::$name(backend).await,

@@ -153,3 +153,69 @@ impl TestApp {
         browser
     }
 }
+
+/// One row of a project's Performance page, as shown (the name as the page escapes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerformanceRow {
+    pub name: String,
+    pub op: String,
+    pub failure_rate: String,
+    pub count: i64,
+}
+
+/// One row of the issue list, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRow {
+    pub title: String,
+    /// "Error" or "Performance".
+    pub kind: String,
+    pub events: i64,
+}
+
+/// The first group of `pattern` in `text`; panics (showing `text`) when it does not match.
+fn capture(text: &str, pattern: &str) -> String {
+    let found = regex::Regex::new(pattern).unwrap().captures(text);
+    let found = found.unwrap_or_else(|| panic!("no {pattern} in {text}"));
+    found[1].trim().to_owned()
+}
+
+impl WebPage {
+    /// The rows of a Performance page (`#transactions`), in the page's order.
+    pub fn performance_rows(&self) -> Vec<PerformanceRow> {
+        let cell = regex::Regex::new(r"(?s)<td[^>]*>(.*?)</td>").unwrap();
+        let rows = self.body.split("<tr><td class=\"transaction-name\">").skip(1);
+        rows.map(|row| {
+            // The split took the name cell's opening tag.
+            let row = format!("<td>{}", &row[..row.find("</tr>").expect("the row ends")]);
+            let cells: Vec<&str> = cell.captures_iter(&row).map(|c| c.get(1).unwrap().as_str()).collect();
+            // Name (a link to its page), operation, per minute, sparkline, p50, p95, failure rate, Apdex, count.
+            assert_eq!(cells.len(), 9, "{row}");
+            PerformanceRow {
+                name: capture(cells[0], r#"<a href="[^"]*">(.*)</a>"#),
+                op: cells[1].to_owned(),
+                failure_rate: cells[6].to_owned(),
+                count: cells[8].parse().expect("a count"),
+            }
+        })
+        .collect()
+    }
+
+    /// The rows of an issue list page, in the page's order.
+    pub fn issue_rows(&self) -> Vec<IssueRow> {
+        let rows = self.body.split("<li class=\"issue-row ").skip(1);
+        rows.map(|row| IssueRow {
+            title: capture(row, r#"class="issue-title" href="[^"]*">([^<]*)</a>"#),
+            kind: capture(row, r#"class="tag issue-type [^"]*">([^<]*)</span>"#),
+            events: capture(row, r#"<div class="issue-count"><strong>(\d+)</strong>"#)
+                .parse()
+                .unwrap(),
+        })
+        .collect()
+    }
+
+    /// Where an event's "In transaction X, trace Y" line (`#event-trace`) links; `None` without that line.
+    pub fn trace_link(&self) -> Option<String> {
+        let line = regex::Regex::new(r#"(?s)id="event-trace".*?href="([^"]*)".*?</p>"#).unwrap();
+        line.captures(&self.body).map(|found| found[1].to_owned())
+    }
+}

@@ -5,6 +5,8 @@
 mod channel_form;
 pub mod channels;
 pub mod deliveries;
+mod metric_form;
+pub mod metric_rules;
 mod rule_form;
 pub mod rules;
 

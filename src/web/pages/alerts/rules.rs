@@ -1,5 +1,5 @@
-//! A project's alert rules: the list (with enable/disable and delete), and the form that creates or
-//! edits one. A refused form comes back with what was typed and the reason.
+//! A project's alert rules: the list (with enable/disable and delete, and its metric alerts below), and the
+//! form that creates or edits an issue rule. A refused form comes back with what was typed and the reason.
 
 use crate::domain::{ChannelId, RuleId};
 use std::collections::HashMap;
@@ -21,10 +21,11 @@ use crate::web::{Nav, WebError, WebState};
 
 use super::super::project_settings::{project_access, viewed_project};
 use super::super::{render, NoticeParam};
+use super::metric_rules::{metric_rows, MetricRow};
 use super::rule_form::{conditions_in_words, triggers_in_words, RuleForm, LEVELS};
 use super::{alerts_path, channels_path, sentence, Message};
 
-const NOTICES: [(&str, &str, bool); 5] = [
+const NOTICES: [(&str, &str, bool); 8] = [
     ("rule_created", "Rule created; it applies to the next event.", false),
     ("rule_saved", "Rule saved; it applies to the next event.", false),
     ("rule_enabled", "Rule enabled.", false),
@@ -36,6 +37,21 @@ const NOTICES: [(&str, &str, bool); 5] = [
     (
         "rule_deleted",
         "Rule deleted. Its past deliveries stay in the log.",
+        false,
+    ),
+    (
+        "metric_created",
+        "Metric alert created; it is evaluated within a minute.",
+        false,
+    ),
+    (
+        "metric_saved",
+        "Metric alert saved; it is evaluated within a minute.",
+        false,
+    ),
+    (
+        "metric_deleted",
+        "Metric alert deleted. Its past deliveries stay in the log.",
         false,
     ),
 ];
@@ -60,6 +76,7 @@ struct RulesPage {
     can_manage: bool,
     notice: Option<Message>,
     rules: Vec<RuleRow>,
+    metric_rules: Vec<MetricRow>,
 }
 
 pub struct ChannelChoice {
@@ -111,6 +128,8 @@ pub async fn list(
             rule,
         })
         .collect();
+    let metric_rules = alerts::list_metric_rules(&state.db, project.id).await?;
+    let metric_rules = metric_rows(metric_rules, &channels, &organization.slug, &project.slug);
     render(&RulesPage {
         nav: Nav::for_viewer(&viewer, format!("Alerts · {}", project.name), Some(&organization.slug)),
         base: alerts_path(&organization.slug, &project.slug),
@@ -121,6 +140,7 @@ pub async fn list(
         org: organization.slug,
         project,
         rules,
+        metric_rules,
     })
 }
 
@@ -295,7 +315,7 @@ pub struct NoFields {}
 
 /// The project for a page that offers a change (a form): members get the same 403 the change itself
 /// would get from `core`.
-async fn editor_project(
+pub(super) async fn editor_project(
     state: &WebState,
     viewer: &Viewer,
     org: &str,
