@@ -49,12 +49,13 @@ pub struct IncomingTransaction {
     /// 32 lowercase hex; empty when the transaction names no valid trace.
     pub trace_id: String,
     pub transaction: Transaction,
-    /// The scrubbed transaction JSON, zstd-compressed; stored only if the body is kept.
-    pub body: Vec<u8>,
+    /// The scrubbed transaction JSON; compressed and stored only if the body is kept (most are not, and
+    /// compressing every one was the largest single cost of a transaction's ingest).
+    pub json: Vec<u8>,
 }
 
 /// Prepares a read transaction's body (`event`, the JSON it was read from): scrubbed (unless `scrubber` is
-/// `None`) and compressed here, in the request task, so the writer only decides and writes.
+/// `None`) here, in the request task; the writer compresses the few it keeps.
 pub fn prepare_transaction(
     project_id: ProjectId,
     transaction: Transaction,
@@ -71,7 +72,7 @@ pub fn prepare_transaction(
         event_id,
         trace_id: parse_trace_id(&transaction.trace_id).unwrap_or_default(),
         transaction,
-        body: compress_payload(&json)?,
+        json,
     })
 }
 
@@ -105,11 +106,15 @@ pub(crate) async fn keep_bodies(
         stored.extend(slowest);
     }
     let plan = plan_bodies(&candidates, &stored, &error_traces, rules);
-    let kept: Vec<NewBody> = batch
+    let compressed: Vec<(&IncomingTransaction, KeepReasons, Vec<u8>)> = batch
         .iter()
         .zip(&plan.new)
         .filter(|(_, reasons)| reasons.any())
-        .map(|(incoming, &reasons)| new_body(incoming, reasons))
+        .map(|(incoming, &reasons)| Ok((incoming, reasons, compress_body(incoming)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let kept: Vec<NewBody> = compressed
+        .iter()
+        .map(|(incoming, reasons, payload)| new_body(incoming, *reasons, payload))
         .collect();
     transaction_bodies::insert_bodies(tx, &kept).await?;
     transaction_bodies::demote(tx, &plan.displaced).await
@@ -157,7 +162,16 @@ fn error_window(batch: &[IncomingTransaction], members: &[usize]) -> (i64, i64) 
     (from - ERROR_WINDOW_MS, to + ERROR_WINDOW_MS)
 }
 
-fn new_body(incoming: &IncomingTransaction, reasons: KeepReasons) -> NewBody<'_> {
+fn compress_body(incoming: &IncomingTransaction) -> Result<Vec<u8>, StoreError> {
+    compress_payload(&incoming.json).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "transaction {} could not be compressed: {e}",
+            incoming.event_id
+        ))
+    })
+}
+
+fn new_body<'a>(incoming: &'a IncomingTransaction, reasons: KeepReasons, payload: &'a [u8]) -> NewBody<'a> {
     let transaction = &incoming.transaction;
     NewBody {
         project_id: incoming.project_id,
@@ -172,6 +186,6 @@ fn new_body(incoming: &IncomingTransaction, reasons: KeepReasons) -> NewBody<'_>
         hour: hour_of(transaction.end),
         duration_ms: transaction.duration_ms(),
         reasons,
-        payload: &incoming.body,
+        payload,
     }
 }

@@ -90,7 +90,10 @@ fn decode_within(
 pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, IngestError> {
     // While the disk is low or database writes fail, every request is answered 503 before any other work.
     // Below the free-space floor first: it explains a failing write too, and says what to do.
+    // A refusal reads a small body first (as a full queue's does): a connection closed with the request
+    // unread is reset, and the client may then lose the 503 and its Retry-After to the reset.
     if let Some(low) = ingest.health.low_disk() {
+        discard_small_body(request.body, &request.headers).await;
         return Err(IngestError::LowDisk {
             free: format_byte_size(low.free_bytes),
             floor: format_byte_size(low.floor_bytes),
@@ -98,6 +101,7 @@ pub async fn admit(ingest: &Ingest, request: RawRequest) -> Result<Admitted, Ing
         });
     }
     if let Some(failing) = ingest.health.failing() {
+        discard_small_body(request.body, &request.headers).await;
         return Err(super::pipeline::unavailable(ingest, failing.outage));
     }
     let project_id = parse_project_id(&request.project_id)?;

@@ -1,6 +1,6 @@
-//! A transaction's performance problems, found as it is read and handed to the event writer once the
-//! transaction is committed: there they become events of performance issues, grouped, counted and alerted on
-//! as errors are. A problem that cannot be stored is logged; its transaction is still accepted.
+//! A transaction's performance problems, found as it is read and handed to the event writer while the
+//! transaction waits for its own commit: there they become events of performance issues, grouped, counted and
+//! alerted on as errors are. A problem that cannot be stored is logged; its transaction is still accepted.
 
 use serde_json::Value;
 

@@ -49,10 +49,16 @@ pub(super) async fn ingest_transaction(
     let transaction = read_transaction(&parsed.value).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
     let problems = performance_issues::find(ingest, project_id, &parsed.value, reply_id.as_deref(), &transaction);
     let incoming = prepare_transaction(project_id, transaction, parsed.value, event_id, scrubber)?;
-    match ingest.transactions.write(incoming).await {
+    // The problems' events go to the event writer while the transaction waits for its own: two group
+    // commits side by side rather than one after the other. Should the transaction fail, its problems'
+    // ids derive from its event id, so the SDK's re-send counts them once.
+    let (written, ()) = tokio::join!(
+        ingest.transactions.write(incoming),
+        performance_issues::submit(ingest, problems)
+    );
+    match written {
         Ok(Ok(())) => {
             accounting::record(ingest, origin, category, Outcome::Accepted, "", quantity);
-            performance_issues::submit(ingest, problems).await;
             Ok(reply_id)
         }
         Ok(Err(WriteFailed { outage: None })) => Err(IngestError::Storage),

@@ -44,7 +44,7 @@ use sqlx::Connection;
 pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
 pub use events::NewEvent;
 pub use outage::{probe_write, Outage};
-pub use turns::{WriteTurn, WriteTurns};
+pub use turns::{SqliteWriter, WriteTurn, WriteTurns};
 
 /// How long a query waits for a Postgres connection. Short: a database that cannot hand one out within a
 /// second is down as far as ingest and `/readyz` are concerned, and they answer 503 at once rather than
@@ -53,6 +53,8 @@ const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Pages in SQLite's write-ahead log (4 KB each) past which a commit checkpoints by itself (SQLite's default
 /// is 1,000).
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 8_000;
+/// The SQLite writer connection's page cache, in KiB (SQLite's negative `cache_size`): 16 MiB.
+const WRITER_CACHE_KIB: i64 = -16 * 1024;
 /// Bytes the SQLite write-ahead log keeps after a checkpoint.
 const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
 /// At start Postgres may still be coming up (a container started alongside): the first connection is
@@ -93,10 +95,11 @@ pub enum StoreError {
     TimedOut(Duration),
 }
 
-/// A connection pool to either database (SQLite's with its writers' turns at the write lock).
+/// A connection pool to either database (SQLite's with its writer: the turns at the write lock and the
+/// connection transactions write through).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, WriteTurns),
+    Sqlite(SqlitePool, SqliteWriter),
     Postgres(PgPool),
 }
 
@@ -151,10 +154,13 @@ impl Db {
     /// events instead of one index, so the writer calls this as the tables grow.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(pool, turns) => {
+            Db::Sqlite(_, writer) => {
                 // `optimize` may re-analyze tables, a write: it waits its turn like the others.
-                let _turn = turns.take().await?;
-                sqlx::query("PRAGMA optimize").execute(pool).await?.rows_affected()
+                let _turn = writer.turns.take().await?;
+                sqlx::query("PRAGMA optimize")
+                    .execute(&writer.pool)
+                    .await?
+                    .rows_affected()
             }
             Db::Postgres(pool) => sqlx::query("ANALYZE events, issues, issue_tags")
                 .execute(pool)
@@ -192,7 +198,7 @@ impl Db {
         let by = std::panic::Location::caller();
         async move {
             match self {
-                Db::Sqlite(_, turns) => turns.take_for(by).await.map(Some),
+                Db::Sqlite(_, writer) => writer.turns.take_for(by).await.map(Some),
                 Db::Postgres(_) => Ok(None),
             }
         }
@@ -207,6 +213,9 @@ impl Db {
 
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await);
+        if let Db::Sqlite(_, writer) = self {
+            writer.pool.close().await;
+        }
     }
 }
 
@@ -235,17 +244,34 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<Db, StoreErro
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
-        .after_release(|conn, _| {
-            Box::pin(async move {
-                // A dropped transaction queues its ROLLBACK on the connection's worker thread; the ping queues
-                // behind it, so the depth read afterwards is the one the rollback left.
-                conn.ping().await?;
-                Ok(pool_worthy(conn.is_in_transaction()))
-            })
-        })
-        .connect_with(options)
+        .after_release(|conn, _| Box::pin(sqlite_release(conn)))
+        .connect_with(options.clone())
         .await?;
-    Ok(Db::Sqlite(pool, WriteTurns::default()))
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .after_release(|conn, _| Box::pin(sqlite_release(conn)))
+        // The writer's cache stays warm (see `SqliteWriter`), so it is worth more than the default 2 MB: the
+        // hot B-tree pages of the events, issues and rollups fit.
+        .connect_with(options.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+        .await?;
+    Ok(Db::Sqlite(
+        pool,
+        SqliteWriter {
+            turns: WriteTurns::default(),
+            pool: writer,
+        },
+    ))
+}
+
+/// Whether a SQLite connection goes back to its pool (see `pool_worthy`).
+async fn sqlite_release(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    // A dropped transaction queues its ROLLBACK on the connection's worker thread; the ping queues behind
+    // it, so the depth read afterwards is the one the rollback left.
+    conn.ping().await?;
+    Ok(pool_worthy(conn.is_in_transaction()))
 }
 
 async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db, StoreError> {
@@ -331,10 +357,10 @@ impl Tx {
             // IMMEDIATE takes the write lock up front (waiting out the busy timeout). A deferred transaction
             // reads first and then fails at once with SQLITE_BUSY if another connection (an API write, a
             // statistics refresh) wrote in between.
-            Db::Sqlite(pool, turns) => {
-                let turn = turns.take_for(by).await?;
+            Db::Sqlite(_, writer) => {
+                let turn = writer.turns.take_for(by).await?;
                 Tx::Sqlite(SqliteTx {
-                    tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+                    tx: writer.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,
                 })
             }

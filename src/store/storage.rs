@@ -185,8 +185,8 @@ pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
 /// retention benchmark: ingest p50 14.2 ms and p99 109 ms beside it, 12.8 and 91 ms in turn). Nothing on
 /// Postgres.
 pub async fn checkpoint_wal(db: &Db) -> Result<(), StoreError> {
-    if let Db::Sqlite(pool, turns) = db {
-        let _turn = turns.take().await?;
+    if let Db::Sqlite(pool, writer) = db {
+        let _turn = writer.turns.take().await?;
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
     }
     Ok(())

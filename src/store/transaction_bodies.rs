@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
+use crate::domain::issue_category::IssueCategory;
 use crate::domain::performance::sampling::StoredSlowest;
 use crate::domain::performance::KeepReasons;
 use crate::domain::ProjectId;
@@ -70,23 +71,40 @@ impl StoredBody {
 }
 
 /// Which of a project's `trace_ids` have an error event between `from_ms` and `to_ms` (the time range
-/// lets Postgres look only in those days' partitions).
+/// lets Postgres look only in those days' partitions). The events of performance issues are not errors:
+/// a transaction's own N+1 does not keep its body.
 pub async fn traces_with_errors(
     tx: &mut Tx,
     project_id: ProjectId,
     trace_ids: &[String],
     (from_ms, to_ms): (i64, i64),
 ) -> Result<HashSet<(ProjectId, String)>, StoreError> {
+    // SQLite, without statistics, walked every event of the window through the timestamp index on each
+    // batch (and `trace_id IS NOT NULL` made the trace index a range scan): `+timestamp` keeps it on one
+    // look-up per trace id, which `IN` already proves non-null. Postgres needs the plain column to prune
+    // partitions, and its partial index the explicit condition.
+    let (time, not_null) = match tx {
+        Tx::Sqlite(_) => ("+e.timestamp", ""),
+        Tx::Postgres(_) => ("e.timestamp", " AND e.trace_id IS NOT NULL"),
+    };
+    let performance_types = IssueCategory::performance_types();
     let mut found = HashSet::new();
     for chunk in trace_ids.chunks(TRACE_CHUNK) {
         let rows: Vec<String> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new("SELECT DISTINCT trace_id FROM events WHERE project_id = ");
+            let mut qb = QueryBuilder::<Backend>::new(
+                "SELECT DISTINCT e.trace_id FROM events e JOIN issues i ON i.id = e.issue_id WHERE e.project_id = ",
+            );
             qb.push_bind(project_id)
-                .push(" AND timestamp >= ")
+                .push(format!(" AND {time} >= "))
                 .push_bind(from_ms)
-                .push(" AND timestamp <= ")
+                .push(format!(" AND {time} <= "))
                 .push_bind(to_ms)
-                .push(" AND trace_id IS NOT NULL AND trace_id IN (");
+                .push(" AND i.issue_type NOT IN (");
+            let mut types = qb.separated(", ");
+            for issue_type in &performance_types {
+                types.push_bind(*issue_type);
+            }
+            qb.push(format!("){not_null} AND e.trace_id IN ("));
             let mut list = qb.separated(", ");
             for id in chunk {
                 list.push_bind(id.as_str());
@@ -112,7 +130,19 @@ pub async fn slowest_of(
                 "SELECT id, name, hour, duration_ms, trace_id, for_error, sampled FROM transaction_bodies \
                  WHERE project_id = ",
             );
-            qb.push_bind(project_id).push(" AND slowest AND (name, hour) IN ");
+            // The names and hours on their own as well: SQLite looks a row value up only by the index's
+            // first column, and would otherwise walk every kept body of the project on each batch.
+            qb.push_bind(project_id).push(" AND slowest AND name IN (");
+            let mut names = qb.separated(", ");
+            for (name, _) in chunk {
+                names.push_bind(*name);
+            }
+            qb.push(") AND hour IN (");
+            let mut hours = qb.separated(", ");
+            for (_, hour) in chunk {
+                hours.push_bind(*hour);
+            }
+            qb.push(") AND (name, hour) IN ");
             qb.push_tuples(chunk, |mut row, (name, hour)| {
                 row.push_bind(*name).push_bind(*hour);
             });

@@ -9,9 +9,21 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sqlx::SqlitePool;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::StoreError;
+
+/// SQLite's writing side: the writers' turns, and the one connection every transaction writes through.
+/// One connection because SQLite drops a connection's whole page cache when it finds that another
+/// connection has committed since its last read: with writes spread over the pool, every batch began
+/// cold and read its B-tree pages back from the file (`pread` was the largest cost in the profiles of
+/// the transaction and retention benchmarks). The writer's own commits leave its cache warm.
+#[derive(Clone, Debug)]
+pub struct SqliteWriter {
+    pub(super) turns: WriteTurns,
+    pub(super) pool: SqlitePool,
+}
 
 /// How long a writer waits for its turn: SQLite's busy timeout, which it would have waited otherwise.
 pub(super) const TURN_TIMEOUT: Duration = Duration::from_secs(10);
