@@ -1,5 +1,6 @@
 //! The sampled body store and traces, on both databases: the slowest transactions of a name and hour are
-//! kept (a slower one replaces the fastest), every transaction of a trace with an error is kept, the
+//! kept (a slower one replaces the fastest), every transaction of a trace with an error is kept (an N+1's
+//! performance issue is no error), the
 //! uniform sample keeps none at rate 0 and all at 1 (and every transaction counts in the rollups either
 //! way); bodies expire after their own retention and are the first thing the storage budget evicts,
 //! oldest first; the trace page shows the waterfall of a trace's transactions with its error linked, the
@@ -114,8 +115,33 @@ async fn the_slowest_and_every_trace_with_an_error_are_kept(backend: Backend) {
         vec![(10, true, false, false), slowest(200), slowest(300), slowest(500)],
         "the 50 ms one is passed over; the 10 ms one is kept for its trace's error"
     );
+    // An N+1 is a performance issue, not an error: its event does not keep its trace's transactions.
+    let n_plus_one = trace_id();
+    let queries: Vec<Value> = (0..6)
+        .map(|i| {
+            let at = end - 0.09 + f64::from(i) * 0.012;
+            let query = format!("SELECT * FROM review WHERE book_id = {i}");
+            span(&format!("b{i}"), "a0", "db", &query, (at, at + 0.012))
+        })
+        .collect();
+    send_transaction(
+        &app,
+        &transaction("/cart", end, 100.0, (&n_plus_one, "a0", ""), queries),
+    )
+    .await;
+    send_transaction(&app, &transaction("/cart", end, 20.0, (&n_plus_one, "a1", ""), vec![])).await;
+    let issues = issues::list_issues(&app.db, app.project_id).await.unwrap();
+    assert!(
+        issues.iter().any(|issue| issue.title == "N+1 Query"),
+        "the N+1 made its issue: {issues:?}"
+    );
+    assert_eq!(
+        kept(&app.db).await,
+        vec![(10, true, false, false), slowest(200), slowest(300), slowest(500)],
+        "neither transaction of the N+1's trace is kept"
+    );
     let rolled = summaries(&app.db, app.project_id, 0, None).await.unwrap();
-    assert_eq!(rolled[0].count, 6, "every transaction counts, kept or not");
+    assert_eq!(rolled[0].count, 8, "every transaction counts, kept or not");
     app.stop().await;
 }
 
