@@ -79,39 +79,53 @@ pub async fn traces_with_errors(
     trace_ids: &[String],
     (from_ms, to_ms): (i64, i64),
 ) -> Result<HashSet<(ProjectId, String)>, StoreError> {
-    // SQLite, without statistics, walked every event of the window through the timestamp index on each
-    // batch (and `trace_id IS NOT NULL` made the trace index a range scan): `+timestamp` keeps it on one
-    // look-up per trace id, which `IN` already proves non-null. Postgres needs the plain column to prune
-    // partitions, and its partial index the explicit condition.
-    let (time, not_null) = match tx {
-        Tx::Sqlite(_) => ("+e.timestamp", ""),
-        Tx::Postgres(_) => ("e.timestamp", " AND e.trace_id IS NOT NULL"),
-    };
     let performance_types = IssueCategory::performance_types();
     let mut found = HashSet::new();
     for chunk in trace_ids.chunks(TRACE_CHUNK) {
-        let rows: Vec<String> = on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new(
-                "SELECT DISTINCT e.trace_id FROM events e JOIN issues i ON i.id = e.issue_id WHERE e.project_id = ",
-            );
-            qb.push_bind(project_id)
-                .push(format!(" AND {time} >= "))
-                .push_bind(from_ms)
-                .push(format!(" AND {time} <= "))
-                .push_bind(to_ms)
-                .push(" AND i.issue_type NOT IN (");
-            let mut types = qb.separated(", ");
-            for issue_type in &performance_types {
-                types.push_bind(*issue_type);
+        let rows: Vec<String> = match tx {
+            // Without statistics SQLite walked every event of the window through the timestamp index on
+            // each batch (and `trace_id IS NOT NULL` made the trace index a range scan): `+timestamp` keeps
+            // it on one look-up per trace id, which `IN` already proves non-null.
+            Tx::Sqlite(conn) => {
+                let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
+                    "SELECT DISTINCT e.trace_id FROM events e JOIN issues i ON i.id = e.issue_id \
+                     WHERE e.project_id = ",
+                );
+                qb.push_bind(project_id)
+                    .push(" AND +e.timestamp >= ")
+                    .push_bind(from_ms)
+                    .push(" AND +e.timestamp <= ")
+                    .push_bind(to_ms)
+                    .push(" AND i.issue_type NOT IN (");
+                let mut types = qb.separated(", ");
+                for issue_type in &performance_types {
+                    types.push_bind(*issue_type);
+                }
+                qb.push(") AND e.trace_id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(&mut **conn).await?
             }
-            qb.push(format!("){not_null} AND e.trace_id IN ("));
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str());
+            // One text whatever the batch (arrays, not lists), so its plan is prepared once per connection:
+            // planning over every day's partition cost more than running it. The plain column prunes
+            // partitions; the partial trace index needs the explicit condition.
+            Tx::Postgres(conn) => {
+                let sql = "SELECT DISTINCT e.trace_id FROM events e JOIN issues i ON i.id = e.issue_id \
+                           WHERE e.project_id = $1 AND e.timestamp >= $2 AND e.timestamp <= $3 \
+                           AND i.issue_type <> ALL($4) AND e.trace_id IS NOT NULL AND e.trace_id = ANY($5)";
+                sqlx::query_scalar(sql)
+                    .bind(project_id)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(&performance_types)
+                    .bind(chunk)
+                    .fetch_all(&mut **conn)
+                    .await?
             }
-            qb.push(")");
-            qb.build_query_scalar().fetch_all(&mut *conn).await?
-        });
+        };
         found.extend(rows.into_iter().map(|trace_id| (project_id, trace_id)));
     }
     Ok(found)
