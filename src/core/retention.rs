@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crate::domain::chunking::ChunkSizer;
 
-use super::storage::{chunk_sizer, pace, reclaim};
+use super::storage::{chunk_sizer, pace_expiry, reclaim};
 use super::Core;
 
 /// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
@@ -174,7 +174,7 @@ async fn expire_empty_issues(
         if (batch.len() as i64) < ISSUE_BATCH {
             return Ok(expired);
         }
-        pace(core).await;
+        pace_expiry(core).await;
     }
 }
 
@@ -194,6 +194,6 @@ where
         if deleted < limit as u64 {
             return Ok(total);
         }
-        pace(core).await;
+        pace_expiry(core).await;
     }
 }
