@@ -23,6 +23,7 @@ use crate::core::transaction_bodies::BodySettings;
 use crate::core::{projects, Core};
 use crate::domain::performance::SamplingRules;
 use crate::health::DbHealth;
+use crate::ingest::performance_issues::{run_occurrence_flusher, OccurrenceBook};
 use crate::ingest::transaction_writer::{spawn_transaction_writer, TransactionWriterSettings};
 use crate::ingest::writer::{spawn_writer, WriterAlerts, WriterShared};
 use crate::ingest::{Ingest, IngestSettings};
@@ -46,6 +47,8 @@ pub struct App {
     db: Db,
     writer_task: tokio::task::JoinHandle<()>,
     transaction_writer_task: tokio::task::JoinHandle<()>,
+    occurrence_task: tokio::task::JoinHandle<()>,
+    stop_occurrences: tokio::sync::oneshot::Sender<()>,
     notifier_task: tokio::task::JoinHandle<()>,
     outcome_task: tokio::task::JoinHandle<()>,
     limits_task: tokio::task::JoinHandle<()>,
@@ -95,6 +98,15 @@ impl App {
                 rolled_up: metrics.transactions_rolled_up.clone(),
             },
         );
+        let occurrences = OccurrenceBook::new(Duration::from_secs(config.performance_issue_window_secs));
+        let (stop_occurrences, occurrences_stopped) = tokio::sync::oneshot::channel();
+        // Owned by `App`: stopped through `stop_occurrences` once no request is left, before the writer drains.
+        #[allow(clippy::disallowed_methods)]
+        let occurrence_task = tokio::spawn(run_occurrence_flusher(
+            occurrences.clone(),
+            writer.clone(),
+            occurrences_stopped,
+        ));
         let (stop_notifier, stopped) = tokio::sync::watch::channel(false);
         // Owned by `App`: stopped through `stop_notifier` and awaited in `run`.
         #[allow(clippy::disallowed_methods)]
@@ -160,6 +172,7 @@ impl App {
             keys: core.keys.clone(),
             writer,
             transactions,
+            occurrences,
             health: health.clone(),
             metrics: metrics.clone(),
             settings: IngestSettings::from_config(config),
@@ -190,6 +203,8 @@ impl App {
             db,
             writer_task,
             transaction_writer_task,
+            occurrence_task,
+            stop_occurrences,
             notifier_task,
             outcome_task,
             limits_task,
@@ -220,6 +235,8 @@ impl App {
             db,
             writer_task,
             transaction_writer_task,
+            occurrence_task,
+            stop_occurrences,
             notifier_task,
             outcome_task,
             limits_task,
@@ -234,7 +251,13 @@ impl App {
         // Folding `//` happens before routing, so it wraps the router as a whole (§1: SDK prefixes differ).
         let service = tower::util::MapRequestLayer::new(fold_slashes as fn(Request) -> Request).layer(router);
         connections::serve(listener, service, limits, metrics, shutdown, shutdown_timeout).await;
-        // The router (and with it every writer handle) is gone now, so the writer ends after draining.
+        // No request is left: the performance issues' open windows are stored, and their flusher lets go of
+        // its writer handle. The router (and with it every other handle) is gone, so the writer ends after
+        // draining.
+        let _ = stop_occurrences.send(());
+        if tokio::time::timeout(shutdown_timeout, occurrence_task).await.is_err() {
+            tracing::error!("the performance issues' open windows were not stored within the shutdown timeout");
+        }
         match tokio::time::timeout(shutdown_timeout, writer_task).await {
             Ok(_) => tracing::info!("shutdown complete"),
             Err(_) => tracing::error!("writer did not drain within the shutdown timeout"),

@@ -349,6 +349,12 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_SLOW_DB_QUERY_MS", default_value_t = 1000, global = true)]
     pub slow_db_query_ms: u64,
 
+    /// Performance issues: seconds of each issue's window. Its first occurrence is stored as an event at
+    /// once; the window's later ones are folded into one more event stored when it ends (the issue's count
+    /// still counts each). 0 stores an event per occurrence.
+    #[arg(long, env = "FAULTLINE_PERFORMANCE_ISSUE_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub performance_issue_window_secs: u64,
+
     /// Seconds to wait for in-flight requests and the writer queue at shutdown.
     #[arg(long, env = "FAULTLINE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,

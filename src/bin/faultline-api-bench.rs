@@ -233,5 +233,6 @@ fn synthetic(project_id: ProjectId, i: i64, issue_count: i64) -> NewEvent {
             ("environment".into(), "production".into()),
         ],
         payload: zstd::encode_all(json.as_slice(), 3).expect("zstd"),
+        occurrences: 1,
     }
 }

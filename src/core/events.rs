@@ -108,6 +108,7 @@ fn build_new_event(project_id: ProjectId, event: &Event) -> Result<NewEvent, Pre
         grouping_components: grouping.components,
         is_unhandled: event.is_unhandled(),
         payload: compress(event)?,
+        occurrences: 1,
     })
 }
 

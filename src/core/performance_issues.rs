@@ -1,6 +1,7 @@
 //! Performance issues: each problem found in a transaction (`domain::performance::detectors`) made into an
 //! event of its own issue, ready for the event writer, which groups, counts and alerts on it exactly as on
-//! an error. One event per problem and transaction, so an N+1 counts once per request that has it.
+//! an error. Each problem of each transaction is one occurrence; how many occurrences are stored as events
+//! is ingest's choice (`domain::performance::occurrences`), and the issue's count counts them all.
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -37,27 +38,52 @@ pub struct TransactionOrigin<'a> {
     pub received: f64,
 }
 
-/// The events of the transaction's performance problems; none for a healthy transaction.
+/// A performance problem of a transaction, with the issue it belongs to.
+#[derive(Debug, Clone)]
+pub struct FoundProblem {
+    /// The issue's fingerprint: project, type, transaction name and normalized query.
+    pub fingerprint: String,
+    problem: Problem,
+}
+
+/// The transaction's performance problems; none for a healthy transaction.
+pub fn find_problems(
+    origin: &TransactionOrigin,
+    transaction: &Transaction,
+    thresholds: &Thresholds,
+) -> Vec<FoundProblem> {
+    detect(transaction, thresholds)
+        .into_iter()
+        .map(|problem| FoundProblem {
+            fingerprint: problem_fingerprint(origin.project_id, problem.kind, &transaction.name, &problem.query),
+            problem,
+        })
+        .collect()
+}
+
+/// The events of the transaction's performance problems, one each, standing for one occurrence.
 pub fn problem_events(
     origin: &TransactionOrigin,
     transaction: &Transaction,
     thresholds: &Thresholds,
 ) -> Result<Vec<NewEvent>, PrepareError> {
-    detect(transaction, thresholds)
+    find_problems(origin, transaction, thresholds)
         .iter()
-        .map(|problem| problem_event(origin, transaction, problem))
+        .map(|found| problem_event(origin, transaction, found))
         .collect()
 }
 
-fn problem_event(
+/// The event of one problem (standing for one occurrence; a caller that folds others into it raises
+/// `occurrences`).
+pub fn problem_event(
     origin: &TransactionOrigin,
     transaction: &Transaction,
-    problem: &Problem,
+    found: &FoundProblem,
 ) -> Result<NewEvent, PrepareError> {
+    let FoundProblem { fingerprint, problem } = found;
     let kind = problem.kind;
-    let fingerprint = problem_fingerprint(origin.project_id, kind, &transaction.name, &problem.query);
     let event = Event {
-        event_id: event_id(origin.event_id, &fingerprint),
+        event_id: event_id(origin.event_id, fingerprint),
         timestamp: plausible_time(transaction.end, origin.received),
         received: origin.received,
         platform: origin.platform.unwrap_or("other").to_owned(),
@@ -90,7 +116,7 @@ fn problem_event(
         metadata: json!({"type": kind.title(), "value": culprit, "transaction": transaction.name}).to_string(),
         culprit,
         issue_type: kind.issue_type().to_owned(),
-        fingerprint,
+        fingerprint: fingerprint.clone(),
         grouping_version: PERFORMANCE_GROUPING_VERSION.to_owned(),
         grouping_components: vec![
             format!("type: {}", kind.issue_type()),
@@ -100,6 +126,7 @@ fn problem_event(
         is_unhandled: false,
         facets: event_tags(&event),
         payload: compress(&event)?,
+        occurrences: 1,
     })
 }
 

@@ -5,7 +5,7 @@ mod accounting;
 mod admission;
 pub mod decode;
 mod error;
-mod performance_issues;
+pub mod performance_issues;
 mod pipeline;
 mod spans;
 pub mod transaction_writer;
@@ -36,6 +36,7 @@ use crate::domain::performance::detectors::Thresholds;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::telemetry::Metrics;
+use performance_issues::OccurrenceBook;
 use transaction_writer::TransactionQueue;
 use writer::WriterHandle;
 
@@ -82,6 +83,8 @@ pub struct Ingest {
     pub writer: WriterHandle,
     /// The transaction writer's queue (performance rollups).
     pub transactions: TransactionQueue,
+    /// Each performance issue's window of occurrences: which become events now, which are folded.
+    pub occurrences: OccurrenceBook,
     /// Read first: while database writes fail, requests are answered 503 before any other work.
     pub health: Arc<DbHealth>,
     pub metrics: Arc<Metrics>,

@@ -54,7 +54,7 @@ pub(super) async fn ingest_transaction(
     // ids derive from its event id, so the SDK's re-send counts them once.
     let (written, ()) = tokio::join!(
         ingest.transactions.write(incoming),
-        performance_issues::submit(ingest, problems)
+        performance_issues::submit(&ingest.writer, problems)
     );
     match written {
         Ok(Ok(())) => {

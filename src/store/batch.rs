@@ -209,6 +209,11 @@ fn span(group: &IssueGroup, events: &[NewEvent]) -> (Timestamp, Timestamp) {
     (first, times.max().unwrap_or_default())
 }
 
+/// How many occurrences the group's events stand for (one each, unless folded).
+fn occurrences(group: &IssueGroup, events: &[NewEvent]) -> i64 {
+    group.members.iter().map(|&i| events[i].occurrences).sum()
+}
+
 fn first_release<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> Option<&'e str> {
     group.members.iter().find_map(|&i| events[i].release.as_deref())
 }
@@ -235,11 +240,13 @@ async fn update_issue(
     let mut transitions = Vec::new();
     let mut members = group.members.clone();
     members.sort_by_key(|&i| events[i].timestamp);
-    for (n, &i) in members.iter().enumerate() {
+    let mut times_seen = issue.times_seen;
+    for &i in &members {
+        times_seen += events[i].occurrences;
         let incoming = IncomingEvent {
             release: events[i].release.as_deref(),
             timestamp: events[i].timestamp,
-            times_seen_after: issue.times_seen + n as i64 + 1,
+            times_seen_after: times_seen,
         };
         match lifecycle::apply_event(&mut state, &incoming, &releases) {
             Transition::Unchanged => {}
@@ -258,7 +265,7 @@ async fn update_issue(
                resolution_release = $14, resolved_at = $15, ignore_kind = $16, ignore_until = $17, \
                ignore_until_count = $18 WHERE id = $19";
     on_tx!(tx, conn, Backend => sqlx::query(sql)
-        .bind(group.members.len() as i64)
+        .bind(occurrences(group, events))
         .bind(first_seen)
         .bind(last_seen)
         .bind(&latest.title)
@@ -345,7 +352,7 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
         .bind(&c.substatus)
         .bind(first_seen)
         .bind(last_seen)
-        .bind(group.members.len() as i64)
+        .bind(occurrences(group, events))
         .bind(first_release(group, events))
         .bind(&latest.release)
         .bind(group.members.iter().any(|&i| events[i].is_unhandled))

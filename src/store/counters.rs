@@ -72,7 +72,7 @@ pub(super) async fn upsert_tags(
         let at = events[i].timestamp.as_millis();
         for (key, value) in &events[i].facets {
             let entry = tally.entry((issue_of[i], key, value)).or_insert((0, at, at));
-            *entry = (entry.0 + 1, entry.1.min(at), entry.2.max(at));
+            *entry = (entry.0 + events[i].occurrences, entry.1.min(at), entry.2.max(at));
         }
     }
     let rows: Vec<_> = tally.into_iter().collect();
@@ -112,7 +112,7 @@ pub(super) async fn upsert_hours(
     let mut tally: HashMap<(IssueId, i64), i64> = HashMap::new();
     for &i in fresh {
         let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
-        *tally.entry((issue_of[i], hour)).or_default() += 1;
+        *tally.entry((issue_of[i], hour)).or_default() += events[i].occurrences;
     }
     let rows: Vec<_> = tally.into_iter().collect();
     for chunk in rows.chunks(ROW_CHUNK) {
@@ -136,7 +136,7 @@ pub(super) async fn upsert_project_hours(tx: &mut Tx, events: &[NewEvent], fresh
     let mut tally: HashMap<(ProjectId, i64), i64> = HashMap::new();
     for &i in fresh {
         let hour = events[i].timestamp.as_millis().div_euclid(HOUR_MS) * HOUR_MS;
-        *tally.entry((events[i].project_id, hour)).or_default() += 1;
+        *tally.entry((events[i].project_id, hour)).or_default() += events[i].occurrences;
     }
     let rows: Vec<_> = tally.into_iter().collect();
     for chunk in rows.chunks(ROW_CHUNK) {

@@ -38,6 +38,9 @@ pub struct NewEvent {
     pub facets: Vec<(String, String)>,
     /// The scrubbed event as zstd-compressed JSON.
     pub payload: Vec<u8>,
+    /// How many occurrences it stands for in the issue's counts: 1, or more for the event of a performance
+    /// issue that the occurrences of its window were folded into.
+    pub occurrences: i64,
 }
 
 /// A stored event as read back.

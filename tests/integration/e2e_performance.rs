@@ -98,7 +98,8 @@ async fn a_traced_django_shop_shows_its_endpoints_problems_and_traces(backend: B
         eprintln!("FAULTLINE_PYTHON is not set: the live Django end-to-end test is skipped (.ci/run sets it)");
         return;
     };
-    let app = TestApp::spawn(backend).await;
+    // Every N+1 occurrence an event at once, so that the page's count is final when the requests are done.
+    let app = TestApp::spawn_with(backend, |config| config.performance_issue_window_secs = 0).await;
     let shop = Shop::start(&python, &app.dsn()).await;
     for &(path, status) in REQUESTS {
         assert_eq!(shop.get(path).await, status, "GET {path}");

@@ -1,7 +1,8 @@
 //! Performance issues from real SDK transactions, on both databases. The envelopes the Python SDK sent about
 //! a Django shop (tests/fixtures/transactions, recorded by tests/e2e/django_app/record_transactions.py) are
 //! replayed through the ingest endpoint with fresh event ids: the N+1 list view becomes one N+1 issue counted
-//! once per request, a re-sent transaction is not counted again, fast views make none, the slow report makes
+//! once per request (with an event per request, or two per window with the window's occurrences folded into
+//! the second, also at shutdown), a re-sent transaction is not counted again, fast views make none, the slow report makes
 //! a slow-query issue, an error raised in a traced request stays an error. A new performance issue fires a
 //! "new issue" rule to a real HTTP receiver; the issue list filters by type and labels it; the issue page
 //! marks the offending spans and escapes what the SDK sent.
@@ -83,8 +84,13 @@ async fn issues_of_type(app: &TestApp, issue_type: &str) -> Vec<Issue> {
     all.into_iter().filter(|issue| issue.issue_type == issue_type).collect()
 }
 
+/// An app that stores an event per occurrence (no windows), so that each request's event can be checked.
+async fn every_occurrence_an_event(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |config| config.performance_issue_window_secs = 0).await
+}
+
 async fn the_recorded_n_plus_one_is_one_issue_counted_per_request(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = every_occurrence_an_event(backend).await;
     let recorded = fixtures("n_plus_one_books");
     assert_eq!(recorded.len(), 3);
     let mut replays = 0;
@@ -126,7 +132,7 @@ async fn the_recorded_n_plus_one_is_one_issue_counted_per_request(backend: Backe
 }
 
 async fn fast_views_make_none_the_slow_query_its_own_and_errors_stay_errors(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = every_occurrence_an_event(backend).await;
     for envelope in fixtures("fast_") {
         replay(&app, &envelope).await;
     }
@@ -269,8 +275,82 @@ async fn the_issue_page_marks_the_offending_spans_and_escapes_them(backend: Back
     app.stop().await;
 }
 
+/// Stored events and count of the only N+1 issue.
+async fn n_plus_one_events_and_count(app: &TestApp) -> (usize, i64) {
+    let found = issues_of_type(app, N_PLUS_ONE).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let events = list_issue_events(&app.db, found[0].id, 100).await.unwrap();
+    (events.len(), found[0].times_seen)
+}
+
+/// Sum of the issue's hourly counts (its chart) and of its `transaction` tag's count.
+async fn n_plus_one_chart_and_tag(app: &TestApp) -> (i64, i64) {
+    let issue = &issues_of_type(app, N_PLUS_ONE).await[0];
+    let hours = issues::hourly_counts(&app.db, issue.id).await.unwrap();
+    let tags = issues::tag_counts(&app.db, issue.id).await.unwrap();
+    let tag = tags
+        .iter()
+        .find(|t| t.key == "transaction")
+        .expect("the transaction tag");
+    (hours.iter().map(|h| h.1).sum(), tag.times_seen)
+}
+
+async fn a_window_stores_two_events_and_counts_every_occurrence(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.performance_issue_window_secs = 2).await;
+    let recorded = fixtures("n_plus_one_books");
+    replay(&app, &recorded[0]).await;
+    assert_eq!(
+        n_plus_one_events_and_count(&app).await,
+        (1, 1),
+        "the first occurrence at once"
+    );
+    for envelope in recorded.iter().chain(recorded.iter()) {
+        replay(&app, envelope).await;
+    }
+    assert_eq!(
+        n_plus_one_events_and_count(&app).await,
+        (1, 1),
+        "the window's later occurrences wait for its end"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while n_plus_one_events_and_count(&app).await != (2, 7) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            n_plus_one_events_and_count(&app).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        n_plus_one_chart_and_tag(&app).await,
+        (7, 7),
+        "the chart and tags count each occurrence"
+    );
+    // After the window the next occurrence is stored at once again, in a window of its own.
+    replay(&app, &recorded[1]).await;
+    assert_eq!(n_plus_one_events_and_count(&app).await, (3, 8));
+    app.stop().await;
+}
+
+async fn the_open_windows_are_stored_at_shutdown(backend: Backend) {
+    let mut app = TestApp::spawn_with(backend, |config| config.performance_issue_window_secs = 3_600).await;
+    for envelope in fixtures("n_plus_one_books") {
+        replay(&app, &envelope).await;
+    }
+    assert_eq!(n_plus_one_events_and_count(&app).await, (1, 1));
+    app.restart_with(|_| {}).await;
+    assert_eq!(
+        n_plus_one_events_and_count(&app).await,
+        (2, 3),
+        "a graceful stop loses no occurrence"
+    );
+    app.stop().await;
+}
+
 on_both_databases!(
     the_recorded_n_plus_one_is_one_issue_counted_per_request,
+    a_window_stores_two_events_and_counts_every_occurrence,
+    the_open_windows_are_stored_at_shutdown,
     fast_views_make_none_the_slow_query_its_own_and_errors_stay_errors,
     a_new_performance_issue_fires_the_new_issue_rule,
     the_issue_list_filters_by_type_and_labels_each,

@@ -130,7 +130,7 @@ async fn keep_windows(
         if project_rules.iter().any(|r| r.triggers.frequency.is_some()) {
             *minutes
                 .entry((issue_id, event.received.as_millis() / MINUTE_MS))
-                .or_default() += 1;
+                .or_default() += event.occurrences;
         }
         if let Some(key) = event.user_key.as_deref() {
             if project_rules.iter().any(|r| r.triggers.users.is_some()) {

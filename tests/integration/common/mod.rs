@@ -299,6 +299,7 @@ pub fn stored_event(project_id: ProjectId, fingerprint: &str, at_ms: i64) -> fau
         is_unhandled: false,
         facets: vec![("level".into(), "error".into()), ("browser".into(), "Firefox".into())],
         payload: zstd::encode_all(&b"{\"event_id\":\"x\"}"[..], 3).unwrap(),
+        occurrences: 1,
     }
 }
 
