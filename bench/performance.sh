@@ -16,7 +16,8 @@
 #                 (e.g. only the fast requests, without the N+1 and slow-query ones that make performance issues)
 # throughput (the recorded Django transactions, flat out):
 #   TX_SECS [60] seconds of load; TX_EVENTS [400000] transactions prepared, about 50 s of the loader's work
-#   before the load (the load ends at TX_SECS or when they run out); TX_CONCURRENCY [64] requests in flight
+#   before the load (the load ends at TX_SECS or when they run out); TX_CONCURRENCY [256] requests in flight
+#   (10,000 transactions/s come from many app processes at once, each waiting for its own answer)
 #   PERF [0]: 1 profiles the server with `perf record -g` for PERF_SECS [20] s in the middle of the load; the
 #   top costs go to $OUT/throughput.$DB.perf.txt
 # mixed (the Python SDK's errors at RATE, alone and then with transactions at RATIO x RATE beside them):
@@ -33,7 +34,7 @@ PORT=${PORT:-8040}
 TX_CORPUS=${TX_CORPUS:-}
 TX_SECS=${TX_SECS:-60}
 TX_EVENTS=${TX_EVENTS:-400000}
-TX_CONCURRENCY=${TX_CONCURRENCY:-64}
+TX_CONCURRENCY=${TX_CONCURRENCY:-256}
 PERF=${PERF:-0}
 PERF_SECS=${PERF_SECS:-20}
 RATE=${RATE:-500}
