@@ -167,6 +167,7 @@ impl App {
             None => Vec::new(),
         };
         let ingest = Arc::new(Ingest {
+            db: db.clone(),
             outcomes: core.outcomes.clone(),
             limits: core.limits.clone(),
             keys: core.keys.clone(),

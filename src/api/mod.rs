@@ -46,6 +46,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/0/organizations/{org}/events/", get(discover::events))
         .route("/api/0/organizations/{org}/events-stats/", get(discover::events_stats))
         .route("/api/0/organizations/{org}/tags/", get(discover::tags))
+        .route("/api/0/organizations/{org}/sessions/", get(routes::sessions::sessions))
         .route("/api/0/organizations/{org}/teams/", get(teams::organization_teams))
         .route("/api/0/projects/", get(projects::all_projects))
         .route(

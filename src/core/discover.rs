@@ -128,7 +128,7 @@ fn window_of(filter: &EventFilter) -> CoreResult<Window> {
 
 /// The organization's projects the request names (ids; none or `-1` means all). An id outside it matches
 /// nothing rather than being refused.
-async fn requested_projects(core: &Core, access: &Access, requested: &[String]) -> CoreResult<Vec<Project>> {
+pub(crate) async fn requested_projects(core: &Core, access: &Access, requested: &[String]) -> CoreResult<Vec<Project>> {
     let wanted = requested
         .iter()
         .map(|text| text.trim())

@@ -56,6 +56,10 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             count_client_report(ingest, origin, &item.payload);
             continue;
         }
+        // Release health counts its own items (`sessions`).
+        if super::sessions::is_session_item(&item.ty) {
+            continue;
+        }
         // Every `span` item of an envelope is processed (one span each in version 1 of the protocol).
         if Some(item.ty.as_str()) == processed && (!processed_seen || item.ty == "span") {
             processed_seen = true;

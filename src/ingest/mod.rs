@@ -7,6 +7,7 @@ pub mod decode;
 mod error;
 pub mod performance_issues;
 mod pipeline;
+mod sessions;
 mod spans;
 pub mod transaction_writer;
 mod transactions;
@@ -35,6 +36,7 @@ use crate::core::KeyCache;
 use crate::domain::performance::detectors::Thresholds;
 use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
+use crate::store::Db;
 use crate::telemetry::Metrics;
 use performance_issues::OccurrenceBook;
 use transaction_writer::TransactionQueue;
@@ -75,6 +77,8 @@ impl IngestSettings {
 
 /// What the ingest handlers share.
 pub struct Ingest {
+    /// For what is written without a writer queue (release-health sessions: a few small items a minute).
+    pub db: Db,
     pub keys: KeyCache,
     /// What became of each item, written out by the outcome worker.
     pub outcomes: OutcomeLog,

@@ -16,6 +16,7 @@ use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
+use super::sessions::ingest_sessions;
 use super::spans::ingest_span_items;
 use super::transactions::ingest_transaction;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
@@ -87,6 +88,7 @@ async fn envelope_event(
         Payload::Spans(_) => "span",
     });
     accounting::count_items(ingest, origin, &envelope, processed);
+    ingest_sessions(ingest, (request.project_id, origin), &envelope, payload.is_none()).await?;
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
@@ -272,7 +274,7 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
         .map(|item| item.payload.clone())
         .collect();
     for item in &envelope.items {
-        if item.ty == "span" {
+        if item.ty == "span" || super::sessions::is_session_item(&item.ty) {
             continue;
         }
         if item.ty == "event" && event.is_none() {

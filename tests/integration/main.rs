@@ -44,6 +44,7 @@ mod outcomes;
 mod performance_issues;
 mod process;
 mod quotas;
+mod release_health;
 mod retention;
 mod rollups;
 mod seed;

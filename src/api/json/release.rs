@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::core::release_health::ReleaseHealth;
 use crate::store::releases::{Deploy, Release};
 
 use super::time::iso8601_ms;
@@ -45,5 +46,27 @@ pub fn deploy(deploy: &Deploy) -> Value {
         "url": deploy.url,
         "dateStarted": deploy.date_started.map(iso8601_ms),
         "dateFinished": iso8601_ms(deploy.date_finished),
+    })
+}
+
+/// Sentry's `healthData` of a release in one project (`health=1`): the last day's sessions and users.
+pub fn health_data(health: Option<&ReleaseHealth>) -> Value {
+    let empty = ReleaseHealth::default();
+    let h = health.unwrap_or(&empty);
+    json!({
+        "crashFreeSessions": h.crash_free_sessions,
+        "crashFreeUsers": h.crash_free_users,
+        "totalSessions": h.sessions,
+        "totalSessions24h": h.sessions,
+        "totalUsers": h.users,
+        "totalUsers24h": h.users,
+        "sessionsCrashed": h.sessions_crashed,
+        "sessionsErrored": h.sessions_errored,
+        "adoption": h.users_adoption,
+        "sessionsAdoption": h.sessions_adoption,
+        "hasHealthData": health.is_some(),
+        "durationP50": Value::Null,
+        "durationP90": Value::Null,
+        "stats": {},
     })
 }

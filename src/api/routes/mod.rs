@@ -12,5 +12,6 @@ pub mod project_filters;
 pub mod projects;
 pub mod releases;
 mod scope;
+pub mod sessions;
 pub mod stats;
 pub mod teams;

@@ -1,6 +1,8 @@
 //! Releases and deploys, organization- and project-scoped, as sentry-cli 2.x and 3.x call them. Creating an
 //! existing version merges into it (208, as Sentry answers), so re-running a deploy script succeeds.
 
+use std::collections::HashMap;
+
 use crate::domain::ProjectId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,9 +13,10 @@ use serde_json::{json, Value};
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::json::release::{deploy as deploy_json, release as release_json};
+use crate::api::json::release::{deploy as deploy_json, health_data, release as release_json};
 use crate::api::params::RequestParams;
 use crate::api::ApiState;
+use crate::core::release_health::release_health;
 use crate::core::{self, Access};
 use crate::domain::accounts::Scope;
 use crate::domain::normalize::parse_timestamp;
@@ -242,11 +245,47 @@ async fn list(
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit(100)?;
     let found = releases::list_releases(&state.db, access.organization.id, project_id, 0, limit).await?;
-    Ok(Json(found.iter().map(release_json).collect()))
+    with_health(state, access, &found, params).await.map(Json)
 }
 
 async fn show(state: &ApiState, access: &Access, version: &str) -> ApiResult<Json<Value>> {
     Ok(Json(release_json(&existing(state, access, version).await?)))
+}
+
+/// The releases as JSON; with `health=1`, each project of each release carries its `healthData`.
+async fn with_health(
+    state: &ApiState,
+    access: &Access,
+    found: &[releases::Release],
+    params: &RequestParams,
+) -> ApiResult<Value> {
+    let mut answers: Vec<Value> = found.iter().map(release_json).collect();
+    if !matches!(params.get("health"), Some("1" | "true")) {
+        return Ok(Value::Array(answers));
+    }
+    let organization = projects::list_organization_projects(&state.db, &[access.organization.id]).await?;
+    let mut by_slug = HashMap::new();
+    for project in &organization {
+        if found
+            .iter()
+            .any(|r| r.projects.iter().any(|(slug, _)| *slug == project.slug))
+        {
+            by_slug.insert(project.slug.clone(), release_health(&state.db, project.id).await?);
+        }
+    }
+    for (answer, release) in answers.iter_mut().zip(found) {
+        for (project, (slug, _)) in answer["projects"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .zip(&release.projects)
+        {
+            let health = by_slug.get(slug).and_then(|h| h.get(&release.version));
+            project["healthData"] = health_data(health);
+            project["hasHealthData"] = Value::Bool(health.is_some());
+        }
+    }
+    Ok(Value::Array(answers))
 }
 
 async fn existing(state: &ApiState, access: &Access, version: &str) -> ApiResult<releases::Release> {
