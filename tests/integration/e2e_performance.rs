@@ -2,7 +2,7 @@
 //! (tests/e2e/django_app) runs on a real WSGI server with `traces_sample_rate=1.0`, and the test makes real
 //! HTTP requests to it. Its endpoints appear on the Performance page with the right counts, the N+1 view is
 //! one performance issue however often it is requested, and the error raised in a traced request links to
-//! its trace, whose page shows the request's transaction.
+//! its trace, whose page shows the request's transaction. Its request sessions count in its release's health.
 //! Needs `FAULTLINE_PYTHON` (a Python with `tests/e2e/django_app/requirements.txt`); `.ci/run` sets it up.
 
 use crate::common;
@@ -109,7 +109,26 @@ async fn a_traced_django_shop_shows_its_endpoints_problems_and_traces(backend: B
     every_endpoint_is_counted(&web).await;
     the_n_plus_one_is_one_issue(&web).await;
     the_error_links_to_its_trace(&app, &web).await;
+    every_request_is_a_session_of_its_release(&app).await;
     app.stop().await;
+}
+
+/// Release health: the SDK's request sessions (flushed as one `sessions` aggregate) count each request in
+/// release `perfshop@1.0.0`; the request that raised (unhandled) is its one crashed session.
+async fn every_request_is_a_session_of_its_release(app: &TestApp) {
+    let token = app.owner_token().await;
+    let path = "/api/0/organizations/default/sessions/?field=sum(session)&groupBy=session.status\
+                &query=release:perfshop@1.0.0&statsPeriod=1h";
+    let answer = app.get_json(&token, path).await.expect(200);
+    let count = |status: &str| {
+        let groups = answer["groups"].as_array().expect("groups");
+        let group = groups.iter().find(|g| g["by"]["session.status"] == status);
+        group.map_or(0, |g| g["totals"]["sum(session)"].as_i64().unwrap())
+    };
+    let all: i64 = ["healthy", "errored", "crashed", "abnormal"].iter().map(|s| count(s)).sum();
+    assert_eq!(all, REQUESTS.len() as i64, "{answer}");
+    assert_eq!(count("healthy"), REQUESTS.len() as i64 - 1, "{answer}");
+    assert_eq!(count("crashed"), 1, "an unhandled exception crashes its request's session: {answer}");
 }
 
 /// One row per route (the two book pages are one), counted once per request; the request that raised failed.
