@@ -185,3 +185,46 @@ pub async fn release_health(db: &Db, project_id: ProjectId) -> Result<HashMap<St
     }
     Ok(health)
 }
+
+/// A release of a project as its Releases page lists it: when it was first seen, its health over the last
+/// day (none without sessions), and the previous release's crash-free sessions to compare with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRow {
+    pub version: String,
+    pub first_seen_ms: i64,
+    pub health: Option<ReleaseHealth>,
+    /// The release first seen before it in the project, and its crash-free sessions (percent).
+    pub previous: Option<(String, Option<f64>)>,
+}
+
+/// Most releases a Releases page lists.
+const RELEASES_LISTED: i64 = 100;
+
+/// The project's releases, newest first, each with its health and its predecessor's.
+pub async fn project_releases(
+    db: &Db,
+    organization_id: crate::domain::OrganizationId,
+    project_id: ProjectId,
+) -> Result<Vec<ReleaseRow>, StoreError> {
+    let releases =
+        crate::store::releases::list_releases(db, organization_id, Some(project_id), 0, RELEASES_LISTED).await?;
+    let mut health = release_health(db, project_id).await?;
+    let mut rows: Vec<ReleaseRow> = releases
+        .iter()
+        .map(|release| ReleaseRow {
+            version: release.version.clone(),
+            first_seen_ms: release.created_at,
+            health: health.remove(&release.version),
+            previous: None,
+        })
+        .collect();
+    for i in 0..rows.len().saturating_sub(1) {
+        let older = &rows[i + 1];
+        let previous = (
+            older.version.clone(),
+            older.health.as_ref().and_then(|h| h.crash_free_sessions),
+        );
+        rows[i].previous = Some(previous);
+    }
+    Ok(rows)
+}

@@ -3,7 +3,7 @@
 
 use sqlx::{QueryBuilder, Row};
 
-use super::{on_pool, on_tx, Db, StoreError, Tx};
+use super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 use crate::domain::release_health::{HealthHour, HealthUpdate, UserCount, UserGrouping};
 use crate::domain::ProjectId;
 
@@ -26,6 +26,8 @@ pub async fn add(tx: &mut Tx, project_id: ProjectId, update: &HealthUpdate) -> R
                  crashed = (release_health_users.crashed OR excluded.crashed)";
     let release = "INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3) \
                    ON CONFLICT (project_id, version) DO NOTHING";
+    // First seen when received, as with events.
+    let received_ms = now_ms();
     let environment = "INSERT INTO project_environments (project_id, name, first_seen) VALUES ($1, $2, $3) \
                        ON CONFLICT (project_id, name) DO NOTHING";
     on_tx!(tx, conn, Backend => {
@@ -33,8 +35,8 @@ pub async fn add(tx: &mut Tx, project_id: ProjectId, update: &HealthUpdate) -> R
             sqlx::query(counts).bind(project_id).bind(&key.release).bind(&key.environment).bind(key.hour)
                 .bind(c.started).bind(c.errored).bind(c.crashed).bind(c.abnormal)
                 .execute(&mut *conn).await?;
-            sqlx::query(release).bind(project_id).bind(&key.release).bind(key.hour).execute(&mut *conn).await?;
-            sqlx::query(environment).bind(project_id).bind(&key.environment).bind(key.hour)
+            sqlx::query(release).bind(project_id).bind(&key.release).bind(received_ms).execute(&mut *conn).await?;
+            sqlx::query(environment).bind(project_id).bind(&key.environment).bind(received_ms)
                 .execute(&mut *conn).await?;
         }
         for (key, sid) in &update.errored_sessions {

@@ -59,7 +59,7 @@ pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
         account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
-        projects, stats, traces, transaction,
+        projects, releases, stats, traces, transaction,
     };
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -90,6 +90,7 @@ pub fn router(state: WebState) -> Router {
             "/organizations/{org}/projects/{project}/performance/",
             get(performance::page),
         )
+        .route("/organizations/{org}/projects/{project}/releases/", get(releases::page))
         .route(
             "/organizations/{org}/projects/{project}/performance/transaction/",
             get(transaction::page),

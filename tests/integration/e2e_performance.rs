@@ -125,10 +125,17 @@ async fn every_request_is_a_session_of_its_release(app: &TestApp) {
         let group = groups.iter().find(|g| g["by"]["session.status"] == status);
         group.map_or(0, |g| g["totals"]["sum(session)"].as_i64().unwrap())
     };
-    let all: i64 = ["healthy", "errored", "crashed", "abnormal"].iter().map(|s| count(s)).sum();
+    let all: i64 = ["healthy", "errored", "crashed", "abnormal"]
+        .iter()
+        .map(|s| count(s))
+        .sum();
     assert_eq!(all, REQUESTS.len() as i64, "{answer}");
     assert_eq!(count("healthy"), REQUESTS.len() as i64 - 1, "{answer}");
-    assert_eq!(count("crashed"), 1, "an unhandled exception crashes its request's session: {answer}");
+    assert_eq!(
+        count("crashed"),
+        1,
+        "an unhandled exception crashes its request's session: {answer}"
+    );
 }
 
 /// One row per route (the two book pages are one), counted once per request; the request that raised failed.

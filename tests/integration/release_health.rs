@@ -7,6 +7,7 @@ use crate::common;
 
 use common::api::Token;
 use common::{envelope, exception_event, item_envelope, new_event_id, Backend, TestApp};
+use faultline::domain::accounts::Role;
 use faultline::store::now_ms;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -141,6 +142,28 @@ async fn sessions_are_counted_per_release_and_answered_in_sentrys_shape(backend:
     assert_eq!(health("shop@2.0")["crashFreeUsers"], 0.0);
     assert_eq!(health("shop@2.0")["sessionsAdoption"], 100.0 * 4.0 / 14.0);
     assert_eq!(health("shop@2.0")["hasHealthData"], true);
+
+    // The project's Releases page: newest first, each against the one before.
+    let web = app.signed_in("dev@example.com", None, Role::Member).await;
+    let page = web
+        .get("/organizations/default/projects/default/releases/")
+        .await
+        .expect(200)
+        .body;
+    let rows: Vec<String> = page
+        .split("<tr><td class=\"release\">")
+        .skip(1)
+        .map(|r| format!(">{r}"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{page}");
+    for (row, expected) in rows.iter().zip([
+        ["shop@2.0", "4", "75.0 %", "0.0 %", "28.6 %", "-15.0 pts vs shop@1.0"],
+        ["shop@1.0", "10", "90.0 %", "0.0 %", "71.4 %", "first release"],
+    ]) {
+        for text in expected {
+            assert!(row.contains(&format!(">{text}<")), "{text} in {row}");
+        }
+    }
     app.stop().await;
 }
 

@@ -11,6 +11,7 @@ pub mod performance;
 pub mod project_data;
 pub mod project_settings;
 pub mod projects;
+pub mod releases;
 pub mod stats;
 pub mod traces;
 pub mod transaction;
