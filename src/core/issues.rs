@@ -1,12 +1,13 @@
 //! Changing issues: resolving, ignoring and reopening (Sentry's `event:write`), and deleting
 //! (`event:admin`). Each change reads the issue and the project's latest release and writes the new state
-//! in one transaction, so a concurrent event or change cannot slip in between.
+//! in one transaction, so a concurrent event or change cannot slip in between. Resolving an issue also
+//! queues, in that transaction, the resolve of every PagerDuty incident it opened: whatever edge resolved it.
 
 use crate::domain::accounts::Scope;
-use crate::domain::lifecycle::{ChangeContext, StatusChange};
+use crate::domain::lifecycle::{ChangeContext, IssueStatus, StatusChange};
 use crate::domain::{IssueId, Timestamp};
 use crate::store::issues::{self, Issue};
-use crate::store::Tx;
+use crate::store::{alerts, Tx};
 
 use super::{Access, Core, CoreError, CoreResult};
 
@@ -34,6 +35,7 @@ pub async fn change_statuses(
     access.require(Scope::EventWrite)?;
     let mut tx = Tx::begin(&core.db).await?;
     let mut changed = Vec::with_capacity(issue_ids.len());
+    let mut resolves = 0;
     for id in issue_ids {
         let Some(mut issue) = issues::lock_organization_issue(&mut tx, access.organization.id, *id).await? else {
             continue;
@@ -46,9 +48,17 @@ pub async fn change_statuses(
         };
         change.apply(&mut issue.state, &context);
         issues::write_state(&mut tx, issue.id, &issue.state).await?;
+        // Every kind of resolution (now, in a release, in the next one) closes the incidents: the issue
+        // left everyone's list. Only open incidents have rows, so resolving again queues nothing.
+        if issue.state.status == IssueStatus::Resolved {
+            resolves += alerts::queue_incident_resolves(&mut tx, issue.id, context.now.as_millis()).await?;
+        }
         changed.push(issue);
     }
     tx.commit().await?;
+    if resolves > 0 {
+        core.outbox_wake.notify_one();
+    }
     Ok(changed)
 }
 

@@ -1,5 +1,6 @@
-//! Building and sending alert messages: email over SMTP (lettre), Slack, Discord, Microsoft Teams and a
-//! signed generic webhook (reqwest, through a client that refuses private targets).
+//! Building and sending alert messages: email over SMTP (lettre), Slack, Discord, Microsoft Teams, a
+//! signed generic webhook and PagerDuty's Events API v2 (reqwest, through a client that refuses private
+//! targets).
 //!
 //! The worker decides *what* to send and *when*; this module only turns an [`AlertMessage`] (issues) or a
 //! [`MetricMessage`] (a metric rule's crossing) into one channel's wire format and delivers it once.
@@ -9,13 +10,14 @@ use crate::domain::IssueId;
 use std::sync::Arc;
 
 use crate::config::{Config, Secret};
-use crate::domain::alerts::channel::{ChannelConfig, TlsMode};
+use crate::domain::alerts::channel::{ChannelConfig, PagerDutySettings, TlsMode};
 use crate::domain::alerts::FireReason;
 
 pub mod discord;
 pub mod email;
 pub mod guarded_http;
 pub mod metric;
+pub mod pagerduty;
 pub mod slack;
 pub mod summary;
 pub mod teams;
@@ -75,6 +77,8 @@ pub trait Render: Sync {
     fn teams(&self) -> serde_json::Value;
     /// The exact bytes sent, which are also the bytes signed.
     fn webhook(&self, idempotency_key: &str) -> Vec<u8>;
+    /// The Events API v2 bodies to post, in order; `None` when PagerDuty cannot be told (see `pagerduty`).
+    fn pagerduty(&self, routing_key: &str, idempotency_key: &str) -> Option<Vec<serde_json::Value>>;
 }
 
 impl Render for AlertMessage {
@@ -101,6 +105,10 @@ impl Render for AlertMessage {
     fn webhook(&self, idempotency_key: &str) -> Vec<u8> {
         webhook::payload(self, idempotency_key)
     }
+
+    fn pagerduty(&self, routing_key: &str, idempotency_key: &str) -> Option<Vec<serde_json::Value>> {
+        Some(pagerduty::issue_events(self, routing_key, idempotency_key))
+    }
 }
 
 /// One delivery of a message to one channel.
@@ -126,7 +134,14 @@ pub enum SendError {
     /// The notifier records the delivery as skipped, not failed; only the operator can change this.
     #[error("{0}")]
     NotConfigured(&'static str),
+    /// Nothing was sent: the message no longer applies (a PagerDuty trigger whose issues were all resolved
+    /// before it went out). Recorded as skipped with the reason.
+    #[error("{0}")]
+    Moot(&'static str),
 }
+
+/// Why a PagerDuty trigger was not sent.
+pub const ALREADY_RESOLVED: &str = "the issue was resolved before the page went out";
 
 /// Why an e-mail channel that names no SMTP host cannot send from a server without one. Stored in the
 /// delivery log beside the status "skipped", shown on the channels page and returned by the API.
@@ -238,7 +253,42 @@ impl Notifier {
                 let headers = webhook::signed_headers(message.kind(), &hook.secret, &body);
                 self.post(&hook.url, body, &headers, key).await
             }
+            ChannelConfig::PagerDuty(pagerduty) => {
+                let events = message.pagerduty(&pagerduty.routing_key, key).ok_or_else(|| {
+                    SendError::Permanent("the metric rule was deleted: its incident has no key".into())
+                })?;
+                self.enqueue(pagerduty, &events).await
+            }
         }
+    }
+
+    /// Resolves the PagerDuty incident of an issue (resolved in Faultline) through `channel`, once.
+    // Monitors (not built yet) get their own `resolve_*` beside this one, with their own dedup key.
+    pub async fn resolve_issue(&self, channel: &ChannelConfig, issue_id: IssueId) -> Result<(), SendError> {
+        let ChannelConfig::PagerDuty(pagerduty) = channel else {
+            return Err(SendError::Permanent("only PagerDuty channels resolve incidents".into()));
+        };
+        let event = pagerduty::resolve(&pagerduty.routing_key, &pagerduty::issue_dedup_key(issue_id));
+        self.enqueue(pagerduty, &[event]).await
+    }
+
+    /// Posts the events one after another and stops at the first that fails. A retry posts them all again,
+    /// which PagerDuty absorbs: a repeated trigger joins the open incident of its dedup_key.
+    async fn enqueue(&self, pagerduty: &PagerDutySettings, events: &[serde_json::Value]) -> Result<(), SendError> {
+        let hide_key = |text: String| text.replace(&pagerduty.routing_key, "[routing key]");
+        for event in events {
+            // 202 is success; 400 (an invalid event) is permanent, 429 and 5xx are retried: `guarded_http`
+            // classifies every HTTP API that way.
+            self.http
+                .post_json(pagerduty.events_url(), json_bytes(event), &[])
+                .await
+                .map_err(|error| match error {
+                    SendError::Retry(text) => SendError::Retry(hide_key(text)),
+                    SendError::Permanent(text) => SendError::Permanent(hide_key(text)),
+                    other => other,
+                })?;
+        }
+        Ok(())
     }
 
     async fn post(

@@ -17,6 +17,7 @@ pub fn metric_message(content: &MessageContent, public_url: &url::Url) -> Option
     let name: String = url::form_urlencoded::byte_serialize(latest.transaction.as_bytes()).collect();
     let link = |path: String| public_url.join(&path).map(String::from).unwrap_or(path);
     Some(MetricMessage {
+        rule_id: header.rule_id,
         rule_name: header.rule_name.clone(),
         organization_slug: header.organization_slug.clone(),
         project_slug: header.project_slug.clone(),
@@ -51,12 +52,14 @@ mod tests {
     fn the_link_names_the_transaction_url_encoded() {
         let content = MessageContent {
             header: MessageHeader {
+                rule_id: None,
                 rule_name: "Slow checkout".into(),
                 project_id: ProjectId(1),
                 project_slug: "web".into(),
                 project_name: "Web".into(),
                 organization_id: OrganizationId(1),
                 organization_slug: "acme".into(),
+                resolved_issue_id: None,
             },
             issues: Vec::new(),
             metrics: vec![MessageMetric {

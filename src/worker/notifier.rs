@@ -1,7 +1,8 @@
 //! The notifier loop: woken by the writer when rules fired (or every poll interval), it turns due fires
 //! into messages, claims due deliveries, sends each through [`Notifier`] and records the outcome. Failed
 //! attempts are retried with exponential backoff until the attempt limit, then marked failed. Deliveries to a
-//! channel this server cannot send to (e-mail without SMTP settings) are recorded as skipped, never tried.
+//! channel this server cannot send to (e-mail without SMTP settings), and PagerDuty triggers for issues
+//! resolved meanwhile, are recorded as skipped, never tried.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,11 +10,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
-use crate::domain::alerts::channel::ChannelConfig;
+use crate::domain::alerts::channel::{Channel, ChannelConfig};
 use crate::domain::alerts::FireReason;
+use crate::domain::lifecycle::IssueStatus;
 use crate::domain::short_id::encode_short_id;
+use crate::domain::{ChannelId, IssueId};
 use crate::notify::email::Envelope;
-use crate::notify::{AlertMessage, AlertedIssue, Notifier, Outgoing, SendError};
+use crate::notify::{AlertMessage, AlertedIssue, Notifier, Outgoing, SendError, ALREADY_RESOLVED};
 use crate::store::alerts::{self, ClaimedDelivery, MessageContent};
 use crate::store::{now_ms, Db, StoreError};
 
@@ -111,8 +114,9 @@ async fn deliver(
             tracing::warn!(delivery = id, attempts = delivery.attempts, wait_ms = wait, %error, "alert delivery failed; will retry");
             alerts::mark_retry(db, id, now_ms() + wait, &error).await
         }
-        // Said once at start (see `serve`), not per delivery: it is the server's state, not this alert's.
-        Err(SendError::NotConfigured(why)) => {
+        // Nothing was tried. A missing SMTP setting is said once at start (see `serve`), not per delivery:
+        // it is the server's state, not this alert's; a page made moot by a resolution is routine.
+        Err(SendError::NotConfigured(why) | SendError::Moot(why)) => {
             tracing::debug!(delivery = id, why, "alert delivery skipped");
             alerts::mark_skipped(db, id, why).await
         }
@@ -136,17 +140,13 @@ async fn attempt(
     settings: &NotifierSettings,
     delivery: &ClaimedDelivery,
 ) -> Result<Result<(), SendError>, StoreError> {
-    let channel = match delivery.channel_id {
-        Some(id) => alerts::channel_for_delivery(db, id).await?,
-        None => None,
+    let (channel, content) = match load(db, delivery).await? {
+        Ok(loaded) => loaded,
+        Err(error) => return Ok(Err(error)),
     };
-    let Some(channel) = channel else {
-        return Ok(Err(SendError::Permanent("the channel was deleted".into())));
-    };
-    let content = alerts::load_message(db, delivery.message_id).await?;
-    let Some(content) = content.filter(|c| !c.is_empty()) else {
-        return Ok(Err(SendError::Permanent("the message's issues were deleted".into())));
-    };
+    if let Some(issue_id) = content.header.resolved_issue_id {
+        return Ok(notifier.resolve_issue(&channel.config, issue_id).await);
+    }
     let member_emails = match &channel.config {
         ChannelConfig::Email(email) if email.to.is_empty() => {
             alerts::member_emails(db, content.header.organization_id).await?
@@ -163,13 +163,58 @@ async fn attempt(
         };
         return Ok(notifier.send_metric(&channel.config, &message, envelope).await);
     }
-    let message = alert_message(&content, &settings.public_url);
+    let mut message = alert_message(&content, &settings.public_url);
+    if matches!(channel.config, ChannelConfig::PagerDuty(_)) {
+        if let Err(moot) = page_open_issues_only(db, channel.id, &content, &mut message).await? {
+            return Ok(Err(moot));
+        }
+    }
     let outgoing = Outgoing {
         message: &message,
         idempotency_key: &delivery.idempotency_key,
         member_emails: &member_emails,
     };
     Ok(notifier.send(&channel.config, outgoing).await)
+}
+
+/// The delivery's channel and message, or why there is nothing to send.
+async fn load(db: &Db, delivery: &ClaimedDelivery) -> Result<Result<(Channel, MessageContent), SendError>, StoreError> {
+    let channel = match delivery.channel_id {
+        Some(id) => alerts::channel_for_delivery(db, id).await?,
+        None => None,
+    };
+    let Some(channel) = channel else {
+        return Ok(Err(SendError::Permanent("the channel was deleted".into())));
+    };
+    let content = alerts::load_message(db, delivery.message_id).await?;
+    let Some(content) = content.filter(|c| !c.is_empty()) else {
+        return Ok(Err(SendError::Permanent("the message's issues were deleted".into())));
+    };
+    Ok(Ok((channel, content)))
+}
+
+/// A page is only for issues still unresolved when it goes out: one resolved while its trigger waited (for
+/// a retry, a digest) already sent its resolve, which a late trigger would undo. The issues paged are
+/// remembered first, so that resolving them from now on resolves their incidents.
+async fn page_open_issues_only(
+    db: &Db,
+    channel_id: ChannelId,
+    content: &MessageContent,
+    message: &mut AlertMessage,
+) -> Result<Result<(), SendError>, StoreError> {
+    let resolved = IssueStatus::Resolved.as_str();
+    let open: Vec<IssueId> = content
+        .issues
+        .iter()
+        .filter(|issue| issue.status != resolved)
+        .map(|issue| issue.issue_id)
+        .collect();
+    message.issues.retain(|issue| open.contains(&issue.issue_id));
+    if open.is_empty() {
+        return Ok(Err(SendError::Moot(ALREADY_RESOLVED)));
+    }
+    alerts::remember_incidents(db, channel_id, &open, now_ms()).await?;
+    Ok(Ok(()))
 }
 
 /// The message as channels render it, with links made from the public URL.

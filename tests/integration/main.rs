@@ -41,6 +41,7 @@ mod notify_send;
 mod ops;
 mod outage;
 mod outcomes;
+mod pagerduty;
 mod performance_issues;
 mod process;
 mod quotas;

@@ -1,5 +1,6 @@
 //! Notification channels: where a rule's messages go. Their settings hold secrets (SMTP passwords, webhook
-//! URLs, signing keys), so `Debug` redacts them and [`ChannelConfig::masked`] is what clients ever see.
+//! URLs, signing keys, PagerDuty routing keys), so `Debug` redacts them and [`ChannelConfig::masked`] is what
+//! clients ever see.
 
 use crate::domain::ChannelId;
 use crate::domain::OrganizationId;
@@ -72,6 +73,26 @@ pub struct SignedHookSettings {
     pub secret: String,
 }
 
+/// PagerDuty's Events API v2 (US service region); the EU region has its own host.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// A PagerDuty service's Events API v2 integration. The routing key is the secret: whoever holds it can
+/// open incidents on that service.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PagerDutySettings {
+    pub routing_key: String,
+    /// Another Events API endpoint (PagerDuty's EU region, a relay); `None` is [`PAGERDUTY_EVENTS_URL`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_url: Option<String>,
+}
+
+impl PagerDutySettings {
+    /// Where events are posted.
+    pub fn events_url(&self) -> &str {
+        self.events_url.as_deref().unwrap_or(PAGERDUTY_EVENTS_URL)
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ChannelConfig {
@@ -80,6 +101,7 @@ pub enum ChannelConfig {
     Discord(HookSettings),
     Teams(HookSettings),
     Webhook(SignedHookSettings),
+    PagerDuty(PagerDutySettings),
 }
 
 /// A stored channel.
@@ -105,9 +127,14 @@ pub enum ChannelError {
     Address(String),
     #[error("the SMTP port must be 1–65535")]
     Port,
+    #[error("a PagerDuty routing key is the 32-character integration key of an Events API v2 integration")]
+    RoutingKey,
 }
 
-pub const KINDS: [&str; 5] = ["email", "slack", "discord", "teams", "webhook"];
+pub const KINDS: [&str; 6] = ["email", "slack", "discord", "teams", "webhook", "pagerduty"];
+
+/// How long PagerDuty's integration (routing) keys are.
+const ROUTING_KEY_CHARS: usize = 32;
 
 const MASK: &str = "••••••••";
 
@@ -119,6 +146,7 @@ impl ChannelConfig {
             ChannelConfig::Discord(_) => "discord",
             ChannelConfig::Teams(_) => "teams",
             ChannelConfig::Webhook(_) => "webhook",
+            ChannelConfig::PagerDuty(_) => "pagerduty",
         }
     }
 
@@ -138,6 +166,7 @@ impl ChannelConfig {
                 hook.url = mask_url(&hook.url);
                 hook.secret = mask_tail(&hook.secret);
             }
+            ChannelConfig::PagerDuty(pagerduty) => pagerduty.routing_key = mask_tail(&pagerduty.routing_key),
         }
         copy
     }
@@ -163,6 +192,9 @@ impl ChannelConfig {
                 if kept(&new.secret) {
                     new.secret = old.secret.clone();
                 }
+            }
+            (ChannelConfig::PagerDuty(new), ChannelConfig::PagerDuty(old)) if kept(&new.routing_key) => {
+                new.routing_key = old.routing_key.clone();
             }
             _ => {}
         }
@@ -204,6 +236,13 @@ impl ChannelConfig {
                 hook.url = checked_url(&hook.url)?;
                 hook.secret = hook.secret.trim().to_owned();
             }
+            ChannelConfig::PagerDuty(pagerduty) => {
+                pagerduty.routing_key = checked_routing_key(&pagerduty.routing_key)?;
+                pagerduty.events_url = match pagerduty.events_url.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(url) => Some(checked_url(url)?),
+                };
+            }
         }
         Ok(self)
     }
@@ -234,6 +273,15 @@ fn checked_url(text: &str) -> Result<String, ChannelError> {
         return Err(ChannelError::Url);
     }
     Ok(url.to_string())
+}
+
+/// Integration keys are 32 letters and digits; anything else would only fail later, at 3 a.m.
+fn checked_routing_key(text: &str) -> Result<String, ChannelError> {
+    let key = text.trim();
+    if key.chars().count() != ROUTING_KEY_CHARS || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ChannelError::RoutingKey);
+    }
+    Ok(key.to_owned())
 }
 
 fn looks_like_address(text: &str) -> bool {
@@ -295,6 +343,15 @@ impl fmt::Debug for SignedHookSettings {
         f.debug_struct("SignedHookSettings")
             .field("url", &"<redacted>")
             .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl fmt::Debug for PagerDutySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PagerDutySettings")
+            .field("routing_key", &"<redacted>")
+            .field("events_url", &self.events_url)
             .finish()
     }
 }

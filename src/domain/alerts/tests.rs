@@ -1,4 +1,7 @@
-use super::channel::{ChannelConfig, EmailSettings, HookSettings, SignedHookSettings};
+use super::channel::{
+    ChannelConfig, ChannelError, EmailSettings, HookSettings, PagerDutySettings, SignedHookSettings,
+    PAGERDUTY_EVENTS_URL,
+};
 use super::*;
 use crate::domain::{ChannelId, IssueId, ProjectId, RuleId, Timestamp};
 
@@ -208,6 +211,49 @@ fn channel_settings_are_checked() {
         unreachable!()
     };
     assert_eq!(email.to, vec!["ops@example.com".to_owned()]);
+}
+
+#[test]
+fn a_pagerduty_routing_key_is_masked_redacted_and_kept_when_left_blank() {
+    let key = "R0UT1NGK3Y0000000000000000000abcd";
+    let pagerduty = ChannelConfig::PagerDuty(PagerDutySettings {
+        routing_key: key.into(),
+        events_url: None,
+    });
+    let ChannelConfig::PagerDuty(shown) = pagerduty.masked() else {
+        unreachable!()
+    };
+    assert_eq!(shown.routing_key, "••••••••abcd");
+    assert!(!format!("{pagerduty:?}").contains("R0UT1NG"), "{pagerduty:?}");
+    for sent_back in ["", shown.routing_key.as_str()] {
+        let edited = ChannelConfig::PagerDuty(PagerDutySettings {
+            routing_key: sent_back.into(),
+            events_url: None,
+        });
+        assert_eq!(edited.keeping_secrets_of(&pagerduty), pagerduty);
+    }
+    let json = serde_json::to_value(&pagerduty).unwrap();
+    assert_eq!(json["kind"], "pagerduty");
+}
+
+#[test]
+fn a_pagerduty_routing_key_has_32_letters_and_digits() {
+    let with = |key: &str, url: Option<&str>| {
+        ChannelConfig::PagerDuty(PagerDutySettings {
+            routing_key: key.into(),
+            events_url: url.map(str::to_owned),
+        })
+        .validate()
+    };
+    let key = "0123456789abcdef0123456789ABCDEF";
+    assert!(with(&format!(" {key} "), None).is_ok());
+    assert_eq!(with("short", None), Err(ChannelError::RoutingKey));
+    assert_eq!(with(&format!("{}-", &key[..31]), None), Err(ChannelError::RoutingKey));
+    assert_eq!(with(key, Some("not a url")), Err(ChannelError::Url));
+    let ChannelConfig::PagerDuty(blank_url) = with(key, Some(" ")).unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(blank_url.events_url(), PAGERDUTY_EVENTS_URL);
 }
 
 #[test]

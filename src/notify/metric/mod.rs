@@ -7,6 +7,7 @@ mod email;
 mod webhook;
 
 use crate::domain::alerts::metric::{Metric, Transition};
+use crate::domain::RuleId;
 
 use super::summary::{truncate, utc_time, Fact, HEADLINE_TITLE_CHARS};
 
@@ -29,6 +30,8 @@ pub struct MetricChange {
 /// A metric rule's message: usually one crossing; several when the digest window held them together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricMessage {
+    /// `None` once the rule is deleted.
+    pub rule_id: Option<RuleId>,
     pub rule_name: String,
     pub organization_slug: String,
     pub project_slug: String,
@@ -161,6 +164,10 @@ impl super::Render for MetricMessage {
     fn webhook(&self, idempotency_key: &str) -> Vec<u8> {
         webhook::payload(self, idempotency_key)
     }
+
+    fn pagerduty(&self, routing_key: &str, _idempotency_key: &str) -> Option<Vec<serde_json::Value>> {
+        super::pagerduty::metric_events(self, routing_key)
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +191,7 @@ pub mod samples {
 
     pub fn message(changes: Vec<MetricChange>) -> MetricMessage {
         MetricMessage {
+            rule_id: Some(RuleId(1)),
             rule_name: "Slow checkout".to_owned(),
             organization_slug: "acme".to_owned(),
             project_slug: "web".to_owned(),

@@ -1,7 +1,7 @@
 //! What a message says, read at sending time (so its counts are current), and the delivery log.
 
 use super::super::{on_pool, Db, StoreError};
-use crate::domain::{ChannelId, IssueId, OrganizationId, ProjectId};
+use crate::domain::{ChannelId, IssueId, OrganizationId, ProjectId, RuleId};
 
 /// One issue of a message with its counts now.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -11,6 +11,8 @@ pub struct MessageIssue {
     pub title: String,
     pub culprit: String,
     pub level: String,
+    /// The issue's status now (`resolved`, …), not when it fired.
+    pub status: String,
     pub reason: String,
     pub environment: Option<String>,
     pub release: Option<String>,
@@ -22,12 +24,16 @@ pub struct MessageIssue {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageHeader {
+    /// `None` once the rule is deleted, and for a resolve.
+    pub rule_id: Option<RuleId>,
     pub rule_name: String,
     pub project_id: ProjectId,
     pub project_slug: String,
     pub project_name: String,
     pub organization_id: OrganizationId,
     pub organization_slug: String,
+    /// Set on a message that resolves this issue's PagerDuty incidents; it has no fires.
+    pub resolved_issue_id: Option<IssueId>,
 }
 
 /// One crossing of a metric rule, as the evaluator recorded it.
@@ -58,14 +64,14 @@ pub struct MessageContent {
 impl MessageContent {
     /// Nothing left to say: its issues were deleted meanwhile.
     pub fn is_empty(&self) -> bool {
-        self.issues.is_empty() && self.metrics.is_empty()
+        self.issues.is_empty() && self.metrics.is_empty() && self.header.resolved_issue_id.is_none()
     }
 }
 
 pub async fn load_message(db: &Db, message_id: i64) -> Result<Option<MessageContent>, StoreError> {
-    let header = "SELECT COALESCE(r.name, '(deleted rule)') AS rule_name, p.id AS project_id, \
+    let header = "SELECT m.rule_id, COALESCE(r.name, '(deleted rule)') AS rule_name, p.id AS project_id, \
                   p.slug AS project_slug, p.name AS project_name, o.id AS organization_id, \
-                  o.slug AS organization_slug FROM alert_messages m \
+                  o.slug AS organization_slug, m.resolved_issue_id FROM alert_messages m \
                   JOIN projects p ON p.id = m.project_id JOIN organizations o ON o.id = p.organization_id \
                   LEFT JOIN alert_rules r ON r.id = m.rule_id WHERE m.id = $1";
     let header: Option<MessageHeader> =
@@ -73,7 +79,8 @@ pub async fn load_message(db: &Db, message_id: i64) -> Result<Option<MessageCont
     let Some(header) = header else {
         return Ok(None);
     };
-    let issues = "SELECT f.issue_id, i.short_id, i.title, i.culprit, i.level, f.reason, f.environment, f.release, \
+    let issues =
+        "SELECT f.issue_id, i.short_id, i.title, i.culprit, i.level, i.status, f.reason, f.environment, f.release, \
                   i.times_seen, i.user_count, i.first_seen, i.last_seen FROM alert_fires f \
                   JOIN issues i ON i.id = f.issue_id WHERE f.message_id = $1 ORDER BY f.id";
     let mut issues: Vec<MessageIssue> =

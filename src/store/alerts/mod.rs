@@ -1,9 +1,10 @@
 //! Alerting's tables: rules and channels (edited from the UI and API), the trigger windows and cooldowns
-//! the writer keeps, metric rules and their evaluator's state, and the outbox of fires (issue and metric
-//! alike), messages and deliveries the notifier works through.
+//! the writer keeps, metric rules and their evaluator's state, the outbox of fires (issue and metric
+//! alike), messages and deliveries the notifier works through, and the PagerDuty incidents a resolution closes.
 
 mod channels;
 mod fires;
+mod incidents;
 mod messages;
 mod metric_fires;
 mod metric_rules;
@@ -16,6 +17,7 @@ pub use channels::{
 };
 pub(super) use channels::{DEFAULT_RULE_COOLDOWN, INSERT_BUILTIN_CHANNEL, INSERT_DEFAULT_RULE, LINK_DEFAULT_RULE};
 pub(super) use fires::{record_fires, BatchFacts};
+pub use incidents::{queue_incident_resolves, remember_incidents};
 pub use messages::{
     list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue, MessageMetric,
 };

@@ -101,12 +101,12 @@ async fn set_on_fires(tx: &mut Tx, column: &str, value: i64, fire_ids: &[i64]) -
 
 /// A channel of the rule, as the message's delivery to it is made.
 #[derive(sqlx::FromRow)]
-struct Target {
-    channel_id: ChannelId,
-    channel_name: String,
-    settings: String,
-    rule_name: String,
-    project_id: ProjectId,
+pub(super) struct Target {
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub settings: String,
+    pub rule_name: String,
+    pub project_id: ProjectId,
 }
 
 async fn make_message(
@@ -129,17 +129,19 @@ async fn make_message(
         on_tx!(tx, conn, Backend => sqlx::query_as(channels).bind(rule_id).fetch_all(&mut *conn).await?);
     for target in targets {
         // Unreadable settings are left to the notifier, which fails the delivery with the reason.
-        let skipped = serde_json::from_str::<ChannelConfig>(&target.settings)
-            .ok()
-            .and_then(|config| not_configured(&config));
+        let config = serde_json::from_str::<ChannelConfig>(&target.settings).ok();
+        let skipped = config.as_ref().and_then(not_configured);
         insert_delivery(tx, message_id, &target, skipped, now_ms).await?;
+        if matches!(config, Some(ChannelConfig::PagerDuty(_))) {
+            super::incidents::remember_for_message(tx, message_id, target.channel_id, now_ms).await?;
+        }
     }
     Ok(())
 }
 
 /// A pending delivery, or, when the channel cannot send from this server, one already skipped with the
 /// reason: it is shown in the delivery log but never claimed, so nothing fails or retries for nothing.
-async fn insert_delivery(
+pub(super) async fn insert_delivery(
     tx: &mut Tx,
     message_id: i64,
     target: &Target,

@@ -4,12 +4,13 @@
 use serde::Deserialize;
 
 use crate::domain::alerts::channel::{
-    Channel, ChannelConfig, ChannelError, EmailSettings, HookSettings, SignedHookSettings, TlsMode, KINDS,
+    Channel, ChannelConfig, ChannelError, EmailSettings, HookSettings, PagerDutySettings, SignedHookSettings, TlsMode,
+    KINDS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelFormError {
-    #[error("Choose a kind of channel: email, Slack, Discord, Teams or webhook.")]
+    #[error("Choose a kind of channel: email, Slack, Discord, Teams, webhook or PagerDuty.")]
     UnknownKind,
     #[error("{0}")]
     Channel(#[from] ChannelError),
@@ -25,6 +26,9 @@ pub struct ChannelForm {
     pub url: String,
     #[serde(default)]
     pub secret: String,
+    /// PagerDuty's integration key; a secret like `password`.
+    #[serde(default)]
+    pub routing_key: String,
     #[serde(default)]
     pub smtp_host: String,
     #[serde(default)]
@@ -74,6 +78,8 @@ impl ChannelForm {
                 form.url = hook.url;
             }
             ChannelConfig::Webhook(hook) => form.url = hook.url,
+            // The routing key stays empty, like a password: left empty, it keeps its stored value.
+            ChannelConfig::PagerDuty(pagerduty) => form.url = pagerduty.events_url.unwrap_or_default(),
         }
         form
     }
@@ -82,6 +88,7 @@ impl ChannelForm {
     pub fn without_secrets(mut self) -> ChannelForm {
         self.password.clear();
         self.secret.clear();
+        self.routing_key.clear();
         self
     }
 
@@ -94,6 +101,10 @@ impl ChannelForm {
             "slack" => ChannelConfig::Slack(hook()),
             "discord" => ChannelConfig::Discord(hook()),
             "teams" => ChannelConfig::Teams(hook()),
+            "pagerduty" => ChannelConfig::PagerDuty(PagerDutySettings {
+                routing_key: self.routing_key.clone(),
+                events_url: Some(self.url.clone()),
+            }),
             _ => ChannelConfig::Webhook(SignedHookSettings {
                 url: self.url.clone(),
                 secret: self.secret.clone(),
@@ -148,6 +159,9 @@ pub fn target_in_words(config: &ChannelConfig) -> String {
         }
         ChannelConfig::Slack(hook) | ChannelConfig::Discord(hook) | ChannelConfig::Teams(hook) => hook.url,
         ChannelConfig::Webhook(hook) => format!("{} (signed with {})", hook.url, hook.secret),
+        ChannelConfig::PagerDuty(pagerduty) => {
+            format!("{} (routing key {})", pagerduty.events_url(), pagerduty.routing_key)
+        }
     }
 }
 
@@ -156,6 +170,7 @@ pub fn stored_secret(config: &ChannelConfig) -> Option<String> {
     match config.masked() {
         ChannelConfig::Email(email) => email.password,
         ChannelConfig::Webhook(hook) => Some(hook.secret),
+        ChannelConfig::PagerDuty(pagerduty) => Some(pagerduty.routing_key),
         _ => None,
     }
 }

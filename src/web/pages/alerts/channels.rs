@@ -28,12 +28,13 @@ const NOTICES: [(&str, &str, bool); 3] = [
 ];
 
 /// The kinds offered for a new channel, with how the page names them.
-const KIND_LABELS: [(&str, &str); 5] = [
+const KIND_LABELS: [(&str, &str); 6] = [
     ("email", "Email"),
     ("slack", "Slack"),
     ("discord", "Discord"),
     ("teams", "Microsoft Teams"),
     ("webhook", "Webhook (signed JSON)"),
+    ("pagerduty", "PagerDuty"),
 ];
 
 pub struct ChannelRow {
