@@ -13,7 +13,7 @@ use crate::domain::ids::ProjectId;
 use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
-use crate::store::{now_ms, retention, rollup_lifecycle, transaction_bodies, StoreError};
+use crate::store::{now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError};
 
 use std::time::Instant;
 
@@ -93,6 +93,9 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         })
         .await?;
         expire_rollups(core, project_id, now, cutoff, &mut rollups).await?;
+        // Release health: a few rows per release and hour (more with many distinct users), kept as long as
+        // the project's events.
+        release_health::expire(&core.db, project_id, cutoff).await?;
         let events_done = started.elapsed().as_millis() as u64;
         let issues = expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
         swept.issues += issues;

@@ -7,8 +7,11 @@ use crate::common;
 
 use common::api::Token;
 use common::{envelope, exception_event, item_envelope, new_event_id, Backend, TestApp};
+use faultline::core::{retention, Core};
 use faultline::domain::accounts::Role;
+use faultline::domain::release_health::UserGrouping;
 use faultline::store::now_ms;
+use faultline::store::release_health::{self, HealthFilter};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -206,7 +209,48 @@ async fn bad_sessions_are_refused_and_nothing_of_them_is_stored(backend: Backend
     app.stop().await;
 }
 
+async fn sessions_expire_with_their_projects_events(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let bucket = json!({"did": "u1", "exited": 3, "crashed": 1});
+    assert_eq!(
+        post(&app, "sessions", &aggregates("shop@1.0", bucket)).await.status(),
+        200
+    );
+    let crash = session("s9", "u2", true, "crashed", 1);
+    assert_eq!(post(&app, "session", &crash).await.status(), 200);
+    let projects = [app.project_id];
+    let everything = |since_ms| HealthFilter {
+        projects: &projects,
+        since_ms,
+        until_ms: i64::MAX,
+        environment: None,
+        release: None,
+    };
+    let users = UserGrouping {
+        by_release: false,
+        by_environment: false,
+        by_hour: false,
+    };
+    let hours = release_health::hours(&app.db, &everything(0)).await.unwrap();
+    assert_eq!(hours.iter().map(|h| h.started).sum::<i64>(), 5);
+    let core = Core::offline(app.db.clone(), url::Url::parse("http://localhost/").unwrap());
+    let day = 86_400_000;
+    // A day later nothing is due; past the 90 days' retention all of it is gone.
+    retention::sweep(&core, 90, now_ms() + day).await.unwrap();
+    assert_eq!(
+        release_health::hours(&app.db, &everything(0)).await.unwrap().len(),
+        2,
+        "two releases, one hour"
+    );
+    retention::sweep(&core, 90, now_ms() + 91 * day).await.unwrap();
+    assert!(release_health::hours(&app.db, &everything(0)).await.unwrap().is_empty());
+    let left = release_health::users(&app.db, &everything(0), users).await.unwrap();
+    assert_eq!(left[0].users, 0, "the users went with them");
+    app.stop().await;
+}
+
 on_both_databases!(
+    sessions_expire_with_their_projects_events,
     sessions_are_counted_per_release_and_answered_in_sentrys_shape,
     bad_sessions_are_refused_and_nothing_of_them_is_stored,
 );
