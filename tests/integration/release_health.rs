@@ -167,6 +167,20 @@ async fn sessions_are_counted_per_release_and_answered_in_sentrys_shape(backend:
             assert!(row.contains(&format!(">{text}<")), "{text} in {row}");
         }
     }
+    // An issue of release shop@1.0 shows that release's health.
+    let mut event = exception_event("KeyError", "boom", "shop.views", "index", 7);
+    event["release"] = json!("shop@1.0");
+    assert_eq!(app.post_envelope(envelope(&new_event_id(), &event)).await.status(), 200);
+    let issue = &faultline::store::issues::list_issues(&app.db, app.project_id)
+        .await
+        .unwrap()[0];
+    let page = web
+        .get(&format!("/organizations/default/issues/{}/", issue.id))
+        .await
+        .expect(200)
+        .body;
+    let expected = "Release shop@1.0, last 24 hours: 90.0 % crash-free sessions, 0.0 % crash-free users, 10 sessions";
+    assert!(page.contains(expected), "{page}");
     app.stop().await;
 }
 

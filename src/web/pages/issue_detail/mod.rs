@@ -108,6 +108,8 @@ struct IssuePage {
     event: Option<EventSection>,
     grouping_version: String,
     can_delete: bool,
+    /// The latest release's crash-free sessions and users, when it has sessions.
+    release_health: Option<String>,
 }
 
 /// The issue with its newest event.
@@ -147,6 +149,7 @@ async fn issue_page(
     let (day_chart, month_chart) = summary::charts(db, found.issue.id, now).await?;
     let facets = summary::facets(db, &found.issue, &base).await?;
     let grouping_version = issues::grouping_version(db, found.issue.id).await?.unwrap_or_default();
+    let release_health = summary::release_health(db, &found.issue).await?;
     render(&IssuePage {
         nav: Nav::for_viewer(viewer, found.issue.title.clone(), Some(&found.organization.slug)),
         summary: IssueSummary::new(&found.issue, &found.project, now),
@@ -158,6 +161,7 @@ async fn issue_page(
         facets,
         event,
         grouping_version,
+        release_health,
     })
 }
 

@@ -167,3 +167,21 @@ mod tests {
         );
     }
 }
+
+/// The health of the issue's latest release over the last day, as one sentence; none without sessions.
+pub async fn release_health(db: &Db, issue: &Issue) -> Result<Option<String>, WebError> {
+    let Some(release) = issue.last_release.as_deref() else {
+        return Ok(None);
+    };
+    let mut health = crate::core::release_health::release_health(db, issue.project_id).await?;
+    let Some(figures) = health.remove(release) else {
+        return Ok(None);
+    };
+    let percent = |value: Option<f64>| value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} %"));
+    Ok(Some(format!(
+        "Release {release}, last 24 hours: {} crash-free sessions, {} crash-free users, {} sessions",
+        percent(figures.crash_free_sessions),
+        percent(figures.crash_free_users),
+        count(figures.sessions)
+    )))
+}
