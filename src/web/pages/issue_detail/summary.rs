@@ -147,6 +147,24 @@ pub fn events_url(base: &str, key: &str, value: &str) -> String {
     format!("{base}/events/?{query}")
 }
 
+/// The health of the issue's latest release over the last day, as one sentence; none without sessions.
+pub async fn release_health(db: &Db, issue: &Issue) -> Result<Option<String>, WebError> {
+    let Some(release) = issue.last_release.as_deref() else {
+        return Ok(None);
+    };
+    let mut health = crate::core::release_health::release_health(db, issue.project_id).await?;
+    let Some(figures) = health.remove(release) else {
+        return Ok(None);
+    };
+    let percent = |value: Option<f64>| value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} %"));
+    Ok(Some(format!(
+        "Release {release}, last 24 hours: {} crash-free sessions, {} crash-free users, {} sessions",
+        percent(figures.crash_free_sessions),
+        percent(figures.crash_free_users),
+        count(figures.sessions)
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,22 +184,4 @@ mod tests {
             "/o/x/issues/1/events/?tag=release%3Aa%26b+c"
         );
     }
-}
-
-/// The health of the issue's latest release over the last day, as one sentence; none without sessions.
-pub async fn release_health(db: &Db, issue: &Issue) -> Result<Option<String>, WebError> {
-    let Some(release) = issue.last_release.as_deref() else {
-        return Ok(None);
-    };
-    let mut health = crate::core::release_health::release_health(db, issue.project_id).await?;
-    let Some(figures) = health.remove(release) else {
-        return Ok(None);
-    };
-    let percent = |value: Option<f64>| value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} %"));
-    Ok(Some(format!(
-        "Release {release}, last 24 hours: {} crash-free sessions, {} crash-free users, {} sessions",
-        percent(figures.crash_free_sessions),
-        percent(figures.crash_free_users),
-        count(figures.sessions)
-    )))
 }
