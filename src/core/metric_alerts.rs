@@ -4,10 +4,12 @@
 //! the rule's channels like any alert. One process at a time evaluates, under a lease. Changing a rule
 //! needs `project:write`.
 
-use crate::domain::alerts::metric::{window_start, MetricRule, MetricRuleSpec, Transition};
+use crate::domain::alerts::metric::{window_start, Metric, MetricRule, MetricRuleSpec, Transition, WindowStats};
+use crate::domain::release_health::HOUR_MS;
 use crate::domain::RuleId;
 use crate::store::alerts::{self, Evaluated};
 use crate::store::projects::Project;
+use crate::store::release_health::{self, HealthFilter};
 use crate::store::{now_ms, retention, StoreError};
 
 use super::alerts::rules_writable;
@@ -67,6 +69,40 @@ pub async fn evaluate_if_leader(core: &Core, holder: &str, lease_ms: i64) -> Res
     evaluate(core, now).await.map(Some)
 }
 
+/// The rule's window: the transaction's rollups by the minute, or for crash-free sessions the release's
+/// sessions of every hour the window touches (sessions are counted per hour, so a 10-minute window reads the
+/// current hour).
+async fn window(core: &Core, rule: &MetricRule, now: i64) -> Result<WindowStats, StoreError> {
+    let condition = &rule.condition;
+    let since = window_start(now, condition.window_minutes);
+    if condition.metric != Metric::CrashFreeSessions {
+        let environment = condition.environment.as_deref();
+        return alerts::window_stats(
+            &core.db,
+            rule.project_id,
+            &condition.transaction,
+            environment,
+            since,
+            now,
+        )
+        .await;
+    }
+    let projects = [rule.project_id];
+    let filter = HealthFilter {
+        projects: &projects,
+        since_ms: since - since.rem_euclid(HOUR_MS),
+        until_ms: now + 1,
+        environment: condition.environment.as_deref(),
+        release: Some(&condition.transaction),
+    };
+    let hours = release_health::hours(&core.db, &filter).await?;
+    Ok(WindowStats {
+        count: hours.iter().map(|h| h.started).sum(),
+        crashed: hours.iter().map(|h| h.crashed).sum(),
+        ..WindowStats::default()
+    })
+}
+
 /// Evaluates every enabled metric rule that has a channel, as of `now` (epoch ms), and wakes the notifier
 /// when a rule fired or resolved.
 #[tracing::instrument(skip(core))]
@@ -75,17 +111,7 @@ pub async fn evaluate(core: &Core, now: i64) -> Result<Round, StoreError> {
     rules.retain(|rule| !rule.channel_ids.is_empty());
     let mut round = Vec::with_capacity(rules.len());
     for rule in &rules {
-        let condition = &rule.condition;
-        let since = window_start(now, condition.window_minutes);
-        let stats = alerts::window_stats(
-            &core.db,
-            rule.project_id,
-            &condition.transaction,
-            condition.environment.as_deref(),
-            since,
-            now,
-        )
-        .await?;
+        let stats = window(core, rule, now).await?;
         round.push(Evaluated {
             rule,
             evaluation: rule.evaluate(&stats, now),

@@ -16,14 +16,27 @@ pub fn metric_message(content: &MessageContent, public_url: &url::Url) -> Option
     );
     let name: String = url::form_urlencoded::byte_serialize(latest.transaction.as_bytes()).collect();
     let link = |path: String| public_url.join(&path).map(String::from).unwrap_or(path);
+    // A crash-free rule watches a release: its link is the project's Releases page.
+    let (url, project_url) = if latest.metric == Metric::CrashFreeSessions {
+        let releases = format!(
+            "organizations/{}/projects/{}/releases/",
+            header.organization_slug, header.project_slug
+        );
+        (link(releases.clone()), link(releases))
+    } else {
+        (
+            link(format!("{performance}transaction/?name={name}")),
+            link(performance),
+        )
+    };
     Some(MetricMessage {
         rule_id: header.rule_id,
         rule_name: header.rule_name.clone(),
         organization_slug: header.organization_slug.clone(),
         project_slug: header.project_slug.clone(),
         project_name: header.project_name.clone(),
-        url: link(format!("{performance}transaction/?name={name}")),
-        project_url: link(performance),
+        url,
+        project_url,
         changes,
     })
 }

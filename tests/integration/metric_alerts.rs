@@ -235,7 +235,66 @@ async fn a_restart_neither_repeats_nor_forgets_a_crossing(backend: Backend) {
     app.stop().await;
 }
 
+/// A `sessions` aggregate of release `shop@1.0` started now: `exited` healthy sessions and `crashed` ones.
+async fn sessions(app: &TestApp, exited: i64, crashed: i64) {
+    let started = time::OffsetDateTime::from_unix_timestamp(now_ms() / 1000).unwrap();
+    let started = started.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let item = json!({"attrs": {"release": "shop@1.0"},
+                      "aggregates": [{"started": started, "exited": exited, "crashed": crashed}]});
+    let body = common::item_envelope("sessions", &new_event_id(), &item);
+    assert_eq!(app.post_envelope(body).await.status(), 200);
+}
+
+async fn crash_free_sessions_below_the_threshold_fire_and_resolve(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = app_evaluated_by_the_test(backend).await;
+    let hook = webhook(&app, &receiver).await;
+    let spec = MetricRuleSpec {
+        name: "shop crashes".into(),
+        enabled: true,
+        condition: MetricCondition {
+            transaction: "shop@1.0".into(),
+            environment: None,
+            metric: Metric::CrashFreeSessions,
+            threshold: 95.0,
+            window_minutes: 60,
+            min_count: 10,
+        },
+        cooldown_minutes: 0,
+        channel_ids: vec![hook],
+    };
+    let spec = spec.validate().unwrap();
+    assert_eq!(
+        spec.condition.describe(),
+        "crash-free sessions of shop@1.0 below 95 % over 60 min (at least 10 sessions)"
+    );
+    alerts::create_metric_rule(&app.db, app.project_id, &spec)
+        .await
+        .unwrap();
+    sessions(&app, 5, 1).await;
+    assert_eq!(evaluate_now(&app).await.fired, 0, "6 sessions: too few to judge");
+    sessions(&app, 3, 1).await;
+    assert_eq!(
+        evaluate_now(&app).await.fired,
+        1,
+        "10 sessions, 2 crashed: 80 % crash-free"
+    );
+    let fired = exactly(&receiver, 1).await[0].json();
+    assert_eq!(fired["metric"]["name"], "crash_free_sessions");
+    assert_eq!(fired["metric"]["value"].as_f64(), Some(80.0));
+    assert_eq!(
+        fired["metric"]["url"],
+        format!("{PUBLIC_URL}organizations/default/projects/default/releases/")
+    );
+    sessions(&app, 90, 0).await;
+    assert_eq!(evaluate_now(&app).await.resolved, 1, "100 sessions, 2 crashed: 98 %");
+    let resolved = exactly(&receiver, 2).await[1].json();
+    assert_eq!(resolved["metric"]["state"], "resolved");
+    app.stop().await;
+}
+
 on_both_databases!(
+    crash_free_sessions_below_the_threshold_fire_and_resolve,
     a_slow_transaction_fires_once_resolves_and_fires_again,
     the_failure_rate_fires_by_itself_and_keeps_its_cooldown,
     a_restart_neither_repeats_nor_forgets_a_crossing,

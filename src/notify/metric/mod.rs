@@ -81,7 +81,14 @@ impl MetricMessage {
         let change = self.latest();
         let mut facts = vec![
             fact("Project", self.project_name.clone()),
-            fact("Transaction", change.transaction.clone()),
+            fact(
+                if change.metric.subject() == "release" {
+                    "Release"
+                } else {
+                    "Transaction"
+                },
+                change.transaction.clone(),
+            ),
         ];
         if let Some(environment) = &change.environment {
             facts.push(fact("Environment", environment.clone()));
@@ -89,10 +96,18 @@ impl MetricMessage {
         facts.extend([
             fact("Metric", change.metric.label().to_owned()),
             fact("Value", value_text(change)),
-            fact("Threshold", format!("above {}", change.metric.format(change.threshold))),
+            fact(
+                "Threshold",
+                format!("{} {}", change.metric.side(), change.metric.format(change.threshold)),
+            ),
             fact(
                 "Window",
-                format!("last {} min, {} transactions", change.window_minutes, change.count),
+                format!(
+                    "last {} min, {} {}",
+                    change.window_minutes,
+                    change.count,
+                    change.metric.counted()
+                ),
             ),
             fact("At", utc_time(change.at_ms)),
         ]);
@@ -108,15 +123,18 @@ pub fn headline(change: &MetricChange) -> String {
         truncate(&change.transaction, HEADLINE_TITLE_CHARS)
     );
     let threshold = change.metric.format(change.threshold);
+    let side = change.metric.side();
     match (change.transition, change.value) {
-        (Transition::Fire, _) => format!("{subject} is {}, above {threshold}", value_text(change)),
+        (Transition::Fire, _) => format!("{subject} is {}, {side} {threshold}", value_text(change)),
         (Transition::Resolve, Some(_)) => format!(
-            "Resolved: {subject} is {}, no longer above {threshold}",
+            "Resolved: {subject} is {}, no longer {side} {threshold}",
             value_text(change)
         ),
         (Transition::Resolve, None) => format!(
-            "Resolved: {subject} has too few transactions to judge ({} in the last {} min)",
-            change.count, change.window_minutes
+            "Resolved: {subject} has too few {} to judge ({} in the last {} min)",
+            change.metric.counted(),
+            change.count,
+            change.window_minutes
         ),
     }
 }

@@ -81,7 +81,7 @@ fn crossing<'a>(change: &'a MetricChange, url: &'a str) -> Crossing<'a> {
         name: change.metric.as_str(),
         unit: match change.metric {
             Metric::P95 => "ms",
-            Metric::FailureRate => "%",
+            Metric::FailureRate | Metric::CrashFreeSessions => "%",
         },
         state: match change.transition {
             Transition::Fire => "firing",

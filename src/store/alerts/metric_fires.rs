@@ -49,6 +49,7 @@ pub async fn window_stats(
     Ok(WindowStats {
         count,
         failures,
+        crashed: 0,
         histogram,
     })
 }

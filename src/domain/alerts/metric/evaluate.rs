@@ -11,8 +11,11 @@ const MINUTE_MS: i64 = 60_000;
 /// The rollups of the watched transaction within a rule's window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WindowStats {
+    /// Transactions, or for crash-free sessions the sessions started.
     pub count: i64,
     pub failures: i64,
+    /// Sessions that crashed (crash-free sessions only).
+    pub crashed: i64,
     pub histogram: Histogram,
 }
 
@@ -33,6 +36,7 @@ pub fn measure(condition: &MetricCondition, stats: &WindowStats) -> Option<f64> 
     match condition.metric {
         Metric::P95 => stats.histogram.percentile(0.95),
         Metric::FailureRate => Some(stats.failures as f64 * 100.0 / stats.count as f64),
+        Metric::CrashFreeSessions => Some(100.0 - stats.crashed.min(stats.count) as f64 * 100.0 / stats.count as f64),
     }
 }
 
@@ -91,7 +95,7 @@ impl MetricRule {
     /// a resolve ends an announced crossing, so no cooldown holds it back.
     pub fn evaluate(&self, stats: &WindowStats, now_ms: i64) -> Evaluation {
         let value = measure(&self.condition, stats);
-        let above = value.is_some_and(|v| v > self.condition.threshold);
+        let above = value.is_some_and(|v| self.condition.metric.breached(v, self.condition.threshold));
         let state = self.state;
         let cooling = state
             .last_fired_at

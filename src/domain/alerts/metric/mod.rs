@@ -20,15 +20,18 @@ pub enum Metric {
     P95,
     /// The share of transactions whose status is not ok, in percent.
     FailureRate,
+    /// The share of a release's sessions that did not crash, in percent (release health); fires below.
+    CrashFreeSessions,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 2] = [Metric::P95, Metric::FailureRate];
+    pub const ALL: [Metric; 3] = [Metric::P95, Metric::FailureRate, Metric::CrashFreeSessions];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::P95 => "p95",
             Metric::FailureRate => "failure_rate",
+            Metric::CrashFreeSessions => "crash_free_sessions",
         }
     }
 
@@ -41,6 +44,39 @@ impl Metric {
         match self {
             Metric::P95 => "p95 duration",
             Metric::FailureRate => "failure rate",
+            Metric::CrashFreeSessions => "crash-free sessions",
+        }
+    }
+
+    /// What the rule names: a transaction, or for release health a release.
+    pub fn subject(self) -> &'static str {
+        match self {
+            Metric::CrashFreeSessions => "release",
+            Metric::P95 | Metric::FailureRate => "transaction",
+        }
+    }
+
+    /// What its counts are of.
+    pub fn counted(self) -> &'static str {
+        match self {
+            Metric::CrashFreeSessions => "sessions",
+            Metric::P95 | Metric::FailureRate => "transactions",
+        }
+    }
+
+    /// Which side of the threshold is bad: "above" (durations, failures) or "below" (crash-free sessions).
+    pub fn side(self) -> &'static str {
+        match self {
+            Metric::CrashFreeSessions => "below",
+            Metric::P95 | Metric::FailureRate => "above",
+        }
+    }
+
+    /// Whether `value` is on the bad side of `threshold` (strictly).
+    pub fn breached(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Metric::CrashFreeSessions => value < threshold,
+            Metric::P95 | Metric::FailureRate => value > threshold,
         }
     }
 
@@ -49,7 +85,7 @@ impl Metric {
         match self {
             Metric::P95 if value >= 100.0 => format!("{value:.0} ms"),
             Metric::P95 => format!("{} ms", one_decimal(value)),
-            Metric::FailureRate => format!("{} %", one_decimal(value)),
+            Metric::FailureRate | Metric::CrashFreeSessions => format!("{} %", one_decimal(value)),
         }
     }
 
@@ -58,7 +94,7 @@ impl Metric {
     fn max_threshold(self) -> f64 {
         match self {
             Metric::P95 => 10_000_000.0,
-            Metric::FailureRate => 100.0,
+            Metric::FailureRate | Metric::CrashFreeSessions => 100.0,
         }
     }
 }
@@ -86,9 +122,10 @@ impl MetricCondition {
     /// "p95 duration of /checkout/ above 800 ms over 10 min (production, at least 5 transactions)".
     pub fn describe(&self) -> String {
         let mut text = format!(
-            "{} of {} above {} over {} min",
+            "{} of {} {} {} over {} min",
             self.metric.label(),
             self.transaction,
+            self.metric.side(),
             self.metric.format(self.threshold),
             self.window_minutes
         );
@@ -97,7 +134,7 @@ impl MetricCondition {
             extras.push(format!("environment {environment}"));
         }
         if self.min_count > 1 {
-            extras.push(format!("at least {} transactions", self.min_count));
+            extras.push(format!("at least {} {}", self.min_count, self.metric.counted()));
         }
         if !extras.is_empty() {
             text.push_str(&format!(" ({})", extras.join(", ")));
@@ -139,7 +176,7 @@ pub struct MetricRuleSpec {
 pub enum MetricRuleError {
     #[error("a rule needs a name of 1–200 characters")]
     Name,
-    #[error("a metric alert needs the transaction's name as the Performance page shows it (1–500 characters)")]
+    #[error("a metric alert needs the transaction's name as the Performance page shows it, or for crash-free sessions the release (1–500 characters)")]
     Transaction,
     #[error("choose the metric: p95 duration or failure rate")]
     Metric,
@@ -147,6 +184,8 @@ pub enum MetricRuleError {
     DurationThreshold,
     #[error("the failure-rate threshold must be a percentage from 0 up to (not including) 100")]
     RateThreshold,
+    #[error("the crash-free threshold must be a percentage above 0 and at most 100")]
+    CrashFreeThreshold,
     #[error("the window must be 1 to 1440 minutes (a day)")]
     Window,
     #[error("the minimum number of transactions must be 1 to 1000000")]
@@ -217,10 +256,12 @@ fn check_threshold(metric: Metric, threshold: f64) -> Result<(), MetricRuleError
         && match metric {
             Metric::P95 => threshold > 0.0 && threshold <= metric.max_threshold(),
             Metric::FailureRate => (0.0..metric.max_threshold()).contains(&threshold),
+            Metric::CrashFreeSessions => threshold > 0.0 && threshold <= metric.max_threshold(),
         };
     match (fits, metric) {
         (true, _) => Ok(()),
         (false, Metric::P95) => Err(MetricRuleError::DurationThreshold),
         (false, Metric::FailureRate) => Err(MetricRuleError::RateThreshold),
+        (false, Metric::CrashFreeSessions) => Err(MetricRuleError::CrashFreeThreshold),
     }
 }

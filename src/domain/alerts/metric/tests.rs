@@ -29,6 +29,7 @@ fn stats(fast: i64, slow: i64, failures: i64) -> WindowStats {
     WindowStats {
         count: fast + slow,
         failures,
+        crashed: 0,
         histogram: Histogram::from_counts([(bucket_of(20.0), fast), (bucket_of(2000.0), slow)]),
     }
 }
@@ -211,4 +212,40 @@ fn a_condition_reads_as_a_sentence() {
         condition.describe(),
         "p95 duration of /checkout/ above 800 ms over 10 min (environment production, at least 5 transactions)"
     );
+}
+
+#[test]
+fn crash_free_sessions_fire_below_their_threshold() {
+    let condition = MetricCondition {
+        transaction: "shop@1.0".into(),
+        environment: None,
+        metric: Metric::CrashFreeSessions,
+        threshold: 99.0,
+        window_minutes: 60,
+        min_count: 1,
+    };
+    let sessions = |count, crashed| WindowStats {
+        count,
+        crashed,
+        ..WindowStats::default()
+    };
+    assert_eq!(measure(&condition, &sessions(200, 3)), Some(98.5));
+    assert!(Metric::CrashFreeSessions.breached(98.5, 99.0));
+    assert!(
+        !Metric::CrashFreeSessions.breached(99.0, 99.0),
+        "at the threshold is not below it"
+    );
+    assert_eq!(
+        measure(&condition, &sessions(0, 0)),
+        None,
+        "no sessions: nothing to judge"
+    );
+    let mut spec = MetricRuleSpec::blank();
+    spec.name = "crashes".into();
+    spec.channel_ids = vec![crate::domain::ChannelId(1)];
+    spec.condition = MetricCondition {
+        threshold: 0.0,
+        ..condition
+    };
+    assert_eq!(spec.validate(), Err(MetricRuleError::CrashFreeThreshold));
 }

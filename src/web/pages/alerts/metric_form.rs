@@ -7,7 +7,11 @@ use crate::domain::ChannelId;
 use serde::Deserialize;
 
 /// The metrics the form offers: `(value, label)`.
-pub const METRICS: [(&str, &str); 2] = [("p95", "p95 duration (ms)"), ("failure_rate", "failure rate (%)")];
+pub const METRICS: [(&str, &str); 3] = [
+    ("p95", "p95 duration (ms)"),
+    ("failure_rate", "failure rate (%)"),
+    ("crash_free_sessions", "crash-free sessions of a release (%)"),
+];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MetricRuleForm {
@@ -73,6 +77,7 @@ impl MetricRuleForm {
         let threshold_error = match metric {
             Metric::P95 => MetricRuleError::DurationThreshold,
             Metric::FailureRate => MetricRuleError::RateThreshold,
+            Metric::CrashFreeSessions => MetricRuleError::CrashFreeThreshold,
         };
         let defaults = MetricRuleSpec::blank();
         Ok(MetricRuleSpec {

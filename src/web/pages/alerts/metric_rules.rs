@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::core::{self, CoreError};
-use crate::domain::alerts::metric::MetricRule;
+use crate::domain::alerts::metric::{Metric, MetricRule};
 use crate::store::alerts;
 use crate::store::organizations::Organization;
 use crate::store::projects::Project;
@@ -54,13 +54,21 @@ pub fn metric_rows(
                 (_, true, Some(value)) => format!("firing: {value}"),
                 (_, true, None) => "firing".to_owned(),
                 (_, false, Some(value)) => format!("ok: {value}"),
-                (_, false, None) => "ok: too few transactions".to_owned(),
+                (_, false, None) => format!("ok: too few {}", rule.condition.metric.counted()),
             };
             MetricRow {
                 condition: rule.condition.describe(),
                 firing: s.firing,
                 state,
-                transaction_link: transaction_path(org, project, &rule.condition.transaction),
+                transaction_link: if rule.condition.metric == Metric::CrashFreeSessions {
+                    format!(
+                        "/organizations/{}/projects/{}/releases/",
+                        path_segment(org),
+                        path_segment(project)
+                    )
+                } else {
+                    transaction_path(org, project, &rule.condition.transaction)
+                },
                 channels: rule
                     .channel_ids
                     .iter()
