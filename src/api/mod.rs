@@ -47,6 +47,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/0/organizations/{org}/events-stats/", get(discover::events_stats))
         .route("/api/0/organizations/{org}/tags/", get(discover::tags))
         .route("/api/0/organizations/{org}/sessions/", get(routes::sessions::sessions))
+        .route(
+            "/api/0/projects/{org}/{project}/user-feedback/",
+            get(routes::feedback::list).post(routes::feedback::create),
+        )
         .route("/api/0/organizations/{org}/teams/", get(teams::organization_teams))
         .route("/api/0/projects/", get(projects::all_projects))
         .route(

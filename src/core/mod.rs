@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod discover;
 pub mod events;
+pub mod feedback;
 pub mod issues;
 mod keys;
 pub mod limits;

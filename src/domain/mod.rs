@@ -9,6 +9,7 @@ pub mod compaction;
 pub mod discover;
 pub mod envelope;
 pub mod event;
+pub mod feedback;
 pub mod filters;
 pub mod grouping;
 pub mod ids;

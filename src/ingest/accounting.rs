@@ -57,7 +57,7 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             continue;
         }
         // Release health counts its own items (`sessions`).
-        if super::sessions::is_session_item(&item.ty) {
+        if super::sessions::is_session_item(&item.ty) || super::feedback::is_feedback_item(&item.ty) {
             continue;
         }
         // Every `span` item of an envelope is processed (one span each in version 1 of the protocol).

@@ -5,6 +5,7 @@ mod accounting;
 mod admission;
 pub mod decode;
 mod error;
+mod feedback;
 pub mod performance_issues;
 mod pipeline;
 mod sessions;

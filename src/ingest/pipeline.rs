@@ -16,6 +16,7 @@ use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
+use super::feedback::ingest_feedback;
 use super::sessions::ingest_sessions;
 use super::spans::ingest_span_items;
 use super::transactions::ingest_transaction;
@@ -88,7 +89,27 @@ async fn envelope_event(
         Payload::Spans(_) => "span",
     });
     accounting::count_items(ingest, origin, &envelope, processed);
-    ingest_sessions(ingest, (request.project_id, origin), &envelope, payload.is_none()).await?;
+    // A bad session or feedback item is the answer (a 400) only when the envelope holds nothing else; beside
+    // other items it is counted as invalid and the rest goes on, as Relay drops a bad item (protocol §12.12).
+    let sessions = envelope
+        .items
+        .iter()
+        .filter(|i| super::sessions::is_session_item(&i.ty))
+        .count();
+    let feedback = envelope
+        .items
+        .iter()
+        .filter(|i| super::feedback::is_feedback_item(&i.ty))
+        .count();
+    let nothing_else = payload.is_none() && sessions + feedback == envelope.items.len();
+    ingest_sessions(ingest, (request.project_id, origin), &envelope, nothing_else).await?;
+    ingest_feedback(
+        ingest,
+        (request.project_id, origin),
+        &envelope,
+        nothing_else && sessions == 0,
+    )
+    .await?;
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
@@ -274,7 +295,10 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
         .map(|item| item.payload.clone())
         .collect();
     for item in &envelope.items {
-        if item.ty == "span" || super::sessions::is_session_item(&item.ty) {
+        if item.ty == "span"
+            || super::sessions::is_session_item(&item.ty)
+            || super::feedback::is_feedback_item(&item.ty)
+        {
             continue;
         }
         if item.ty == "event" && event.is_none() {

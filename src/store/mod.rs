@@ -9,6 +9,7 @@ mod counters;
 pub mod discover;
 pub mod events;
 pub mod eviction;
+pub mod feedback;
 pub mod issue_expiry;
 pub mod issue_search;
 pub mod issues;

@@ -60,6 +60,7 @@ mod store_sessions;
 mod transaction_bodies;
 mod transaction_page;
 mod transactions;
+mod user_feedback;
 mod web_alerts;
 mod web_auth;
 mod web_issue_detail;

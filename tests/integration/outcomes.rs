@@ -68,10 +68,10 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
     let (seconds, rest) = header.split_once(':').unwrap();
     assert!(seconds.parse::<u64>().unwrap() > 0, "{header}");
     let categories: Vec<&str> = rest.split(':').next().unwrap().split(';').collect();
-    for announced in ["session", "attachment", "monitor", "replay", "log_item"] {
+    for announced in ["attachment", "monitor", "replay", "log_item"] {
         assert!(categories.contains(&announced), "{announced} missing from {header}");
     }
-    for stored in ["error", "default", "transaction", "span"] {
+    for stored in ["error", "default", "transaction", "span", "session", "feedback"] {
         assert!(!categories.contains(&stored), "{stored} is stored: {header}");
     }
     assert!(header.ends_with(":organization:not_stored"), "{header}");
@@ -90,7 +90,11 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
         1,
         "a transaction beside the event is a duplicate item"
     );
-    assert_eq!(total(&stats, &[("category", "session"), ("outcome", "filtered")]), 1);
+    assert_eq!(
+        total(&stats, &[("category", "session"), ("outcome", "invalid")]),
+        1,
+        "a session without a release cannot count for release health"
+    );
     assert_eq!(
         total(&stats, &[("category", "attachment"), ("outcome", "filtered")]),
         10,
@@ -168,12 +172,17 @@ async fn a_bad_client_report_is_skipped_and_a_report_alone_is_accepted(backend: 
     assert_eq!(app.post_envelope(alone).await.status(), 200);
     let query = "field=sum(quantity)&groupBy=category&groupBy=outcome";
     let stats = stats_until(&app, &token, query, |s| {
-        total(s, &[("category", "session"), ("outcome", "filtered")]) == 1
+        total(s, &[("category", "session"), ("outcome", "invalid")]) == 1
     })
     .await;
     assert_eq!(
-        total(&stats, &[("category", "session"), ("outcome", "filtered")]),
+        total(&stats, &[("category", "session"), ("outcome", "invalid")]),
         1,
+        "a session without a release is invalid (release health needs it): {stats}"
+    );
+    assert_eq!(
+        total(&stats, &[("category", "session"), ("outcome", "filtered")]),
+        0,
         "{stats}"
     );
     assert_eq!(

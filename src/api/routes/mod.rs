@@ -4,6 +4,7 @@ pub mod alert_channels;
 pub mod alert_rules;
 pub mod discover;
 pub mod events;
+pub mod feedback;
 mod filters;
 pub mod index;
 pub mod issues;

@@ -110,6 +110,16 @@ struct IssuePage {
     can_delete: bool,
     /// The latest release's crash-free sessions and users, when it has sessions.
     release_health: Option<String>,
+    /// What users wrote about the issue's events, newest first.
+    feedback: Vec<FeedbackView>,
+}
+
+/// One piece of user feedback as the issue page shows it.
+struct FeedbackView {
+    who: String,
+    comments: String,
+    url: String,
+    when: Moment,
 }
 
 /// The issue with its newest event.
@@ -150,6 +160,20 @@ async fn issue_page(
     let facets = summary::facets(db, &found.issue, &base).await?;
     let grouping_version = issues::grouping_version(db, found.issue.id).await?.unwrap_or_default();
     let release_health = summary::release_health(db, &found.issue).await?;
+    let feedback = crate::store::feedback::for_issue(db, found.issue.id, crate::core::feedback::LISTED)
+        .await?
+        .into_iter()
+        .map(|f| FeedbackView {
+            who: [f.name, f.email]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            comments: f.comments,
+            url: f.url,
+            when: moment(f.received_at, now),
+        })
+        .collect();
     render(&IssuePage {
         nav: Nav::for_viewer(viewer, found.issue.title.clone(), Some(&found.organization.slug)),
         summary: IssueSummary::new(&found.issue, &found.project, now),
@@ -162,6 +186,7 @@ async fn issue_page(
         event,
         grouping_version,
         release_health,
+        feedback,
     })
 }
 
