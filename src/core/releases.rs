@@ -3,8 +3,8 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::release_commits::CommitChange;
-use crate::store::release_commits::replace_commits;
 use crate::store::projects::Project;
+use crate::store::release_commits::replace_commits;
 use crate::store::releases::{self, Deploy, Release, ReleaseDetails};
 
 use super::{Access, Core, CoreError, CoreResult};

@@ -33,7 +33,7 @@ pub struct CommitSummary {
     /// The first commit sent (sentry-cli sends the newest first), as Sentry's `lastCommit`.
     pub last: Option<StoredCommit>,
     /// Distinct (name, email) of the authors.
-    pub authors: Vec<(Option<String>, Option<String>)>,
+    pub authors: Vec<Author>,
 }
 
 const REPOSITORY_COLUMNS: &str = "id, name, url, provider, created_at";
@@ -92,7 +92,13 @@ pub async fn replace_commits(
     let rows: Vec<(usize, i64, &Commit)> = commits
         .iter()
         .enumerate()
-        .map(|(position, c)| (position, ids[names.binary_search(&c.repository.as_str()).unwrap_or(0)], c))
+        .map(|(position, c)| {
+            (
+                position,
+                ids[names.binary_search(&c.repository.as_str()).unwrap_or(0)],
+                c,
+            )
+        })
         .collect();
     for chunk in rows.chunks(ROW_CHUNK) {
         on_tx!(&mut tx, conn, Backend => {
@@ -127,6 +133,9 @@ async fn ensure_repository(tx: &mut Tx, organization_id: OrganizationId, name: &
     }))
 }
 
+/// An author's (name, email).
+type Author = (Option<String>, Option<String>);
+
 type CommitRow = (
     String,
     Option<String>,
@@ -145,7 +154,9 @@ const COMMIT_SELECT: &str = "SELECT c.commit_id, c.message, c.author_name, c.aut
                              FROM release_commits c JOIN repositories r ON r.id = c.repository_id \
                              WHERE c.organization_id = $1 AND c.version = $2";
 
-fn stored((id, message, author_name, author_email, timestamp, repo_id, name, url, provider, created_at): CommitRow) -> StoredCommit {
+fn stored(
+    (id, message, author_name, author_email, timestamp, repo_id, name, url, provider, created_at): CommitRow,
+) -> StoredCommit {
     StoredCommit {
         commit: Commit {
             repository: name.clone(),
@@ -189,7 +200,7 @@ pub async fn commit_summary(
                        WHERE organization_id = $1 AND version = $2 \
                        AND (author_name IS NOT NULL OR author_email IS NOT NULL) \
                        GROUP BY author_name, author_email ORDER BY MIN(position)";
-    let (count, last, people): (i64, Option<CommitRow>, Vec<(Option<String>, Option<String>)>) = on_pool!(db, pool => (
+    let (count, last, people): (i64, Option<CommitRow>, Vec<Author>) = on_pool!(db, pool => (
         sqlx::query_scalar(count_sql).bind(organization_id).bind(version).fetch_one(pool).await?,
         sqlx::query_as(&last_sql).bind(organization_id).bind(version).fetch_optional(pool).await?,
         sqlx::query_as(authors_sql).bind(organization_id).bind(version).fetch_all(pool).await?,

@@ -64,17 +64,25 @@ async fn set_commits_stores_them_and_the_release_shows_them(backend: Backend) {
     );
 
     let listed = json_body(app.get_json(&token, &format!("{RELEASES}2.0.0/commits/")).await, 200);
-    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [newest.as_str(), older.as_str()], "in the order sent");
     assert_eq!(listed[1]["repository"]["name"], "acme/shop");
     assert_eq!(listed[1]["author"]["name"], "Bob");
-    let project_scoped = format!("/api/0/projects/default/default/releases/2.0.0/commits/");
-    assert_eq!(json_body(app.get_json(&token, &project_scoped).await, 200), listed);
+    let project_scoped = "/api/0/projects/default/default/releases/2.0.0/commits/";
+    assert_eq!(json_body(app.get_json(&token, project_scoped).await, 200), listed);
 
     let repos = json_body(app.get_json(&token, REPOS).await, 200);
     assert_eq!(repos.as_array().unwrap().len(), 1, "{repos}");
     assert_eq!(repos[0]["name"], "acme/shop", "set-commits made the repository known");
-    assert!(repos[0]["provider"]["id"].is_string() && repos[0]["id"].is_string(), "{repos}");
+    assert!(
+        repos[0]["provider"]["id"].is_string() && repos[0]["id"].is_string(),
+        "{repos}"
+    );
     assert!(repos[0]["dateCreated"].is_string(), "{repos}");
 
     let again = json!({"commits": [cli_commit(&"c".repeat(40), "Cy", "Release 2.0.0")]});
@@ -89,7 +97,10 @@ async fn the_previous_release_with_commits_is_where_local_commits_start(backend:
     let token = app.owner_token().await;
     new_release(&app, &token, "1.0.0").await;
     let previous = |v: &str| format!("{RELEASES}{v}/previous-with-commits/");
-    assert_eq!(json_body(app.get_json(&token, &previous("1.0.0")).await, 200), json!({}));
+    assert_eq!(
+        json_body(app.get_json(&token, &previous("1.0.0")).await, 200),
+        json!({})
+    );
     let body = json!({"commits": [cli_commit(&"d".repeat(40), "Ada", "First")]});
     json_body(put_release(&app, &token, "1.0.0", body).await, 200);
     new_release(&app, &token, "1.1.0").await;
@@ -112,12 +123,21 @@ async fn refs_to_an_unknown_repository_are_refused_by_name(backend: Backend) {
 
     let added = json!({"name": "acme/api", "url": "https://github.com/acme/api", "provider": "integrations:github"});
     let repo = json_body(app.api(&token, Method::POST, REPOS, Some(added.clone())).await, 201);
-    assert_eq!((&repo["name"], &repo["provider"]["id"]), (&json!("acme/api"), &json!("integrations:github")));
+    assert_eq!(
+        (&repo["name"], &repo["provider"]["id"]),
+        (&json!("acme/api"), &json!("integrations:github"))
+    );
     json_body(app.api(&token, Method::POST, REPOS, Some(added)).await, 200);
-    error_detail(app.api(&token, Method::POST, REPOS, Some(json!({"name": " "}))).await, 400);
+    error_detail(
+        app.api(&token, Method::POST, REPOS, Some(json!({"name": " "}))).await,
+        400,
+    );
 
     let release = json_body(put_release(&app, &token, "3.0.0", refs).await, 200);
-    assert_eq!((&release["commitCount"], &release["lastCommit"]["id"]), (&json!(1), &json!("f00d")));
+    assert_eq!(
+        (&release["commitCount"], &release["lastCommit"]["id"]),
+        (&json!(1), &json!("f00d"))
+    );
     let cleared = json_body(put_release(&app, &token, "3.0.0", json!({"refs": []})).await, 200);
     assert_eq!(cleared["commitCount"], 0, "`set-commits --clear` sends empty refs");
     app.stop().await;
@@ -133,13 +153,18 @@ async fn bad_commit_lists_are_refused_with_a_sentence(backend: Backend) {
     let detail = error_detail(put_release(&app, &token, "4.0.0", body).await, 400);
     assert_eq!(detail, "commits[1]: a commit needs an id (its SHA)");
 
-    let many: Vec<Value> = (0..10_001).map(|i| json!({"id": format!("{i:x}"), "repository": "r"})).collect();
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"id": format!("{i:x}"), "repository": "r"}))
+        .collect();
     let detail = error_detail(put_release(&app, &token, "4.0.0", json!({"commits": many})).await, 400);
     assert!(detail.contains("10001 commits is too many"), "{detail}");
 
     let mut bad_date = cli_commit("abc", "Ada", "ok");
     bad_date["timestamp"] = json!("yesterday");
-    let detail = error_detail(put_release(&app, &token, "4.0.0", json!({"commits": [bad_date]})).await, 400);
+    let detail = error_detail(
+        put_release(&app, &token, "4.0.0", json!({"commits": [bad_date]})).await,
+        400,
+    );
     assert!(detail.contains("timestamp"), "{detail}");
     let release = json_body(app.get_json(&token, &format!("{RELEASES}4.0.0/")).await, 200);
     assert_eq!(release["commitCount"], 0, "a refused list stores nothing");
@@ -167,7 +192,10 @@ async fn first_and_last_event_are_the_release_events_times(backend: Backend) {
     let token = app.owner_token().await;
     new_release(&app, &token, "6.0.0").await;
     let release = json_body(app.get_json(&token, &format!("{RELEASES}6.0.0/")).await, 200);
-    assert_eq!((&release["firstEvent"], &release["lastEvent"]), (&Value::Null, &Value::Null));
+    assert_eq!(
+        (&release["firstEvent"], &release["lastEvent"]),
+        (&Value::Null, &Value::Null)
+    );
 
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (earlier, later) = (now - 600, now - 60);
@@ -179,7 +207,11 @@ async fn first_and_last_event_are_the_release_events_times(backend: Backend) {
         assert_eq!(response.status(), 200);
     }
     let release = json_body(app.get_json(&token, &format!("{RELEASES}6.0.0/")).await, 200);
-    assert_eq!(epoch_ms(&release["firstEvent"]), i128::from(earlier) * 1000, "{release}");
+    assert_eq!(
+        epoch_ms(&release["firstEvent"]),
+        i128::from(earlier) * 1000,
+        "{release}"
+    );
     assert_eq!(epoch_ms(&release["lastEvent"]), i128::from(later) * 1000, "{release}");
     app.stop().await;
 }

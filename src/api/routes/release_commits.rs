@@ -75,7 +75,11 @@ pub async fn previous_with_commits(
     Ok(Json(previous.as_ref().map_or_else(|| json!({}), release_json)))
 }
 
-pub async fn repositories(caller: Caller, State(state): State<ApiState>, Path(org): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn repositories(
+    caller: Caller,
+    State(state): State<ApiState>,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     let repositories = use_cases::repositories(&state.core, &access).await?;
     Ok(Json(repositories.iter().map(repository_json).collect()))
@@ -90,8 +94,14 @@ pub async fn add_repository(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let access = caller.org(&org)?;
     let name = body.name.unwrap_or_default();
-    let (repository, added) =
-        use_cases::add_repository(&state.core, &access, &name, body.url.as_deref(), body.provider.as_deref()).await?;
+    let (repository, added) = use_cases::add_repository(
+        &state.core,
+        &access,
+        &name,
+        body.url.as_deref(),
+        body.provider.as_deref(),
+    )
+    .await?;
     let status = if added { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(repository_json(&repository))))
 }
@@ -99,7 +109,11 @@ pub async fn add_repository(
 /// The commit change a release body asks for: `commits` when sent, else `refs`, else none.
 pub fn commit_change(commits: Option<Vec<CommitBody>>, refs: Option<Vec<RefBody>>) -> ApiResult<Option<CommitChange>> {
     if let Some(commits) = commits {
-        let commits = commits.into_iter().enumerate().map(|(i, c)| commit(i, c)).collect::<ApiResult<_>>()?;
+        let commits = commits
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| commit(i, c))
+            .collect::<ApiResult<_>>()?;
         return Ok(Some(CommitChange::Commits(commits)));
     }
     Ok(refs.map(|refs| {
