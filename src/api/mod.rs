@@ -36,7 +36,7 @@ impl ApiState {
 pub fn router(state: ApiState) -> Router {
     use routes::{
         alert_channels as channels, alert_rules as rules, discover, events, index, issues, lookups, project_filters,
-        projects, releases, stats, teams,
+        projects, release_commits as commits, releases, stats, teams,
     };
     Router::new()
         .route("/api/0/", get(index::root))
@@ -157,15 +157,19 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/0/organizations/{org}/releases/{version}/commits/",
-            get(releases::commits),
+            get(commits::commits),
         )
         .route(
             "/api/0/projects/{org}/{project}/releases/{version}/commits/",
-            get(releases::project_commits),
+            get(commits::project_commits),
         )
         .route(
             "/api/0/organizations/{org}/releases/{version}/previous-with-commits/",
-            get(releases::previous_with_commits),
+            get(commits::previous_with_commits),
+        )
+        .route(
+            "/api/0/organizations/{org}/repos/",
+            get(commits::repositories).post(commits::add_repository),
         )
         .route(
             "/api/0/organizations/{org}/chunk-upload/",

@@ -20,6 +20,7 @@ pub mod outcomes;
 pub mod performance;
 pub mod performance_issues;
 pub mod projects;
+pub mod release_commits;
 pub mod release_health;
 pub mod releases;
 pub mod retention;

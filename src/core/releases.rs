@@ -2,7 +2,9 @@
 //! projects, its details, and its deploys. All of it needs `project:releases`.
 
 use crate::domain::accounts::Scope;
+use crate::domain::release_commits::CommitChange;
 use crate::store::projects::Project;
+use crate::store::release_commits::replace_commits;
 use crate::store::releases::{self, Deploy, Release, ReleaseDetails};
 
 use super::{Access, Core, CoreError, CoreResult};
@@ -34,22 +36,31 @@ pub async fn create(
     Ok((find(core, access, version).await?, existed))
 }
 
-/// Merges details (and more projects) into an existing release.
-#[tracing::instrument(skip(core, access, projects, details), fields(organization = access.organization.id.get()))]
+/// Merges details (and more projects) into an existing release; a commit change replaces its commits
+/// (checked before anything is stored).
+#[tracing::instrument(skip(core, access, projects, details, commits), fields(organization = access.organization.id.get()))]
 pub async fn update(
     core: &Core,
     access: &Access,
     version: &str,
     projects: &[Project],
     details: &ReleaseDetails,
+    commits: Option<CommitChange>,
 ) -> CoreResult<Release> {
     access.require(Scope::ProjectReleases)?;
     find(core, access, version).await?;
     for project in projects {
         access.sees(project.organization_id)?;
     }
+    let commits = match commits {
+        Some(change) => Some(super::release_commits::checked_change(core, access, change).await?),
+        None => None,
+    };
     let ids: Vec<_> = projects.iter().map(|p| p.id).collect();
     releases::upsert_release(&core.db, access.organization.id, version, &ids, details).await?;
+    if let Some(commits) = commits {
+        replace_commits(&core.db, access.organization.id, version, &commits).await?;
+    }
     find(core, access, version).await
 }
 

@@ -22,6 +22,7 @@ pub mod performance;
 pub mod period;
 pub mod project;
 pub mod quotas;
+pub mod release_commits;
 pub mod release_health;
 pub mod scrub;
 pub mod search;

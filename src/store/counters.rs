@@ -12,22 +12,44 @@ use super::{on_tx, NewEvent, StoreError, Tx};
 const ROW_CHUNK: usize = 1000;
 const HOUR_MS: i64 = 3_600_000;
 
+/// The releases each project has seen: first seen (received) and the first and last event timestamps.
 pub(super) async fn upsert_releases(tx: &mut Tx, events: &[NewEvent], fresh: &[usize]) -> Result<(), StoreError> {
-    let mut seen: HashMap<(ProjectId, &str), i64> = HashMap::new();
+    let mut seen: HashMap<(ProjectId, &str), (i64, i64, i64)> = HashMap::new();
     for &i in fresh {
         if let Some(release) = events[i].release.as_deref() {
-            let at = seen.entry((events[i].project_id, release)).or_insert(i64::MAX);
-            *at = (*at).min(events[i].received.as_millis());
+            let at = events[i].timestamp.as_millis();
+            let span = seen
+                .entry((events[i].project_id, release))
+                .or_insert((i64::MAX, at, at));
+            *span = (
+                span.0.min(events[i].received.as_millis()),
+                span.1.min(at),
+                span.2.max(at),
+            );
         }
     }
-    let rows: Vec<_> = seen.into_iter().collect();
+    let mut rows: Vec<_> = seen.into_iter().collect();
+    // One order for every batch, so concurrent Postgres writers lock these rows alike.
+    rows.sort_unstable_by_key(|((project_id, version), _)| (*project_id, *version));
     for chunk in rows.chunks(ROW_CHUNK) {
         on_tx!(tx, conn, Backend => {
-            let mut qb = QueryBuilder::<Backend>::new("INSERT INTO releases (project_id, version, first_seen) ");
-            qb.push_values(chunk, |mut row, ((project_id, version), at)| {
-                row.push_bind(*project_id).push_bind(*version).push_bind(*at);
+            let mut qb = QueryBuilder::<Backend>::new(
+                "INSERT INTO releases (project_id, version, first_seen, first_event, last_event) ",
+            );
+            qb.push_values(chunk, |mut row, ((project_id, version), (received, first, last))| {
+                row.push_bind(*project_id)
+                    .push_bind(*version)
+                    .push_bind(*received)
+                    .push_bind(*first)
+                    .push_bind(*last);
             });
-            qb.push(" ON CONFLICT (project_id, version) DO NOTHING");
+            qb.push(
+                " ON CONFLICT (project_id, version) DO UPDATE SET \
+                 first_event = CASE WHEN releases.first_event IS NULL OR excluded.first_event < releases.first_event \
+                   THEN excluded.first_event ELSE releases.first_event END, \
+                 last_event = CASE WHEN releases.last_event IS NULL OR excluded.last_event > releases.last_event \
+                   THEN excluded.last_event ELSE releases.last_event END",
+            );
             qb.build().execute(&mut *conn).await?;
         });
     }

@@ -23,6 +23,7 @@ pub mod performance;
 pub mod project_filters;
 pub mod projects;
 pub mod quotas;
+pub mod release_commits;
 pub mod release_health;
 mod release_order;
 pub mod releases;

@@ -1,6 +1,7 @@
 //! Releases as the web API sees them: one per organization and version, linked to projects. Ingest records the
 //! (project, version) pairs it sees; tools add details (url, ref, dates) and deploys.
 
+use super::release_commits::{commit_summary, CommitSummary};
 use super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 use crate::domain::{OrganizationId, ProjectId};
 
@@ -17,8 +18,12 @@ pub struct Release {
     pub projects: Vec<(String, String)>,
     /// Issues first seen in this release.
     pub new_groups: i64,
+    /// Timestamps of the release's first and last event, over all its projects.
+    pub first_event: Option<i64>,
     pub last_event: Option<i64>,
+    pub deploy_count: i64,
     pub last_deploy: Option<Deploy>,
+    pub commits: CommitSummary,
 }
 
 /// Fields a tool may set; `None` keeps the stored value.
@@ -141,11 +146,13 @@ pub async fn delete_release(db: &Db, organization_id: OrganizationId, version: &
                   AND project_id IN (SELECT id FROM projects WHERE organization_id = $2)";
     let drop_details = "DELETE FROM release_details WHERE version = $1 AND organization_id = $2";
     let drop_deploys = "DELETE FROM deploys WHERE version = $1 AND organization_id = $2";
+    let drop_commits = "DELETE FROM release_commits WHERE version = $1 AND organization_id = $2";
     let unlinked = on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let unlinked = sqlx::query(unlink).bind(version).bind(organization_id).execute(&mut *tx).await?;
         sqlx::query(drop_details).bind(version).bind(organization_id).execute(&mut *tx).await?;
         sqlx::query(drop_deploys).bind(version).bind(organization_id).execute(&mut *tx).await?;
+        sqlx::query(drop_commits).bind(version).bind(organization_id).execute(&mut *tx).await?;
         tx.commit().await?;
         unlinked.rows_affected()
     });
@@ -192,7 +199,10 @@ type DetailsRow = (
     String,
 );
 
-/// Assembles releases from their project links, details, issue counts and last deploy.
+/// A release's link to one project: (slug, name, first seen, first event, last event).
+type LinkRow = (String, String, i64, Option<i64>, Option<i64>);
+
+/// Assembles releases from their project links, details, issue counts, deploys and commits.
 async fn load_releases(
     db: &Db,
     organization_id: OrganizationId,
@@ -200,10 +210,10 @@ async fn load_releases(
 ) -> Result<Vec<Release>, StoreError> {
     let mut releases = Vec::with_capacity(versions.len());
     for version in versions {
-        let projects_sql =
-            "SELECT p.slug, p.name, r.first_seen FROM releases r JOIN projects p ON p.id = r.project_id \
+        let projects_sql = "SELECT p.slug, p.name, r.first_seen, r.first_event, r.last_event \
+                            FROM releases r JOIN projects p ON p.id = r.project_id \
                             WHERE p.organization_id = $1 AND r.version = $2 ORDER BY p.slug";
-        let links: Vec<(String, String, i64)> = on_pool!(db, pool =>
+        let links: Vec<LinkRow> = on_pool!(db, pool =>
             sqlx::query_as(projects_sql).bind(organization_id).bind(version).fetch_all(pool).await?);
         let Some(first_seen) = links.iter().map(|l| l.2).min() else {
             continue;
@@ -212,7 +222,7 @@ async fn load_releases(
                            FROM release_details WHERE organization_id = $1 AND version = $2";
         let details: Option<DetailsRow> = on_pool!(db, pool =>
             sqlx::query_as(details_sql).bind(organization_id).bind(version).fetch_optional(pool).await?);
-        let (new_groups, last_event) = issue_stats(db, organization_id, version).await?;
+        let (new_groups, deploy_count) = counts(db, organization_id, version).await?;
         let last_deploy = list_deploys(db, organization_id, version).await?.into_iter().next();
         let (_, created_at, url, reference, date_started, date_released, status) =
             details.unwrap_or_else(|| (version.clone(), first_seen, None, None, None, None, "open".to_owned()));
@@ -224,24 +234,23 @@ async fn load_releases(
             url,
             reference,
             status,
-            projects: links.into_iter().map(|(slug, name, _)| (slug, name)).collect(),
+            first_event: links.iter().filter_map(|l| l.3).min(),
+            last_event: links.iter().filter_map(|l| l.4).max(),
+            projects: links.into_iter().map(|(slug, name, ..)| (slug, name)).collect(),
             new_groups,
-            last_event,
+            deploy_count,
             last_deploy,
+            commits: commit_summary(db, organization_id, version).await?,
         });
     }
     Ok(releases)
 }
 
-async fn issue_stats(
-    db: &Db,
-    organization_id: OrganizationId,
-    version: &str,
-) -> Result<(i64, Option<i64>), StoreError> {
+/// Issues first seen in the release, and the release's deploys.
+async fn counts(db: &Db, organization_id: OrganizationId, version: &str) -> Result<(i64, i64), StoreError> {
     let sql = "SELECT \
                (SELECT COUNT(*) FROM issues i JOIN projects p ON p.id = i.project_id \
                 WHERE p.organization_id = $1 AND i.first_release = $2), \
-               (SELECT MAX(i.last_seen) FROM issues i JOIN projects p ON p.id = i.project_id \
-                WHERE p.organization_id = $1 AND i.last_release = $2)";
+               (SELECT COUNT(*) FROM deploys WHERE organization_id = $1 AND version = $2)";
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(organization_id).bind(version).fetch_one(pool).await?))
 }

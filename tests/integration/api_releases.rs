@@ -440,7 +440,7 @@ async fn an_invalid_token_is_unauthorized(backend: Backend) {
     app.stop().await;
 }
 
-async fn commits_are_empty_and_uploads_are_refused_plainly(backend: Backend) {
+async fn commits_start_empty_and_uploads_are_refused_plainly(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
     json_body(
@@ -480,7 +480,7 @@ on_both_databases!(
     a_token_without_project_releases_cannot_change_releases,
     another_organizations_releases_are_not_found,
     an_invalid_token_is_unauthorized,
-    commits_are_empty_and_uploads_are_refused_plainly,
+    commits_start_empty_and_uploads_are_refused_plainly,
     a_malformed_body_is_a_json_bad_request,
     a_project_scoped_route_shows_only_that_projects_releases,
 );

@@ -5,13 +5,14 @@
 use crate::common;
 use faultline::domain::{IssueId, OrganizationId};
 
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use common::api::Token;
 use common::{envelope, exception_event, new_event_id, Backend, TestApp};
 use faultline::domain::lifecycle::IssueStatus;
-use faultline::store::{issues, organizations, releases};
+use faultline::store::{issues, organizations, release_commits, releases};
 use serde_json::json;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,6 +32,10 @@ impl Cli {
     }
 
     async fn run_with_token(&self, token: &str, args: &[&str]) -> Output {
+        self.run_in(self.home.path(), token, args).await
+    }
+
+    async fn run_in(&self, dir: &Path, token: &str, args: &[&str]) -> Output {
         let mut command = tokio::process::Command::new(&self.binary);
         for inherited in [
             "SENTRY_DSN",
@@ -43,7 +48,7 @@ impl Cli {
         }
         command
             .args(args)
-            .current_dir(self.home.path())
+            .current_dir(dir)
             .env("HOME", self.home.path())
             .env("SENTRY_URL", &self.url)
             .env("SENTRY_AUTH_TOKEN", token)
@@ -62,7 +67,11 @@ impl Cli {
 
     /// Runs a command that must succeed and returns its standard output.
     async fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args).await;
+        self.ok_in(self.home.path(), args).await
+    }
+
+    async fn ok_in(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.run_in(dir, &self.token, args).await;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(
             output.status.success(),
@@ -204,4 +213,100 @@ async fn sentry_cli_manages_releases_deploys_and_issues(backend: Backend) {
     app.stop().await;
 }
 
-on_both_databases!(sentry_cli_manages_releases_deploys_and_issues);
+/// A scratch clone of `acme/shop` (the remote is never contacted) with two commits; returns their SHAs,
+/// newest first.
+fn git_clone_with_two_commits(dir: &Path) -> [String; 2] {
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", dir)
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["remote", "add", "origin", "https://github.com/acme/shop.git"]);
+    std::fs::write(dir.join("cart.py"), "def add(): pass\n").unwrap();
+    git(&["add", "cart.py"]);
+    git(&["commit", "-q", "-m", "Add the cart"]);
+    std::fs::write(dir.join("cart.py"), "def add(): return 1\n").unwrap();
+    git(&["commit", "-q", "-am", "<b>Fix</b> the cart"]);
+    [git(&["rev-parse", "HEAD"]), git(&["rev-parse", "HEAD~1"])]
+}
+
+async fn commit_ids(app: &TestApp, organization_id: OrganizationId, version: &str) -> Vec<(String, String)> {
+    let stored = release_commits::list_commits(&app.db, organization_id, version)
+        .await
+        .unwrap();
+    stored.into_iter().map(|c| (c.repository.name, c.commit.id)).collect()
+}
+
+async fn sentry_cli_sets_commits_from_a_clone_and_by_ref(backend: Backend) {
+    let Ok(binary) = std::env::var("FAULTLINE_SENTRY_CLI") else {
+        eprintln!("FAULTLINE_SENTRY_CLI is not set: the sentry-cli set-commits test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let Token(token) = app.owner_token().await;
+    let organization = organizations::find_organization(&app.db, "default").await.unwrap();
+    let organization_id = organization.expect("default organization").id;
+    let cli = Cli {
+        binary,
+        url: format!("http://{}", app.addr),
+        token,
+        home: tempfile::tempdir().expect("temp dir"),
+    };
+    let clone = tempfile::tempdir().expect("temp dir");
+    let [newest, older] = git_clone_with_two_commits(clone.path());
+    cli.ok(&["releases", "new", "7.0.0"]).await;
+
+    let printed = cli
+        .ok_in(clone.path(), &["releases", "set-commits", "7.0.0", "--local"])
+        .await;
+    assert!(printed.contains("Success"), "{printed}");
+    // sentry-cli 2.x names the repository of `--local` commits after the git remote, not its URL.
+    let origin = "origin".to_owned();
+    assert_eq!(
+        commit_ids(&app, organization_id, "7.0.0").await,
+        [(origin.clone(), newest.clone()), (origin, older)],
+        "--local stores the clone's commits, newest first"
+    );
+    let repos = cli.ok(&["repos", "list"]).await;
+    assert!(repos.contains("origin"), "the repository became known: {repos}");
+
+    let spec = format!("acme/shop@{newest}");
+    let refused = cli.run(&["releases", "set-commits", "7.0.0", "--commit", &spec]).await;
+    assert!(!refused.status.success(), "an unknown repository fails the command");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("acme/shop"), "the error names the repository: {stderr}");
+    assert_eq!(
+        commit_ids(&app, organization_id, "7.0.0").await.len(),
+        2,
+        "nothing changed"
+    );
+
+    let add = serde_json::json!({"name": "acme/shop", "url": "https://github.com/acme/shop"});
+    let path = "/api/0/organizations/default/repos/";
+    let added = app
+        .api(&Token(cli.token.clone()), reqwest::Method::POST, path, Some(add))
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    cli.ok(&["releases", "set-commits", "7.0.0", "--commit", &spec]).await;
+    assert_eq!(
+        commit_ids(&app, organization_id, "7.0.0").await,
+        [("acme/shop".to_owned(), newest)],
+        "--commit REPO@SHA keeps the head commit"
+    );
+    let printed = cli.ok(&["releases", "set-commits", "7.0.0", "--clear"]).await;
+    assert!(printed.contains("Clearing"), "{printed}");
+    assert_eq!(commit_ids(&app, organization_id, "7.0.0").await, []);
+    app.stop().await;
+}
+
+on_both_databases!(
+    sentry_cli_manages_releases_deploys_and_issues,
+    sentry_cli_sets_commits_from_a_clone_and_by_ref
+);

@@ -17,6 +17,7 @@ mod api_events;
 mod api_issues;
 mod api_lifecycle;
 mod api_projects;
+mod api_release_commits;
 mod api_releases;
 mod bad_input;
 mod browser_ui;

@@ -11,6 +11,7 @@ pub mod issues;
 pub mod lookups;
 pub mod project_filters;
 pub mod projects;
+pub mod release_commits;
 pub mod releases;
 mod scope;
 pub mod sessions;

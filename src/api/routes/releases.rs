@@ -8,13 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::json::release::{deploy as deploy_json, health_data, release as release_json};
 use crate::api::params::RequestParams;
+use crate::api::routes::release_commits::{commit_change, CommitBody, RefBody};
 use crate::api::ApiState;
 use crate::core::release_health::release_health;
 use crate::core::{self, Access};
@@ -37,6 +38,10 @@ pub struct ReleaseBody {
     date_started: Option<Value>,
     date_released: Option<Value>,
     status: Option<String>,
+    /// sentry-cli `set-commits --local`: the commits themselves.
+    commits: Option<Vec<CommitBody>>,
+    /// sentry-cli `set-commits --commit REPO@SHA` / `--auto` / `--clear`: head commits of known repositories.
+    refs: Option<Vec<RefBody>>,
 }
 
 type OrgPath = Path<String>;
@@ -188,30 +193,6 @@ pub async fn deploys(
     Ok(Json(deploys.iter().map(deploy_json).collect()))
 }
 
-/// Faultline does not track commits: the lists are empty, which `set-commits` accepts.
-pub async fn commits(
-    caller: Caller,
-    State(state): State<ApiState>,
-    Path((org, version)): OrgVersionPath,
-) -> ApiResult<Json<Value>> {
-    let access = read_access(&caller, &org)?;
-    existing(&state, &access, &version).await?;
-    Ok(Json(json!([])))
-}
-
-pub async fn project_commits(
-    caller: Caller,
-    State(state): State<ApiState>,
-    Path((org, _project, version)): ProjectVersionPath,
-) -> ApiResult<Json<Value>> {
-    commits(caller, State(state), Path((org, version))).await
-}
-
-pub async fn previous_with_commits(caller: Caller, Path((org, _version)): OrgVersionPath) -> ApiResult<Json<Value>> {
-    read_access(&caller, &org)?;
-    Ok(Json(json!({})))
-}
-
 /// Source maps and debug files are not supported yet: say so plainly instead of a bare 404.
 pub async fn files(_caller: Caller) -> ApiError {
     ApiError::NotImplemented(
@@ -327,7 +308,9 @@ async fn create(
 
 async fn update(state: &ApiState, access: &Access, version: &str, body: ReleaseBody) -> ApiResult<Json<Value>> {
     let projects = named_projects(state, access, &body.projects).await?;
-    let release = core::releases::update(&state.core, access, version, &projects, &details(&body)?).await?;
+    let details = details(&body)?;
+    let commits = commit_change(body.commits, body.refs)?;
+    let release = core::releases::update(&state.core, access, version, &projects, &details, commits).await?;
     Ok(Json(release_json(&release)))
 }
 
