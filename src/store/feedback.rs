@@ -1,7 +1,7 @@
 //! User feedback rows: written as they come, read per project (newest first) or per issue (through the
 //! events they name).
 
-use super::{now_ms, on_pool, Db, StoreError};
+use super::{now_ms, on_pool, on_tx, Db, StoreError, Tx};
 use crate::domain::feedback::NewFeedback;
 use crate::domain::{IssueId, ProjectId};
 
@@ -27,7 +27,9 @@ const COLUMNS: &str = "f.id, f.project_id, f.event_id, f.name, f.email, f.commen
 pub async fn insert(db: &Db, project_id: ProjectId, feedback: &NewFeedback) -> Result<Feedback, StoreError> {
     let insert = "INSERT INTO user_feedback (project_id, event_id, name, email, comments, url, received_at) \
                   VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    let id: i64 = on_pool!(db, pool => sqlx::query_scalar(insert)
+    // Through a transaction, so that on SQLite it takes its turn with the other writers.
+    let mut tx = Tx::begin(db).await?;
+    let id: i64 = on_tx!(&mut tx, conn, Backend => sqlx::query_scalar(insert)
         .bind(project_id)
         .bind(&feedback.event_id)
         .bind(&feedback.name)
@@ -35,8 +37,9 @@ pub async fn insert(db: &Db, project_id: ProjectId, feedback: &NewFeedback) -> R
         .bind(&feedback.comments)
         .bind(&feedback.url)
         .bind(now_ms())
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?);
+    tx.commit().await?;
     let select = format!("SELECT {COLUMNS} FROM user_feedback f WHERE f.id = $1");
     Ok(on_pool!(db, pool => sqlx::query_as(&select).bind(id).fetch_one(pool).await?))
 }
