@@ -58,8 +58,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
-        account, auth, issue_detail, issues, members, performance, project_data, project_settings as settings,
-        projects, releases, stats, traces, transaction,
+        account, auth, feedback, issue_detail, issues, members, performance, project_data,
+        project_settings as settings, projects, releases, stats, traces, transaction,
     };
     let pages = Router::new()
         .route("/", get(auth::home))
@@ -91,6 +91,7 @@ pub fn router(state: WebState) -> Router {
             get(performance::page),
         )
         .route("/organizations/{org}/projects/{project}/releases/", get(releases::page))
+        .route("/organizations/{org}/projects/{project}/feedback/", get(feedback::page))
         .route(
             "/organizations/{org}/projects/{project}/performance/transaction/",
             get(transaction::page),

@@ -65,6 +65,23 @@ async fn feedback_is_stored_listed_and_shown_escaped(backend: Backend) {
     );
     assert!(section.contains("Ann · ann@example.com"), "{section}");
     assert!(!page.contains("<script>alert(1)"), "escaped");
+    // The project's feedback page lists both, the one about the error linked to its issue.
+    let list = web
+        .get("/organizations/default/projects/default/feedback/")
+        .await
+        .expect(200)
+        .body;
+    let list = &list[list.find("id=\"feedback-list\"").expect("the list")..];
+    assert!(
+        list.find("The cart is empty").unwrap() < list.find("It broke when I paid").unwrap(),
+        "newest first"
+    );
+    assert!(
+        list.contains(&format!("/organizations/default/issues/{}/", issues[0].id)),
+        "{list}"
+    );
+    assert!(list.contains("on https://shop.example/cart"), "{list}");
+    assert!(!list.contains("<script>alert(1)"), "escaped");
     app.stop().await;
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod alerts;
 pub mod auth;
+pub mod feedback;
 pub mod issue_detail;
 pub mod issues;
 pub mod members;
