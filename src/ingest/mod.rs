@@ -5,6 +5,7 @@ mod accounting;
 mod admission;
 pub mod decode;
 mod error;
+mod error_page;
 mod feedback;
 pub mod performance_issues;
 mod pipeline;
@@ -105,6 +106,10 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
         .route("/api/{project_id}/envelope", post(envelope))
         .route("/api/{project_id}/store/", post(store))
         .route("/api/{project_id}/store", post(store))
+        .route(
+            "/api/embed/error-page/",
+            axum::routing::get(error_page::dialog).post(error_page::submit),
+        )
         .layer(cors())
         .with_state(ingest)
 }

@@ -238,7 +238,59 @@ async fn the_transaction_page_shows_the_pageload_web_vitals(backend: Backend) {
     app.stop().await;
 }
 
+/// The crash-report dialog: the page reports an error and calls the SDK's `showReportDialog`, which loads
+/// Faultline's dialog; the user writes what happened and sends it, and the feedback is stored about that
+/// event, shown on its issue's page.
+async fn the_report_dialog_stores_what_the_user_wrote(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let Some(modules) = node_modules("the report dialog") else {
+        app.stop().await;
+        return;
+    };
+    let storefront = Storefront::start(&modules).await;
+    let Some(browser) = Browser::start(&storefront.base).await else {
+        app.stop().await;
+        return;
+    };
+    let dsn: String = url::form_urlencoded::byte_serialize(app.dsn().as_bytes()).collect();
+    browser.open(&format!("/checkout/?dsn={dsn}&report=1")).await;
+    browser.find_text("#faultline-report-dialog h2", "having issues").await;
+    let name = browser.find("#faultline-report-name").await;
+    assert_eq!(
+        name.prop("value").await.unwrap().as_deref(),
+        Some("Ann Reader"),
+        "the user's name is filled in"
+    );
+    let comments = browser.find("#faultline-report-comments").await;
+    comments.send_keys("The <b>pay</b> button did nothing").await.unwrap();
+    browser.find("#faultline-report-submit").await.click().await.unwrap();
+    browser.find_text("#faultline-report-thanks", "Thank you").await;
+    let event_id = browser
+        .find("#sent")
+        .await
+        .attr("data-event-id")
+        .await
+        .unwrap()
+        .expect("the event id");
+    browser.close().await;
+    let feedback = faultline::store::feedback::for_project(&app.db, app.project_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(feedback.len(), 1, "{feedback:?}");
+    assert_eq!(feedback[0].event_id.as_deref(), Some(event_id.as_str()));
+    assert_eq!(
+        (
+            feedback[0].name.as_str(),
+            feedback[0].email.as_str(),
+            feedback[0].comments.as_str()
+        ),
+        ("Ann Reader", "ann@example.com", "The <b>pay</b> button did nothing")
+    );
+    app.stop().await;
+}
+
 on_both_databases!(
+    the_report_dialog_stores_what_the_user_wrote,
     node_spans_are_counted_and_the_error_links_to_its_trace,
     node_11_streamed_spans_show_the_same,
     a_browser_pageload_arrives_with_web_vitals,

@@ -124,7 +124,54 @@ async fn the_api_stores_feedback_and_refuses_it_without_comments(backend: Backen
     app.stop().await;
 }
 
+async fn the_report_dialog_is_served_for_a_known_dsn_and_stores_its_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    let event_id = new_event_id();
+    let dsn: String = url::form_urlencoded::byte_serialize(app.dsn().as_bytes()).collect();
+    let dialog = format!("/api/embed/error-page/?dsn={dsn}&eventId={event_id}&name=%3C/script%3E%3Cscript%3Ealert(1)");
+    let response = app.client.get(app.url(&dialog)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let script = response.text().await.unwrap();
+    assert!(
+        script.contains("\\u003c/script>\\u003cscript>alert(1)"),
+        "the name stays inside its JSON string"
+    );
+    assert!(!script.contains("</script>"), "{script}");
+    let form = [
+        ("name", "Ann"),
+        ("email", "ann@example.com"),
+        ("comments", "Paying failed"),
+    ];
+    let posted = app.client.post(app.url(&dialog)).form(&form).send().await.unwrap();
+    assert_eq!(posted.status(), 200);
+    let listed = app.get_json(&token, FEEDBACK).await.expect(200);
+    assert_eq!(listed[0]["eventID"], event_id.as_str());
+    assert_eq!(listed[0]["comments"], "Paying failed");
+    let no_event = app
+        .client
+        .get(app.url(&format!("/api/embed/error-page/?dsn={dsn}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_event.status(), 400);
+    let stranger = "http%3A%2F%2F0123456789abcdef0123456789abcdef%40127.0.0.1%2F1";
+    let unknown = app
+        .client
+        .get(app.url(&format!("/api/embed/error-page/?dsn={stranger}&eventId={event_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(unknown.status().is_client_error(), "{}", unknown.status());
+    app.stop().await;
+}
+
 on_both_databases!(
+    the_report_dialog_is_served_for_a_known_dsn_and_stores_its_form,
     feedback_is_stored_listed_and_shown_escaped,
     the_api_stores_feedback_and_refuses_it_without_comments,
 );

@@ -24,3 +24,11 @@ Sentry.getClient().on('afterSendEvent', (event, response) => {
   const vitals = Object.keys(event.measurements || {}).sort().join(' ');
   sent.textContent = `sent ${event.contexts.trace.op} ${event.transaction} (${response.statusCode}): ${vitals}`;
 });
+
+// `?report=1`: an error the user reports through Sentry's crash-report dialog (showReportDialog), as a site
+// does after a failure; the test fills in the dialog that Faultline serves.
+if (new URLSearchParams(window.location.search).get('report')) {
+  const eventId = Sentry.captureException(new Error('Checkout failed'));
+  sent.dataset.eventId = eventId;
+  Sentry.showReportDialog({ eventId, user: { name: 'Ann Reader', email: 'ann@example.com' } });
+}
