@@ -16,9 +16,9 @@ use super::{Access, Core, CoreError, CoreResult};
 /// Most feedback a list shows.
 pub const LISTED: i64 = 100;
 
-/// Stores feedback read by ingest.
-pub async fn record(db: &Db, project_id: ProjectId, feedback: &NewFeedback) -> Result<Feedback, StoreError> {
-    store::insert(db, project_id, feedback).await
+/// Stores what ingest read from one request, all or none.
+pub async fn record(db: &Db, project_id: ProjectId, feedback: &[NewFeedback]) -> Result<(), StoreError> {
+    store::insert_all(db, project_id, feedback).await.map(drop)
 }
 
 /// Sentry's `POST …/user-feedback/` body (`event_id`, `name`, `email`, `comments`), checked and stored.

@@ -187,19 +187,7 @@ pub async fn authorize(ingest: &Ingest, key: &PublicKey, path_project: ProjectId
         .keys
         .lookup(key)
         .await
-        .map_err(|error| {
-            ingest.metrics.database_errors.inc();
-            match error.outage() {
-                Some(outage) => {
-                    ingest.health.record_failure(outage, &error);
-                    super::pipeline::unavailable(ingest, outage)
-                }
-                None => {
-                    tracing::error!(%error, "key lookup failed");
-                    IngestError::Storage
-                }
-            }
-        })?
+        .map_err(|error| super::pipeline::store_failed(ingest, &error, "key lookup"))?
         .ok_or(IngestError::UnknownKey)?;
     if !auth.enabled {
         return Err(IngestError::Disabled);

@@ -19,7 +19,7 @@ use crate::domain::ProjectId;
 
 use super::admission::authorize;
 use super::error::IngestError;
-use super::pipeline::unavailable;
+use super::pipeline::store_failed;
 use super::Ingest;
 
 /// The dialog's code; `__FAULTLINE_OPTIONS__` becomes the options as JSON.
@@ -81,13 +81,10 @@ pub async fn submit(
     let project_id = project_of(&ingest, &query).await?;
     let report = json!({"event_id": query.event_id, "name": form.name, "email": form.email, "comments": form.comments});
     let feedback = read_user_report(&report).map_err(|e| IngestError::InvalidEvent(e.to_string()))?;
-    match record(&ingest.db, project_id, &feedback).await {
-        Ok(_) => Ok(Json(json!({})).into_response()),
-        Err(error) => Err(match error.outage() {
-            Some(outage) => unavailable(&ingest, outage),
-            None => IngestError::Storage,
-        }),
-    }
+    record(&ingest.db, project_id, std::slice::from_ref(&feedback))
+        .await
+        .map_err(|error| store_failed(&ingest, &error, "report dialog"))?;
+    Ok(Json(json!({})).into_response())
 }
 
 /// The project of the query's DSN, once its key is known and enabled; an event id is required.

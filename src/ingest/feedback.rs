@@ -14,7 +14,7 @@ use crate::domain::ProjectId;
 
 use super::accounting;
 use super::error::IngestError;
-use super::pipeline::unavailable;
+use super::pipeline::store_failed;
 use super::Ingest;
 
 /// Whether an item is user feedback.
@@ -38,6 +38,9 @@ pub(super) async fn ingest_feedback(
     alone: bool,
 ) -> Result<(), IngestError> {
     let items: Vec<_> = envelope.items.iter().filter(|i| is_feedback_item(&i.ty)).collect();
+    if items.is_empty() {
+        return Ok(());
+    }
     let read: Result<Vec<(Category, NewFeedback)>, FeedbackError> = items
         .iter()
         .map(|item| {
@@ -70,17 +73,12 @@ pub(super) async fn ingest_feedback(
             };
         }
     };
-    for (category, one) in &feedback {
-        if let Err(error) = record(&ingest.db, project_id, one).await {
-            return Err(match error.outage() {
-                Some(outage) => unavailable(ingest, outage),
-                None => {
-                    tracing::error!(%error, "feedback could not be stored");
-                    IngestError::Storage
-                }
-            });
-        }
-        accounting::record(ingest, origin, *category, Outcome::Accepted, "", 1);
+    let (categories, feedback): (Vec<Category>, Vec<NewFeedback>) = feedback.into_iter().unzip();
+    record(&ingest.db, project_id, &feedback)
+        .await
+        .map_err(|error| store_failed(ingest, &error, "feedback items"))?;
+    for category in categories {
+        accounting::record(ingest, origin, category, Outcome::Accepted, "", 1);
     }
     Ok(())
 }

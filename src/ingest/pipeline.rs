@@ -10,7 +10,7 @@ use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::envelope::{parse_envelope, Envelope};
 use crate::domain::normalize::parse_event_id;
 use crate::domain::scrub::Scrubber;
-use crate::store::{now_ms, NewEvent, Outage};
+use crate::store::{now_ms, NewEvent, Outage, StoreError};
 
 use super::accounting;
 use super::admission::{self, Admitted};
@@ -256,6 +256,22 @@ async fn write(ingest: &Ingest, event: NewEvent, origin: Origin) -> Result<Event
             retry_after_secs: ingest.settings.retry_after_secs,
         }),
         Err(SubmitError::Stopped) => Err(IngestError::ShuttingDown),
+    }
+}
+
+/// A database failure as ingest answers it: counted, an outage recorded for the health check and answered
+/// 503 with `Retry-After`, anything else logged and answered as a storage error.
+pub(super) fn store_failed(ingest: &Ingest, error: &StoreError, what: &str) -> IngestError {
+    ingest.metrics.database_errors.inc();
+    match error.outage() {
+        Some(outage) => {
+            ingest.health.record_failure(outage, error);
+            unavailable(ingest, outage)
+        }
+        None => {
+            tracing::error!(%error, what, "a database write or read failed");
+            IngestError::Storage
+        }
     }
 }
 

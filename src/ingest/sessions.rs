@@ -15,7 +15,7 @@ use crate::domain::ProjectId;
 
 use super::accounting;
 use super::error::IngestError;
-use super::pipeline::unavailable;
+use super::pipeline::store_failed;
 use super::Ingest;
 
 /// Whether an item is release health.
@@ -66,19 +66,11 @@ pub(super) async fn ingest_sessions(
             };
         }
     };
-    match record(&ingest.db, project_id, &update).await {
-        Ok(()) => {
-            accounting::record(ingest, origin, Category::Session, Outcome::Accepted, "", count);
-            Ok(())
-        }
-        Err(error) => match error.outage() {
-            Some(outage) => Err(unavailable(ingest, outage)),
-            None => {
-                tracing::error!(%error, "session items could not be stored");
-                Err(IngestError::Storage)
-            }
-        },
-    }
+    record(&ingest.db, project_id, &update)
+        .await
+        .map_err(|error| store_failed(ingest, &error, "session items"))?;
+    accounting::record(ingest, origin, Category::Session, Outcome::Accepted, "", count);
+    Ok(())
 }
 
 fn merged(updates: Vec<HealthUpdate>) -> HealthUpdate {

@@ -45,11 +45,7 @@ pub async fn page(
     let rows = found
         .into_iter()
         .map(|f| Row {
-            who: [f.name, f.email]
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-                .join(" · "),
+            who: f.signed(),
             issue_link: f
                 .issue_id
                 .map(|id| format!("/organizations/{}/issues/{id}/", super::path_segment(&org))),

@@ -164,11 +164,7 @@ async fn issue_page(
         .await?
         .into_iter()
         .map(|f| FeedbackView {
-            who: [f.name, f.email]
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-                .join(" · "),
+            who: f.signed(),
             comments: f.comments,
             url: f.url,
             when: moment(f.received_at, now),
