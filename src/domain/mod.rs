@@ -16,6 +16,7 @@ pub mod ids;
 pub mod issue_category;
 pub mod lifecycle;
 pub mod limits;
+pub mod monitors;
 pub mod normalize;
 pub mod outcomes;
 pub mod performance;
@@ -34,5 +35,5 @@ pub mod tags;
 pub mod time;
 pub mod title;
 
-pub use ids::{ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};
+pub use ids::{ChannelId, EventId, IssueId, MonitorId, OrganizationId, ProjectId, RuleId, UserId};
 pub use time::Timestamp;

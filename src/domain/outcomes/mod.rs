@@ -66,12 +66,13 @@ impl Category {
     /// The categories this server stores today: errors (and message events, `default`), transactions and
     /// spans (rolled up as the transactions they stand for). Everything else an SDK may send is announced
     /// as not stored.
-    pub const STORED: [Category; 7] = [
+    pub const STORED: [Category; 8] = [
         Category::Default,
         Category::Error,
         Category::Transaction,
         Category::Span,
         Category::Session,
+        Category::Monitor,
         Category::Feedback,
         Category::UserReport,
     ];
