@@ -32,8 +32,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_metric_alerts, run_notifier, run_outcome_flusher, run_retention,
-    run_wal_checkpoints, MetricAlertSettings, NotifierSettings, RetentionSettings,
+    run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher, run_retention,
+    run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,6 +54,7 @@ pub struct App {
     limits_task: tokio::task::JoinHandle<()>,
     retention_task: tokio::task::JoinHandle<()>,
     metric_alerts_task: tokio::task::JoinHandle<()>,
+    monitor_clock_task: tokio::task::JoinHandle<()>,
     /// SQLite only: the disk watch and the checkpointer.
     sqlite_tasks: Vec<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
@@ -133,6 +134,7 @@ impl App {
             max_storage: config.max_storage,
             holder: uuid::Uuid::new_v4().simple().to_string(),
         };
+        let retention_holder = retention.holder.clone();
         let metric_alerts = MetricAlertSettings {
             every: Duration::from_millis(config.metric_alert_every_ms),
             holder: retention.holder.clone(),
@@ -150,6 +152,17 @@ impl App {
         let metric_alerts_task = tokio::spawn(run_metric_alerts(
             core.clone(),
             metric_alerts,
+            stop_notifier.subscribe(),
+        ));
+        let monitor_clock = MonitorClockSettings {
+            every: Duration::from_millis(config.monitor_clock_every_ms),
+            holder: retention_holder,
+        };
+        // Owned by `App` like the notifier.
+        #[allow(clippy::disallowed_methods)]
+        let monitor_clock_task = tokio::spawn(run_monitor_clock(
+            core.monitor_book(),
+            monitor_clock,
             stop_notifier.subscribe(),
         ));
         // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
@@ -171,6 +184,7 @@ impl App {
             outcomes: core.outcomes.clone(),
             limits: core.limits.clone(),
             keys: core.keys.clone(),
+            monitors: core.monitor_book(),
             writer,
             transactions,
             occurrences,
@@ -211,6 +225,7 @@ impl App {
             limits_task,
             retention_task,
             metric_alerts_task,
+            monitor_clock_task,
             sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
@@ -243,6 +258,7 @@ impl App {
             limits_task,
             retention_task,
             metric_alerts_task,
+            monitor_clock_task,
             sqlite_tasks,
             stop_notifier,
             shutdown_timeout,
@@ -279,6 +295,9 @@ impl App {
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
             tracing::error!("the retention sweep did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(shutdown_timeout, monitor_clock_task).await.is_err() {
+            tracing::warn!("the monitor clock did not stop in time");
         }
         if tokio::time::timeout(shutdown_timeout, metric_alerts_task)
             .await

@@ -337,6 +337,11 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_METRIC_ALERT_EVERY_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000), global = true)]
     pub metric_alert_every_ms: u64,
 
+    /// How often the cron monitors' clock marks missed check-ins and timed-out runs, in milliseconds; one
+    /// process at a time ticks.
+    #[arg(long, env = "FAULTLINE_MONITOR_CLOCK_EVERY_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=600_000), global = true)]
+    pub monitor_clock_every_ms: u64,
+
     /// N+1 queries: how many times sibling spans of a transaction must run one normalized query (at least 2).
     #[arg(long, env = "FAULTLINE_N_PLUS_ONE_MIN_QUERIES", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100_000), global = true)]
     pub n_plus_one_min_queries: u64,

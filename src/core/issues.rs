@@ -5,9 +5,9 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::lifecycle::{ChangeContext, IssueStatus, StatusChange};
-use crate::domain::{IssueId, Timestamp};
+use crate::domain::{IssueId, OrganizationId, Timestamp};
 use crate::store::issues::{self, Issue};
-use crate::store::{alerts, Tx};
+use crate::store::{alerts, StoreError, Tx};
 
 use super::{Access, Core, CoreError, CoreResult};
 
@@ -37,29 +37,45 @@ pub async fn change_statuses(
     let mut changed = Vec::with_capacity(issue_ids.len());
     let mut resolves = 0;
     for id in issue_ids {
-        let Some(mut issue) = issues::lock_organization_issue(&mut tx, access.organization.id, *id).await? else {
-            continue;
-        };
-        let latest_release = issues::latest_release_in(&mut tx, issue.project_id).await?;
-        let context = ChangeContext {
-            now: Timestamp::now(),
-            times_seen: issue.times_seen,
-            latest_release: latest_release.as_deref(),
-        };
-        change.apply(&mut issue.state, &context);
-        issues::write_state(&mut tx, issue.id, &issue.state).await?;
-        // Every kind of resolution (now, in a release, in the next one) closes the incidents: the issue
-        // left everyone's list. Only open incidents have rows, so resolving again queues nothing.
-        if issue.state.status == IssueStatus::Resolved {
-            resolves += alerts::queue_incident_resolves(&mut tx, issue.id, context.now.as_millis()).await?;
+        if let Some((issue, queued)) = change_in(&mut tx, access.organization.id, *id, change).await? {
+            resolves += queued;
+            changed.push(issue);
         }
-        changed.push(issue);
     }
     tx.commit().await?;
     if resolves > 0 {
         core.outbox_wake.notify_one();
     }
     Ok(changed)
+}
+
+/// Changes one issue of the organization inside the caller's transaction (also a cron monitor's recovery,
+/// which resolves its issue with its check-in); returns it in its new state and how many incident resolves
+/// were queued, or `None` when it is not there.
+pub(super) async fn change_in(
+    tx: &mut Tx,
+    organization_id: OrganizationId,
+    issue_id: IssueId,
+    change: &StatusChange,
+) -> Result<Option<(Issue, usize)>, StoreError> {
+    let Some(mut issue) = issues::lock_organization_issue(tx, organization_id, issue_id).await? else {
+        return Ok(None);
+    };
+    let latest_release = issues::latest_release_in(tx, issue.project_id).await?;
+    let context = ChangeContext {
+        now: Timestamp::now(),
+        times_seen: issue.times_seen,
+        latest_release: latest_release.as_deref(),
+    };
+    change.apply(&mut issue.state, &context);
+    issues::write_state(tx, issue.id, &issue.state).await?;
+    // Every kind of resolution (now, in a release, in the next one) closes the incidents: the issue
+    // left everyone's list. Only open incidents have rows, so resolving again queues nothing.
+    let mut resolves = 0;
+    if issue.state.status == IssueStatus::Resolved {
+        resolves = alerts::queue_incident_resolves(tx, issue.id, context.now.as_millis()).await?;
+    }
+    Ok(Some((issue, resolves)))
 }
 
 /// Deletes those of the issues that are the caller's organization's, with their events; returns how many.

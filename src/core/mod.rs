@@ -16,6 +16,7 @@ mod keys;
 pub mod limits;
 pub mod members;
 pub mod metric_alerts;
+pub mod monitors;
 pub mod outcomes;
 pub mod performance;
 pub mod performance_issues;

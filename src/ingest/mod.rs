@@ -3,6 +3,7 @@
 
 mod accounting;
 mod admission;
+mod check_ins;
 pub mod decode;
 mod error;
 mod error_page;
@@ -87,6 +88,8 @@ pub struct Ingest {
     /// The rate-limit counts: keys, daily quotas, spike protection.
     pub limits: Limiter,
     pub writer: WriterHandle,
+    /// Cron check-ins: recorded with their monitor's health, failures stored as events with their alerts.
+    pub monitors: crate::core::monitors::MonitorBook,
     /// The transaction writer's queue (performance rollups).
     pub transactions: TransactionQueue,
     /// Each performance issue's window of occurrences: which become events now, which are folded.
@@ -106,6 +109,14 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
         .route("/api/{project_id}/envelope", post(envelope))
         .route("/api/{project_id}/store/", post(store))
         .route("/api/{project_id}/store", post(store))
+        .route(
+            "/api/{project_id}/cron/{monitor_slug}/{sentry_key}/",
+            axum::routing::get(check_ins::http_check_in).post(check_ins::http_check_in),
+        )
+        .route(
+            "/api/{project_id}/cron/{monitor_slug}/{sentry_key}",
+            axum::routing::get(check_ins::http_check_in).post(check_ins::http_check_in),
+        )
         .route(
             "/api/embed/error-page/",
             axum::routing::get(error_page::dialog).post(error_page::submit),

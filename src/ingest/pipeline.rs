@@ -16,6 +16,7 @@ use super::accounting;
 use super::admission::{self, Admitted};
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
+use super::check_ins::ingest_check_ins;
 use super::feedback::ingest_feedback;
 use super::sessions::ingest_sessions;
 use super::spans::ingest_span_items;
@@ -101,15 +102,16 @@ async fn envelope_event(
         .iter()
         .filter(|i| super::feedback::is_feedback_item(&i.ty))
         .count();
-    let nothing_else = payload.is_none() && sessions + feedback == envelope.items.len();
-    ingest_sessions(ingest, (request.project_id, origin), &envelope, nothing_else).await?;
-    ingest_feedback(
-        ingest,
-        (request.project_id, origin),
-        &envelope,
-        nothing_else && sessions == 0,
-    )
-    .await?;
+    let check_ins = envelope
+        .items
+        .iter()
+        .filter(|i| super::check_ins::is_check_in_item(&i.ty))
+        .count();
+    let nothing_else = payload.is_none() && sessions + feedback + check_ins == envelope.items.len();
+    let only = |kind: usize| nothing_else && kind == sessions + feedback + check_ins;
+    ingest_sessions(ingest, (request.project_id, origin), &envelope, only(sessions)).await?;
+    ingest_feedback(ingest, (request.project_id, origin), &envelope, only(feedback)).await?;
+    ingest_check_ins(ingest, (request.project_id, origin), &envelope, only(check_ins)).await?;
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
@@ -314,6 +316,7 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
         if item.ty == "span"
             || super::sessions::is_session_item(&item.ty)
             || super::feedback::is_feedback_item(&item.ty)
+            || super::check_ins::is_check_in_item(&item.ty)
         {
             continue;
         }

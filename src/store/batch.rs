@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 use crate::domain::alerts::{QuietMemo, RuleSet};
 use crate::domain::lifecycle::{self, IncomingEvent, IssueState, IssueStatus, Transition};
 
-use super::alerts::{record_fires, BatchFacts};
+use super::alerts::{record_fires, BatchFacts, Fired};
 use super::counters::{
     add_users, upsert_environments, upsert_hours, upsert_project_hours, upsert_releases, upsert_tags,
 };
@@ -58,10 +58,29 @@ pub async fn record_batch_alerting(
     memo: &mut QuietMemo,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = Tx::begin(db).await?;
-    let stored = storage::claim_event_ids(&mut tx, events).await?;
+    let (mut outcome, fired) = record_events_in(&mut tx, events, rules, memo).await?;
+    tx.commit().await?;
+    let now = events.iter().map(|e| e.received).max().unwrap_or_default();
+    for fire in &fired {
+        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, now);
+    }
+    outcome.fires = fired.len();
+    Ok(outcome)
+}
+
+/// Stores events and records their alert fires inside the caller's transaction (a cron monitor's failure is
+/// stored with its check-in); returns what the batch did and the fires, which `memo` learns of only once
+/// the caller committed.
+pub async fn record_events_in(
+    tx: &mut Tx,
+    events: &[NewEvent],
+    rules: &RuleSet,
+    memo: &QuietMemo,
+) -> Result<(BatchOutcome, Vec<Fired>), StoreError> {
+    let stored = storage::claim_event_ids(tx, events).await?;
     let groups = group_by_issue(events, &stored);
-    let existing = load_issues(&mut tx, &groups).await?;
-    let releases = load_release_order(&mut tx, &existing).await?;
+    let existing = load_issues(tx, &groups).await?;
+    let releases = load_release_order(tx, &existing).await?;
     let mut outcome = BatchOutcome {
         stored,
         ..BatchOutcome::default()
@@ -72,7 +91,7 @@ pub async fn record_batch_alerting(
         let key = (group.project_id, group.fingerprint.to_owned());
         let id = match existing.get(&key) {
             Some(issue) => {
-                let after = update_issue(&mut tx, issue, group, events, &releases).await?;
+                let after = update_issue(tx, issue, group, events, &releases).await?;
                 if after.regressed {
                     outcome.regressed_issues.push(issue.id);
                 }
@@ -82,7 +101,7 @@ pub async fn record_batch_alerting(
                 issue.id
             }
             None => {
-                let id = insert_issue(&mut tx, group, events).await?;
+                let id = insert_issue(tx, group, events).await?;
                 outcome.new_issues.push(id);
                 id
             }
@@ -92,14 +111,14 @@ pub async fn record_batch_alerting(
         }
     }
     let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
-    insert_events(&mut tx, events, &fresh, &issue_of).await?;
-    storage::add_stored(&mut tx, events, &fresh).await?;
-    upsert_releases(&mut tx, events, &fresh).await?;
-    upsert_tags(&mut tx, events, &fresh, &issue_of).await?;
-    upsert_hours(&mut tx, events, &fresh, &issue_of).await?;
-    upsert_environments(&mut tx, events, &fresh).await?;
-    upsert_project_hours(&mut tx, events, &fresh).await?;
-    add_users(&mut tx, events, &fresh, &issue_of).await?;
+    insert_events(tx, events, &fresh, &issue_of).await?;
+    storage::add_stored(tx, events, &fresh).await?;
+    upsert_releases(tx, events, &fresh).await?;
+    upsert_tags(tx, events, &fresh, &issue_of).await?;
+    upsert_hours(tx, events, &fresh, &issue_of).await?;
+    upsert_environments(tx, events, &fresh).await?;
+    upsert_project_hours(tx, events, &fresh).await?;
+    add_users(tx, events, &fresh, &issue_of).await?;
     let facts = BatchFacts {
         events,
         fresh: &fresh,
@@ -109,13 +128,9 @@ pub async fn record_batch_alerting(
         ignored: &ignored,
         now: events.iter().map(|e| e.received).max().unwrap_or_default(),
     };
-    let fired = record_fires(&mut tx, rules, memo, &facts).await?;
-    tx.commit().await?;
-    for fire in &fired {
-        memo.remember(fire.rule_id, fire.issue_id, fire.quiet_until, facts.now);
-    }
+    let fired = record_fires(tx, rules, memo, &facts).await?;
     outcome.fires = fired.len();
-    Ok(outcome)
+    Ok((outcome, fired))
 }
 
 fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<'a>> {

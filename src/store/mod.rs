@@ -17,6 +17,7 @@ pub mod organizations;
 mod outage;
 pub mod outcomes;
 pub mod overview;
+pub mod monitors;
 pub mod paging;
 pub mod partitions;
 pub mod performance;
@@ -44,7 +45,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Connection;
 
-pub use batch::{record_batch, record_batch_alerting, BatchOutcome};
+pub use batch::{record_batch, record_batch_alerting, record_events_in, BatchOutcome};
 pub use events::NewEvent;
 pub use outage::{probe_write, Outage};
 pub use turns::{SqliteWriter, WriteTurn, WriteTurns};

@@ -199,4 +199,6 @@ pub mod reason {
     pub const PROJECT_QUOTA: &str = "project_quota";
     /// A project far above its usual rate (429; Sentry's reason code).
     pub const SPIKE_PROTECTION: &str = "spike_protection";
+    /// A check-in for a monitor that does not exist, without the config to create it.
+    pub const UNKNOWN_MONITOR: &str = "unknown_monitor";
 }

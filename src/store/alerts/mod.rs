@@ -17,6 +17,7 @@ pub use channels::{
 };
 pub(super) use channels::{DEFAULT_RULE_COOLDOWN, INSERT_BUILTIN_CHANNEL, INSERT_DEFAULT_RULE, LINK_DEFAULT_RULE};
 pub(super) use fires::{record_fires, BatchFacts};
+pub use fires::Fired;
 pub use incidents::{queue_incident_resolves, remember_incidents};
 pub use messages::{
     list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue, MessageMetric,
