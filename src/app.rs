@@ -32,8 +32,8 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher, run_retention,
-    run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,
+    run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher,
+    run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -296,7 +296,10 @@ impl App {
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {
             tracing::error!("the retention sweep did not stop within the shutdown timeout");
         }
-        if tokio::time::timeout(shutdown_timeout, monitor_clock_task).await.is_err() {
+        if tokio::time::timeout(shutdown_timeout, monitor_clock_task)
+            .await
+            .is_err()
+        {
             tracing::warn!("the monitor clock did not stop in time");
         }
         if tokio::time::timeout(shutdown_timeout, metric_alerts_task)

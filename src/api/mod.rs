@@ -48,6 +48,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/0/organizations/{org}/tags/", get(discover::tags))
         .route("/api/0/organizations/{org}/sessions/", get(routes::sessions::sessions))
         .route(
+            "/api/0/organizations/{org}/monitors/",
+            get(routes::monitors::list).post(routes::monitors::create),
+        )
+        .route(
+            "/api/0/organizations/{org}/monitors/{slug}/",
+            get(routes::monitors::get)
+                .put(routes::monitors::update)
+                .delete(routes::monitors::delete),
+        )
+        .route(
+            "/api/0/organizations/{org}/monitors/{slug}/checkins/",
+            get(routes::monitors::check_ins),
+        )
+        .route(
             "/api/0/projects/{org}/{project}/user-feedback/",
             get(routes::feedback::list).post(routes::feedback::create),
         )

@@ -68,7 +68,14 @@ pub(super) async fn ingest_check_ins(
         match record(ingest, project_id, check_in).await {
             Ok(()) => accounting::record(ingest, origin, Category::Monitor, Outcome::Accepted, "", 1),
             Err(IngestError::InvalidEvent(why)) => {
-                accounting::record(ingest, origin, Category::Monitor, Outcome::Invalid, reason::UNKNOWN_MONITOR, 1);
+                accounting::record(
+                    ingest,
+                    origin,
+                    Category::Monitor,
+                    Outcome::Invalid,
+                    reason::UNKNOWN_MONITOR,
+                    1,
+                );
                 first_refusal.get_or_insert(why);
             }
             Err(other) => return Err(other),
@@ -81,7 +88,14 @@ pub(super) async fn ingest_check_ins(
 }
 
 fn refused(ingest: &Ingest, origin: Origin, count: u64, why: String, alone: bool) -> Result<(), IngestError> {
-    accounting::record(ingest, origin, Category::Monitor, Outcome::Invalid, reason::INVALID_EVENT, count);
+    accounting::record(
+        ingest,
+        origin,
+        Category::Monitor,
+        Outcome::Invalid,
+        reason::INVALID_EVENT,
+        count,
+    );
     if alone {
         return Err(IngestError::InvalidEvent(why));
     }
@@ -122,7 +136,14 @@ pub async fn http_check_in(
     match record(&ingest, project_id, &check_in).await {
         Ok(()) => accounting::record(&ingest, origin, Category::Monitor, Outcome::Accepted, "", 1),
         Err(error @ IngestError::InvalidEvent(_)) => {
-            accounting::record(&ingest, origin, Category::Monitor, Outcome::Invalid, reason::UNKNOWN_MONITOR, 1);
+            accounting::record(
+                &ingest,
+                origin,
+                Category::Monitor,
+                Outcome::Invalid,
+                reason::UNKNOWN_MONITOR,
+                1,
+            );
             return Err(error);
         }
         Err(other) => return Err(other),
@@ -140,7 +161,11 @@ fn http_check_in_of(slug: &str, query: Map<String, Value>, body: &[u8]) -> Resul
     let mut fields = match body.iter().any(|b| !b.is_ascii_whitespace()) {
         true => match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(fields)) => fields,
-            _ => return Err(IngestError::InvalidEvent("a check-in's body must be a JSON object".into())),
+            _ => {
+                return Err(IngestError::InvalidEvent(
+                    "a check-in's body must be a JSON object".into(),
+                ))
+            }
         },
         false => Map::new(),
     };

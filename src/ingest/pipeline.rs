@@ -14,9 +14,9 @@ use crate::store::{now_ms, NewEvent, Outage, StoreError};
 
 use super::accounting;
 use super::admission::{self, Admitted};
+use super::check_ins::ingest_check_ins;
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
-use super::check_ins::ingest_check_ins;
 use super::feedback::ingest_feedback;
 use super::sessions::ingest_sessions;
 use super::spans::ingest_span_items;

@@ -14,6 +14,7 @@ pub struct Monitor {
     pub id: MonitorId,
     pub project_id: ProjectId,
     pub organization_id: OrganizationId,
+    pub project_slug: String,
     pub guid: String,
     pub slug: String,
     pub name: String,
@@ -39,8 +40,8 @@ impl Monitor {
     /// Its settings, read back; a row that does not read is corrupt (every row was checked when written).
     pub fn config(&self) -> Result<MonitorConfig, StoreError> {
         let corrupt = |e: ConfigError| StoreError::Corrupt(format!("monitor {}: {e}", self.id));
-        let schedule =
-            Schedule::from_stored(&self.schedule_type, &self.schedule, self.schedule_unit.as_deref()).map_err(corrupt)?;
+        let schedule = Schedule::from_stored(&self.schedule_type, &self.schedule, self.schedule_unit.as_deref())
+            .map_err(corrupt)?;
         let mut config = MonitorConfig::with_schedule(schedule);
         config.timezone = crate::domain::monitors::parse_timezone(&self.timezone).map_err(corrupt)?;
         let count = |n: i64| u32::try_from(n).unwrap_or(1);
@@ -100,7 +101,8 @@ pub struct Incident {
 }
 
 const MONITOR_COLUMNS: &str = "id, project_id, \
-    (SELECT p.organization_id FROM projects p WHERE p.id = monitors.project_id) AS organization_id, guid, slug, \
+    (SELECT p.organization_id FROM projects p WHERE p.id = monitors.project_id) AS organization_id, \
+    (SELECT p.slug FROM projects p WHERE p.id = monitors.project_id) AS project_slug, guid, slug, \
     name, schedule_type, schedule, schedule_unit, timezone, checkin_margin_min, max_runtime_min, \
     failure_threshold, recovery_threshold, health, failures_in_row, successes_in_row, incident_open, issue_id, \
     next_expected_at, last_check_in_at, created_at";
@@ -123,13 +125,21 @@ async fn lock_one(tx: &mut Tx, sql: &str, first: i64, second: Option<&str>) -> R
     Ok(match tx {
         Tx::Sqlite(t) => {
             let query = sqlx::query_as(sql).bind(first);
-            let query = if let Some(second) = second { query.bind(second) } else { query };
+            let query = if let Some(second) = second {
+                query.bind(second)
+            } else {
+                query
+            };
             query.fetch_optional(&mut **t).await?
         }
         Tx::Postgres(t) => {
             let locked = format!("{sql} FOR UPDATE");
             let query = sqlx::query_as(&locked).bind(first);
-            let query = if let Some(second) = second { query.bind(second) } else { query };
+            let query = if let Some(second) = second {
+                query.bind(second)
+            } else {
+                query
+            };
             query.fetch_optional(&mut **t).await?
         }
     })
@@ -228,7 +238,11 @@ pub async fn write_state(tx: &mut Tx, id: MonitorId, state: &MonitorState<'_>) -
 }
 
 /// The monitor's check-in of that id.
-pub async fn find_check_in(tx: &mut Tx, monitor_id: MonitorId, check_in_id: &str) -> Result<Option<CheckInRow>, StoreError> {
+pub async fn find_check_in(
+    tx: &mut Tx,
+    monitor_id: MonitorId,
+    check_in_id: &str,
+) -> Result<Option<CheckInRow>, StoreError> {
     let sql = format!("SELECT {CHECK_IN_COLUMNS} FROM monitor_check_ins WHERE monitor_id = $1 AND check_in_id = $2");
     Ok(on_tx!(tx, conn, Backend => sqlx::query_as(&sql)
         .bind(monitor_id)
@@ -367,11 +381,20 @@ pub async fn by_slug(db: &Db, organization_id: OrganizationId, slug: &str) -> Re
 }
 
 /// The monitors' check-ins since `since`, newest first, at most `limit` in all.
-pub async fn check_ins_since(db: &Db, monitor_ids: &[MonitorId], since: i64, limit: i64) -> Result<Vec<CheckInRow>, StoreError> {
+pub async fn check_ins_since(
+    db: &Db,
+    monitor_ids: &[MonitorId],
+    since: i64,
+    limit: i64,
+) -> Result<Vec<CheckInRow>, StoreError> {
     if monitor_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = monitor_ids.iter().map(|id| id.get().to_string()).collect::<Vec<_>>().join(",");
+    let ids = monitor_ids
+        .iter()
+        .map(|id| id.get().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let sql = format!(
         "SELECT {CHECK_IN_COLUMNS} FROM monitor_check_ins WHERE monitor_id IN ({ids}) AND created_at >= $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2"
@@ -399,7 +422,8 @@ pub async fn delete(tx: &mut Tx, id: MonitorId) -> Result<bool, StoreError> {
 pub async fn expire_check_ins(db: &Db, before: i64) -> Result<u64, StoreError> {
     let mut tx = Tx::begin(db).await?;
     let sql = "DELETE FROM monitor_check_ins WHERE created_at < $1 AND status <> 'in_progress'";
-    let gone = on_tx!(&mut tx, conn, Backend => sqlx::query(sql).bind(before).execute(&mut *conn).await?.rows_affected());
+    let gone =
+        on_tx!(&mut tx, conn, Backend => sqlx::query(sql).bind(before).execute(&mut *conn).await?.rows_affected());
     tx.commit().await?;
     Ok(gone)
 }

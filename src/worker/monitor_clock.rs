@@ -22,10 +22,22 @@ pub async fn run_monitor_clock(book: MonitorBook, settings: MonitorClockSettings
     let lease_ms = i64::try_from(settings.every.as_millis()).unwrap_or(i64::MAX / 4) * 3;
     loop {
         let now = Timestamp::now();
-        match take_lease(&book.db, CLOCK_LEASE, &settings.holder, now.as_millis(), now.as_millis() + lease_ms).await {
+        match take_lease(
+            &book.db,
+            CLOCK_LEASE,
+            &settings.holder,
+            now.as_millis(),
+            now.as_millis() + lease_ms,
+        )
+        .await
+        {
             Ok(true) => match run_clock_tick(&book, now).await {
                 Ok(marks) if marks.missed + marks.timed_out > 0 => {
-                    tracing::info!(missed = marks.missed, timed_out = marks.timed_out, "monitor clock marked check-ins");
+                    tracing::info!(
+                        missed = marks.missed,
+                        timed_out = marks.timed_out,
+                        "monitor clock marked check-ins"
+                    );
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "the monitor clock's tick failed; retrying at the next"),

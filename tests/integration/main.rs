@@ -38,6 +38,7 @@ mod key_limits;
 mod layers;
 mod metric_alerts;
 mod metric_alerts_upgrade;
+mod monitors;
 mod notify_send;
 mod ops;
 mod outage;

@@ -9,6 +9,7 @@ mod filters;
 pub mod index;
 pub mod issues;
 pub mod lookups;
+pub mod monitors;
 pub mod project_filters;
 pub mod projects;
 pub mod release_commits;

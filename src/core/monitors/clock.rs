@@ -29,15 +29,21 @@ pub struct ClockMarks {
 
 /// One tick at `now`.
 pub async fn run_clock_tick(book: &MonitorBook, now: Timestamp) -> Result<ClockMarks, StoreError> {
+    let overdue = store::overdue(&book.db, now.as_millis(), PER_TICK).await?;
+    let running_late = store::timed_out(&book.db, now.as_millis(), PER_TICK).await?;
+    if overdue.is_empty() && running_late.is_empty() {
+        return Ok(ClockMarks::default());
+    }
+    // Only now: an idle tick reads nothing more.
     let rules = book.rules.rules().await?;
     let mut marks = ClockMarks::default();
     let mut queued = Queued::default();
-    for id in store::overdue(&book.db, now.as_millis(), PER_TICK).await? {
+    for id in overdue {
         let (missed, q) = mark_missed(book, &rules, id, now.as_millis()).await?;
         marks.missed += missed;
         queued.add(q);
     }
-    for (monitor_id, run_id) in store::timed_out(&book.db, now.as_millis(), PER_TICK).await? {
+    for (monitor_id, run_id) in running_late {
         if let Some(q) = mark_timeout(book, &rules, monitor_id, run_id, now.as_millis()).await? {
             marks.timed_out += 1;
             queued.add(q);
@@ -110,7 +116,15 @@ async fn mark_timeout(
         return Ok(None);
     };
     // Closed only if still in progress: a close that came meanwhile (or another process) wins.
-    if !store::close_check_in(&mut tx, run_id, CheckInStatus::Timeout.as_str(), Some(now - run.created_at), now).await? {
+    if !store::close_check_in(
+        &mut tx,
+        run_id,
+        CheckInStatus::Timeout.as_str(),
+        Some(now - run.created_at),
+        now,
+    )
+    .await?
+    {
         return Ok(None);
     }
     let config = monitor.config()?;

@@ -91,10 +91,22 @@ pub async fn create(
     let now = Timestamp::now().as_millis();
     let mut tx = Tx::begin(&core.db).await?;
     if store::lock_by_slug(&mut tx, project.id, &slug).await?.is_some() {
-        return Err(CoreError::Conflict(format!("a monitor `{slug}` already exists in this project")));
+        return Err(CoreError::Conflict(format!(
+            "a monitor `{slug}` already exists in this project"
+        )));
     }
-    store::insert(&mut tx, project.id, &slug, &name, &config, (next_expected(&config, now), now)).await?;
-    let monitor = store::lock_by_slug(&mut tx, project.id, &slug).await?.ok_or(CoreError::NotFound)?;
+    store::insert(
+        &mut tx,
+        project.id,
+        &slug,
+        &name,
+        &config,
+        (next_expected(&config, now), now),
+    )
+    .await?;
+    let monitor = store::lock_by_slug(&mut tx, project.id, &slug)
+        .await?
+        .ok_or(CoreError::NotFound)?;
     tx.commit().await?;
     Ok(monitor)
 }
@@ -108,7 +120,10 @@ pub async fn update(
     config: Option<&Value>,
 ) -> CoreResult<Monitor> {
     access.require(Scope::ProjectWrite)?;
-    let name = name.map(checked_name).transpose()?.unwrap_or_else(|| monitor.name.clone());
+    let name = name
+        .map(checked_name)
+        .transpose()?
+        .unwrap_or_else(|| monitor.name.clone());
     let config = match config {
         Some(config) => MonitorConfig::read(config).map_err(CoreError::invalid)?,
         None => monitor.config()?,

@@ -90,11 +90,15 @@ async fn monitor_for(
         (Some(monitor), Some(config)) => {
             let next = next_expected(config, now);
             store::update_config(tx, monitor.id, &monitor.name, config, next).await?;
-            Ok(store::lock(tx, monitor.id).await?.ok_or(StoreError::NotFound("monitor".into()))?)
+            Ok(store::lock(tx, monitor.id)
+                .await?
+                .ok_or(StoreError::NotFound("monitor".into()))?)
         }
         (None, Some(config)) => {
             store::insert(tx, project_id, slug, slug, config, (next_expected(config, now), now)).await?;
-            Ok(store::lock_by_slug(tx, project_id, slug).await?.ok_or(StoreError::NotFound("monitor".into()))?)
+            Ok(store::lock_by_slug(tx, project_id, slug)
+                .await?
+                .ok_or(StoreError::NotFound("monitor".into()))?)
         }
         (None, None) => Err(CheckInRefused::UnknownMonitor(slug.clone())),
     }

@@ -48,7 +48,10 @@ impl CheckInStatus {
 
     /// Whether it counts towards an incident.
     pub fn is_failure(self) -> bool {
-        matches!(self, CheckInStatus::Error | CheckInStatus::Missed | CheckInStatus::Timeout)
+        matches!(
+            self,
+            CheckInStatus::Error | CheckInStatus::Missed | CheckInStatus::Timeout
+        )
     }
 }
 
@@ -169,7 +172,9 @@ mod tests {
 
     #[test]
     fn dashed_ids_are_kept_without_dashes_and_a_missing_id_is_made() {
-        let read = read_check_in(&json!({"check_in_id": "83A7C03E-D0A0-4E1B-97E2-E3B18D38F244", "monitor_slug": "a", "status": "in_progress"}));
+        let read = read_check_in(
+            &json!({"check_in_id": "83A7C03E-D0A0-4E1B-97E2-E3B18D38F244", "monitor_slug": "a", "status": "in_progress"}),
+        );
         assert_eq!(read.unwrap().check_in_id, "83a7c03ed0a04e1b97e2e3b18d38f244");
         let made = read_check_in(&json!({"monitor_slug": "a", "status": "ok"})).unwrap();
         assert_eq!(made.check_in_id.len(), 32);
@@ -179,13 +184,22 @@ mod tests {
     fn what_a_client_may_not_say_is_refused() {
         let base = |extra: Value| {
             let mut value = json!({"monitor_slug": "job", "status": "ok"});
-            value.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             read_check_in(&value)
         };
-        assert_eq!(base(json!({"status": "missed"})).unwrap_err(), CheckInError::BadStatus("missed".into()));
+        assert_eq!(
+            base(json!({"status": "missed"})).unwrap_err(),
+            CheckInError::BadStatus("missed".into())
+        );
         assert_eq!(base(json!({"monitor_slug": "!!!"})).unwrap_err(), CheckInError::BadSlug);
         assert_eq!(base(json!({"duration": -3})).unwrap_err(), CheckInError::BadDuration);
-        assert_eq!(base(json!({"check_in_id": "nope"})).unwrap_err(), CheckInError::BadCheckInId);
+        assert_eq!(
+            base(json!({"check_in_id": "nope"})).unwrap_err(),
+            CheckInError::BadCheckInId
+        );
         let seven = base(json!({"monitor_config": {"schedule": {"type": "crontab", "value": "* * * * * * *"}}}));
         assert!(seven.unwrap_err().to_string().contains("five fields"));
         assert_eq!(read_check_in(&json!([1])).unwrap_err(), CheckInError::NotAnObject);

@@ -114,7 +114,16 @@ mod tests {
         let changes = run(&[Error, Ok, Missed, Timeout, Error, Ok, InProgress, Ok], &config(2, 2));
         assert_eq!(
             changes,
-            [C::None, C::None, C::None, C::Opened, C::Failed, C::None, C::None, C::Recovered]
+            [
+                C::None,
+                C::None,
+                C::None,
+                C::Opened,
+                C::Failed,
+                C::None,
+                C::None,
+                C::Recovered
+            ]
         );
     }
 
@@ -134,7 +143,11 @@ mod tests {
         let start = Timestamp::from_millis(60_000 * 1000);
         let now = Timestamp::from_millis(start.as_millis() + 10 * 60_000 + 1);
         let (missed, next) = missed_slots(start, now, &config, 100);
-        assert_eq!(missed.len(), 10, "due at +0 … +9 minutes, each past its minute of margin");
+        assert_eq!(
+            missed.len(),
+            10,
+            "due at +0 … +9 minutes, each past its minute of margin"
+        );
         assert_eq!(missed[1].as_millis() - missed[0].as_millis(), 60_000);
         assert_eq!(next.as_millis(), start.as_millis() + 10 * 60_000);
         let (first, after) = missed_slots(start, now, &config, 4);

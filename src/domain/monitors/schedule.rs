@@ -73,7 +73,9 @@ pub enum ConfigError {
     Crontab(String, String),
     #[error("the crontab `{0}` never comes due")]
     NeverDue(String),
-    #[error("an interval must be a whole number from 1 to 10000 with a unit of minute, hour, day, week, month or year")]
+    #[error(
+        "an interval must be a whole number from 1 to 10000 with a unit of minute, hour, day, week, month or year"
+    )]
     BadInterval,
     #[error("`{0}` is not a time zone of the IANA database (e.g. Europe/Vienna, America/New_York, UTC)")]
     Timezone(String),
@@ -138,7 +140,10 @@ impl Schedule {
 
     /// The first time the job is due strictly after `after`, read in `timezone`; `None` past the calendar.
     pub fn next_after(&self, after: Timestamp, timezone: Tz) -> Option<Timestamp> {
-        let local = Utc.timestamp_millis_opt(after.as_millis()).single()?.with_timezone(&timezone);
+        let local = Utc
+            .timestamp_millis_opt(after.as_millis())
+            .single()?
+            .with_timezone(&timezone);
         let next: DateTime<Tz> = match self {
             Schedule::Crontab { cron, .. } => cron.find_next_occurrence(&local, false).ok()?,
             Schedule::Interval { every, unit } => {
@@ -307,7 +312,8 @@ mod tests {
 
     #[test]
     fn intervals_add_their_unit() {
-        let config = MonitorConfig::read(&json!({"schedule": {"type": "interval", "value": 2, "unit": "hour"}})).unwrap();
+        let config =
+            MonitorConfig::read(&json!({"schedule": {"type": "interval", "value": 2, "unit": "hour"}})).unwrap();
         let next = config.next_after(at("2026-12-05T12:00:00Z")).unwrap();
         assert_eq!(next, at("2026-12-05T14:00:00Z"));
         let monthly = Schedule::interval(1, "month").unwrap();
@@ -350,7 +356,8 @@ mod tests {
     #[test]
     fn a_stored_schedule_reads_back() {
         let interval = Schedule::interval(10, "minute").unwrap();
-        let back = Schedule::from_stored(interval.kind(), &interval.value(), interval.unit().map(|u| u.as_str())).unwrap();
+        let back =
+            Schedule::from_stored(interval.kind(), &interval.value(), interval.unit().map(|u| u.as_str())).unwrap();
         assert_eq!(back.describe(), "every 10 minutes");
     }
 }

@@ -16,8 +16,8 @@ pub use channels::{
     create_channel, delete_channel, get_channel, list_channels, member_emails, update_channel, ChannelDeletion,
 };
 pub(super) use channels::{DEFAULT_RULE_COOLDOWN, INSERT_BUILTIN_CHANNEL, INSERT_DEFAULT_RULE, LINK_DEFAULT_RULE};
-pub(super) use fires::{record_fires, BatchFacts};
 pub use fires::Fired;
+pub(super) use fires::{record_fires, BatchFacts};
 pub use incidents::{queue_incident_resolves, remember_incidents};
 pub use messages::{
     list_deliveries, load_message, DeliveryRecord, MessageContent, MessageHeader, MessageIssue, MessageMetric,
