@@ -7,7 +7,7 @@ use crate::domain::accounts::Scope;
 use crate::domain::lifecycle::{ChangeContext, IssueStatus, StatusChange};
 use crate::domain::{IssueId, Timestamp};
 use crate::store::issues::{self, Issue};
-use crate::store::{alerts, Tx};
+use crate::store::{alerts, attachments, Tx};
 
 use super::{Access, Core, CoreError, CoreResult};
 
@@ -67,7 +67,9 @@ pub async fn change_statuses(
 pub async fn delete(core: &Core, access: &Access, issue_ids: &[IssueId]) -> CoreResult<u64> {
     access.require(Scope::EventAdmin)?;
     let mut tx = Tx::begin(&core.db).await?;
+    let files = attachments::files_of_issues(&mut tx, access.organization.id, issue_ids).await?;
     let deleted = issues::delete_organization_issues(&mut tx, access.organization.id, issue_ids).await?;
     tx.commit().await?;
+    attachments::remove_files(&core.db, files).await;
     Ok(deleted)
 }

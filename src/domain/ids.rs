@@ -64,6 +64,8 @@ numeric_id! {
     ChannelId;
     /// A user's row id.
     UserId;
+    /// An event attachment's row id.
+    AttachmentId;
 }
 
 /// An event's id as SDKs send it and the API shows it: 32 lowercase hex characters (a UUID without

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod attachments;
 pub mod auth;
 pub mod chunking;
 pub mod compaction;
@@ -34,5 +35,5 @@ pub mod tags;
 pub mod time;
 pub mod title;
 
-pub use ids::{ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};
+pub use ids::{AttachmentId, ChannelId, EventId, IssueId, OrganizationId, ProjectId, RuleId, UserId};
 pub use time::Timestamp;

@@ -64,9 +64,9 @@ impl Category {
     ];
 
     /// The categories this server stores today: errors (and message events, `default`), transactions and
-    /// spans (rolled up as the transactions they stand for). Everything else an SDK may send is announced
-    /// as not stored.
-    pub const STORED: [Category; 7] = [
+    /// spans (rolled up as the transactions they stand for), sessions, feedback and attachments (bytes and
+    /// items). Everything else an SDK may send is announced as not stored.
+    pub const STORED: [Category; 9] = [
         Category::Default,
         Category::Error,
         Category::Transaction,
@@ -74,6 +74,8 @@ impl Category {
         Category::Session,
         Category::Feedback,
         Category::UserReport,
+        Category::Attachment,
+        Category::AttachmentItem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -198,4 +200,8 @@ pub mod reason {
     pub const PROJECT_QUOTA: &str = "project_quota";
     /// A project far above its usual rate (429; Sentry's reason code).
     pub const SPIKE_PROTECTION: &str = "spike_protection";
+    /// The project's attachment storage quota is spent: the attachment is dropped, its event kept.
+    pub const ATTACHMENT_QUOTA: &str = "attachment_quota";
+    /// Attachments whose event is not stored (none named, or never stored in the project).
+    pub const NO_EVENT: &str = "no_event";
 }
