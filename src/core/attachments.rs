@@ -71,20 +71,23 @@ pub async fn for_event(core: &Core, access: &Access, project: &Project, event_id
     Ok(store::for_event(&core.db, project.id, &normalize(event_id)).await?)
 }
 
-/// One attachment of one of the project's events, with its bytes.
-pub async fn download(
+/// One attachment of one of the project's events.
+pub async fn find(
     core: &Core,
     access: &Access,
     project: &Project,
     event_id: &str,
     id: AttachmentId,
-) -> CoreResult<(Attachment, Vec<u8>)> {
+) -> CoreResult<Attachment> {
     readable(access, project)?;
-    let attachment = store::get(&core.db, project.id, &normalize(event_id), id)
+    store::get(&core.db, project.id, &normalize(event_id), id)
         .await?
-        .ok_or(CoreError::NotFound)?;
-    let bytes = store::read_bytes(&core.db, &attachment).await?;
-    Ok((attachment, bytes))
+        .ok_or(CoreError::NotFound)
+}
+
+/// The bytes of an attachment [`find`] found.
+pub async fn bytes(core: &Core, attachment: &Attachment) -> CoreResult<Vec<u8>> {
+    Ok(store::read_bytes(&core.db, attachment).await?)
 }
 
 /// The project's own attachment quota in bytes (`None`: the server's default).

@@ -92,6 +92,18 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The headers of a download, for every edge alike: saved as a file, never shown. The type is always
+/// `application/octet-stream` (never the type the SDK sent, so no browser renders or sniffs an uploaded
+/// HTML or SVG file), and a sandboxing CSP guards against any browser that opens it anyway.
+pub fn download_headers(name: &str) -> [(&'static str, String); 4] {
+    [
+        ("content-type", "application/octet-stream".to_owned()),
+        ("content-disposition", content_disposition(name)),
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("content-security-policy", "sandbox".to_owned()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
