@@ -57,7 +57,11 @@ pub async fn accept(
         None => accepted.no_event = kept.iter().map(NewAttachment::size).collect(),
         Some(new) => {
             for (attachment, new) in kept.iter().zip(new) {
-                let into = if new { &mut accepted.stored } else { &mut accepted.duplicates };
+                let into = if new {
+                    &mut accepted.stored
+                } else {
+                    &mut accepted.duplicates
+                };
                 into.push(attachment.size());
             }
         }

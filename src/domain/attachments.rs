@@ -79,13 +79,32 @@ pub fn fitting(sizes: &[i64], used: i64, quota: i64) -> Vec<bool> {
 pub fn content_disposition(name: &str) -> String {
     let fallback: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_'
-            | b'`' | b'|' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'!'
+            | b'#'
+            | b'$'
+            | b'&'
+            | b'+'
+            | b'-'
+            | b'.'
+            | b'^'
+            | b'_'
+            | b'`'
+            | b'|'
+            | b'~' => (b as char).to_string(),
             other => format!("%{other:02X}"),
         })
         .collect();
@@ -141,8 +160,17 @@ mod tests {
             "attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt"
         );
         let hostile = content_disposition("a\"; filename=evil.html\\ü.txt");
-        assert!(hostile.starts_with("attachment; filename=\"a_; filename=evil.html__.txt\""), "{hostile}");
-        assert!(hostile.ends_with("filename*=UTF-8''a%22%3B%20filename%3Devil.html%5C%C3%BC.txt"), "{hostile}");
-        assert!(hostile.bytes().all(|b| b.is_ascii_graphic() || b == b' '), "header-safe");
+        assert!(
+            hostile.starts_with("attachment; filename=\"a_; filename=evil.html__.txt\""),
+            "{hostile}"
+        );
+        assert!(
+            hostile.ends_with("filename*=UTF-8''a%22%3B%20filename%3Devil.html%5C%C3%BC.txt"),
+            "{hostile}"
+        );
+        assert!(
+            hostile.bytes().all(|b| b.is_ascii_graphic() || b == b' '),
+            "header-safe"
+        );
     }
 }

@@ -89,9 +89,18 @@ pub(super) async fn ingest_attachments(
 fn count_accepted(ingest: &Ingest, origin: Origin, accepted: &Accepted) {
     count(ingest, origin, &accepted.stored, Outcome::Accepted, "");
     count(ingest, origin, &accepted.duplicates, Outcome::Filtered, "duplicate");
-    count(ingest, origin, &accepted.over_quota, Outcome::RateLimited, reason::ATTACHMENT_QUOTA);
+    count(
+        ingest,
+        origin,
+        &accepted.over_quota,
+        Outcome::RateLimited,
+        reason::ATTACHMENT_QUOTA,
+    );
     if !accepted.no_event.is_empty() {
-        tracing::debug!(count = accepted.no_event.len(), "attachments of an event that is not stored");
+        tracing::debug!(
+            count = accepted.no_event.len(),
+            "attachments of an event that is not stored"
+        );
     }
     count(ingest, origin, &accepted.no_event, Outcome::Invalid, reason::NO_EVENT);
 }

@@ -37,7 +37,9 @@ pub enum IngestError {
     #[error("event exceeds {limit} bytes")]
     EventTooLarge { limit: usize },
     /// Relay refuses a whole envelope whose attachment is over its limit; nothing of it is stored.
-    #[error("an attachment exceeds {limit} bytes (FAULTLINE_MAX_ATTACHMENT_BYTES); nothing of this envelope was stored")]
+    #[error(
+        "an attachment exceeds {limit} bytes (FAULTLINE_MAX_ATTACHMENT_BYTES); nothing of this envelope was stored"
+    )]
     AttachmentTooLarge { limit: usize },
     #[error("{0}")]
     Decode(#[from] DecodeError),

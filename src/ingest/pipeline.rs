@@ -88,7 +88,9 @@ pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<A
             return Ok(Answer { id, limit: None });
         }
         // The attachments belong to the event just stored, or else to the one the header names.
-        let event_id = id.clone().or_else(|| envelope.header.event_id.as_deref().and_then(normalize_event_id));
+        let event_id = id
+            .clone()
+            .or_else(|| envelope.header.event_id.as_deref().and_then(normalize_event_id));
         let project = (request.project_id, origin);
         let limit = ingest_attachments(ingest, project, &envelope, event_id.as_deref()).await?;
         Ok(Answer { id, limit })

@@ -44,7 +44,9 @@ fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Reads a stored file whole.
 pub(super) async fn read(root: &Path, relative: &str) -> Result<Vec<u8>, StoreError> {
-    tokio::fs::read(root.join(checked(relative)?)).await.map_err(StoreError::File)
+    tokio::fs::read(root.join(checked(relative)?))
+        .await
+        .map_err(StoreError::File)
 }
 
 /// Removes files whose rows are gone (or were never committed). A file already missing is fine; any other
@@ -69,8 +71,8 @@ pub(super) async fn remove(root: &Path, relatives: Vec<String>) {
 /// A stored path as written by [`write`]: two plain components, never `..` or absolute.
 fn checked(relative: &str) -> Result<&Path, StoreError> {
     let path = Path::new(relative);
-    let plain = path.components().count() == 2
-        && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    let plain =
+        path.components().count() == 2 && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
     if plain {
         Ok(path)
     } else {

@@ -26,8 +26,7 @@ pub struct Attachment {
     pub created_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, project_id, issue_id, event_id, name, content_type, attachment_type, size, sha1, created_at";
+const COLUMNS: &str = "id, project_id, issue_id, event_id, name, content_type, attachment_type, size, sha1, created_at";
 
 /// Files whose rows are gone, to be removed once the deleting transaction has committed.
 #[derive(Debug, Default)]
@@ -155,7 +154,10 @@ pub async fn read_bytes(db: &Db, attachment: &Attachment) -> Result<Vec<u8>, Sto
     match (row.ok_or_else(not_found)?, files::root(db)) {
         ((Some(path), _), Some(root)) => files::read(&root, &path).await,
         ((_, Some(blob)), _) => Ok(blob),
-        _ => Err(StoreError::Corrupt(format!("attachment {} has no bytes", attachment.id))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attachment {} has no bytes",
+            attachment.id
+        ))),
     }
 }
 
