@@ -215,6 +215,15 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_MAX_EVENT_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_event_bytes: usize,
 
+    /// Largest single attachment, in bytes; an envelope holding a larger one is refused (413).
+    #[arg(long, env = "FAULTLINE_MAX_ATTACHMENT_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_attachment_bytes: usize,
+
+    /// Attachment bytes a project may store unless it sets its own quota (e.g. 1GB, 500MB); beyond it
+    /// attachments are dropped (their events kept) and SDKs told to hold them back.
+    #[arg(long, env = "FAULTLINE_ATTACHMENT_QUOTA", default_value = "1GB", value_parser = byte_size, global = true)]
+    pub attachment_quota: u64,
+
     /// Events waiting for the writer before ingest answers 429.
     #[arg(long, env = "FAULTLINE_QUEUE_CAPACITY", default_value_t = 4096, global = true)]
     pub queue_capacity: usize,

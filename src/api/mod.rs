@@ -131,6 +131,14 @@ pub fn router(state: ApiState) -> Router {
             "/api/0/projects/{org}/{project}/events/{event}/",
             get(events::project_event),
         )
+        .route(
+            "/api/0/projects/{org}/{project}/events/{event}/attachments/",
+            get(routes::attachments::list),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/events/{event}/attachments/{attachment}/",
+            get(routes::attachments::detail),
+        )
         .route("/api/0/issues/{issue}/tags/", get(lookups::issue_tags))
         .route("/api/0/issues/{issue}/tags/{key}/", get(lookups::issue_tag))
         .route(

@@ -7,7 +7,7 @@ use crate::domain::accounts::Scope;
 use crate::domain::lifecycle::{ChangeContext, IssueStatus, StatusChange};
 use crate::domain::{IssueId, OrganizationId, Timestamp};
 use crate::store::issues::{self, Issue};
-use crate::store::{alerts, StoreError, Tx};
+use crate::store::{alerts, attachments, StoreError, Tx};
 
 use super::{Access, Core, CoreError, CoreResult};
 
@@ -83,7 +83,9 @@ pub(super) async fn change_in(
 pub async fn delete(core: &Core, access: &Access, issue_ids: &[IssueId]) -> CoreResult<u64> {
     access.require(Scope::EventAdmin)?;
     let mut tx = Tx::begin(&core.db).await?;
+    let files = attachments::files_of_issues(&mut tx, access.organization.id, issue_ids).await?;
     let deleted = issues::delete_organization_issues(&mut tx, access.organization.id, issue_ids).await?;
     tx.commit().await?;
+    attachments::remove_files(&core.db, files).await;
     Ok(deleted)
 }

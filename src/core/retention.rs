@@ -13,7 +13,7 @@ use crate::domain::ids::ProjectId;
 use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
-use crate::store::{now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError};
+use crate::store::{attachments, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError};
 
 use std::time::Instant;
 
@@ -24,6 +24,8 @@ use super::Core;
 
 /// Rows deleted per statement (on SQLite the first statement's; later ones are sized by time).
 const CHUNK: i64 = 1_000;
+/// Attachments deleted per statement (the first; later ones sized by time): each may carry megabytes.
+const ATTACHMENT_CHUNK: i64 = 100;
 /// Transaction names whose rollups are folded or expired per statement (the first; later ones sized by time).
 const ROLLUP_NAMES: i64 = 20;
 /// Emptied issues expired per step: marked in one statement, then their counters go in chunks of rows.
@@ -41,6 +43,8 @@ pub struct Swept {
     pub days: u64,
     /// Transaction bodies past their retention.
     pub bodies: u64,
+    /// Attachments of expired events.
+    pub attachments: u64,
 }
 
 /// Runs one sweep if this process holds the retention lease (taken for `lease_ms`); `None` when another
@@ -75,6 +79,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         chunk_sizer(core, CHUNK),
         chunk_sizer(core, CHUNK),
     );
+    let mut files = chunk_sizer(core, ATTACHMENT_CHUNK);
     let mut rollups = chunk_sizer(core, ROLLUP_NAMES);
     for (project_id, days) in retentions {
         // Bodies keep their own, shorter retention, never longer than their project's events.
@@ -90,6 +95,11 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         .await?;
         in_chunks(core, &mut ids, |limit| {
             retention::expire_event_ids(&core.db, project_id, cutoff, limit)
+        })
+        .await?;
+        // Attachments go with their events (by the event's time; a dropped day's too).
+        swept.attachments += in_chunks(core, &mut files, |limit| {
+            attachments::expire(&core.db, project_id, cutoff, limit)
         })
         .await?;
         expire_rollups(core, project_id, now, cutoff, &mut rollups).await?;
@@ -116,6 +126,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             issues = swept.issues,
             days = swept.days,
             bodies = swept.bodies,
+            attachments = swept.attachments,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "retention expired old events"
         );

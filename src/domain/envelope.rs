@@ -41,6 +41,8 @@ pub struct Item {
     pub payload: Bytes,
     pub content_type: Option<String>,
     pub filename: Option<String>,
+    /// An attachment's kind (`event.attachment`, `event.minidump`, …; §4.3).
+    pub attachment_type: Option<String>,
 }
 
 /// Why a body is not a well-formed envelope; all of these are client errors (400).
@@ -123,6 +125,7 @@ fn parse_item(body: &Bytes, start: usize, index: usize) -> Result<(Item, usize),
         payload: body.slice(payload_start..payload_end),
         content_type: string_field(&header, "content_type"),
         filename: string_field(&header, "filename"),
+        attachment_type: string_field(&header, "attachment_type"),
     };
     Ok((item, next))
 }

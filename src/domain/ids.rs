@@ -66,6 +66,8 @@ numeric_id! {
     UserId;
     /// A cron monitor's row id.
     MonitorId;
+    /// An event attachment's row id.
+    AttachmentId;
 }
 
 /// An event's id as SDKs send it and the API shows it: 32 lowercase hex characters (a UUID without

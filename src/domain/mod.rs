@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod attachments;
 pub mod auth;
 pub mod chunking;
 pub mod compaction;
@@ -35,5 +36,5 @@ pub mod tags;
 pub mod time;
 pub mod title;
 
-pub use ids::{ChannelId, EventId, IssueId, MonitorId, OrganizationId, ProjectId, RuleId, UserId};
+pub use ids::{AttachmentId, ChannelId, EventId, IssueId, MonitorId, OrganizationId, ProjectId, RuleId, UserId};
 pub use time::Timestamp;

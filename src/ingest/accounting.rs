@@ -37,6 +37,16 @@ pub static NOT_STORED_ANNOUNCEMENT: LazyLock<HeaderValue> = LazyLock::new(|| {
     HeaderValue::from_str(&format_rate_limits(&[limit])).expect("category names are header-safe")
 });
 
+/// The not-stored announcement, with `limit` (the project's attachment quota) after it when there is one.
+pub fn announcement(limit: Option<RateLimit>) -> HeaderValue {
+    let Some(limit) = limit else {
+        return NOT_STORED_ANNOUNCEMENT.clone();
+    };
+    let announced = NOT_STORED_ANNOUNCEMENT.to_str().unwrap_or_default();
+    let value = format!("{announced}, {}", format_rate_limits(&[limit]));
+    HeaderValue::from_str(&value).unwrap_or_else(|_| NOT_STORED_ANNOUNCEMENT.clone())
+}
+
 pub fn origin(request: &Admitted) -> Origin {
     Origin {
         project_id: request.project_id,
@@ -56,8 +66,11 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             count_client_report(ingest, origin, &item.payload);
             continue;
         }
-        // Release health counts its own items (`sessions`).
-        if super::sessions::is_session_item(&item.ty) || super::feedback::is_feedback_item(&item.ty) {
+        // Release health, feedback and attachments count their own items.
+        if super::sessions::is_session_item(&item.ty)
+            || super::feedback::is_feedback_item(&item.ty)
+            || super::attachments::is_attachment_item(&item.ty)
+        {
             continue;
         }
         // Every `span` item of an envelope is processed (one span each in version 1 of the protocol).
@@ -74,19 +87,7 @@ pub fn count_items(ingest: &Ingest, origin: Origin, envelope: &Envelope, process
             record(ingest, origin, category, Outcome::Invalid, reason::DUPLICATE_ITEM, 1);
             continue;
         }
-        let quantity = if category == Category::Attachment {
-            item.payload.len() as u64
-        } else {
-            1
-        };
-        record(
-            ingest,
-            origin,
-            category,
-            Outcome::Filtered,
-            reason::NOT_STORED,
-            quantity,
-        );
+        record(ingest, origin, category, Outcome::Filtered, reason::NOT_STORED, 1);
     }
 }
 
@@ -136,7 +137,9 @@ pub fn count_stored(ingest: &Ingest, origin: Origin, counted: Counted, duplicate
 /// room (rate limited).
 pub fn count_refused(ingest: &Ingest, origin: Origin, category: Category, error: &IngestError) {
     let (outcome, why) = match error {
-        IngestError::EventTooLarge { .. } | IngestError::BodyTooLarge { .. } => (Outcome::Invalid, reason::TOO_LARGE),
+        IngestError::EventTooLarge { .. }
+        | IngestError::BodyTooLarge { .. }
+        | IngestError::AttachmentTooLarge { .. } => (Outcome::Invalid, reason::TOO_LARGE),
         IngestError::InvalidEvent(_) | IngestError::Envelope(_) | IngestError::Decode(_) => {
             (Outcome::Invalid, reason::INVALID_EVENT)
         }

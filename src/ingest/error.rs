@@ -36,6 +36,11 @@ pub enum IngestError {
     BodyTooLarge { limit: usize },
     #[error("event exceeds {limit} bytes")]
     EventTooLarge { limit: usize },
+    /// Relay refuses a whole envelope whose attachment is over its limit; nothing of it is stored.
+    #[error(
+        "an attachment exceeds {limit} bytes (FAULTLINE_MAX_ATTACHMENT_BYTES); nothing of this envelope was stored"
+    )]
+    AttachmentTooLarge { limit: usize },
     #[error("{0}")]
     Decode(#[from] DecodeError),
     #[error("malformed envelope: {0}")]
@@ -83,7 +88,9 @@ impl IngestError {
             // Understood credentials that are not allowed here.
             IngestError::UnknownKey | IngestError::Disabled | IngestError::WrongProject => StatusCode::FORBIDDEN,
             IngestError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            IngestError::BodyTooLarge { .. } | IngestError::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BodyTooLarge { .. }
+            | IngestError::EventTooLarge { .. }
+            | IngestError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::Decode(DecodeError::UnsupportedEncoding(_)) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::Decode(DecodeError::Corrupt(_)) => StatusCode::BAD_REQUEST,
@@ -110,7 +117,9 @@ impl IngestError {
             IngestError::UnknownKey => "unknown_key",
             IngestError::Disabled => "disabled",
             IngestError::WrongProject | IngestError::DsnMismatch => "wrong_project",
-            IngestError::BodyTooLarge { .. } | IngestError::EventTooLarge { .. } => "too_large",
+            IngestError::BodyTooLarge { .. }
+            | IngestError::EventTooLarge { .. }
+            | IngestError::AttachmentTooLarge { .. } => "too_large",
             IngestError::Decode(DecodeError::TooLarge { .. }) => "too_large",
             IngestError::Decode(_) => "bad_encoding",
             IngestError::Envelope(_) => "bad_envelope",

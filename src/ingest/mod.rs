@@ -3,6 +3,7 @@
 
 mod accounting;
 mod admission;
+mod attachments;
 mod check_ins;
 pub mod decode;
 mod error;
@@ -30,7 +31,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use admission::RawRequest;
 pub use error::IngestError;
-use pipeline::EventIdReply;
+use pipeline::Answer;
 
 use crate::config::Config;
 use crate::core::limits::Limiter;
@@ -51,6 +52,10 @@ pub struct IngestSettings {
     pub max_body_bytes: usize,
     pub max_envelope_bytes: usize,
     pub max_event_bytes: usize,
+    /// Largest single attachment; a larger one refuses its envelope (413).
+    pub max_attachment_bytes: usize,
+    /// A project's attachment quota in bytes unless it sets its own.
+    pub attachment_quota_bytes: i64,
     pub scrub: bool,
     pub trust_proxy: bool,
     pub retry_after_secs: u64,
@@ -65,6 +70,8 @@ impl IngestSettings {
             max_body_bytes: config.max_body_bytes,
             max_envelope_bytes: config.max_envelope_bytes,
             max_event_bytes: config.max_event_bytes,
+            max_attachment_bytes: config.max_attachment_bytes,
+            attachment_quota_bytes: i64::try_from(config.attachment_quota).unwrap_or(i64::MAX),
             scrub: config.scrub,
             trust_proxy: config.trust_proxy,
             retry_after_secs: config.retry_after_secs,
@@ -214,15 +221,15 @@ async fn handle(
     finish(ingest, started, result)
 }
 
-fn finish(ingest: &Ingest, started: Instant, result: Result<EventIdReply, IngestError>) -> IngestResult {
+fn finish(ingest: &Ingest, started: Instant, result: Result<Answer, IngestError>) -> IngestResult {
     ingest.metrics.ingest_seconds.observe(started.elapsed().as_secs_f64());
     match result {
-        Ok(reply) => {
-            let body = match reply {
+        Ok(Answer { id, limit }) => {
+            let body = match id {
                 Some(id) => serde_json::json!({ "id": id }),
                 None => serde_json::json!({}),
             };
-            let announcement = accounting::NOT_STORED_ANNOUNCEMENT.clone();
+            let announcement = accounting::announcement(limit);
             Ok((
                 [(HeaderName::from_static("x-sentry-rate-limits"), announcement)],
                 Json(body),

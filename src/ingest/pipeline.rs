@@ -14,6 +14,7 @@ use crate::store::{now_ms, NewEvent, Outage, StoreError};
 
 use super::accounting;
 use super::admission::{self, Admitted};
+use super::attachments::{check_sizes, count_dropped, ingest_attachments};
 use super::check_ins::ingest_check_ins;
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
@@ -27,10 +28,18 @@ use crate::core::events::{parse_event_json, prepare_event, EventContext, Prepare
 use crate::core::limits::ProjectLimited;
 use crate::core::outcomes::Origin;
 use crate::core::ProjectAuth;
-use crate::domain::outcomes::{reason, Category, Outcome};
+use crate::domain::outcomes::{reason, Category, Outcome, RateLimit};
 
 /// The `id` to answer with; `None` answers `{}`.
 pub type EventIdReply = Option<String>;
+
+/// A successful answer: the id, and a limit to announce beside the categories not stored (the project's
+/// attachment quota, when it turned attachments away).
+#[derive(Debug, Default)]
+pub struct Answer {
+    pub id: EventIdReply,
+    pub limit: Option<RateLimit>,
+}
 
 /// Item types ingest knows by name; anything else is counted as `other` so labels stay bounded.
 const KNOWN_ITEM_TYPES: &[&str] = &[
@@ -61,35 +70,61 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
     "event",
 ];
 
-pub async fn ingest_envelope(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
+pub async fn ingest_envelope(ingest: &Ingest, mut request: Admitted) -> Result<Answer, IngestError> {
     let origin = accounting::origin(&request);
     // What a refusal is counted as: an error unless the envelope turns out to carry a transaction.
-    let mut category = Category::Error;
-    let result = envelope_event(ingest, request, origin, &mut category).await;
+    let mut learned = Learned {
+        category: Category::Error,
+        attachments_dropped: false,
+    };
+    let result = async {
+        let body = request.decode(ingest.settings.max_envelope_bytes).await?;
+        let envelope = parse_envelope(body)?;
+        if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
+            check_dsn_matches(dsn, key, request.project_id)?;
+        }
+        check_sizes(ingest, origin, &envelope)?;
+        let id = envelope_event(ingest, &request, &envelope, origin, &mut learned).await?;
+        if learned.attachments_dropped {
+            return Ok(Answer { id, limit: None });
+        }
+        // The attachments belong to the event just stored, or else to the one the header names.
+        let event_id = id
+            .clone()
+            .or_else(|| envelope.header.event_id.as_deref().and_then(normalize_event_id));
+        let project = (request.project_id, origin);
+        let limit = ingest_attachments(ingest, project, &envelope, event_id.as_deref()).await?;
+        Ok(Answer { id, limit })
+    }
+    .await;
     if let Err(error) = &result {
-        accounting::count_refused(ingest, origin, category, error);
+        accounting::count_refused(ingest, origin, learned.category, error);
     }
     result
 }
 
+/// What processing an envelope learns beside its reply.
+struct Learned {
+    /// What a refusal is counted as.
+    category: Category,
+    /// The attachments went with their event (an inbound filter's match), counted already.
+    attachments_dropped: bool,
+}
+
 async fn envelope_event(
     ingest: &Ingest,
-    mut request: Admitted,
+    request: &Admitted,
+    envelope: &Envelope,
     origin: Origin,
-    category: &mut Category,
+    learned: &mut Learned,
 ) -> Result<EventIdReply, IngestError> {
-    let body = request.decode(ingest.settings.max_envelope_bytes).await?;
-    let envelope = parse_envelope(body)?;
-    if let (Some(key), Some(dsn)) = (&request.request_key, envelope.header.dsn.as_deref()) {
-        check_dsn_matches(dsn, key, request.project_id)?;
-    }
-    let payload = take_event_item(ingest, &envelope);
+    let payload = take_event_item(ingest, envelope);
     let processed = payload.as_ref().map(|p| match p {
         Payload::Event(_) => "event",
         Payload::Transaction(_) => "transaction",
         Payload::Spans(_) => "span",
     });
-    accounting::count_items(ingest, origin, &envelope, processed);
+    accounting::count_items(ingest, origin, envelope, processed);
     // A bad session or feedback item is the answer (a 400) only when the envelope holds nothing else; beside
     // other items it is counted as invalid and the rest goes on, as Relay drops a bad item (protocol §12.12).
     let sessions = envelope
@@ -109,16 +144,16 @@ async fn envelope_event(
         .count();
     let nothing_else = payload.is_none() && sessions + feedback + check_ins == envelope.items.len();
     let only = |kind: usize| nothing_else && kind == sessions + feedback + check_ins;
-    ingest_sessions(ingest, (request.project_id, origin), &envelope, only(sessions)).await?;
-    ingest_feedback(ingest, (request.project_id, origin), &envelope, only(feedback)).await?;
-    ingest_check_ins(ingest, (request.project_id, origin), &envelope, only(check_ins)).await?;
+    ingest_sessions(ingest, (request.project_id, origin), envelope, only(sessions)).await?;
+    ingest_feedback(ingest, (request.project_id, origin), envelope, only(feedback)).await?;
+    ingest_check_ins(ingest, (request.project_id, origin), envelope, only(check_ins)).await?;
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
     // Only events and transactions count against a key's limit: client reports alone are always taken.
     within_key_limit(ingest, &request.auth)?;
     if let Payload::Transaction(payload) = payload {
-        *category = Category::Transaction;
+        learned.category = Category::Transaction;
         let header_id = envelope.header.event_id.as_deref();
         let scrubber = scrubber(ingest, &request.auth);
         let counted = (Category::Transaction, 1);
@@ -133,7 +168,7 @@ async fn envelope_event(
         .await;
     }
     if let Payload::Spans(items) = payload {
-        *category = Category::Span;
+        learned.category = Category::Span;
         let scrubber = scrubber(ingest, &request.auth);
         return ingest_span_items(ingest, (request.project_id, origin), &items, scrubber).await;
     }
@@ -145,7 +180,7 @@ async fn envelope_event(
             limit: ingest.settings.max_event_bytes,
         });
     }
-    let client_ip = client_ip(ingest, &request);
+    let client_ip = client_ip(ingest, request);
     let mut ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
     ctx.header_event_id = envelope.header.event_id.as_deref();
     ctx.sent_at = envelope.header.sent_at;
@@ -155,18 +190,24 @@ async fn envelope_event(
             within_project_limits(ingest, &request.auth)?;
             write(ingest, event, origin).await
         }
-        Err(PrepareError::Filtered(filter)) => Ok(filtered(ingest, origin, filter, reply_id)),
+        Err(PrepareError::Filtered(filter)) => {
+            // Filtered with their event: nothing of it is stored, and the attachments must not find an
+            // older event of the same id.
+            count_dropped(ingest, origin, envelope, Outcome::Filtered, filter);
+            learned.attachments_dropped = true;
+            Ok(filtered(ingest, origin, filter, reply_id))
+        }
         Err(other) => Err(other.into()),
     }
 }
 
-pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<EventIdReply, IngestError> {
+pub async fn ingest_store(ingest: &Ingest, request: Admitted) -> Result<Answer, IngestError> {
     let origin = accounting::origin(&request);
     let result = store_event(ingest, request, origin).await;
     if let Err(error) = &result {
         accounting::count_refused(ingest, origin, Category::Error, error);
     }
-    result
+    result.map(|id| Answer { id, limit: None })
 }
 
 async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> Result<EventIdReply, IngestError> {
@@ -317,6 +358,7 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
             || super::sessions::is_session_item(&item.ty)
             || super::feedback::is_feedback_item(&item.ty)
             || super::check_ins::is_check_in_item(&item.ty)
+            || super::attachments::is_attachment_item(&item.ty)
         {
             continue;
         }

@@ -7,6 +7,7 @@ use sqlx::QueryBuilder;
 
 use crate::domain::{IssueId, ProjectId};
 
+use super::attachments::Removed;
 use super::storage::{remove_stored, Stored};
 use super::{on_pool, on_tx, Db, StoreError, Tx};
 
@@ -28,8 +29,9 @@ pub async fn thinnable_events(db: &Db, issue_id: IssueId, limit: i64) -> Result<
 }
 
 /// Deletes the given events (`(id, timestamp)`, as [`thinnable_events`] lists them; any already gone are
-/// skipped) with their ids, and takes them off the project's totals, in one transaction; returns what was
-/// removed. The time range lets Postgres look only in the partitions that hold them.
+/// skipped) with their ids and attachments, and takes them off the project's totals, in one transaction;
+/// returns what was removed (the attachments' bytes included). The time range lets Postgres look only in
+/// the partitions that hold them.
 pub async fn delete_events(db: &Db, events: &[(i64, i64)]) -> Result<Stored, StoreError> {
     let (Some(earliest), Some(latest)) = (
         events.iter().map(|&(_, at)| at).min(),
@@ -52,13 +54,20 @@ pub async fn delete_events(db: &Db, events: &[(i64, i64)]) -> Result<Stored, Sto
         events: rows.len() as i64,
         bytes: rows.iter().map(|(_, _, bytes)| bytes).sum(),
     };
+    let mut attachments = Removed::default();
     if let Some((project_id, _, _)) = rows.first() {
         let ids: Vec<&str> = rows.iter().map(|(_, id, _)| id.as_str()).collect();
         forget_ids(&mut tx, *project_id, &ids).await?;
         remove_stored(&mut tx, *project_id, removed).await?;
+        attachments = super::attachments::delete_for_events(&mut tx, *project_id, &ids).await?;
     }
     tx.commit().await?;
-    Ok(removed)
+    super::attachments::remove_files(db, attachments.files).await;
+    // What the budget freed: the events' payloads and their attachments' bytes.
+    Ok(Stored {
+        events: removed.events,
+        bytes: removed.bytes + attachments.bytes,
+    })
 }
 
 /// Deletes the ids of evicted events from `event_ids`.

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod alerts;
+mod attachment_files;
+pub mod attachments;
 mod batch;
 pub mod compaction;
 mod counters;
@@ -97,6 +99,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// An attachment's file (SQLite keeps attachments as files beside the database).
+    #[error("attachment file: {0}")]
+    File(std::io::Error),
     #[error("the database did not answer within {0:?}")]
     TimedOut(Duration),
 }

@@ -99,7 +99,7 @@ pub async fn reclaim_space(db: &Db, threshold: i64, pages: i64) -> Result<bool, 
             Ok((free_pages - pages) * page_size > threshold)
         }
         Db::Postgres(pool) => {
-            sqlx::query("VACUUM events, event_ids, transaction_bodies")
+            sqlx::query("VACUUM events, event_ids, transaction_bodies, attachments")
                 .execute(pool)
                 .await?;
             Ok(false)

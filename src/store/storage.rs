@@ -157,24 +157,31 @@ pub async fn of_project(db: &Db, project_id: ProjectId) -> Result<Stored, StoreE
 /// The space the storage budget counts. SQLite: the database's used pages, exactly (what the file shrinks
 /// to once free pages go back). Postgres: the whole database's size (catalogs, issues and their counters,
 /// the event-id table, what vacuuming and index rebuilds keep near their live size) with the events'
-/// partitions and the transaction bodies' table counted as their rows (payloads plus a fixed overhead
-/// each) rather than by their files: space freed inside those is reused by the next rows rather than
+/// partitions, the transaction bodies' and the attachments' tables counted as their rows (payloads plus a
+/// fixed overhead each) rather than by their files: space freed inside those is reused by the next rows rather than
 /// returned, so counting the files would keep eviction going long after enough was freed.
 pub async fn space_used(db: &Db) -> Result<i64, StoreError> {
+    let (attachments, attachment_bytes) = super::attachments::totals(db).await?;
     Ok(match db {
+        // Attachment files live beside the database: their bytes count on top of its pages.
         Db::Sqlite(pool, _) => {
             let sql = "SELECT (page_count - freelist_count) * page_size \
                        FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()";
-            sqlx::query_scalar(sql).fetch_one(pool).await?
+            let pages: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+            pages + attachment_bytes
         }
         Db::Postgres(pool) => {
             let events = total(db).await?;
             let bodies = bodies_total(db).await?;
             let sql = "SELECT CAST(pg_database_size(current_database()) - COALESCE((SELECT \
                        SUM(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf), 0) \
-                       - pg_total_relation_size('transaction_bodies') AS BIGINT)";
+                       - pg_total_relation_size('transaction_bodies') - pg_total_relation_size('attachments') \
+                       AS BIGINT)";
             let others: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
-            stored_bytes(events.events, events.bytes) + stored_body_bytes(bodies.events, bodies.bytes) + others
+            stored_bytes(events.events, events.bytes)
+                + stored_body_bytes(bodies.events, bodies.bytes)
+                + stored_body_bytes(attachments, attachment_bytes)
+                + others
         }
     })
 }

@@ -85,6 +85,10 @@ pub fn router(state: WebState) -> Router {
             "/organizations/{org}/issues/{id}/events/{event_id}/json",
             get(issue_detail::event_json),
         )
+        .route(
+            "/organizations/{org}/issues/{id}/events/{event_id}/attachments/{attachment_id}/",
+            get(issue_detail::attachment),
+        )
         .route("/organizations/{org}/projects/{project}/settings/", get(settings::page))
         .route(
             "/organizations/{org}/projects/{project}/performance/",

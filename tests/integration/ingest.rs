@@ -186,6 +186,14 @@ async fn binary_attachment_and_event_in_one_envelope(backend: Backend) {
     let response = app.post_envelope(body).await;
     assert_eq!(response.status(), 200);
     assert!(events::get_event(&app.db, app.project_id, &id).await.unwrap().is_some());
+    let stored = faultline::store::attachments::for_event(&app.db, app.project_id, &id)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "the attachment is stored with its event");
+    let bytes = faultline::store::attachments::read_bytes(&app.db, &stored[0])
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"a\nb\r\n\x00c", "framed by its length, binary and all");
     app.stop().await;
 }
 

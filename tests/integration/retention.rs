@@ -49,6 +49,7 @@ async fn old_events_and_then_empty_issues_expire(backend: Backend) {
             issues: 1,
             days: 0,
             bodies: 0,
+            attachments: 0,
         }
     );
     let left = issues::list_issues(&db, project).await.unwrap();

@@ -63,9 +63,11 @@ pub struct ProjectChanges {
 
 const RETENTION: &str = "faultline:retention-days";
 const QUOTA: &str = "faultline:daily-quota";
+const ATTACHMENT_QUOTA: &str = "faultline:attachment-quota";
 
 /// `PUT /api/0/projects/{org}/{project}/`: the filter patterns among Sentry's project options, and
-/// Faultline's own `faultline:retention-days` and `faultline:daily-quota` (null: the default / none). Every
+/// Faultline's own `faultline:retention-days`, `faultline:daily-quota` and `faultline:attachment-quota` (bytes)
+/// (null: the default / none). Every
 /// value is checked before anything is stored; other options are refused by name.
 pub async fn update_project(
     caller: Caller,
@@ -75,13 +77,14 @@ pub async fn update_project(
 ) -> ApiResult<Json<Value>> {
     let (access, project) = caller.project(&state, &org, &project, Scope::ProjectRead).await?;
     let mut filters = core::projects::filters(&state.core, &access, &project).await?;
-    let (mut retention, mut quota) = (None, None);
+    let (mut retention, mut quota, mut attachment_quota) = (None, None, None);
     for (name, value) in &changes.options {
         match name.as_str() {
             "filters:error_messages" => filters.error_messages = pattern_lines(name, value)?,
             "filters:releases" => filters.releases = pattern_lines(name, value)?,
             RETENTION => retention = Some(retention_days(value)?),
             QUOTA => quota = Some(daily_quota(value)?),
+            ATTACHMENT_QUOTA => attachment_quota = Some(attachment_bytes(value)?),
             _ => unknown_option(name)?,
         }
     }
@@ -92,6 +95,9 @@ pub async fn update_project(
     core::projects::set_filters(&state.core, &access, &project, &filters).await?;
     if let Some(quota) = quota {
         core::projects::set_daily_quota(&state.core, &access, &project, quota).await?;
+    }
+    if let Some(bytes) = attachment_quota {
+        core::attachments::set_quota(&state.core, &access, &project, bytes).await?;
     }
     Ok(Json(json!({
         "slug": project.slug,
@@ -112,6 +118,7 @@ pub async fn options(db: &Db, project: &Project) -> Result<Value, StoreError> {
         "filters:releases": filters.releases.texts().join("\n"),
         RETENTION: days,
         QUOTA: quotas::daily_quota(db, project.id).await?,
+        ATTACHMENT_QUOTA: crate::store::attachments::quota(db, project.id).await?,
     }))
 }
 
@@ -148,8 +155,21 @@ fn daily_quota(value: &Value) -> ApiResult<Option<DailyQuota>> {
         .map_err(|e| ApiError::bad_request(format!("{QUOTA}: {e}")))
 }
 
+/// Bytes, or null for the server's default; checked here so that a refusal stores nothing else.
+fn attachment_bytes(value: &Value) -> ApiResult<Option<i64>> {
+    match value.as_i64() {
+        _ if value.is_null() => Ok(None),
+        Some(bytes) if (0..=1 << 40).contains(&bytes) => Ok(Some(bytes)),
+        _ => Err(ApiError::bad_request(format!(
+            "{ATTACHMENT_QUOTA} must be a whole number of bytes from 0 to {}, or null, not {value}",
+            1_i64 << 40
+        ))),
+    }
+}
+
 fn unknown_option(name: &str) -> ApiResult<()> {
     Err(ApiError::bad_request(format!(
-        "unknown option {name:?} (supported: filters:error_messages, filters:releases, {RETENTION}, {QUOTA})"
+        "unknown option {name:?} (supported: filters:error_messages, filters:releases, {RETENTION}, {QUOTA}, \
+         {ATTACHMENT_QUOTA})"
     )))
 }

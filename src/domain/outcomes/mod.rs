@@ -64,9 +64,9 @@ impl Category {
     ];
 
     /// The categories this server stores today: errors (and message events, `default`), transactions and
-    /// spans (rolled up as the transactions they stand for). Everything else an SDK may send is announced
-    /// as not stored.
-    pub const STORED: [Category; 8] = [
+    /// spans (rolled up as the transactions they stand for), sessions, cron check-ins, feedback and
+    /// attachments (bytes and items). Everything else an SDK may send is announced as not stored.
+    pub const STORED: [Category; 10] = [
         Category::Default,
         Category::Error,
         Category::Transaction,
@@ -75,6 +75,8 @@ impl Category {
         Category::Monitor,
         Category::Feedback,
         Category::UserReport,
+        Category::Attachment,
+        Category::AttachmentItem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -201,4 +203,8 @@ pub mod reason {
     pub const SPIKE_PROTECTION: &str = "spike_protection";
     /// A check-in for a monitor that does not exist, without the config to create it.
     pub const UNKNOWN_MONITOR: &str = "unknown_monitor";
+    /// The project's attachment storage quota is spent: the attachment is dropped, its event kept.
+    pub const ATTACHMENT_QUOTA: &str = "attachment_quota";
+    /// Attachments whose event is not stored (none named, or never stored in the project).
+    pub const NO_EVENT: &str = "no_event";
 }

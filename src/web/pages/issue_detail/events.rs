@@ -1,12 +1,14 @@
 //! The issue's events, newest first, optionally narrowed to one tag value; and an event's raw JSON.
 
-use crate::domain::IssueId;
+use crate::domain::attachments::download_headers;
+use crate::domain::{AttachmentId, IssueId};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+use crate::store::attachments;
 use crate::store::events::{list_matching_events, EventFilter, EventScope, StoredEvent};
 use crate::store::now_ms;
 use crate::store::paging::Keyset;
@@ -123,6 +125,27 @@ fn events_url(base: &str, tag: &str, cursor: &str) -> String {
     }
     query.append_pair("cursor", cursor);
     format!("{base}/events/?{}", query.finish())
+}
+
+/// One of the event's attachments, as a download: never shown inline (`domain::attachments::download_headers`).
+pub async fn attachment(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path((org, issue_id, event_id, id)): Path<(String, IssueId, String, AttachmentId)>,
+) -> Result<impl IntoResponse, WebError> {
+    let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
+    let event = find_event(&state.db, &found, &event_id).await?;
+    let attachment = attachments::get(&state.db, found.project.id, &event.event_id, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let bytes = attachments::read_bytes(&state.db, &attachment).await?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in download_headers(&attachment.name) {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    Ok((headers, bytes))
 }
 
 /// The stored event as JSON, pretty printed (already scrubbed at ingest, like everything stored).

@@ -6,7 +6,7 @@ mod events;
 mod summary;
 
 pub use actions::action;
-pub use events::{event_json, event_list};
+pub use events::{attachment, event_json, event_list};
 
 use crate::domain::IssueId;
 use askama::Template;
@@ -16,6 +16,8 @@ use axum::response::IntoResponse;
 use crate::domain::accounts::{Role, Scope};
 use crate::domain::event::Event;
 use crate::domain::performance::parse_trace_id;
+use crate::domain::size::format_byte_size;
+use crate::store::attachments;
 use crate::store::events::{edge_event, get_event, list_events, EventScope, StoredEvent};
 use crate::store::issues::{self, Issue};
 use crate::store::organizations::Organization;
@@ -86,6 +88,17 @@ pub struct EventSection {
     /// "In transaction X, trace Y": the trace page, when the event names its trace.
     pub trace: Option<TraceLink>,
     pub view: EventView,
+    /// Files sent with the event, each a download link.
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// One attachment as the event shows it.
+pub struct AttachmentRow {
+    pub name: String,
+    pub content_type: String,
+    pub kind: String,
+    pub size: String,
+    pub url: String,
 }
 
 /// Where an event happened in its trace.
@@ -195,6 +208,17 @@ async fn event_section(db: &Db, found: &Found, event: StoredEvent, now: i64) -> 
             .map(|id| format!("{base}/events/{id}/"))
     };
     // A payload the store cannot read is shown as an empty event rather than failing the issue page.
+    let attachments = attachments::for_event(db, found.project.id, &event.event_id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentRow {
+            url: format!("{base}/events/{}/attachments/{}/", event.event_id, a.id),
+            size: format_byte_size(a.size.max(0) as u64),
+            name: a.name,
+            content_type: a.content_type,
+            kind: a.attachment_type,
+        })
+        .collect();
     let decoded = event.event().unwrap_or_else(|error| {
         tracing::warn!(%error, event = %event.event_id, "unreadable event payload");
         Event::default()
@@ -211,6 +235,7 @@ async fn event_section(db: &Db, found: &Found, event: StoredEvent, now: i64) -> 
         json_url: format!("{base}/events/{}/json", event.event_id),
         trace: trace_link(found, &decoded),
         view: event_view(&decoded),
+        attachments,
         event_id: event.event_id,
     })
 }
