@@ -154,14 +154,12 @@ pub async fn insert(
     config: &MonitorConfig,
     (next_expected_at, now): (i64, i64),
 ) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO monitors (project_id, guid, slug, name, schedule_type, schedule, schedule_unit, timezone, \
-         checkin_margin_min, max_runtime_min, failure_threshold, recovery_threshold, health, next_expected_at, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14) \
-         ON CONFLICT (project_id, slug) DO NOTHING"
-    );
+    let sql = "INSERT INTO monitors (project_id, guid, slug, name, schedule_type, schedule, schedule_unit, timezone, \
+               checkin_margin_min, max_runtime_min, failure_threshold, recovery_threshold, health, next_expected_at, \
+               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14) \
+               ON CONFLICT (project_id, slug) DO NOTHING";
     let guid = uuid::Uuid::new_v4().to_string();
-    on_tx!(tx, conn, Backend => sqlx::query(&sql)
+    on_tx!(tx, conn, Backend => sqlx::query(sql)
         .bind(project_id)
         .bind(&guid)
         .bind(slug)

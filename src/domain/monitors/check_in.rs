@@ -122,7 +122,7 @@ pub fn read_check_in(value: &Value) -> Result<CheckIn, CheckInError> {
     let duration_ms = match object.get("duration") {
         None | Some(Value::Null) => None,
         Some(seconds) => match seconds.as_f64() {
-            Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Some((s * 1000.0).round() as i64),
+            Some(s) if (0.0..1e9).contains(&s) => Some((s * 1000.0).round() as i64),
             _ => return Err(CheckInError::BadDuration),
         },
     };
