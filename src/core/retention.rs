@@ -13,7 +13,7 @@ use crate::domain::ids::ProjectId;
 use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
-use crate::store::{attachments, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError};
+use crate::store::{attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError};
 
 use std::time::Instant;
 
@@ -106,6 +106,8 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         // Release health: a few rows per release and hour (more with many distinct users), kept as long as
         // the project's events.
         release_health::expire(&core.db, project_id, cutoff).await?;
+        // Cron check-ins and closed incidents, as long as the events (the monitors themselves stay).
+        monitors::expire(&core.db, project_id, cutoff).await?;
         let events_done = started.elapsed().as_millis() as u64;
         let issues = expire_empty_issues(core, project_id, cutoff, &mut counters).await?;
         swept.issues += issues;

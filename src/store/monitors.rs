@@ -416,12 +416,25 @@ pub async fn delete(tx: &mut Tx, id: MonitorId) -> Result<bool, StoreError> {
     Ok(done == 1)
 }
 
-/// Check-ins older than `before` go (retention); returns how many.
-pub async fn expire_check_ins(db: &Db, before: i64) -> Result<u64, StoreError> {
+/// The project's finished check-ins and closed incidents older than `before` go (retention, as its events
+/// do); returns how many rows.
+pub async fn expire(db: &Db, project_id: ProjectId, before: i64) -> Result<u64, StoreError> {
+    let statements = [
+        "DELETE FROM monitor_check_ins WHERE created_at < $2 AND status <> 'in_progress' \
+         AND monitor_id IN (SELECT id FROM monitors WHERE project_id = $1)",
+        "DELETE FROM monitor_incidents WHERE resolved_at < $2 \
+         AND monitor_id IN (SELECT id FROM monitors WHERE project_id = $1)",
+    ];
     let mut tx = Tx::begin(db).await?;
-    let sql = "DELETE FROM monitor_check_ins WHERE created_at < $1 AND status <> 'in_progress'";
-    let gone =
-        on_tx!(&mut tx, conn, Backend => sqlx::query(sql).bind(before).execute(&mut *conn).await?.rows_affected());
+    let mut gone = 0;
+    for sql in statements {
+        gone += on_tx!(&mut tx, conn, Backend => sqlx::query(sql)
+            .bind(project_id)
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+    }
     tx.commit().await?;
     Ok(gone)
 }

@@ -13,7 +13,7 @@ use common::api::Token;
 use common::receiver::{Receiver, Reply};
 use common::{envelope, exception_event, item_envelope, new_event_id, Backend, TestApp};
 use faultline::core::monitors::run_clock_tick;
-use faultline::core::Core;
+use faultline::core::{retention, Core};
 use faultline::domain::alerts::channel::{ChannelConfig, PagerDutySettings, SignedHookSettings};
 use faultline::domain::alerts::Triggers;
 use faultline::domain::Timestamp;
@@ -50,7 +50,7 @@ async fn monitors(app: &TestApp, token: &Token) -> Vec<Value> {
     listed.as_array().unwrap().clone()
 }
 
-async fn runs(app: &TestApp, token: &Token, slug: &str) -> Vec<Value> {
+async fn runs_of(app: &TestApp, token: &Token, slug: &str) -> Vec<Value> {
     let path = format!("/api/0/organizations/default/monitors/{slug}/checkins/");
     app.get_json(token, &path).await.expect(200).as_array().unwrap().clone()
 }
@@ -115,10 +115,18 @@ async fn a_run_is_followed_from_in_progress_to_ok(backend: Backend) {
     assert_eq!(post_check_in(&app, &done).await.status(), 200);
     let listed = monitors(&app, &token).await;
     assert_eq!(listed[0]["status"], "ok");
-    let runs = runs(&app, &token, "nightly-report").await;
+    let runs = runs_of(&app, &token, "nightly-report").await;
     assert_eq!(statuses(&runs), ["ok"], "one run, closed");
     assert_eq!(runs[0]["duration"], 2500);
     assert_eq!(runs[0]["environment"], "production");
+    // Past the project's retention the runs go with the events; the monitor stays.
+    let day = 86_400_000;
+    let core = core_of(&app);
+    retention::sweep(&core, 90, Timestamp::now().as_millis() + day).await.unwrap();
+    assert_eq!(runs_of(&app, &token, "nightly-report").await.len(), 1);
+    retention::sweep(&core, 90, Timestamp::now().as_millis() + 91 * day).await.unwrap();
+    assert!(runs_of(&app, &token, "nightly-report").await.is_empty());
+    assert_eq!(monitors(&app, &token).await.len(), 1);
     app.stop().await;
 }
 
@@ -160,7 +168,7 @@ async fn the_clock_marks_each_miss_once_and_failures_page_until_recovery(backend
     let (a, b) = tokio::join!(run_clock_tick(&book, now), run_clock_tick(&book, now));
     let again = run_clock_tick(&book, now).await.unwrap();
     let marked = a.unwrap().missed + b.unwrap().missed + again.missed;
-    let missed = runs(&app, &token, "sync").await;
+    let missed = runs_of(&app, &token, "sync").await;
     let missed_count = statuses(&missed).iter().filter(|s| **s == "missed").count();
     assert!(
         (3..=5).contains(&missed_count),
@@ -233,7 +241,7 @@ async fn a_run_past_its_longest_runtime_times_out_once(backend: Backend) {
         post_check_in(&app, &check_in("backup", "ok", &id, None)).await.status(),
         200
     );
-    let runs = runs(&app, &token, "backup").await;
+    let runs = runs_of(&app, &token, "backup").await;
     let timed_out: Vec<_> = runs
         .iter()
         .filter(|r| r["id"].as_str().unwrap().replace('-', "") == id)
@@ -267,7 +275,7 @@ async fn shell_crons_check_in_over_plain_http(backend: Backend) {
         .send()
         .await;
     assert_eq!(closed.unwrap().status(), 202);
-    let dumps = runs(&app, &token, "db-dump").await;
+    let dumps = runs_of(&app, &token, "db-dump").await;
     assert_eq!(statuses(&dumps), ["ok"]);
     assert_eq!(dumps[0]["duration"], 42_000);
     let listed = monitors(&app, &token).await;
@@ -280,7 +288,7 @@ async fn shell_crons_check_in_over_plain_http(backend: Backend) {
     let refused = app.client.get(app.url(&wrong_key)).send().await.unwrap();
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert_eq!(
-        runs(&app, &token, "db-dump").await.len(),
+        runs_of(&app, &token, "db-dump").await.len(),
         1,
         "nothing stored by the refused ones"
     );
