@@ -378,7 +378,55 @@ async fn bad_check_ins_are_refused_with_a_sentence_and_nothing_is_stored(backend
     app.stop().await;
 }
 
+/// The official Python SDK's `@monitor` jobs: one succeeds, one raises; a third monitor, made through the API
+/// as someone would in the UI, never reports and is marked missed.
+async fn python_sdk_monitor_jobs_are_followed_and_the_silent_one_is_missed(backend: Backend) {
+    let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
+        eprintln!("FAULTLINE_PYTHON is not set: the cron end-to-end test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/cron_jobs.py");
+    let output = tokio::process::Command::new(&python)
+        .args([script, "--dsn", &app.dsn()])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(output.status.success(), "cron_jobs.py failed: {}", String::from_utf8_lossy(&output.stderr));
+
+    let by_slug = |listed: &[Value], slug: &str| listed.iter().find(|m| m["slug"] == slug).cloned().unwrap();
+    let listed = monitors(&app, &token).await;
+    let nightly = by_slug(&listed, "nightly-report");
+    assert_eq!(nightly["status"], "ok");
+    assert_eq!(nightly["config"]["timezone"], "Europe/Vienna");
+    assert_eq!(nightly["config"]["checkin_margin"], 5);
+    let runs = runs_of(&app, &token, "nightly-report").await;
+    assert_eq!(statuses(&runs), ["ok"], "in_progress, then closed as ok");
+    assert!(runs[0]["duration"].as_i64().unwrap() >= 150, "the SDK's measured duration");
+    assert_eq!(runs[0]["environment"], "production");
+
+    let sync = by_slug(&listed, "invoice-sync");
+    assert_eq!(sync["status"], "error");
+    assert_eq!(sync["config"]["schedule"], json!([10, "minute"]));
+    let issue_id = sync["issue"]["id"].as_str().expect("the failure opened an issue");
+    let issue = app.get_json(&token, &format!("/api/0/issues/{issue_id}/")).await.expect(200);
+    assert_eq!(issue["title"], "Cron failure: invoice-sync reported an error");
+
+    let body = json!({"project": "default", "name": "Weekly cleanup",
+                      "config": {"schedule": {"type": "interval", "value": 1, "unit": "week"}}});
+    app.api(&token, Method::POST, "/api/0/organizations/default/monitors/", Some(body)).await.expect(201);
+    rewind(&app, "weekly-cleanup", 8 * 24 * 60).await;
+    let marks = run_clock_tick(&core_of(&app).monitor_book(), Timestamp::now()).await.unwrap();
+    assert_eq!(marks.missed, 1, "only the silent monitor was due");
+    let listed = monitors(&app, &token).await;
+    assert_eq!(by_slug(&listed, "weekly-cleanup")["status"], "missed_checkin");
+    assert_eq!(by_slug(&listed, "nightly-report")["status"], "ok");
+    app.stop().await;
+}
+
 on_both_databases!(
+    python_sdk_monitor_jobs_are_followed_and_the_silent_one_is_missed,
     a_run_is_followed_from_in_progress_to_ok,
     the_clock_marks_each_miss_once_and_failures_page_until_recovery,
     a_run_past_its_longest_runtime_times_out_once,
