@@ -72,7 +72,7 @@ async fn django_exceptions_from_moved_lines_share_one_issue(backend: Backend) {
 }
 
 /// With `traces_sample_rate=1.0` the SDK gets the not-stored announcement with its first answer and stops
-/// sending what is announced (cron check-ins here): none reaches the server, and its client report says
+/// sending what is announced (log records here): none reaches the server, and its client report says
 /// it dropped all twenty. Its transactions are stored and keep coming: all thirty are rolled up.
 async fn the_sdk_stops_sending_what_it_is_told_is_not_stored(backend: Backend) {
     let Ok(python) = std::env::var("FAULTLINE_PYTHON") else {
@@ -80,10 +80,10 @@ async fn the_sdk_stops_sending_what_it_is_told_is_not_stored(backend: Backend) {
         return;
     };
     let app = TestApp::spawn(backend).await;
-    run_traces(&python, &app.dsn(), &["--checkins", "20", "--transactions", "30"]).await;
+    run_traces(&python, &app.dsn(), &["--logs", "20", "--transactions", "30"]).await;
     let token = app.owner_token().await;
     let query =
-        "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=monitor";
+        "/api/0/organizations/default/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=reason&category=log_item";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let stats = loop {
         let stats = common::api::json_body(app.get_json(&token, query).await, 200);
@@ -95,7 +95,7 @@ async fn the_sdk_stops_sending_what_it_is_told_is_not_stored(backend: Backend) {
     assert_eq!(
         stats_total(&stats, "filtered", "not_stored"),
         0,
-        "no check-in was sent: {stats}"
+        "no log record was sent: {stats}"
     );
     assert_eq!(
         stats_total(&stats, "client_discard", "ratelimit_backoff"),
