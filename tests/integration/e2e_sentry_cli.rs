@@ -36,6 +36,11 @@ impl Cli {
     }
 
     async fn run_in(&self, dir: &Path, token: &str, args: &[&str]) -> Output {
+        self.run_with(dir, token, &[], args).await
+    }
+
+    /// Like `run_in`, with more environment (`SENTRY_DSN` for the commands that send envelopes).
+    async fn run_with(&self, dir: &Path, token: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut command = tokio::process::Command::new(&self.binary);
         for inherited in [
             "SENTRY_DSN",
@@ -58,6 +63,7 @@ impl Cli {
             .env("SENTRY_LOAD_DOTENV", "0")
             .env("SENTRY_HTTP_MAX_RETRIES", "0")
             .env("SENTRY_NO_PROGRESS_BAR", "1")
+            .envs(env.iter().copied())
             .kill_on_drop(true);
         tokio::time::timeout(COMMAND_TIMEOUT, command.output())
             .await
@@ -306,7 +312,38 @@ async fn sentry_cli_sets_commits_from_a_clone_and_by_ref(backend: Backend) {
     app.stop().await;
 }
 
+/// `monitors run` wraps a command in check-ins (sent with the DSN; `--schedule` creates the monitor), and
+/// `monitors list` reads Sentry's monitor API.
+async fn sentry_cli_runs_and_lists_monitors(backend: Backend) {
+    let Ok(binary) = std::env::var("FAULTLINE_SENTRY_CLI") else {
+        eprintln!("FAULTLINE_SENTRY_CLI is not set: the sentry-cli monitors test is skipped (.ci/run sets it)");
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let Token(token) = app.owner_token().await;
+    let cli = Cli {
+        binary,
+        url: format!("http://{}", app.addr),
+        token,
+        home: tempfile::tempdir().expect("temp dir"),
+    };
+    let dsn = app.dsn();
+    let env = [("SENTRY_DSN", dsn.as_str())];
+    let runs = [("db-backup", "true"), ("log-rotate", "false")];
+    for (slug, command) in runs {
+        let args = ["monitors", "run", "--schedule", "0 2 * * *", "--timezone", "Europe/Vienna", slug, "--", command];
+        let output = cli.run_with(cli.home.path(), &cli.token, &env, &args).await;
+        assert_eq!(output.status.success(), command == "true", "the command's own exit status: {output:?}");
+    }
+    let listed = cli.ok(&["monitors", "list"]).await;
+    let line = |slug: &str| listed.lines().find(|l| l.contains(slug)).unwrap_or_default().to_owned();
+    assert!(line("db-backup").contains("| ok"), "{listed}");
+    assert!(line("log-rotate").contains("| error"), "{listed}");
+    app.stop().await;
+}
+
 on_both_databases!(
     sentry_cli_manages_releases_deploys_and_issues,
-    sentry_cli_sets_commits_from_a_clone_and_by_ref
+    sentry_cli_sets_commits_from_a_clone_and_by_ref,
+    sentry_cli_runs_and_lists_monitors
 );
