@@ -9,6 +9,7 @@ pub mod decode;
 mod error;
 mod error_page;
 mod feedback;
+mod own_paths;
 pub mod performance_issues;
 mod pipeline;
 mod sessions;

@@ -15,11 +15,9 @@ use crate::store::{now_ms, NewEvent, Outage, StoreError};
 use super::accounting;
 use super::admission::{self, Admitted};
 use super::attachments::{check_sizes, count_dropped, ingest_attachments};
-use super::check_ins::ingest_check_ins;
 use super::decode::decode_legacy_store_body;
 use super::error::IngestError;
-use super::feedback::ingest_feedback;
-use super::sessions::ingest_sessions;
+use super::own_paths::{has_own_path, ingest_own_paths};
 use super::spans::ingest_span_items;
 use super::transactions::ingest_transaction;
 use super::writer::{SubmitError, WriteFailed, WriteOutcome};
@@ -125,28 +123,7 @@ async fn envelope_event(
         Payload::Spans(_) => "span",
     });
     accounting::count_items(ingest, origin, envelope, processed);
-    // A bad session or feedback item is the answer (a 400) only when the envelope holds nothing else; beside
-    // other items it is counted as invalid and the rest goes on, as Relay drops a bad item (protocol §12.12).
-    let sessions = envelope
-        .items
-        .iter()
-        .filter(|i| super::sessions::is_session_item(&i.ty))
-        .count();
-    let feedback = envelope
-        .items
-        .iter()
-        .filter(|i| super::feedback::is_feedback_item(&i.ty))
-        .count();
-    let check_ins = envelope
-        .items
-        .iter()
-        .filter(|i| super::check_ins::is_check_in_item(&i.ty))
-        .count();
-    let nothing_else = payload.is_none() && sessions + feedback + check_ins == envelope.items.len();
-    let only = |kind: usize| nothing_else && kind == sessions + feedback + check_ins;
-    ingest_sessions(ingest, (request.project_id, origin), envelope, only(sessions)).await?;
-    ingest_feedback(ingest, (request.project_id, origin), envelope, only(feedback)).await?;
-    ingest_check_ins(ingest, (request.project_id, origin), envelope, only(check_ins)).await?;
+    ingest_own_paths(ingest, (request.project_id, origin), envelope, payload.is_some()).await?;
     let Some(payload) = payload else {
         return Ok(envelope.header.event_id.as_deref().and_then(normalize_event_id));
     };
@@ -354,12 +331,7 @@ fn take_event_item(ingest: &Ingest, envelope: &Envelope) -> Option<Payload> {
         .map(|item| item.payload.clone())
         .collect();
     for item in &envelope.items {
-        if item.ty == "span"
-            || super::sessions::is_session_item(&item.ty)
-            || super::feedback::is_feedback_item(&item.ty)
-            || super::check_ins::is_check_in_item(&item.ty)
-            || super::attachments::is_attachment_item(&item.ty)
-        {
+        if item.ty == "span" || has_own_path(&item.ty) || super::attachments::is_attachment_item(&item.ty) {
             continue;
         }
         if item.ty == "event" && event.is_none() {

@@ -331,9 +331,23 @@ async fn sentry_cli_runs_and_lists_monitors(backend: Backend) {
     let env = [("SENTRY_DSN", dsn.as_str())];
     let runs = [("db-backup", "true"), ("log-rotate", "false")];
     for (slug, command) in runs {
-        let args = ["monitors", "run", "--schedule", "0 2 * * *", "--timezone", "Europe/Vienna", slug, "--", command];
+        let args = [
+            "monitors",
+            "run",
+            "--schedule",
+            "0 2 * * *",
+            "--timezone",
+            "Europe/Vienna",
+            slug,
+            "--",
+            command,
+        ];
         let output = cli.run_with(cli.home.path(), &cli.token, &env, &args).await;
-        assert_eq!(output.status.success(), command == "true", "the command's own exit status: {output:?}");
+        assert_eq!(
+            output.status.success(),
+            command == "true",
+            "the command's own exit status: {output:?}"
+        );
     }
     let listed = cli.ok(&["monitors", "list"]).await;
     let line = |slug: &str| listed.lines().find(|l| l.contains(slug)).unwrap_or_default().to_owned();

@@ -122,9 +122,13 @@ async fn a_run_is_followed_from_in_progress_to_ok(backend: Backend) {
     // Past the project's retention the runs go with the events; the monitor stays.
     let day = 86_400_000;
     let core = core_of(&app);
-    retention::sweep(&core, 90, Timestamp::now().as_millis() + day).await.unwrap();
+    retention::sweep(&core, 90, Timestamp::now().as_millis() + day)
+        .await
+        .unwrap();
     assert_eq!(runs_of(&app, &token, "nightly-report").await.len(), 1);
-    retention::sweep(&core, 90, Timestamp::now().as_millis() + 91 * day).await.unwrap();
+    retention::sweep(&core, 90, Timestamp::now().as_millis() + 91 * day)
+        .await
+        .unwrap();
     assert!(runs_of(&app, &token, "nightly-report").await.is_empty());
     assert_eq!(monitors(&app, &token).await.len(), 1);
     app.stop().await;
@@ -393,7 +397,11 @@ async fn python_sdk_monitor_jobs_are_followed_and_the_silent_one_is_missed(backe
         .output()
         .await
         .expect("python runs");
-    assert!(output.status.success(), "cron_jobs.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cron_jobs.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let by_slug = |listed: &[Value], slug: &str| listed.iter().find(|m| m["slug"] == slug).cloned().unwrap();
     let listed = monitors(&app, &token).await;
@@ -403,21 +411,36 @@ async fn python_sdk_monitor_jobs_are_followed_and_the_silent_one_is_missed(backe
     assert_eq!(nightly["config"]["checkin_margin"], 5);
     let runs = runs_of(&app, &token, "nightly-report").await;
     assert_eq!(statuses(&runs), ["ok"], "in_progress, then closed as ok");
-    assert!(runs[0]["duration"].as_i64().unwrap() >= 150, "the SDK's measured duration");
+    assert!(
+        runs[0]["duration"].as_i64().unwrap() >= 150,
+        "the SDK's measured duration"
+    );
     assert_eq!(runs[0]["environment"], "production");
 
     let sync = by_slug(&listed, "invoice-sync");
     assert_eq!(sync["status"], "error");
     assert_eq!(sync["config"]["schedule"], json!([10, "minute"]));
     let issue_id = sync["issue"]["id"].as_str().expect("the failure opened an issue");
-    let issue = app.get_json(&token, &format!("/api/0/issues/{issue_id}/")).await.expect(200);
+    let issue = app
+        .get_json(&token, &format!("/api/0/issues/{issue_id}/"))
+        .await
+        .expect(200);
     assert_eq!(issue["title"], "Cron failure: invoice-sync reported an error");
 
     let body = json!({"project": "default", "name": "Weekly cleanup",
                       "config": {"schedule": {"type": "interval", "value": 1, "unit": "week"}}});
-    app.api(&token, Method::POST, "/api/0/organizations/default/monitors/", Some(body)).await.expect(201);
+    app.api(
+        &token,
+        Method::POST,
+        "/api/0/organizations/default/monitors/",
+        Some(body),
+    )
+    .await
+    .expect(201);
     rewind(&app, "weekly-cleanup", 8 * 24 * 60).await;
-    let marks = run_clock_tick(&core_of(&app).monitor_book(), Timestamp::now()).await.unwrap();
+    let marks = run_clock_tick(&core_of(&app).monitor_book(), Timestamp::now())
+        .await
+        .unwrap();
     assert_eq!(marks.missed, 1, "only the silent monitor was due");
     let listed = monitors(&app, &token).await;
     assert_eq!(by_slug(&listed, "weekly-cleanup")["status"], "missed_checkin");

@@ -69,7 +69,7 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
     let (seconds, rest) = header.split_once(':').unwrap();
     assert!(seconds.parse::<u64>().unwrap() > 0, "{header}");
     let categories: Vec<&str> = rest.split(':').next().unwrap().split(';').collect();
-    for announced in ["monitor", "replay", "log_item"] {
+    for announced in ["profile", "replay", "log_item"] {
         assert!(categories.contains(&announced), "{announced} missing from {header}");
     }
     for stored in [
@@ -78,6 +78,7 @@ async fn what_is_not_stored_is_announced_and_every_item_counted(backend: Backend
         "transaction",
         "span",
         "session",
+        "monitor",
         "feedback",
         "attachment",
     ] {
