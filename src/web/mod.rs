@@ -58,7 +58,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: WebState) -> Router {
     use pages::alerts::{channels, deliveries, metric_rules, rules};
     use pages::{
-        account, auth, feedback, issue_detail, issues, members, performance, project_data,
+        account, auth, feedback, issue_detail, issues, members, monitors, performance, project_data,
         project_settings as settings, projects, releases, stats, traces, transaction,
     };
     let pages = Router::new()
@@ -96,6 +96,18 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/organizations/{org}/projects/{project}/releases/", get(releases::page))
         .route("/organizations/{org}/projects/{project}/feedback/", get(feedback::page))
+        .route(
+            "/organizations/{org}/projects/{project}/monitors/",
+            get(monitors::list).post(monitors::create),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/monitors/{monitor}/",
+            get(monitors::detail::page).post(monitors::detail::update),
+        )
+        .route(
+            "/organizations/{org}/projects/{project}/monitors/{monitor}/delete",
+            post(monitors::detail::delete),
+        )
         .route(
             "/organizations/{org}/projects/{project}/performance/transaction/",
             get(transaction::page),

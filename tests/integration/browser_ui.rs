@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::browser::Browser;
 use common::web::PASSWORD;
-use common::{corpus_envelopes, corpus_for, Backend, TestApp};
+use common::{corpus_envelopes, corpus_for, item_envelope, new_event_id, Backend, TestApp};
 use fantoccini::Locator;
 use faultline::domain::accounts::Role;
 
@@ -109,6 +109,7 @@ async fn sign_in_resolve_and_see_it_leave(backend: Backend) {
     bulk_resolve(&browser, KEY_ERROR).await;
     hostile_event_stays_text(&app, &browser).await;
     alert_pages(&browser, shots.as_deref()).await;
+    monitor_list(&app, &browser).await;
 
     // Both left the unresolved list and are listed under Resolved.
     browser.open("/organizations/default/issues/").await;
@@ -179,6 +180,21 @@ async fn alert_pages(browser: &Browser, shots: Option<&Path>) {
     browser.open("/organizations/default/settings/channels/").await;
     browser.find_text("td", "Email to project members").await;
     browser.find_text(".status-pill", "not configured").await;
+}
+
+/// A monitor made by an SDK's check-in shows in the project's monitor list with its run in the timeline (the
+/// console check at the end catches a style the CSP would block).
+async fn monitor_list(app: &TestApp, browser: &Browser) {
+    let check_in = serde_json::json!({"check_in_id": new_event_id(), "monitor_slug": "nightly-backup",
+        "status": "ok", "monitor_config": {"schedule": {"type": "crontab", "value": "0 3 * * *"}}});
+    let sent = app
+        .post_envelope(item_envelope("check_in", &new_event_id(), &check_in))
+        .await;
+    assert_eq!(sent.status(), 200);
+    browser.open("/organizations/default/projects/default/monitors/").await;
+    browser.find_text(".monitor-row a", "nightly-backup").await;
+    browser.find(".badge.health-ok").await;
+    browser.find(".run-timeline .run-ok").await;
 }
 
 /// Signs in through the form, typing into the labelled fields, and lands on the projects overview.

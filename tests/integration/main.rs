@@ -69,6 +69,7 @@ mod web_auth;
 mod web_issue_detail;
 mod web_issues;
 mod web_metric_alerts;
+mod web_monitors;
 mod web_safety;
 mod web_settings;
 mod web_vitals;

@@ -7,6 +7,7 @@ pub mod feedback;
 pub mod issue_detail;
 pub mod issues;
 pub mod members;
+pub mod monitors;
 mod pager;
 pub mod performance;
 pub mod project_data;

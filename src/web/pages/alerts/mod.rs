@@ -50,7 +50,7 @@ impl From<Notice> for Message {
 }
 
 /// Error texts are lower-case to read well inside other sentences; a notice is a sentence of its own.
-fn sentence(text: &str) -> String {
+pub(in crate::web::pages) fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     let Some(first) = chars.next() else {
         return String::new();
