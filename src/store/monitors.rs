@@ -365,15 +365,22 @@ pub async fn for_organization(
         .await?))
 }
 
-/// The organization's monitor of that slug (the first project's, should two projects share a slug).
-pub async fn by_slug(db: &Db, organization_id: OrganizationId, slug: &str) -> Result<Option<Monitor>, StoreError> {
+/// The organization's monitor of that slug, in `project_id` when given (else the first project's, should
+/// two projects share a slug).
+pub async fn by_slug(
+    db: &Db,
+    organization_id: OrganizationId,
+    slug: &str,
+    project_id: Option<ProjectId>,
+) -> Result<Option<Monitor>, StoreError> {
     let sql = format!(
-        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE slug = $2 AND project_id IN \
+        "SELECT {MONITOR_COLUMNS} FROM monitors WHERE slug = $2 AND ($3 IS NULL OR project_id = $3) AND project_id IN \
          (SELECT id FROM projects WHERE organization_id = $1) ORDER BY project_id LIMIT 1"
     );
     Ok(on_pool!(db, pool => sqlx::query_as(&sql)
         .bind(organization_id)
         .bind(slug)
+        .bind(project_id)
         .fetch_optional(pool)
         .await?))
 }

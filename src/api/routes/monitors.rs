@@ -84,7 +84,7 @@ pub async fn get(
     Path((org, slug)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
-    let monitor = monitors::get(&state.core, &access, &slug).await?;
+    let monitor = monitors::get(&state.core, &access, &slug, None).await?;
     Ok(Json(monitor_json(&monitor)))
 }
 
@@ -103,7 +103,7 @@ pub async fn update(
     Body(body): Body<MonitorChange>,
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
-    let monitor = monitors::get(&state.core, &access, &slug).await?;
+    let monitor = monitors::get(&state.core, &access, &slug, None).await?;
     let updated = monitors::update(
         &state.core,
         &access,
@@ -121,7 +121,7 @@ pub async fn delete(
     Path((org, slug)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = caller.org(&org)?;
-    let monitor = monitors::get(&state.core, &access, &slug).await?;
+    let monitor = monitors::get(&state.core, &access, &slug, None).await?;
     monitors::delete(&state.core, &access, &monitor).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -132,7 +132,7 @@ pub async fn check_ins(
     Path((org, slug)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
-    let monitor = monitors::get(&state.core, &access, &slug).await?;
+    let monitor = monitors::get(&state.core, &access, &slug, None).await?;
     let runs = monitors::check_ins(&state.core, &access, &monitor, LISTED_CHECK_INS).await?;
     Ok(Json(runs.iter().map(check_in_json).collect()))
 }

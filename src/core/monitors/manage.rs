@@ -53,11 +53,12 @@ pub async fn list(core: &Core, access: &Access, project_id: Option<ProjectId>) -
         .collect())
 }
 
-/// The organization's monitor of that slug.
-pub async fn get(core: &Core, access: &Access, slug: &str) -> CoreResult<Monitor> {
+/// The organization's monitor of that slug, in that project when given (slugs are unique per project; the
+/// API names none, as Sentry's organization-wide slugs).
+pub async fn get(core: &Core, access: &Access, slug: &str, project_id: Option<ProjectId>) -> CoreResult<Monitor> {
     access.require(Scope::ProjectRead)?;
     let slug = normalize_slug(slug).ok_or(CoreError::NotFound)?;
-    store::by_slug(&core.db, access.organization.id, &slug)
+    store::by_slug(&core.db, access.organization.id, &slug, project_id)
         .await?
         .ok_or(CoreError::NotFound)
 }

@@ -97,25 +97,14 @@ pub async fn delete(
     Ok(Redirect::to(&format!("{list}?notice=deleted")))
 }
 
-/// The project's monitor of that slug. Slugs are unique per project, while `core` looks them up per
-/// organization (as Sentry's API does): when another project's monitor answers, this project's is looked
-/// for among its own.
+/// The project's monitor of that slug (slugs are unique per project).
 async fn project_monitor(
     state: &WebState,
     access: &Access,
     project: &Project,
     slug: &str,
 ) -> Result<Monitor, WebError> {
-    let found = monitors::get(&state.core, access, slug).await?;
-    if found.project_id == project.id {
-        return Ok(found);
-    }
-    monitors::list(&state.core, access, Some(project.id))
-        .await?
-        .into_iter()
-        .map(|view| view.monitor)
-        .find(|monitor| monitor.slug == found.slug)
-        .ok_or(WebError::NotFound)
+    Ok(monitors::get(&state.core, access, slug, Some(project.id)).await?)
 }
 
 async fn monitor_page(
