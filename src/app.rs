@@ -31,6 +31,7 @@ use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
+use crate::core::source_maps::SourceMaps;
 use crate::worker::{
     run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher,
     run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,
@@ -72,6 +73,7 @@ impl App {
         let notifier = Notifier::new(NotifySettings::from_config(config));
         let mut core = Core::new(db.clone(), notifier.clone(), config.public_url.clone());
         core.limits = Limiter::new(db.clone(), config.spike_protection.0);
+        core.source_maps = SourceMaps::new(db.clone(), config.source_map_cache);
         core.bodies = BodySettings {
             sampling: SamplingRules {
                 sample_rate: config.transaction_sample_rate,
@@ -185,6 +187,7 @@ impl App {
             limits: core.limits.clone(),
             keys: core.keys.clone(),
             monitors: core.monitor_book(),
+            source_maps: core.source_maps.clone(),
             writer,
             transactions,
             occurrences,

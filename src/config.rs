@@ -346,6 +346,10 @@ pub struct Config {
     #[arg(long, env = "FAULTLINE_METRIC_ALERT_EVERY_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000), global = true)]
     pub metric_alert_every_ms: u64,
 
+    /// Memory parsed source maps may take (e.g. 256MB); the least recently used go beyond it.
+    #[arg(long, env = "FAULTLINE_SOURCE_MAP_CACHE", default_value = "256MB", value_parser = byte_size, global = true)]
+    pub source_map_cache: u64,
+
     /// How often the cron monitors' clock marks missed check-ins and timed-out runs, in milliseconds; one
     /// process at a time ticks.
     #[arg(long, env = "FAULTLINE_MONITOR_CLOCK_EVERY_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=600_000), global = true)]

@@ -27,6 +27,7 @@ pub mod release_health;
 pub mod releases;
 pub mod retention;
 mod rules;
+pub mod source_maps;
 pub mod storage;
 pub mod traces;
 pub mod transaction_bodies;
@@ -63,6 +64,8 @@ pub struct Core {
     pub limits: limits::Limiter,
     /// Which transaction bodies are kept, and for how long.
     pub bodies: transaction_bodies::BodySettings,
+    /// Parsed source maps (bounded in memory) and recent lookups, for ingest and the event page.
+    pub source_maps: source_maps::SourceMaps,
 }
 
 impl Core {
@@ -76,6 +79,7 @@ impl Core {
             outcomes: outcomes::OutcomeLog::default(),
             limits: limits::Limiter::new(db.clone(), None),
             bodies: transaction_bodies::BodySettings::default(),
+            source_maps: source_maps::SourceMaps::new(db.clone(), DEFAULT_SOURCE_MAP_CACHE_BYTES),
             db,
         }
     }
@@ -91,6 +95,9 @@ impl Core {
         Core::new(db, Notifier::new(settings), public_url)
     }
 }
+
+/// Memory parsed source maps may take unless configured (`FAULTLINE_SOURCE_MAP_CACHE`).
+pub const DEFAULT_SOURCE_MAP_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Why a use case did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -142,6 +142,9 @@ pub struct Exception {
     pub mechanism: Option<Mechanism>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stacktrace: Option<Stacktrace>,
+    /// The frames as the SDK sent them, before source maps replaced them in `stacktrace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_stacktrace: Option<Stacktrace>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -219,6 +222,10 @@ pub struct Frame {
     pub image_addr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
+    /// What processing noted: `sourcemap` (the minified file a source map mapped it from) or
+    /// `sourcemap_error` (why it stayed minified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

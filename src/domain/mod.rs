@@ -31,6 +31,7 @@ pub mod search;
 pub mod session_query;
 pub mod short_id;
 pub mod size;
+pub mod source_maps;
 pub mod storage;
 pub mod tags;
 pub mod time;

@@ -96,6 +96,8 @@ pub struct Ingest {
     /// The rate-limit counts: keys, daily quotas, spike protection.
     pub limits: Limiter,
     pub writer: WriterHandle,
+    /// Source maps applied to JavaScript events before they are grouped.
+    pub source_maps: crate::core::source_maps::SourceMaps,
     /// Cron check-ins: recorded with their monitor's health, failures stored as events with their alerts.
     pub monitors: crate::core::monitors::MonitorBook,
     /// The transaction writer's queue (performance rollups).

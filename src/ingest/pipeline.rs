@@ -162,7 +162,9 @@ async fn envelope_event(
     ctx.header_event_id = envelope.header.event_id.as_deref();
     ctx.sent_at = envelope.header.sent_at;
     let reply_id = ctx.header_event_id.and_then(normalize_event_id);
-    match prepare_event(parse_event_json(&payload)?, &ctx) {
+    let mut parsed = parse_event_json(&payload)?;
+    ingest.source_maps.apply(request.project_id, &mut parsed.value).await;
+    match prepare_event(parsed, &ctx) {
         Ok(event) => {
             within_project_limits(ingest, &request.auth)?;
             write(ingest, event, origin).await
@@ -194,7 +196,8 @@ async fn store_event(ingest: &Ingest, mut request: Admitted, origin: Origin) -> 
     let body = decode_legacy_store_body(body, limit).map_err(|e| too_large_as_event(e, limit))?;
     let client_ip = client_ip(ingest, &request);
     let ctx = event_context(ingest, request.project_id, &client_ip, &request.auth);
-    let parsed = parse_event_json(&body)?;
+    let mut parsed = parse_event_json(&body)?;
+    ingest.source_maps.apply(request.project_id, &mut parsed.value).await;
     // §3.3: old SDKs posted transactions here; they take the transaction items' path.
     if parsed.value.get("type").and_then(|t| t.as_str()) == Some("transaction") {
         let counted = (Category::Transaction, 1);

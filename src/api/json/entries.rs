@@ -56,7 +56,7 @@ fn exception_value(exception: &Exception) -> Value {
         "mechanism": exception.mechanism,
         "threadId": exception.thread_id,
         "stacktrace": optional_stacktrace(exception.stacktrace.as_ref()),
-        "rawStacktrace": null,
+        "rawStacktrace": optional_stacktrace(exception.raw_stacktrace.as_ref()),
     })
 }
 
@@ -122,6 +122,7 @@ fn frame_data(frame: &Frame) -> Value {
         "trust": null,
         "errors": null,
         "vars": frame.vars,
+        "data": frame.data,
     })
 }
 

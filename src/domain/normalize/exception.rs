@@ -55,6 +55,7 @@ fn parse_exception(raw: Value, notes: &mut Notes) -> Option<Exception> {
         thread_id: take_id(&mut object, "thread_id"),
         mechanism: take(&mut object, "mechanism").and_then(|raw| parse_mechanism(raw, notes)),
         stacktrace: take(&mut object, "stacktrace").and_then(|raw| parse_stacktrace(raw, notes)),
+        raw_stacktrace: take(&mut object, "raw_stacktrace").and_then(|raw| parse_stacktrace(raw, notes)),
     };
     let usable = exception.ty.is_some() || exception.value.is_some() || exception.stacktrace.is_some();
     if !usable {

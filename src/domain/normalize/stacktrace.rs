@@ -83,6 +83,10 @@ fn parse_frame(raw: Value, notes: &mut Notes) -> Option<Frame> {
     frame.instruction_addr = take(&mut object, "instruction_addr").and_then(address);
     frame.symbol_addr = take(&mut object, "symbol_addr").and_then(address);
     frame.image_addr = take(&mut object, "image_addr").and_then(address);
+    frame.data = take(&mut object, "data").filter(Value::is_object).map(|mut data| {
+        trim_databag(&mut data, SMALL_BAG_BYTES);
+        data
+    });
     Some(frame)
 }
 

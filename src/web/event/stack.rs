@@ -27,6 +27,10 @@ pub struct FrameView {
     pub open: bool,
     pub source: Vec<SourceLine>,
     pub vars: Vec<(String, String)>,
+    /// Mapped by a source map from this minified file.
+    pub mapped_from: Option<String>,
+    /// Why a source map did not map it.
+    pub unmapped_because: Option<String>,
 }
 
 impl FrameView {
@@ -63,6 +67,8 @@ pub struct ExceptionView {
     /// The last exception of a chain: the one that reached the SDK.
     pub raised: bool,
     pub stack: StackView,
+    /// The frames as sent, when source maps replaced them.
+    pub minified: Option<StackView>,
 }
 
 /// An event's exceptions, the raised one first. The event lists them oldest first: the first is
@@ -95,6 +101,7 @@ fn exception_view(exception: &Exception) -> ExceptionView {
         root_cause: false,
         raised: false,
         stack: exception.stacktrace.as_ref().map(stack_view).unwrap_or_default(),
+        minified: exception.raw_stacktrace.as_ref().map(stack_view),
     }
 }
 
@@ -152,7 +159,15 @@ fn frame_view(frame: &Frame) -> FrameView {
         open: false,
         source: source_lines(frame),
         vars: optional_pairs(frame.vars.as_ref()),
+        mapped_from: data_text(frame, "sourcemap"),
+        unmapped_because: data_text(frame, "sourcemap_error"),
     }
+}
+
+/// A text the frame's processing noted (`data.sourcemap`, `data.sourcemap_error`).
+fn data_text(frame: &Frame, key: &str) -> Option<String> {
+    let text = frame.data.as_ref()?.get(key)?.as_str()?;
+    Some(text.chars().take(300).collect())
 }
 
 /// Context lines numbered around the frame's line (unnumbered when the line is unknown).

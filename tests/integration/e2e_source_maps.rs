@@ -1,0 +1,175 @@
+//! Source maps end to end, as a site with a minified front end uses them: esbuild bundles the shop's script
+//! with `@sentry/browser` (tests/e2e/node_app/build_shop.cjs), the real sentry-cli injects debug ids and
+//! uploads the bundle and its map, headless Chromium runs the page, and the SDK reports the error the
+//! checkout raises. The issue shows the original function, file and line with its source; a rebuild whose
+//! minified names differ lands in the same issue; an event of a build whose maps were never uploaded says
+//! why its frames stayed minified.
+//!
+//! Needs `FAULTLINE_NODE_MODULES`, `FAULTLINE_SENTRY_CLI` and chromedriver (`.ci/run` sets them up); skipped
+//! with a message otherwise.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use common::api::Token;
+use common::browser::Browser;
+use common::{Backend, TestApp};
+use faultline::domain::accounts::Role;
+use serde_json::Value;
+
+const NODE_APP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/node_app");
+
+struct Tools {
+    modules: PathBuf,
+    sentry_cli: String,
+}
+
+fn tools() -> Option<Tools> {
+    let (Some(modules), Ok(sentry_cli)) = (
+        std::env::var_os("FAULTLINE_NODE_MODULES"),
+        std::env::var("FAULTLINE_SENTRY_CLI"),
+    ) else {
+        eprintln!("FAULTLINE_NODE_MODULES or FAULTLINE_SENTRY_CLI is not set: the source map test is skipped");
+        return None;
+    };
+    Some(Tools {
+        modules: PathBuf::from(modules),
+        sentry_cli,
+    })
+}
+
+/// Builds the shop's bundle into `out` (with the extra functions when `extra`).
+async fn build(tools: &Tools, out: &Path, extra: bool) {
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(Path::new(NODE_APP).join("build_shop.cjs"))
+        .arg(out)
+        .env("NODE_PATH", &tools.modules);
+    if extra {
+        command.arg("--extra");
+    }
+    let output = command.output().await.expect("node runs");
+    assert!(output.status.success(), "build_shop.cjs: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// `sentry-cli sourcemaps inject` then `upload` of the folder, against the app.
+async fn inject_and_upload(tools: &Tools, app: &TestApp, token: &str, dir: &Path) {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["sourcemaps", "inject", dir.to_str().unwrap()],
+        vec!["sourcemaps", "upload", "--release", "shop@1.0.0", dir.to_str().unwrap()],
+    ] {
+        let output = tokio::process::Command::new(&tools.sentry_cli)
+            .args(&args)
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env("SENTRY_URL", format!("http://{}", app.addr))
+            .env("SENTRY_AUTH_TOKEN", token)
+            .env("SENTRY_ORG", "default")
+            .env("SENTRY_PROJECT", "default")
+            .env("SENTRY_DISABLE_UPDATE_CHECK", "1")
+            .env("SENTRY_LOAD_DOTENV", "0")
+            .env("SENTRY_NO_PROGRESS_BAR", "1")
+            .env_remove("SENTRY_DSN")
+            .output()
+            .await
+            .expect("sentry-cli runs");
+        assert!(
+            output.status.success(),
+            "sentry-cli {args:?}: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Serves the shop page and `dir`'s bundle on a free port; runs it in Chromium; returns the reported event's id.
+async fn run_shop(app: &TestApp, dir: &Path) -> Option<String> {
+    let page = std::fs::read_to_string(Path::new(NODE_APP).join("browser/shop/shop.html")).unwrap();
+    let script = std::fs::read_to_string(dir.join("app.min.js")).unwrap();
+    let router = axum::Router::new()
+        .route("/shop/", get(move || async move { ([(CONTENT_TYPE, "text/html")], page) }))
+        .route(
+            "/static/app.min.js",
+            get(move || async move { ([(CONTENT_TYPE, "text/javascript")], script) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let browser = Browser::start(&base).await?;
+    let dsn: String = url::form_urlencoded::byte_serialize(app.dsn().as_bytes()).collect();
+    browser.open(&format!("/shop/?dsn={dsn}")).await;
+    let sent = browser.find_text("#sent", "sent error (200)").await;
+    let event_id = sent.attr("data-event-id").await.unwrap().expect("the event id");
+    browser.close().await;
+    server.abort();
+    Some(event_id.replace('-', ""))
+}
+
+async fn event_json(app: &TestApp, token: &Token, event_id: &str) -> Value {
+    let path = format!("/api/0/projects/default/default/events/{event_id}/");
+    app.get_json(token, &path).await.expect(200)
+}
+
+/// The newest frame of the event's exception, as stored.
+fn top_frame(event: &Value) -> Value {
+    let entries = event["entries"].as_array().expect("entries");
+    let exception = entries.iter().find(|e| e["type"] == "exception").expect("an exception entry");
+    let frames = exception["data"]["values"][0]["stacktrace"]["frames"].as_array().unwrap();
+    frames.last().unwrap().clone()
+}
+
+async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_issue(backend: Backend) {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    let first = tempfile::tempdir().unwrap();
+    build(&tools, first.path(), false).await;
+    inject_and_upload(&tools, &app, &token.0, first.path()).await;
+    let Some(event_id) = run_shop(&app, first.path()).await else {
+        app.stop().await;
+        return;
+    };
+    let event = event_json(&app, &token, &event_id).await;
+    let frame = top_frame(&event);
+    assert_eq!(frame["function"], "priceOf", "{frame}");
+    assert!(frame["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{frame}");
+    assert_eq!(frame["lineNo"], 12, "{frame}");
+    let context = frame["context"].to_string();
+    assert!(context.contains("throw new Error(`no price for ${item.sku}`);"), "{context}");
+    let issue_id = event["groupID"].as_str().unwrap().to_owned();
+
+    // The issue page shows the original frame, with the minified one behind a toggle.
+    let owner = app.signed_in("web-owner@example.com", None, Role::Owner).await;
+    let issue_page = owner.get(&format!("/organizations/default/issues/{issue_id}/")).await.expect(200).body;
+    assert!(issue_page.contains("priceOf") && issue_page.contains("cart.js"), "the page names the source");
+    assert!(issue_page.contains("Minified frames"), "the minified frames are one click away");
+
+    // A rebuild renames the minified functions; uploaded too, its error is the same issue.
+    let second = tempfile::tempdir().unwrap();
+    build(&tools, second.path(), true).await;
+    let first_bundle = std::fs::read_to_string(first.path().join("app.min.js")).unwrap();
+    let second_bundle = std::fs::read_to_string(second.path().join("app.min.js")).unwrap();
+    assert_ne!(first_bundle, second_bundle, "the rebuild differs");
+    inject_and_upload(&tools, &app, &token.0, second.path()).await;
+    let event_id = run_shop(&app, second.path()).await.unwrap();
+    let again = event_json(&app, &token, &event_id).await;
+    assert_eq!(again["groupID"].as_str().unwrap(), issue_id, "the same issue after the rebuild");
+
+    // A third build whose maps were never uploaded: its frames stay minified and say why.
+    let third = tempfile::tempdir().unwrap();
+    build(&tools, third.path(), true).await;
+    let event_id = run_shop(&app, third.path()).await.unwrap();
+    let minified = top_frame(&event_json(&app, &token, &event_id).await);
+    assert!(minified["absPath"].as_str().unwrap().ends_with("/static/app.min.js"), "{minified}");
+    let why = minified["data"]["sourcemap_error"].as_str().unwrap_or_default();
+    assert!(why.contains("no source map was uploaded"), "{minified}");
+    app.stop().await;
+}
+
+on_both_databases!(a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_issue);
