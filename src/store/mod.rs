@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 mod attachment_files;
+pub mod artifacts;
 pub mod attachments;
 mod batch;
 pub mod compaction;
