@@ -4,8 +4,8 @@
 
 use crate::domain::accounts::Scope;
 use crate::domain::artifacts::{
-    legacy_file_type, normalize_debug_id, parse_sha1, read_bundle, resolve_reference, sourcemap_comment,
-    stored_file, url_candidates, BundleFile, BUNDLE_LIMITS, MAX_BUNDLE_SIZE,
+    legacy_file_type, normalize_debug_id, parse_sha1, read_bundle, resolve_reference, sourcemap_comment, stored_file,
+    url_candidates, BundleFile, BUNDLE_LIMITS, MAX_BUNDLE_SIZE,
 };
 use crate::domain::ProjectId;
 use crate::store::artifacts::{self as store, NewBundle, StoredFile};
@@ -74,8 +74,11 @@ pub async fn store_chunks(core: &Core, access: &Access, chunks: Vec<(String, Vec
     access.require(Scope::ProjectReleases)?;
     let mut checked = Vec::with_capacity(chunks.len());
     for (name, bytes) in chunks {
-        let named = parse_sha1(&name)
-            .ok_or_else(|| CoreError::Invalid(format!("a chunk's name must be its SHA-1 (40 hex digits), not {name:?}")))?;
+        let named = parse_sha1(&name).ok_or_else(|| {
+            CoreError::Invalid(format!(
+                "a chunk's name must be its SHA-1 (40 hex digits), not {name:?}"
+            ))
+        })?;
         let actual = stored_file_sha1(&bytes);
         if actual != named {
             return Err(CoreError::Invalid(format!(
@@ -180,7 +183,11 @@ async fn unpack(
     for chunk in chunks {
         match store::read_chunk(db, organization, chunk).await? {
             Some(part) => bytes.extend_from_slice(&part),
-            None => return Ok(Err(format!("the chunk {chunk} expired before the bundle was assembled"))),
+            None => {
+                return Ok(Err(format!(
+                    "the chunk {chunk} expired before the bundle was assembled"
+                )))
+            }
         }
     }
     let expected = checksum.to_owned();
@@ -209,12 +216,17 @@ pub async fn upload_release_file(
     access.require(Scope::ProjectReleases)?;
     let name = file.name.trim();
     if name.is_empty() {
-        return Err(CoreError::Invalid("a release file needs a name (its URL, e.g. ~/static/app.js)".into()));
+        return Err(CoreError::Invalid(
+            "a release file needs a name (its URL, e.g. ~/static/app.js)".into(),
+        ));
     }
     let dist = file.dist.clone().unwrap_or_default();
     let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
     let first = *ids.first().ok_or(CoreError::NotFound)?;
-    if !store::find_by_urls(&core.db, first, release, &dist, &[name.to_owned()]).await?.is_empty() {
+    if !store::find_by_urls(&core.db, first, release, &dist, &[name.to_owned()])
+        .await?
+        .is_empty()
+    {
         return Err(CoreError::Conflict(format!(
             "a file named {name} already exists in release {release}"
         )));
@@ -259,7 +271,11 @@ pub async fn release_files(
 }
 
 /// The source map for a frame of the project's events, as [`MapLookup`] says, or `None`.
-pub async fn find_source_map(db: &Db, project_id: ProjectId, lookup: MapLookup<'_>) -> Result<Option<FoundMap>, StoreError> {
+pub async fn find_source_map(
+    db: &Db,
+    project_id: ProjectId,
+    lookup: MapLookup<'_>,
+) -> Result<Option<FoundMap>, StoreError> {
     let map = match lookup {
         MapLookup::DebugId(debug_id) => match normalize_debug_id(debug_id) {
             Some(id) => store::find_by_debug_id(db, project_id, &id).await?,
@@ -273,8 +289,8 @@ pub async fn find_source_map(db: &Db, project_id: ProjectId, lookup: MapLookup<'
     };
     let Some(map) = map else { return Ok(None) };
     let stored = store::read_blob(db, map.id).await?;
-    let bytes = zstd::decode_all(&stored[..])
-        .map_err(|e| StoreError::Corrupt(format!("artifact file {}: {e}", map.id)))?;
+    let bytes =
+        zstd::decode_all(&stored[..]).map_err(|e| StoreError::Corrupt(format!("artifact file {}: {e}", map.id)))?;
     Ok(Some(FoundMap {
         key: map.sha1,
         bytes: bytes.into(),

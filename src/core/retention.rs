@@ -15,7 +15,8 @@ use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{
-    artifacts, attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError,
+    artifacts, attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies,
+    StoreError,
 };
 
 use std::time::Instant;

@@ -108,7 +108,11 @@ pub async fn delete_chunks(db: &Db, organization_id: OrganizationId, checksums: 
     tx.commit().await
 }
 
-async fn delete_chunks_in(tx: &mut Tx, organization_id: OrganizationId, checksums: &[String]) -> Result<(), StoreError> {
+async fn delete_chunks_in(
+    tx: &mut Tx,
+    organization_id: OrganizationId,
+    checksums: &[String],
+) -> Result<(), StoreError> {
     for slice in checksums.chunks(LIST_CHUNK) {
         on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new("DELETE FROM artifact_chunks WHERE organization_id = ");
@@ -192,7 +196,12 @@ pub async fn insert_bundle(
     Ok(new)
 }
 
-async fn insert_files(tx: &mut Tx, bundle_id: i64, project_id: ProjectId, bundle: &NewBundle<'_>) -> Result<(), StoreError> {
+async fn insert_files(
+    tx: &mut Tx,
+    bundle_id: i64,
+    project_id: ProjectId,
+    bundle: &NewBundle<'_>,
+) -> Result<(), StoreError> {
     let sql = "INSERT INTO artifact_files (bundle_id, project_id, release, dist, url, file_type, debug_id, \
                sourcemap, size, sha1, blob) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     for file in bundle.files {
@@ -216,7 +225,11 @@ async fn insert_files(tx: &mut Tx, bundle_id: i64, project_id: ProjectId, bundle
 }
 
 /// The newest source map of the project with this debug id (normalized).
-pub async fn find_by_debug_id(db: &Db, project_id: ProjectId, debug_id: &str) -> Result<Option<StoredFile>, StoreError> {
+pub async fn find_by_debug_id(
+    db: &Db,
+    project_id: ProjectId,
+    debug_id: &str,
+) -> Result<Option<StoredFile>, StoreError> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM artifact_files f JOIN artifact_bundles b ON b.id = f.bundle_id \
          WHERE f.project_id = $1 AND f.debug_id = $2 AND f.file_type = 'source_map' ORDER BY f.id DESC LIMIT 1"
@@ -251,7 +264,8 @@ pub async fn find_by_urls(
 /// A stored file's bytes, still compressed.
 pub async fn read_blob(db: &Db, file_id: i64) -> Result<Vec<u8>, StoreError> {
     let sql = "SELECT blob FROM artifact_files WHERE id = $1";
-    let found: Option<Vec<u8>> = on_pool!(db, pool => sqlx::query_scalar(sql).bind(file_id).fetch_optional(pool).await?);
+    let found: Option<Vec<u8>> =
+        on_pool!(db, pool => sqlx::query_scalar(sql).bind(file_id).fetch_optional(pool).await?);
     found.ok_or_else(|| StoreError::NotFound(format!("artifact file {file_id}")))
 }
 

@@ -3,8 +3,8 @@
 
 pub mod accounts;
 pub mod alerts;
-mod attachment_files;
 pub mod artifacts;
+mod attachment_files;
 pub mod attachments;
 mod batch;
 pub mod compaction;

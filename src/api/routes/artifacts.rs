@@ -55,7 +55,8 @@ pub async fn upload_chunks(
 ) -> ApiResult<StatusCode> {
     let access = caller.org(&org)?;
     access.require(Scope::ProjectReleases)?;
-    let mut multipart = multipart.map_err(|e| ApiError::bad_request(format!("the chunks must be sent as a multipart form: {e}")))?;
+    let mut multipart =
+        multipart.map_err(|e| ApiError::bad_request(format!("the chunks must be sent as a multipart form: {e}")))?;
     let mut chunks = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(form_error)? {
         let gzip = match field.name() {
@@ -83,7 +84,9 @@ fn unpack_chunk(bytes: &[u8], gzip: bool) -> ApiResult<Vec<u8>> {
         unpacked = bytes.to_vec();
     }
     if unpacked.len() as u64 > CHUNK_SIZE {
-        return Err(ApiError::bad_request(format!("a chunk is larger than {CHUNK_SIZE} bytes, the chunk size")));
+        return Err(ApiError::bad_request(format!(
+            "a chunk is larger than {CHUNK_SIZE} bytes, the chunk size"
+        )));
     }
     Ok(unpacked)
 }
@@ -118,7 +121,16 @@ pub async fn assemble_bundle(
     let access = caller.org(&org)?;
     let projects = artifacts::upload_projects(&state.core, &access, &body.projects).await?;
     let release = body.version.filter(|v| !v.is_empty());
-    assemble(&state, &access, &projects, body.checksum, body.chunks, release, body.dist).await
+    assemble(
+        &state,
+        &access,
+        &projects,
+        body.checksum,
+        body.chunks,
+        release,
+        body.dist,
+    )
+    .await
 }
 
 /// `POST /organizations/{org}/releases/{version}/assemble/`: sentry-cli's release bundle, for the
@@ -131,7 +143,16 @@ pub async fn assemble_release(
 ) -> ApiResult<Json<Value>> {
     let access = caller.org(&org)?;
     let projects = artifacts::release_projects(&state.core, &access, &version).await?;
-    assemble(&state, &access, &projects, body.checksum, body.chunks, Some(version), body.dist).await
+    assemble(
+        &state,
+        &access,
+        &projects,
+        body.checksum,
+        body.chunks,
+        Some(version),
+        body.dist,
+    )
+    .await
 }
 
 async fn assemble(
@@ -178,7 +199,12 @@ pub async fn project_files(
     list(&state, &access, &[project], &version).await
 }
 
-async fn list(state: &ApiState, access: &crate::core::Access, projects: &[Project], version: &str) -> ApiResult<Json<Value>> {
+async fn list(
+    state: &ApiState,
+    access: &crate::core::Access,
+    projects: &[Project],
+    version: &str,
+) -> ApiResult<Json<Value>> {
     let files = artifacts::release_files(&state.core, access, projects, version).await?;
     Ok(Json(files.iter().map(file_json).collect()))
 }
@@ -212,8 +238,8 @@ pub async fn upload_project_file(
 
 /// A release file from its form: `file` (the bytes), `name`, optional `dist`, `header` parts `Key:Value`.
 async fn release_file(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<ReleaseFile> {
-    let mut multipart =
-        multipart.map_err(|e| ApiError::bad_request(format!("a release file must be sent as a multipart form: {e}")))?;
+    let mut multipart = multipart
+        .map_err(|e| ApiError::bad_request(format!("a release file must be sent as a multipart form: {e}")))?;
     let (mut name, mut dist, mut headers, mut bytes) = (None, None, Vec::new(), None);
     while let Some(field) = multipart.next_field().await.map_err(form_error)? {
         match field.name().unwrap_or_default() {

@@ -100,8 +100,7 @@ pub fn read_bundle(bytes: &[u8], limits: &BundleLimits) -> Result<Bundle, Bundle
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| BundleError::NotZip(e.to_string()))?;
     let mut budget = limits.max_total_bytes;
     let manifest = read_entry(&mut archive, MANIFEST, limits, &mut budget)?.ok_or(BundleError::NoManifest)?;
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest).map_err(|e| BundleError::BadManifest(e.to_string()))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest).map_err(|e| BundleError::BadManifest(e.to_string()))?;
     if manifest.files.len() > limits.max_files {
         return Err(BundleError::TooManyFiles(manifest.files.len(), limits.max_files));
     }
@@ -161,7 +160,11 @@ fn read_entry(
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(BundleError::NotZip(e.to_string())),
     };
-    let ratio_cap = entry.compressed_size().max(1).saturating_mul(limits.max_ratio).max(RATIO_FREE_BYTES);
+    let ratio_cap = entry
+        .compressed_size()
+        .max(1)
+        .saturating_mul(limits.max_ratio)
+        .max(RATIO_FREE_BYTES);
     let cap = limits.max_file_bytes.min(*budget).min(ratio_cap);
     let refuse = |unpacked: u64| {
         if unpacked > limits.max_file_bytes {
@@ -242,16 +245,28 @@ mod tests {
         let manifest = r#"{"files":{"a":{"url":"~/a"}}}"#;
         let zip = zip_of(&[("manifest.json", manifest.as_bytes()), ("a", b"01234567890")]);
         assert!(matches!(read_bundle(&zip, &limits), Err(BundleError::FileTooLarge(..))));
-        let few = BundleLimits { max_files: 0, ..BUNDLE_LIMITS };
+        let few = BundleLimits {
+            max_files: 0,
+            ..BUNDLE_LIMITS
+        };
         assert_eq!(read_bundle(&zip, &few).unwrap_err(), BundleError::TooManyFiles(1, 0));
     }
 
     #[test]
     fn a_manifest_that_is_not_json_is_refused() {
         let zip = zip_of(&[("manifest.json", b"not json")]);
-        assert!(matches!(read_bundle(&zip, &BUNDLE_LIMITS), Err(BundleError::BadManifest(_))));
-        assert!(matches!(read_bundle(b"PK no zip", &BUNDLE_LIMITS), Err(BundleError::NotZip(_))));
+        assert!(matches!(
+            read_bundle(&zip, &BUNDLE_LIMITS),
+            Err(BundleError::BadManifest(_))
+        ));
+        assert!(matches!(
+            read_bundle(b"PK no zip", &BUNDLE_LIMITS),
+            Err(BundleError::NotZip(_))
+        ));
         let without = zip_of(&[("other", b"")]);
-        assert_eq!(read_bundle(&without, &BUNDLE_LIMITS).unwrap_err(), BundleError::NoManifest);
+        assert_eq!(
+            read_bundle(&without, &BUNDLE_LIMITS).unwrap_err(),
+            BundleError::NoManifest
+        );
     }
 }

@@ -111,7 +111,11 @@ mod tests {
     #[test]
     fn debug_ids_are_matched_in_any_spelling() {
         let id = "2f3b0c4e-aaaa-4bbb-8ccc-0123456789ab";
-        for spelling in [id, "2F3B0C4EAAAA4BBB8CCC0123456789AB", "{2F3B0C4E-AAAA-4BBB-8CCC-0123456789AB}"] {
+        for spelling in [
+            id,
+            "2F3B0C4EAAAA4BBB8CCC0123456789AB",
+            "{2F3B0C4E-AAAA-4BBB-8CCC-0123456789AB}",
+        ] {
             assert_eq!(normalize_debug_id(spelling).as_deref(), Some(id));
         }
         assert_eq!(normalize_debug_id("not an id"), None);
@@ -135,19 +139,31 @@ mod tests {
     fn the_trailing_comment_names_the_map() {
         let source = b"x();\n//# sourceMappingURL=app.min.js.map\n//# debugId=abc\n";
         assert_eq!(sourcemap_comment(source).as_deref(), Some("app.min.js.map"));
-        assert_eq!(sourcemap_comment(b"x();\n//# sourceMappingURL=data:application/json;base64,e30="), None);
+        assert_eq!(
+            sourcemap_comment(b"x();\n//# sourceMappingURL=data:application/json;base64,e30="),
+            None
+        );
         assert_eq!(sourcemap_comment(b"x();"), None);
     }
 
     #[test]
     fn map_references_resolve_against_the_minified_url() {
-        assert_eq!(resolve_reference("~/static/app.min.js", "app.min.js.map"), "~/static/app.min.js.map");
-        assert_eq!(resolve_reference("~/static/app.min.js", "../maps/a.map"), "~/maps/a.map");
+        assert_eq!(
+            resolve_reference("~/static/app.min.js", "app.min.js.map"),
+            "~/static/app.min.js.map"
+        );
+        assert_eq!(
+            resolve_reference("~/static/app.min.js", "../maps/a.map"),
+            "~/maps/a.map"
+        );
         assert_eq!(
             resolve_reference("https://cdn.example.com/js/a.js", "a.js.map"),
             "https://cdn.example.com/js/a.js.map"
         );
-        assert_eq!(resolve_reference("~/a.js", "https://x.example/a.map"), "https://x.example/a.map");
+        assert_eq!(
+            resolve_reference("~/a.js", "https://x.example/a.map"),
+            "https://x.example/a.map"
+        );
     }
 
     #[test]
