@@ -20,8 +20,6 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Invalid search query: {0}")]
     BadQuery(#[from] SearchError),
-    #[error("{0}")]
-    NotImplemented(&'static str),
     #[error("The request body is too large")]
     BodyTooLarge,
     #[error("Method not allowed")]
@@ -45,7 +43,6 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -70,7 +67,7 @@ impl IntoResponse for ApiError {
             },
             other => other.to_string(),
         };
-        if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+        if status.is_server_error() {
             tracing::error!(error = ?self, "API request failed");
         } else {
             tracing::debug!(%status, %detail, "API request refused");

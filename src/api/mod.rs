@@ -9,11 +9,16 @@ pub mod json;
 pub mod params;
 mod routes;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::core::Core;
+use crate::domain::artifacts::{BUNDLE_LIMITS, MAX_REQUEST_SIZE};
 use crate::store::Db;
+
+/// A single release file's form: the file (at most a bundle file's size) and its few text fields.
+const MAX_RELEASE_FILE_REQUEST: usize = BUNDLE_LIMITS.max_file_bytes as usize + 64 * 1024;
 
 /// What every API handler can reach: the use cases, and for reads the database and public URL.
 #[derive(Clone)]
@@ -35,8 +40,8 @@ impl ApiState {
 
 pub fn router(state: ApiState) -> Router {
     use routes::{
-        alert_channels as channels, alert_rules as rules, discover, events, index, issues, lookups, project_filters,
-        projects, release_commits as commits, releases, stats, teams,
+        alert_channels as channels, alert_rules as rules, artifacts, discover, events, index, issues, lookups,
+        project_filters, projects, release_commits as commits, releases, stats, teams,
     };
     Router::new()
         .route("/api/0/", get(index::root))
@@ -195,19 +200,37 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/0/organizations/{org}/chunk-upload/",
-            get(releases::chunk_upload).post(releases::chunk_upload),
-        )
-        .route(
-            "/api/0/organizations/{org}/releases/{version}/files/",
-            get(releases::files).post(releases::files),
-        )
-        .route(
-            "/api/0/projects/{org}/{project}/files/dsyms/",
-            get(releases::files).post(releases::files),
+            get(artifacts::options)
+                .post(artifacts::upload_chunks)
+                .layer(DefaultBodyLimit::max(MAX_REQUEST_SIZE as usize)),
         )
         .route(
             "/api/0/organizations/{org}/artifactbundle/assemble/",
-            post(releases::files),
+            post(artifacts::assemble_bundle),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/assemble/",
+            post(artifacts::assemble_release),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/files/",
+            get(artifacts::org_files)
+                .post(artifacts::upload_org_file)
+                .layer(DefaultBodyLimit::max(MAX_RELEASE_FILE_REQUEST)),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/releases/{version}/files/",
+            get(artifacts::project_files)
+                .post(artifacts::upload_project_file)
+                .layer(DefaultBodyLimit::max(MAX_RELEASE_FILE_REQUEST)),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/files/dsyms/",
+            any(artifacts::native_debug_files),
+        )
+        .route(
+            "/api/0/projects/{org}/{project}/files/difs/assemble/",
+            any(artifacts::native_debug_files),
         )
         .route(
             "/api/0/projects/{org}/{project}/rules/",

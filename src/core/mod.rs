@@ -8,6 +8,7 @@
 pub mod access;
 pub mod accounts;
 pub mod alerts;
+pub mod artifacts;
 pub mod attachments;
 pub mod discover;
 pub mod events;

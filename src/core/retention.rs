@@ -9,12 +9,14 @@
 //! longer than their project's), in chunks too. The transaction rollups are folded from minutes into hours
 //! after a day and deleted after the project's retention (`store::rollup_lifecycle`).
 
+use crate::domain::artifacts::CHUNK_EXPIRY_MS;
 use crate::domain::ids::ProjectId;
 use crate::domain::performance::fold_before;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{
-    attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies, StoreError,
+    artifacts, attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies,
+    StoreError,
 };
 
 use std::time::Instant;
@@ -47,6 +49,8 @@ pub struct Swept {
     pub bodies: u64,
     /// Attachments of expired events.
     pub attachments: u64,
+    /// Source-map bundles past their retention (see `store::artifacts::expire_bundles`).
+    pub bundles: u64,
 }
 
 /// Runs one sweep if this process holds the retention lease (taken for `lease_ms`); `None` when another
@@ -105,6 +109,11 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
         })
         .await?;
         expire_rollups(core, project_id, now, cutoff, &mut rollups).await?;
+        // Source-map bundles: kept a retention past their upload, and past their release's last event.
+        swept.bundles += in_chunks(core, &mut files, |limit| {
+            artifacts::expire_bundles(&core.db, project_id, cutoff, limit)
+        })
+        .await?;
         // Release health: a few rows per release and hour (more with many distinct users), kept as long as
         // the project's events.
         release_health::expire(&core.db, project_id, cutoff).await?;
@@ -118,6 +127,8 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             tracing::info!(%project_id, events_done, issues, issues_ms, "retention expired a project's issues");
         }
     }
+    // Chunks of an upload that never finished.
+    artifacts::expire_chunks(&core.db, now - CHUNK_EXPIRY_MS).await?;
     if swept != Swept::default() {
         let reclaim_started = Instant::now();
         reclaim(core).await?;
@@ -131,6 +142,7 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
             days = swept.days,
             bodies = swept.bodies,
             attachments = swept.attachments,
+            bundles = swept.bundles,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "retention expired old events"
         );

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod artifacts;
 pub mod attachments;
 pub mod auth;
 pub mod chunking;

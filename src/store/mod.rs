@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod artifacts;
 mod attachment_files;
 pub mod attachments;
 mod batch;

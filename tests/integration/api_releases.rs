@@ -440,7 +440,7 @@ async fn an_invalid_token_is_unauthorized(backend: Backend) {
     app.stop().await;
 }
 
-async fn commits_start_empty_and_uploads_are_refused_plainly(backend: Backend) {
+async fn commits_start_empty_and_release_files_need_a_form(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
     json_body(
@@ -460,10 +460,11 @@ async fn commits_start_empty_and_uploads_are_refused_plainly(backend: Backend) {
         assert_eq!(json_body(app.get_json(&token, &path).await, 200), json!([]), "{path}");
     }
     let chunk_upload = "/api/0/organizations/default/chunk-upload/";
-    let detail = error_detail(app.get_json(&token, chunk_upload).await, 501);
-    assert!(detail.to_lowercase().contains("source map"), "{detail}");
+    let options = json_body(app.get_json(&token, chunk_upload).await, 200);
+    assert_eq!(options["url"], chunk_upload, "{options}");
     let files = format!("{ORG_RELEASES}1.2.0/files/");
-    error_detail(app.api(&token, Method::POST, &files, Some(json!({}))).await, 501);
+    let detail = error_detail(app.api(&token, Method::POST, &files, Some(json!({}))).await, 400);
+    assert!(detail.contains("multipart"), "{detail}");
     app.stop().await;
 }
 
@@ -480,7 +481,7 @@ on_both_databases!(
     a_token_without_project_releases_cannot_change_releases,
     another_organizations_releases_are_not_found,
     an_invalid_token_is_unauthorized,
-    commits_start_empty_and_uploads_are_refused_plainly,
+    commits_start_empty_and_release_files_need_a_form,
     a_malformed_body_is_a_json_bad_request,
     a_project_scoped_route_shows_only_that_projects_releases,
 );

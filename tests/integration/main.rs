@@ -19,6 +19,7 @@ mod api_lifecycle;
 mod api_projects;
 mod api_release_commits;
 mod api_releases;
+mod artifact_upload;
 mod attachments;
 mod bad_input;
 mod browser_ui;

@@ -50,6 +50,7 @@ async fn old_events_and_then_empty_issues_expire(backend: Backend) {
             days: 0,
             bodies: 0,
             attachments: 0,
+            bundles: 0,
         }
     );
     let left = issues::list_issues(&db, project).await.unwrap();

@@ -2,6 +2,7 @@
 
 pub mod alert_channels;
 pub mod alert_rules;
+pub mod artifacts;
 pub mod attachments;
 pub mod discover;
 pub mod events;

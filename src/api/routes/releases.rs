@@ -193,17 +193,6 @@ pub async fn deploys(
     Ok(Json(deploys.iter().map(deploy_json).collect()))
 }
 
-/// Source maps and debug files are not supported yet: say so plainly instead of a bare 404.
-pub async fn files(_caller: Caller) -> ApiError {
-    ApiError::NotImplemented(
-        "Faultline does not support uploading source maps or debug files yet (sentry-cli sourcemaps/debug-files)",
-    )
-}
-
-pub async fn chunk_upload(caller: Caller) -> ApiError {
-    files(caller).await
-}
-
 fn read_access(caller: &Caller, org: &str) -> ApiResult<Access> {
     let access = caller.org(org)?;
     if !access.allows(Scope::ProjectReleases) {
