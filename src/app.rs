@@ -19,6 +19,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
 use crate::core::limits::Limiter;
+use crate::core::source_maps::SourceMaps;
 use crate::core::transaction_bodies::BodySettings;
 use crate::core::{projects, Core};
 use crate::domain::performance::SamplingRules;
@@ -31,7 +32,6 @@ use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
-use crate::core::source_maps::SourceMaps;
 use crate::worker::{
     run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher,
     run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,

@@ -15,6 +15,7 @@ use crate::store::{now_ms, releases, Db, StoreError};
 use super::{Access, Core, CoreError, CoreResult};
 
 /// How a frame's source map is looked for.
+#[derive(Debug, Clone, Copy)]
 pub enum MapLookup<'a> {
     /// `debug_meta.images[]` of type `sourcemap`: the bundle file of type source_map with this debug id
     /// (lowercase UUID with dashes; any case and format is accepted).
@@ -37,6 +38,8 @@ pub struct FoundMap {
     pub key: String,
     /// The source map's bytes (decompressed).
     pub bytes: bytes::Bytes,
+    /// The minified file it maps, when uploaded with it: it shows where functions were declared.
+    pub minified: Option<bytes::Bytes>,
 }
 
 /// What an assemble request came to, as sentry-cli reads it (`state`, `missingChunks`, `detail`).
@@ -276,25 +279,40 @@ pub async fn find_source_map(
     project_id: ProjectId,
     lookup: MapLookup<'_>,
 ) -> Result<Option<FoundMap>, StoreError> {
-    let map = match lookup {
+    let (map, minified) = match lookup {
         MapLookup::DebugId(debug_id) => match normalize_debug_id(debug_id) {
-            Some(id) => store::find_by_debug_id(db, project_id, &id).await?,
-            None => None,
+            Some(id) => (
+                store::find_by_debug_id(db, project_id, &id, "source_map").await?,
+                store::find_by_debug_id(db, project_id, &id, "minified_source").await?,
+            ),
+            None => (None, None),
         },
         MapLookup::Url {
             release,
             dist,
             abs_path,
-        } => map_by_url(db, project_id, release, dist.unwrap_or_default(), abs_path).await?,
+        } => match map_by_url(db, project_id, release, dist.unwrap_or_default(), abs_path).await? {
+            Some((map, minified)) => (Some(map), Some(minified)),
+            None => (None, None),
+        },
     };
     let Some(map) = map else { return Ok(None) };
-    let stored = store::read_blob(db, map.id).await?;
-    let bytes =
-        zstd::decode_all(&stored[..]).map_err(|e| StoreError::Corrupt(format!("artifact file {}: {e}", map.id)))?;
+    let bytes = read_file(db, &map).await?;
+    // The minified source names functions; a map is still of use without it.
+    let minified = match minified {
+        Some(file) => Some(read_file(db, &file).await?.into()),
+        None => None,
+    };
     Ok(Some(FoundMap {
         key: map.sha1,
         bytes: bytes.into(),
+        minified,
     }))
+}
+
+async fn read_file(db: &Db, file: &StoredFile) -> Result<Vec<u8>, StoreError> {
+    let stored = store::read_blob(db, file.id).await?;
+    zstd::decode_all(&stored[..]).map_err(|e| StoreError::Corrupt(format!("artifact file {}: {e}", file.id)))
 }
 
 /// The legacy path: the minified file by URL, then the map its header or trailing comment names.
@@ -304,7 +322,7 @@ async fn map_by_url(
     release: &str,
     dist: &str,
     abs_path: &str,
-) -> Result<Option<StoredFile>, StoreError> {
+) -> Result<Option<(StoredFile, StoredFile)>, StoreError> {
     let candidates = url_candidates(abs_path);
     let found = store::find_by_urls(db, project_id, release, dist, &candidates).await?;
     let Some(minified) = best(found, &candidates, |f| f.file_type != "source_map") else {
@@ -313,9 +331,7 @@ async fn map_by_url(
     let reference = match minified.sourcemap.clone() {
         Some(reference) => reference,
         None => {
-            let stored = store::read_blob(db, minified.id).await?;
-            let source = zstd::decode_all(&stored[..])
-                .map_err(|e| StoreError::Corrupt(format!("artifact file {}: {e}", minified.id)))?;
+            let source = read_file(db, &minified).await?;
             match sourcemap_comment(&source) {
                 Some(reference) => reference,
                 None => return Ok(None),
@@ -324,7 +340,7 @@ async fn map_by_url(
     };
     let map_candidates = url_candidates(&resolve_reference(&minified.url, &reference));
     let maps = store::find_by_urls(db, project_id, release, dist, &map_candidates).await?;
-    Ok(best(maps, &map_candidates, |_| true))
+    Ok(best(maps, &map_candidates, |_| true).map(|map| (map, minified)))
 }
 
 /// Of the files found (newest first), the one matching the earliest candidate URL.

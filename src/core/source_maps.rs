@@ -102,7 +102,7 @@ impl SourceMaps {
     }
 
     async fn fetch(&self, project_id: ProjectId, lookup: &MapLookup<'_>) -> Result<Arc<ParsedMap>, String> {
-        let found = match find_source_map(&self.db, project_id, lookup.clone()).await {
+        let found = match find_source_map(&self.db, project_id, *lookup).await {
             Ok(Some(found)) => found,
             Ok(None) => return Err(not_found(lookup)),
             Err(error) => {
@@ -134,7 +134,11 @@ impl SourceMaps {
 fn lookup_key(lookup: &MapLookup<'_>) -> String {
     match lookup {
         MapLookup::DebugId(id) => format!("debug-id:{}", id.to_ascii_lowercase()),
-        MapLookup::Url { release, dist, abs_path } => {
+        MapLookup::Url {
+            release,
+            dist,
+            abs_path,
+        } => {
             format!("url:{release}\u{1f}{}\u{1f}{abs_path}", dist.unwrap_or(""))
         }
     }
@@ -206,7 +210,10 @@ fn rewrite_frames(event: &mut Value, maps: &HashMap<String, Result<Arc<ParsedMap
         let Some(stacktrace) = exception.get("stacktrace").cloned() else {
             continue;
         };
-        let Some(frames) = exception.pointer_mut("/stacktrace/frames").and_then(Value::as_array_mut) else {
+        let Some(frames) = exception
+            .pointer_mut("/stacktrace/frames")
+            .and_then(Value::as_array_mut)
+        else {
             continue;
         };
         let mut changed = false;
@@ -234,7 +241,12 @@ fn rewrite_frames(event: &mut Value, maps: &HashMap<String, Result<Arc<ParsedMap
 }
 
 fn resolve(map: &ParsedMap, frame: &Value) -> Result<OriginalFrame, String> {
-    let number = |key: &str| frame.get(key).and_then(Value::as_u64).map(|n| n.min(u64::from(u32::MAX)) as u32);
+    let number = |key: &str| {
+        frame
+            .get(key)
+            .and_then(Value::as_u64)
+            .map(|n| n.min(u64::from(u32::MAX)) as u32)
+    };
     let minified = MinifiedFrame {
         lineno: number("lineno").unwrap_or(0),
         colno: number("colno").unwrap_or(0),
@@ -269,4 +281,3 @@ fn data_of(frame: &mut Value) -> &mut Map<String, Value> {
     }
     data.as_object_mut().expect("made an object above")
 }
-

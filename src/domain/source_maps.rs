@@ -61,7 +61,9 @@ pub struct ParsedMap {
 
 impl std::fmt::Debug for ParsedMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParsedMap").field("weight", &self.weight).finish_non_exhaustive()
+        f.debug_struct("ParsedMap")
+            .field("weight", &self.weight)
+            .finish_non_exhaustive()
     }
 }
 
@@ -132,7 +134,10 @@ fn short_name(name: &str) -> &str {
 }
 
 fn context(view: &SourceView, line: u32) -> (Vec<String>, Option<String>, Vec<String>) {
-    let get = |idx: u32| view.get_line(idx).map(|l| l.chars().take(MAX_CONTEXT_CHARS).collect::<String>());
+    let get = |idx: u32| {
+        view.get_line(idx)
+            .map(|l| l.chars().take(MAX_CONTEXT_CHARS).collect::<String>())
+    };
     let pre = (line.saturating_sub(CONTEXT_LINES)..line).filter_map(get).collect();
     let post = (line + 1..=line + CONTEXT_LINES).filter_map(get).collect();
     (pre, get(line), post)

@@ -224,17 +224,23 @@ async fn insert_files(
     Ok(())
 }
 
-/// The newest source map of the project with this debug id (normalized).
+/// The newest file of this type (`source_map`, `minified_source`) of the project with this debug id (normalized).
 pub async fn find_by_debug_id(
     db: &Db,
     project_id: ProjectId,
     debug_id: &str,
+    file_type: &str,
 ) -> Result<Option<StoredFile>, StoreError> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM artifact_files f JOIN artifact_bundles b ON b.id = f.bundle_id \
-         WHERE f.project_id = $1 AND f.debug_id = $2 AND f.file_type = 'source_map' ORDER BY f.id DESC LIMIT 1"
+         WHERE f.project_id = $1 AND f.debug_id = $2 AND f.file_type = $3 ORDER BY f.id DESC LIMIT 1"
     );
-    Ok(on_pool!(db, pool => sqlx::query_as(&sql).bind(project_id).bind(debug_id).fetch_optional(pool).await?))
+    Ok(on_pool!(db, pool => sqlx::query_as(&sql)
+        .bind(project_id)
+        .bind(debug_id)
+        .bind(file_type)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// The project's files of this release and dist (`""`: none) with one of these URLs, newest first.

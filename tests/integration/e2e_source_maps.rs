@@ -52,7 +52,11 @@ async fn build(tools: &Tools, out: &Path, extra: bool) {
         command.arg("--extra");
     }
     let output = command.output().await.expect("node runs");
-    assert!(output.status.success(), "build_shop.cjs: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "build_shop.cjs: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// `sentry-cli sourcemaps inject` then `upload` of the folder, against the app.
@@ -91,7 +95,10 @@ async fn run_shop(app: &TestApp, dir: &Path) -> Option<String> {
     let page = std::fs::read_to_string(Path::new(NODE_APP).join("browser/shop/shop.html")).unwrap();
     let script = std::fs::read_to_string(dir.join("app.min.js")).unwrap();
     let router = axum::Router::new()
-        .route("/shop/", get(move || async move { ([(CONTENT_TYPE, "text/html")], page) }))
+        .route(
+            "/shop/",
+            get(move || async move { ([(CONTENT_TYPE, "text/html")], page) }),
+        )
         .route(
             "/static/app.min.js",
             get(move || async move { ([(CONTENT_TYPE, "text/javascript")], script) }),
@@ -117,8 +124,13 @@ async fn event_json(app: &TestApp, token: &Token, event_id: &str) -> Value {
 /// The newest frame of the event's exception, as stored.
 fn top_frame(event: &Value) -> Value {
     let entries = event["entries"].as_array().expect("entries");
-    let exception = entries.iter().find(|e| e["type"] == "exception").expect("an exception entry");
-    let frames = exception["data"]["values"][0]["stacktrace"]["frames"].as_array().unwrap();
+    let exception = entries
+        .iter()
+        .find(|e| e["type"] == "exception")
+        .expect("an exception entry");
+    let frames = exception["data"]["values"][0]["stacktrace"]["frames"]
+        .as_array()
+        .unwrap();
     frames.last().unwrap().clone()
 }
 
@@ -141,14 +153,27 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
     assert!(frame["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{frame}");
     assert_eq!(frame["lineNo"], 12, "{frame}");
     let context = frame["context"].to_string();
-    assert!(context.contains("throw new Error(`no price for ${item.sku}`);"), "{context}");
+    assert!(
+        context.contains("throw new Error(`no price for ${item.sku}`);"),
+        "{context}"
+    );
     let issue_id = event["groupID"].as_str().unwrap().to_owned();
 
     // The issue page shows the original frame, with the minified one behind a toggle.
     let owner = app.signed_in("web-owner@example.com", None, Role::Owner).await;
-    let issue_page = owner.get(&format!("/organizations/default/issues/{issue_id}/")).await.expect(200).body;
-    assert!(issue_page.contains("priceOf") && issue_page.contains("cart.js"), "the page names the source");
-    assert!(issue_page.contains("Minified frames"), "the minified frames are one click away");
+    let issue_page = owner
+        .get(&format!("/organizations/default/issues/{issue_id}/"))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        issue_page.contains("priceOf") && issue_page.contains("cart.js"),
+        "the page names the source"
+    );
+    assert!(
+        issue_page.contains("Minified frames"),
+        "the minified frames are one click away"
+    );
 
     // A rebuild renames the minified functions; uploaded too, its error is the same issue.
     let second = tempfile::tempdir().unwrap();
@@ -159,14 +184,21 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
     inject_and_upload(&tools, &app, &token.0, second.path()).await;
     let event_id = run_shop(&app, second.path()).await.unwrap();
     let again = event_json(&app, &token, &event_id).await;
-    assert_eq!(again["groupID"].as_str().unwrap(), issue_id, "the same issue after the rebuild");
+    assert_eq!(
+        again["groupID"].as_str().unwrap(),
+        issue_id,
+        "the same issue after the rebuild"
+    );
 
     // A third build whose maps were never uploaded: its frames stay minified and say why.
     let third = tempfile::tempdir().unwrap();
     build(&tools, third.path(), true).await;
     let event_id = run_shop(&app, third.path()).await.unwrap();
     let minified = top_frame(&event_json(&app, &token, &event_id).await);
-    assert!(minified["absPath"].as_str().unwrap().ends_with("/static/app.min.js"), "{minified}");
+    assert!(
+        minified["filename"].as_str().unwrap().ends_with("/static/app.min.js"),
+        "{minified}"
+    );
     let why = minified["data"]["sourcemap_error"].as_str().unwrap_or_default();
     assert!(why.contains("no source map was uploaded"), "{minified}");
     app.stop().await;

@@ -30,6 +30,7 @@ mod e2e_performance;
 mod e2e_python;
 mod e2e_rust_sdk;
 mod e2e_sentry_cli;
+mod e2e_source_maps;
 mod email_not_configured;
 mod events;
 mod hardening;

@@ -25,7 +25,10 @@ fn a_throw_in_the_bundle_maps_to_its_source_line_function_and_context() {
         original.context_line.as_deref(),
         Some("    throw new Error(`no price for ${item.sku}`);")
     );
-    assert_eq!(original.pre_context.last().map(String::as_str), Some("  if (item.price === undefined) {"));
+    assert_eq!(
+        original.pre_context.last().map(String::as_str),
+        Some("  if (item.price === undefined) {")
+    );
     assert_eq!(original.post_context.first().map(String::as_str), Some("  }"));
 }
 
@@ -40,15 +43,29 @@ fn without_the_minified_source_the_position_still_maps() {
     let original = map.resolve(frame).unwrap();
     assert_eq!(original.filename, "src/cart.js");
     assert_eq!(original.lineno, 5);
-    assert_eq!(original.function, None, "no minified source to read the declaration from");
+    assert_eq!(
+        original.function, None,
+        "no minified source to read the declaration from"
+    );
 }
 
 #[test]
 fn frames_the_map_does_not_cover_say_why() {
     let map = ParsedMap::parse(MAP, None).unwrap();
-    let past = map.resolve(MinifiedFrame { lineno: 40, colno: 1, function: None });
-    assert_eq!(past.unwrap_err().to_string(), "line 40 is outside the source map (it maps lines 1 to 1)");
-    let nowhere = map.resolve(MinifiedFrame { lineno: 0, colno: 0, function: None });
+    let past = map.resolve(MinifiedFrame {
+        lineno: 40,
+        colno: 1,
+        function: None,
+    });
+    assert_eq!(
+        past.unwrap_err().to_string(),
+        "line 40 is outside the source map (it maps lines 1 to 1)"
+    );
+    let nowhere = map.resolve(MinifiedFrame {
+        lineno: 0,
+        colno: 0,
+        function: None,
+    });
     assert_eq!(nowhere.unwrap_err(), Unresolved::NoPosition);
 }
 
@@ -61,7 +78,12 @@ fn maps_that_are_not_json_or_whose_mappings_are_garbage_are_refused_or_say_why()
     let past_sources = br#"{"version":3,"sources":["a.js"],"names":[],"mappings":"AKAA"}"#;
     match ParsedMap::parse(past_sources, None) {
         Ok(map) => assert_eq!(
-            map.resolve(MinifiedFrame { lineno: 1, colno: 1, function: None }).unwrap_err(),
+            map.resolve(MinifiedFrame {
+                lineno: 1,
+                colno: 1,
+                function: None
+            })
+            .unwrap_err(),
             Unresolved::SourceOutOfRange
         ),
         Err(refused) => assert!(refused.to_string().contains("cannot be read")),
