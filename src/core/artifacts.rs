@@ -171,6 +171,8 @@ pub async fn assemble_bundle(
         files: &bundle.files,
     };
     store::insert_bundle(&core.db, organization, &ids, &new, &chunks, now_ms()).await?;
+    // Events that missed this bundle's maps find them from now on (other processes within a minute).
+    core.source_maps.forget_misses();
     Ok(Assembled::Ok)
 }
 
@@ -257,6 +259,7 @@ pub async fn upload_release_file(
         files: &files,
     };
     store::insert_bundle(&core.db, access.organization.id, &ids, &bundle, &[], now_ms()).await?;
+    core.source_maps.forget_misses();
     let found = store::find_by_urls(&core.db, first, release, &dist, &[name.to_owned()]).await?;
     found.into_iter().next().ok_or(CoreError::NotFound)
 }

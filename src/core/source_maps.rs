@@ -14,11 +14,14 @@ use quick_cache::Weighter;
 use serde_json::{json, Map, Value};
 
 use crate::core::artifacts::{find_source_map, MapLookup};
+use crate::domain::event::Event;
 use crate::domain::source_maps::{MinifiedFrame, OriginalFrame, ParsedMap};
 use crate::domain::ProjectId;
-use crate::store::Db;
+use crate::store::events::{decode_payload, StoredEvent};
+use crate::store::{Db, StoreError};
 
-/// How long a lookup's answer is trusted: a map uploaded after an event's first miss is used within this.
+/// How long a lookup's answer is trusted. An upload to this process forgets the misses at once; one to
+/// another process sharing the database is seen here within this.
 const LOOKUP_TTL: Duration = Duration::from_secs(60);
 /// Lookups remembered at most.
 const LOOKUPS: usize = 10_000;
@@ -125,6 +128,27 @@ impl SourceMaps {
         Ok(parsed)
     }
 
+    /// Forgets the lookups that found nothing, after an upload (found maps stay: their bytes do not change).
+    pub fn forget_misses(&self) {
+        self.lookups.retain(|_, found| found.map.is_ok());
+    }
+
+    /// A stored event as pages show it. Frames that stayed minified are mapped again when their map was
+    /// uploaded since (resolve on read: what is stored, and the issue it was grouped into, stay as they were).
+    pub async fn read(&self, stored: &StoredEvent) -> Result<Event, StoreError> {
+        let mut value = stored.payload_json()?;
+        if !has_unmapped_frames(&mut value) {
+            return decode_payload(&stored.payload);
+        }
+        for frame in frames_mut(&mut value) {
+            if let Some(data) = frame.get_mut("data").and_then(Value::as_object_mut) {
+                data.remove("sourcemap_error");
+            }
+        }
+        self.apply(stored.project_id, &mut value).await;
+        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("events.payload: {e}")))
+    }
+
     /// Bytes the parsed maps now weigh (for the benchmark and metrics).
     pub fn weight(&self) -> u64 {
         self.parsed.weight()
@@ -175,6 +199,10 @@ fn script_file(frame: &Value) -> Option<String> {
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let script = path.ends_with(".js") || path.ends_with(".mjs") || path.ends_with(".cjs");
     (script && frame.get("lineno").is_some()).then(|| path.to_owned())
+}
+
+fn has_unmapped_frames(event: &mut Value) -> bool {
+    frames_mut(event).any(|frame| frame.pointer("/data/sourcemap_error").is_some())
 }
 
 fn has_script_frames(event: &mut Value) -> bool {
@@ -256,7 +284,7 @@ fn resolve(map: &ParsedMap, frame: &Value) -> Result<OriginalFrame, String> {
 }
 
 fn write_original(frame: &mut Value, original: OriginalFrame) {
-    let minified_path = frame.get("abs_path").cloned();
+    let minified_path = frame.get("abs_path").or_else(|| frame.get("filename")).cloned();
     let object = frame.as_object_mut().expect("frames are objects");
     object.insert("abs_path".into(), json!(original.abs_path));
     object.insert("filename".into(), json!(original.filename));

@@ -2,8 +2,9 @@
 //! with `@sentry/browser` (tests/e2e/node_app/build_shop.cjs), the real sentry-cli injects debug ids and
 //! uploads the bundle and its map, headless Chromium runs the page, and the SDK reports the error the
 //! checkout raises. The issue shows the original function, file and line with its source; a rebuild whose
-//! minified names differ lands in the same issue; an event of a build whose maps were never uploaded says
-//! why its frames stayed minified.
+//! minified names differ lands in the same issue; an error that arrives before its build's maps says why its
+//! frames stayed minified, and is read in its source once the maps are uploaded the legacy way (release and
+//! URL), which also maps the next error at ingest.
 //!
 //! Needs `FAULTLINE_NODE_MODULES`, `FAULTLINE_SENTRY_CLI` and chromedriver (`.ci/run` sets them up); skipped
 //! with a message otherwise.
@@ -59,35 +60,44 @@ async fn build(tools: &Tools, out: &Path, extra: bool) {
     );
 }
 
-/// `sentry-cli sourcemaps inject` then `upload` of the folder, against the app.
+/// `sentry-cli sourcemaps inject` then `upload` of the folder (found by debug ids), against the app.
 async fn inject_and_upload(tools: &Tools, app: &TestApp, token: &str, dir: &Path) {
+    let folder = dir.to_str().unwrap();
+    sentry_cli(tools, app, token, &["sourcemaps", "inject", folder]).await;
+    upload(tools, app, token, dir, &[]).await;
+}
+
+/// `sentry-cli sourcemaps upload <dir>` with more arguments.
+async fn upload(tools: &Tools, app: &TestApp, token: &str, dir: &Path, more: &[&str]) {
+    let mut args = vec!["sourcemaps", "upload"];
+    args.extend_from_slice(more);
+    args.push(dir.to_str().unwrap());
+    sentry_cli(tools, app, token, &args).await;
+}
+
+async fn sentry_cli(tools: &Tools, app: &TestApp, token: &str, args: &[&str]) {
     let home = tempfile::tempdir().unwrap();
-    for args in [
-        vec!["sourcemaps", "inject", dir.to_str().unwrap()],
-        vec!["sourcemaps", "upload", "--release", "shop@1.0.0", dir.to_str().unwrap()],
-    ] {
-        let output = tokio::process::Command::new(&tools.sentry_cli)
-            .args(&args)
-            .current_dir(home.path())
-            .env("HOME", home.path())
-            .env("SENTRY_URL", format!("http://{}", app.addr))
-            .env("SENTRY_AUTH_TOKEN", token)
-            .env("SENTRY_ORG", "default")
-            .env("SENTRY_PROJECT", "default")
-            .env("SENTRY_DISABLE_UPDATE_CHECK", "1")
-            .env("SENTRY_LOAD_DOTENV", "0")
-            .env("SENTRY_NO_PROGRESS_BAR", "1")
-            .env_remove("SENTRY_DSN")
-            .output()
-            .await
-            .expect("sentry-cli runs");
-        assert!(
-            output.status.success(),
-            "sentry-cli {args:?}: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let output = tokio::process::Command::new(&tools.sentry_cli)
+        .args(args)
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("SENTRY_URL", format!("http://{}", app.addr))
+        .env("SENTRY_AUTH_TOKEN", token)
+        .env("SENTRY_ORG", "default")
+        .env("SENTRY_PROJECT", "default")
+        .env("SENTRY_DISABLE_UPDATE_CHECK", "1")
+        .env("SENTRY_LOAD_DOTENV", "0")
+        .env("SENTRY_NO_PROGRESS_BAR", "1")
+        .env_remove("SENTRY_DSN")
+        .output()
+        .await
+        .expect("sentry-cli runs");
+    assert!(
+        output.status.success(),
+        "sentry-cli {args:?}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Serves the shop page and `dir`'s bundle on a free port; runs it in Chromium; returns the reported event's id.
@@ -190,17 +200,46 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
         "the same issue after the rebuild"
     );
 
-    // A third build whose maps were never uploaded: its frames stay minified and say why.
+    // A third build, not injected: its error arrives before its maps, so its frames stay minified and say why.
     let third = tempfile::tempdir().unwrap();
     build(&tools, third.path(), true).await;
-    let event_id = run_shop(&app, third.path()).await.unwrap();
-    let minified = top_frame(&event_json(&app, &token, &event_id).await);
+    let early_id = run_shop(&app, third.path()).await.unwrap();
+    let early = event_json(&app, &token, &early_id).await;
+    let minified = top_frame(&early);
     assert!(
         minified["filename"].as_str().unwrap().ends_with("/static/app.min.js"),
         "{minified}"
     );
     let why = minified["data"]["sourcemap_error"].as_str().unwrap_or_default();
     assert!(why.contains("no source map was uploaded"), "{minified}");
+
+    // Uploaded the legacy way (release and URL), its maps serve the next error at ingest (the same issue as
+    // the first build's) and the early event when it is read.
+    upload(
+        &tools,
+        &app,
+        &token.0,
+        third.path(),
+        &["--release", "shop@1.0.0", "--url-prefix", "~/static"],
+    )
+    .await;
+    let late_id = run_shop(&app, third.path()).await.unwrap();
+    assert_eq!(
+        event_json(&app, &token, &late_id).await["groupID"].as_str().unwrap(),
+        issue_id
+    );
+    let early_issue = early["groupID"].as_str().unwrap();
+    let early_page = owner
+        .get(&format!(
+            "/organizations/default/issues/{early_issue}/events/{early_id}/"
+        ))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        early_page.contains("priceOf") && early_page.contains("Mapped by a source map"),
+        "resolved on read"
+    );
     app.stop().await;
 }
 

@@ -143,7 +143,7 @@ pub async fn show(
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = edge_event(&state.db, found.issue.id, true).await?;
-    issue_page(&state.db, &viewer, found, event).await
+    issue_page(&state, &viewer, found, event).await
 }
 
 /// The issue with one of its events.
@@ -154,19 +154,20 @@ pub async fn show_event(
 ) -> Result<impl IntoResponse, WebError> {
     let found = find_issue(&state.db, &viewer, &org, issue_id).await?;
     let event = find_event(&state.db, &found, &event_id).await?;
-    issue_page(&state.db, &viewer, found, Some(event)).await
+    issue_page(&state, &viewer, found, Some(event)).await
 }
 
 async fn issue_page(
-    db: &Db,
+    state: &WebState,
     viewer: &Viewer,
     found: Found,
     event: Option<StoredEvent>,
 ) -> Result<impl IntoResponse, WebError> {
+    let db = &state.db;
     let now = now_ms();
     let base = found.base();
     let event = match event {
-        Some(event) => Some(event_section(db, &found, event, now).await?),
+        Some(event) => Some(event_section(state, &found, event, now).await?),
         None => None,
     };
     let (day_chart, month_chart) = summary::charts(db, found.issue.id, now).await?;
@@ -199,7 +200,13 @@ async fn issue_page(
     })
 }
 
-async fn event_section(db: &Db, found: &Found, event: StoredEvent, now: i64) -> Result<EventSection, WebError> {
+async fn event_section(
+    state: &WebState,
+    found: &Found,
+    event: StoredEvent,
+    now: i64,
+) -> Result<EventSection, WebError> {
+    let db = &state.db;
     let base = &found.base();
     let (newest, older, newer, oldest) = neighbours(db, &event).await?;
     let link = |target: Option<String>| {
@@ -219,7 +226,8 @@ async fn event_section(db: &Db, found: &Found, event: StoredEvent, now: i64) -> 
             kind: a.attachment_type,
         })
         .collect();
-    let decoded = event.event().unwrap_or_else(|error| {
+    // Frames whose source map was uploaded after the event are mapped now.
+    let decoded = state.core.source_maps.read(&event).await.unwrap_or_else(|error| {
         tracing::warn!(%error, event = %event.event_id, "unreadable event payload");
         Event::default()
     });
