@@ -54,6 +54,8 @@ pub struct BadMap(String);
 /// A parsed source map, with the minified source when it was uploaded too (it names functions).
 pub struct ParsedMap {
     map: SourceMap,
+    /// The last minified line (0-based) the map has a mapping on.
+    last_line: u32,
     minified: Option<SourceView>,
     /// Bytes it was parsed from: what the cache weighs it by.
     weight: usize,
@@ -80,7 +82,13 @@ impl ParsedMap {
             .and_then(|bytes| std::str::from_utf8(bytes).ok())
             .map(|text| SourceView::from_string(text.to_owned()));
         let weight = bytes.len() * 3 + minified.as_ref().map_or(0, |m| m.source().len());
-        Ok(ParsedMap { map, minified, weight })
+        let last_line = map.tokens().map(|t| t.get_dst_line()).max().unwrap_or(0);
+        Ok(ParsedMap {
+            map,
+            last_line,
+            minified,
+            weight,
+        })
     }
 
     /// Roughly the memory it holds, in bytes.
@@ -94,9 +102,8 @@ impl ParsedMap {
             return Err(Unresolved::NoPosition);
         }
         let (line, col) = (frame.lineno - 1, frame.colno.saturating_sub(1));
-        let last_line = self.map.tokens().map(|t| t.get_dst_line()).max().unwrap_or(0);
-        if line > last_line {
-            return Err(Unresolved::LineOutsideMap(frame.lineno, last_line + 1));
+        if line > self.last_line {
+            return Err(Unresolved::LineOutsideMap(frame.lineno, self.last_line + 1));
         }
         let token = self.map.lookup_token(line, col);
         let token = token
