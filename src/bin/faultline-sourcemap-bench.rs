@@ -79,13 +79,24 @@ fn generate(target: usize) -> (Vec<u8>, u32) {
         builder.set_source_contents(source, Some(&content));
         for token in 0..SOURCE_LINES {
             let identifier = format!("value{token}");
-            builder.add(lines, token * TOKEN_EVERY, token, 2, Some(&name), Some(&identifier), false);
+            builder.add(
+                lines,
+                token * TOKEN_EVERY,
+                token,
+                2,
+                Some(&name),
+                Some(&identifier),
+                false,
+            );
         }
         // Content, names and a few bytes of mappings per token.
         written += content.len() + SOURCE_LINES as usize * 14;
         lines += 1;
     }
     let mut out = Vec::new();
-    builder.into_sourcemap().to_writer(&mut out).expect("the map serializes");
+    builder
+        .into_sourcemap()
+        .to_writer(&mut out)
+        .expect("the map serializes");
     (out, lines)
 }

@@ -154,30 +154,24 @@ pub async fn insert(
     config: &MonitorConfig,
     (next_expected_at, now): (i64, i64),
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO monitors (project_id, guid, slug, name, schedule_type, schedule, schedule_unit, timezone, \
+    // The row first, its settings through `update_config`: one list of them to keep in step with the table.
+    let sql = "INSERT INTO monitors (project_id, guid, slug, name, schedule_type, schedule, timezone, \
                checkin_margin_min, max_runtime_min, failure_threshold, recovery_threshold, health, next_expected_at, \
-               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14) \
-               ON CONFLICT (project_id, slug) DO NOTHING";
+               created_at) VALUES ($1, $2, $3, $4, '', '', '', 0, 0, 0, 0, 'active', 0, $5) \
+               ON CONFLICT (project_id, slug) DO NOTHING RETURNING id";
     let guid = uuid::Uuid::new_v4().to_string();
-    on_tx!(tx, conn, Backend => sqlx::query(sql)
+    let created: Option<MonitorId> = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
         .bind(project_id)
         .bind(&guid)
         .bind(slug)
         .bind(name)
-        .bind(config.schedule.kind())
-        .bind(config.schedule.value())
-        .bind(config.schedule.unit().map(|u| u.as_str()))
-        .bind(config.timezone.name())
-        .bind(i64::from(config.checkin_margin_min))
-        .bind(i64::from(config.max_runtime_min))
-        .bind(i64::from(config.failure_threshold))
-        .bind(i64::from(config.recovery_threshold))
-        .bind(next_expected_at)
         .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected());
-    Ok(())
+        .fetch_optional(&mut *conn)
+        .await?);
+    match created {
+        Some(id) => update_config(tx, id, name, config, next_expected_at).await,
+        None => Ok(()),
+    }
 }
 
 /// Replaces the monitor's settings (and its name) and when it is next expected.
