@@ -27,11 +27,12 @@ echo "== resolution of a frame of a 5 MB map"
 echo "== server, user, token"
 "$BIN/faultline" migrate >/dev/null
 echo "bench-password-123" | "$BIN/faultline" user create --email bench@example.com --admin >/dev/null
-token=$("$BIN/faultline" token create --user bench@example.com | tail -1)
-dsn=$("$BIN/faultline" project list | grep -o 'http://[^ ]*' | head -1)
+token=$("$BIN/faultline" token create --user bench@example.com 2>/dev/null | tail -1)
 "$BIN/faultline" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+# The server makes the default project on its first start.
+dsn=$("$BIN/faultline" project list 2>/dev/null | grep -o 'http://[^ ]*' | head -1)
 
 echo "== bundle, inject, upload"
 NODE_PATH="$MODULES" node tests/e2e/node_app/build_shop.cjs "$work/dist" >/dev/null
@@ -45,14 +46,15 @@ import json, os, re, sys, uuid
 bundle, out = sys.argv[1], sys.argv[2]
 source = open(bundle).read()
 debug_id = re.search(r"debugId=([0-9a-fA-F-]{36})", source).group(1)
-first_line = source.split("\n")[0]
+# The bundle's own line (inject puts its snippet on a line before it).
+lineno, code = next((i + 1, l) for i, l in enumerate(source.split("\n")) if "no price for" in l)
 url = "https://shop.example.com/static/app.min.js"
-throw = first_line.index("throw new Error(`no price") + 1
-calls = [m.start() + 1 for m in re.finditer(r"\w\(\w\)", first_line)][:40]
+throw = code.index("throw new Error(`no price") + 1
+calls = [m.start() + 1 for m in re.finditer(r"\w\(\w\)", code)][:40]
 os.makedirs(out)
 for n in range(20):
-    frames = [{"filename": url, "abs_path": url, "function": "x", "lineno": 1, "colno": c, "in_app": True}
-              for c in calls[n:n + 4]] + [{"filename": url, "abs_path": url, "function": "c", "lineno": 1, "colno": throw, "in_app": True}]
+    frames = [{"filename": url, "abs_path": url, "function": "x", "lineno": lineno, "colno": c, "in_app": True}
+              for c in calls[n:n + 4]] + [{"filename": url, "abs_path": url, "function": "c", "lineno": lineno, "colno": throw, "in_app": True}]
     event = {"event_id": uuid.uuid4().hex, "platform": "javascript", "level": "error", "release": "shop@1.0.0",
              "exception": {"values": [{"type": "Error", "value": f"no price for book-{n}", "stacktrace": {"frames": frames}}]},
              "debug_meta": {"images": [{"type": "sourcemap", "code_file": url, "debug_id": debug_id}]},
