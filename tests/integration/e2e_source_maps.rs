@@ -2,9 +2,10 @@
 //! with `@sentry/browser` (tests/e2e/node_app/build_shop.cjs), the real sentry-cli injects debug ids and
 //! uploads the bundle and its map, headless Chromium runs the page, and the SDK reports the error the
 //! checkout raises. The issue shows the original function, file and line with its source; a rebuild whose
-//! minified names differ lands in the same issue; an error that arrives before its build's maps says why its
-//! frames stayed minified, and is read in its source once the maps are uploaded the legacy way (release and
-//! URL), which also maps the next error at ingest.
+//! minified names differ lands in the same issue; a build that uploads through `@sentry/esbuild-plugin` is
+//! mapped too; an error that arrives before its build's maps says why its frames stayed minified, and is read
+//! in its source once the maps are uploaded the legacy way (release and URL), which also maps the next error
+//! at ingest.
 //!
 //! Needs `FAULTLINE_NODE_MODULES`, `FAULTLINE_SENTRY_CLI` and chromedriver (`.ci/run` sets them up); skipped
 //! with a message otherwise.
@@ -44,15 +45,19 @@ fn tools() -> Option<Tools> {
 
 /// Builds the shop's bundle into `out` (with the extra functions when `extra`).
 async fn build(tools: &Tools, out: &Path, extra: bool) {
-    let mut command = tokio::process::Command::new("node");
-    command
+    build_with(tools, out, if extra { &["--extra"] } else { &[] }, &[]).await;
+}
+
+async fn build_with(tools: &Tools, out: &Path, args: &[&str], env: &[(&str, String)]) {
+    let output = tokio::process::Command::new("node")
         .arg(Path::new(NODE_APP).join("build_shop.cjs"))
         .arg(out)
-        .env("NODE_PATH", &tools.modules);
-    if extra {
-        command.arg("--extra");
-    }
-    let output = command.output().await.expect("node runs");
+        .args(args)
+        .env("NODE_PATH", &tools.modules)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .await
+        .expect("node runs");
     assert!(
         output.status.success(),
         "build_shop.cjs: {}",
@@ -199,6 +204,24 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
         issue_id,
         "the same issue after the rebuild"
     );
+
+    // A build that uploads its own maps through `@sentry/esbuild-plugin` (sentry-cli's npm binary inside).
+    let plugin = tempfile::tempdir().unwrap();
+    let server = [
+        ("SENTRY_URL", format!("http://{}", app.addr)),
+        ("SENTRY_AUTH_TOKEN", token.0.clone()),
+    ];
+    build_with(&tools, plugin.path(), &["--extra", "--plugin"], &server).await;
+    let plugin_id = run_shop(&app, plugin.path()).await.unwrap();
+    let from_plugin = event_json(&app, &token, &plugin_id).await;
+    assert_eq!(
+        top_frame(&from_plugin)["function"],
+        "priceOf",
+        "the plugin's upload maps the frames"
+    );
+    let top = top_frame(&from_plugin);
+    assert!(top["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{top}");
+    assert_eq!(top["lineNo"], 12, "{top}");
 
     // A third build, not injected: its error arrives before its maps, so its frames stay minified and say why.
     let third = tempfile::tempdir().unwrap();

@@ -2,7 +2,10 @@
 // a site's build does. With `--extra` the bundle also keeps browser/shop/extra.js, whose two functions shift
 // the minifier's short names: the same error must still land in the same issue.
 //
-// Usage: node build_shop.cjs OUTDIR [--extra]   (writes OUTDIR/app.min.js and OUTDIR/app.min.js.map)
+// With `--plugin` the build uploads its maps itself through `@sentry/esbuild-plugin` (which drives sentry-cli's
+// npm binary), as a site's build does: SENTRY_URL and SENTRY_AUTH_TOKEN name the server.
+//
+// Usage: node build_shop.cjs OUTDIR [--extra] [--plugin]   (writes OUTDIR/app.min.js and OUTDIR/app.min.js.map)
 'use strict';
 
 const path = require('path');
@@ -10,7 +13,20 @@ const esbuild = require('esbuild');
 
 const outdir = process.argv[2];
 const extra = process.argv.includes('--extra');
-esbuild.buildSync({
+const plugins = [];
+if (process.argv.includes('--plugin')) {
+  const { sentryEsbuildPlugin } = require('@sentry/esbuild-plugin');
+  plugins.push(sentryEsbuildPlugin({
+    url: process.env.SENTRY_URL,
+    authToken: process.env.SENTRY_AUTH_TOKEN,
+    org: 'default',
+    project: 'default',
+    telemetry: false,
+    release: { name: 'shop@1.0.0', inject: false },
+    sourcemaps: { assets: [path.join(outdir, '*')] },
+  }));
+}
+esbuild.build({
   entryPoints: [path.join(__dirname, 'browser', 'shop', 'main.js')],
   bundle: true,
   minify: true,
@@ -21,5 +37,11 @@ esbuild.buildSync({
   outfile: path.join(outdir, 'app.min.js'),
   nodePaths: (process.env.NODE_PATH || '').split(path.delimiter).filter(Boolean),
   logLevel: 'warning',
-});
-console.log(JSON.stringify({ outdir, extra }));
+  plugins,
+}).then(
+  () => console.log(JSON.stringify({ outdir, extra, plugin: plugins.length > 0 })),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
