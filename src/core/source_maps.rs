@@ -17,7 +17,7 @@ use crate::core::artifacts::{find_source_map, MapLookup};
 use crate::domain::event::Event;
 use crate::domain::source_maps::{MinifiedFrame, OriginalFrame, ParsedMap};
 use crate::domain::ProjectId;
-use crate::store::events::{decode_payload, StoredEvent};
+use crate::store::events::StoredEvent;
 use crate::store::{Db, StoreError};
 
 /// How long a lookup's answer is trusted. An upload to this process forgets the misses at once; one to
@@ -137,16 +137,20 @@ impl SourceMaps {
     /// uploaded since (resolve on read: what is stored, and the issue it was grouped into, stay as they were).
     pub async fn read(&self, stored: &StoredEvent) -> Result<Event, StoreError> {
         let mut value = stored.payload_json()?;
-        if !has_unmapped_frames(&mut value) {
-            return decode_payload(&stored.payload);
+        if has_unmapped_frames(&mut value) {
+            self.apply_again(stored.project_id, &mut value).await;
         }
-        for frame in frames_mut(&mut value) {
+        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("events.payload: {e}")))
+    }
+
+    /// Maps the frames that stayed minified when the event came in, with the maps there are now.
+    async fn apply_again(&self, project_id: ProjectId, value: &mut Value) {
+        for frame in frames_mut(value) {
             if let Some(data) = frame.get_mut("data").and_then(Value::as_object_mut) {
                 data.remove("sourcemap_error");
             }
         }
-        self.apply(stored.project_id, &mut value).await;
-        serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("events.payload: {e}")))
+        self.apply(project_id, value).await;
     }
 
     /// Bytes the parsed maps now weigh (for the benchmark and metrics).

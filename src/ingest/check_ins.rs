@@ -53,7 +53,7 @@ pub(super) async fn ingest_check_ins(
         .iter()
         .map(|item| {
             if item.payload.len() > MAX_CHECK_IN_BYTES {
-                return Err(CheckInError::NotAnObject);
+                return Err(CheckInError::TooLarge);
             }
             let value: Value = serde_json::from_slice(&item.payload).map_err(|_| CheckInError::NotAnObject)?;
             read_check_in(&value)

@@ -8,7 +8,10 @@
 use crate::common;
 
 use common::api::{error_detail, Token};
-use common::{close_store, exception_event, new_event_id, open_store, operator_core, stored_event, Backend, TestApp};
+use common::{
+    close_store, exception_event, new_event_id, open_store, operator_core, run_python_script, stored_event, Backend,
+    TestApp,
+};
 use faultline::domain::accounts::Role;
 use faultline::domain::attachments::NewAttachment;
 use faultline::store::{attachments, events, issues, now_ms, record_batch, Db};
@@ -331,18 +334,7 @@ async fn the_python_sdk_sends_attachments_with_its_error(backend: Backend) {
     };
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/attachment.py");
-    let output = tokio::process::Command::new(python)
-        .args([script, "--dsn", &app.dsn()])
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "attachment.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line: Value = serde_json::from_slice(&output.stdout).expect("attachment.py prints one JSON line");
+    let line = run_python_script(&python, "attachment.py", &app.dsn()).await;
     let event_id = line["event_id"].as_str().unwrap();
     let sent = hex::decode(line["bytes"].as_str().unwrap()).unwrap();
     assert!(events::get_event(&app.db, app.project_id, event_id)

@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use common::alerts::{alert_app, channel, only_rule};
 use common::api::Token;
+use common::monitors::rewind;
 use common::receiver::{Receiver, Reply};
-use common::{envelope, exception_event, item_envelope, new_event_id, Backend, TestApp};
+use common::{envelope, exception_event, item_envelope, new_event_id, run_python_script, Backend, TestApp};
 use faultline::core::monitors::run_clock_tick;
 use faultline::core::{retention, Core};
 use faultline::domain::alerts::channel::{ChannelConfig, PagerDutySettings, SignedHookSettings};
 use faultline::domain::alerts::Triggers;
 use faultline::domain::Timestamp;
-use faultline::store::Db;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -57,35 +57,6 @@ async fn runs_of(app: &TestApp, token: &Token, slug: &str) -> Vec<Value> {
 
 fn statuses(runs: &[Value]) -> Vec<&str> {
     runs.iter().map(|r| r["status"].as_str().unwrap()).collect()
-}
-
-/// Moves a monitor's clock state `minutes` into the past, as if the server had been down that long: its
-/// next expected check-in, and when its runs in progress time out.
-async fn rewind(app: &TestApp, slug: &str, minutes: i64) {
-    let shift = minutes * MINUTE;
-    let statements = [
-        "UPDATE monitors SET next_expected_at = next_expected_at - $1 WHERE slug = $2",
-        "UPDATE monitor_check_ins SET timeout_at = timeout_at - $1, created_at = created_at - $1 \
-         WHERE monitor_id IN (SELECT id FROM monitors WHERE slug = $2)",
-    ];
-    for sql in statements {
-        match &app.db {
-            Db::Sqlite(pool, _) => sqlx::query(sql)
-                .bind(shift)
-                .bind(slug)
-                .execute(pool)
-                .await
-                .unwrap()
-                .rows_affected(),
-            Db::Postgres(pool) => sqlx::query(sql)
-                .bind(shift)
-                .bind(slug)
-                .execute(pool)
-                .await
-                .unwrap()
-                .rows_affected(),
-        };
-    }
 }
 
 fn core_of(app: &TestApp) -> Core {
@@ -359,6 +330,10 @@ async fn bad_check_ins_are_refused_with_a_sentence_and_nothing_is_stored(backend
             json!({"monitor_slug": "x", "status": "missed"}),
             "in_progress, ok or error",
         ),
+        (
+            json!({"monitor_slug": "big", "status": "ok", "environment": "x".repeat(200 * 1024)}),
+            "at most 100 KiB",
+        ),
     ];
     for (value, sentence) in refusals {
         let response = post_check_in(&app, &value).await;
@@ -391,17 +366,7 @@ async fn python_sdk_monitor_jobs_are_followed_and_the_silent_one_is_missed(backe
     };
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/django_app/cron_jobs.py");
-    let output = tokio::process::Command::new(&python)
-        .args([script, "--dsn", &app.dsn()])
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "cron_jobs.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_python_script(&python, "cron_jobs.py", &app.dsn()).await;
 
     let by_slug = |listed: &[Value], slug: &str| listed.iter().find(|m| m["slug"] == slug).cloned().unwrap();
     let listed = monitors(&app, &token).await;

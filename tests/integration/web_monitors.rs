@@ -6,12 +6,13 @@
 
 use crate::common;
 
+use common::monitors::rewind;
 use common::{item_envelope, new_event_id, Backend, TestApp};
 use faultline::core::monitors::run_clock_tick;
 use faultline::core::Core;
 use faultline::domain::accounts::Role;
 use faultline::domain::Timestamp;
-use faultline::store::{organizations, Db};
+use faultline::store::organizations;
 use serde_json::{json, Value};
 
 const LIST: &str = "/organizations/default/projects/default/monitors/";
@@ -27,28 +28,6 @@ async fn check_in(app: &TestApp, slug: &str, status: &str, id: &str, extra: Valu
         .post_envelope(item_envelope("check_in", &new_event_id(), &value))
         .await;
     assert_eq!(answer.status(), 200);
-}
-
-/// Moves the monitor's next expected check-in `minutes` into the past, as if the server had been down.
-async fn rewind(app: &TestApp, slug: &str, minutes: i64) {
-    let sql = "UPDATE monitors SET next_expected_at = next_expected_at - $1 WHERE slug = $2";
-    let shift = minutes * 60_000;
-    match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
-            .bind(shift)
-            .bind(slug)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-        Db::Postgres(pool) => sqlx::query(sql)
-            .bind(shift)
-            .bind(slug)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    };
 }
 
 /// The `data-status` of each timeline block in the row of the monitor `slug`, left to right.

@@ -60,6 +60,8 @@ impl CheckInStatus {
 pub enum CheckInError {
     #[error("a check-in must be a JSON object")]
     NotAnObject,
+    #[error("a check-in is at most 100 KiB")]
+    TooLarge,
     #[error("a check-in needs a monitor_slug of letters, digits, `-` or `_` (at most 50)")]
     BadSlug,
     #[error("a check-in's status must be in_progress, ok or error, not `{0}`")]

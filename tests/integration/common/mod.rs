@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod api;
 pub mod browser;
 pub mod hostile;
+pub mod monitors;
 pub mod proxy;
 pub mod receiver;
 pub mod smtp;
@@ -411,4 +412,21 @@ impl TestApp {
             .await
             .expect("project created")
     }
+}
+
+/// Runs `tests/e2e/django_app/<script> --dsn <dsn>` with the Python of `FAULTLINE_PYTHON`; its stdout as the
+/// one JSON line it prints.
+pub async fn run_python_script(python: &str, script: &str, dsn: &str) -> serde_json::Value {
+    let path = format!("{}/tests/e2e/django_app/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::process::Command::new(python)
+        .args([path.as_str(), "--dsn", dsn])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{script} prints one JSON line"))
 }
