@@ -33,8 +33,9 @@ use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::{record_request, request_span, Metrics};
 use crate::worker::{
-    run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier, run_outcome_flusher,
-    run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings, NotifierSettings, RetentionSettings,
+    run_change_feed, run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier,
+    run_outcome_flusher, run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings,
+    NotifierSettings, RetentionSettings,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,8 +57,8 @@ pub struct App {
     retention_task: tokio::task::JoinHandle<()>,
     metric_alerts_task: tokio::task::JoinHandle<()>,
     monitor_clock_task: tokio::task::JoinHandle<()>,
-    /// SQLite only: the disk watch and the checkpointer.
-    sqlite_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// SQLite: the disk watch and the checkpointer; Postgres: the feed of other processes' changes.
+    backend_tasks: Vec<tokio::task::JoinHandle<()>>,
     stop_notifier: tokio::sync::watch::Sender<bool>,
     shutdown_timeout: Duration,
     metrics: Arc<Metrics>,
@@ -167,9 +168,10 @@ impl App {
             monitor_clock,
             stop_notifier.subscribe(),
         ));
-        // SQLite only: a Postgres server's disk is not this machine's to measure. Owned by `App`.
+        // SQLite only: a Postgres server's disk is not this machine's to measure; Postgres only: other
+        // processes may share the database. Owned by `App`.
         #[allow(clippy::disallowed_methods)]
-        let sqlite_tasks = match db.sqlite_folder() {
+        let backend_tasks = match db.sqlite_folder() {
             Some(folder) => vec![
                 tokio::spawn(run_disk_watch(
                     folder,
@@ -179,7 +181,7 @@ impl App {
                 )),
                 tokio::spawn(run_wal_checkpoints(db.clone(), stop_notifier.subscribe())),
             ],
-            None => Vec::new(),
+            None => vec![tokio::spawn(run_change_feed(core.clone(), stop_notifier.subscribe()))],
         };
         let ingest = Arc::new(Ingest {
             db: db.clone(),
@@ -229,7 +231,7 @@ impl App {
             retention_task,
             metric_alerts_task,
             monitor_clock_task,
-            sqlite_tasks,
+            backend_tasks,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -262,7 +264,7 @@ impl App {
             retention_task,
             metric_alerts_task,
             monitor_clock_task,
-            sqlite_tasks,
+            backend_tasks,
             stop_notifier,
             shutdown_timeout,
             metrics,
@@ -293,7 +295,7 @@ impl App {
         if tokio::time::timeout(shutdown_timeout, notifier_task).await.is_err() {
             tracing::error!("notifier did not stop within the shutdown timeout");
         }
-        for task in sqlite_tasks {
+        for task in backend_tasks {
             let _ = tokio::time::timeout(shutdown_timeout, task).await;
         }
         if tokio::time::timeout(shutdown_timeout, retention_task).await.is_err() {

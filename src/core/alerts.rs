@@ -2,6 +2,7 @@
 //! stored, and the writer's rule cache is cleared so a change applies to the very next event; a channel can
 //! be tried with a test notification. Changing either needs `project:write`.
 
+use crate::core::changes::Change;
 use crate::domain::accounts::Scope;
 use crate::domain::alerts::channel::{checked_name, Channel, ChannelConfig};
 use crate::domain::alerts::{AlertRule, FireReason, RuleSpec};
@@ -23,7 +24,7 @@ pub async fn create_rule(core: &Core, access: &Access, project: &Project, spec: 
     rules_writable(access, project)?;
     let spec = spec.validate().map_err(CoreError::invalid)?;
     let rule = alerts::create_rule(&core.db, project.id, &spec).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     Ok(rule)
 }
 
@@ -38,7 +39,7 @@ pub async fn update_rule(
     rules_writable(access, project)?;
     let spec = spec.validate().map_err(CoreError::invalid)?;
     let rule = alerts::update_rule(&core.db, project.id, rule_id, &spec).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     rule.ok_or(CoreError::NotFound)
 }
 
@@ -52,7 +53,7 @@ pub async fn set_rule_enabled(
 ) -> CoreResult<()> {
     rules_writable(access, project)?;
     let found = alerts::set_rule_enabled(&core.db, project.id, rule_id, enabled).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     found.then_some(()).ok_or(CoreError::NotFound)
 }
 
@@ -60,7 +61,7 @@ pub async fn set_rule_enabled(
 pub async fn delete_rule(core: &Core, access: &Access, project: &Project, rule_id: RuleId) -> CoreResult<()> {
     rules_writable(access, project)?;
     let found = alerts::delete_rule(&core.db, project.id, rule_id).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     found.then_some(()).ok_or(CoreError::NotFound)
 }
 
@@ -97,7 +98,7 @@ pub async fn update_channel(
         .with_secret_if_missing(fresh_secret);
     let name = checked_name(name).map_err(CoreError::invalid)?;
     let updated = alerts::update_channel(&core.db, organization_id, channel_id, &name, &config).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     updated.ok_or(CoreError::NotFound)
 }
 
@@ -105,7 +106,7 @@ pub async fn update_channel(
 pub async fn delete_channel(core: &Core, access: &Access, channel_id: ChannelId) -> CoreResult<()> {
     access.require(Scope::ProjectWrite)?;
     let outcome = alerts::delete_channel(&core.db, access.organization.id, channel_id).await?;
-    core.rules.invalidate();
+    core.changed(Change::Rules).await;
     match outcome {
         ChannelDeletion::Deleted => Ok(()),
         ChannelDeletion::NotFound => Err(CoreError::NotFound),

@@ -2,6 +2,7 @@
 //! and the look-up that finds a frame's map (by debug id, or by release and URL). Uploads need
 //! `project:releases`; a bundle already stored for a project is not stored again.
 
+use crate::core::changes::Change;
 use crate::domain::accounts::Scope;
 use crate::domain::artifacts::{
     legacy_file_type, normalize_debug_id, parse_sha1, read_bundle, resolve_reference, sourcemap_comment, stored_file,
@@ -171,8 +172,8 @@ pub async fn assemble_bundle(
         files: &bundle.files,
     };
     store::insert_bundle(&core.db, organization, &ids, &new, &chunks, now_ms()).await?;
-    // Events that missed this bundle's maps find them from now on (other processes within a minute).
-    core.source_maps.forget_misses();
+    // Events that missed this bundle's maps find them from now on (other processes within a second).
+    core.changed(Change::SourceMaps).await;
     Ok(Assembled::Ok)
 }
 
@@ -259,7 +260,7 @@ pub async fn upload_release_file(
         files: &files,
     };
     store::insert_bundle(&core.db, access.organization.id, &ids, &bundle, &[], now_ms()).await?;
-    core.source_maps.forget_misses();
+    core.changed(Change::SourceMaps).await;
     let found = store::find_by_urls(&core.db, first, release, &dist, &[name.to_owned()]).await?;
     found.into_iter().next().ok_or(CoreError::NotFound)
 }

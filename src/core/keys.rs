@@ -1,5 +1,6 @@
 //! An in-memory cache of project keys, so authenticating an event costs no database round trip.
-//! Entries expire after a short while, so keys created or disabled elsewhere take effect quickly.
+//! A change is forgotten at once in every process (`core::changes`); entries also expire after a short
+//! while, in case an announcement was lost.
 
 use crate::domain::ProjectId;
 use std::collections::HashMap;
@@ -89,7 +90,7 @@ impl KeyCache {
             .map(|entry| entry.found.clone())
     }
 
-    /// Forgets every entry, e.g. after keys or projects changed in this process.
+    /// Forgets every entry, after keys or projects changed (here or in another process).
     pub fn invalidate(&self) {
         self.entries.write().unwrap_or_else(|e| e.into_inner()).clear();
     }

@@ -2,6 +2,7 @@
 //! settings, keys and scrubbing. Every change of a key or of scrubbing clears ingest's key cache, so it
 //! applies to the very next event (another process sees it within the cache's lifetime).
 
+use crate::core::changes::Change;
 use crate::domain::accounts::Scope;
 use crate::domain::auth::{Dsn, PublicKey};
 use crate::domain::filters::InboundFilters;
@@ -118,7 +119,7 @@ pub async fn update(
 pub async fn create_key(core: &Core, access: &Access, project: &Project, label: &str) -> CoreResult<ProjectKey> {
     writable(access, project)?;
     let key = projects::create_key(&core.db, project.id, PublicKey::generate().as_str(), label).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(key)
 }
 
@@ -133,7 +134,7 @@ pub async fn update_key(
 ) -> CoreResult<()> {
     writable(access, project)?;
     projects::update_key(&core.db, project.id, public_key, change).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(())
 }
 
@@ -141,7 +142,7 @@ pub async fn update_key(
 pub async fn delete_key(core: &Core, access: &Access, project: &Project, public_key: &str) -> CoreResult<()> {
     writable(access, project)?;
     projects::delete_key(&core.db, project.id, public_key).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(())
 }
 
@@ -150,7 +151,7 @@ pub async fn delete_key(core: &Core, access: &Access, project: &Project, public_
 pub async fn set_scrub_keys(core: &Core, access: &Access, project: &Project, keys: &[String]) -> CoreResult<()> {
     writable(access, project)?;
     projects::set_scrub_keys(&core.db, project.id, keys).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(())
 }
 
@@ -165,7 +166,7 @@ pub async fn filters(core: &Core, access: &Access, project: &Project) -> CoreRes
 pub async fn set_filters(core: &Core, access: &Access, project: &Project, filters: &InboundFilters) -> CoreResult<()> {
     writable(access, project)?;
     project_filters::set_filters(&core.db, project.id, filters).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(())
 }
 
@@ -193,7 +194,7 @@ pub async fn set_daily_quota(
     writable(access, project)?;
     let events = quota.map(|q| q.0 as i64);
     quotas::set_daily_quota(&core.db, project.id, events).await?;
-    core.keys.invalidate();
+    core.changed(Change::Keys).await;
     Ok(())
 }
 

@@ -12,11 +12,12 @@
 use crate::domain::artifacts::CHUNK_EXPIRY_MS;
 use crate::domain::ids::ProjectId;
 use crate::domain::performance::fold_before;
+use crate::domain::sign_in_throttle;
 use crate::store::issue_expiry::{self, IssueCounters};
 use crate::store::partitions::{self, DAY_MS};
 use crate::store::{
-    artifacts, attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, transaction_bodies,
-    StoreError,
+    artifacts, attachments, monitors, now_ms, release_health, retention, rollup_lifecycle, sign_in_failures,
+    transaction_bodies, StoreError,
 };
 
 use std::time::Instant;
@@ -129,6 +130,8 @@ pub async fn sweep(core: &Core, default_days: i64, now: i64) -> Result<Swept, St
     }
     // Chunks of an upload that never finished.
     artifacts::expire_chunks(&core.db, now - CHUNK_EXPIRY_MS).await?;
+    // Failed sign-ins too old to slow anybody down.
+    sign_in_failures::forget_older(&core.db, now - sign_in_throttle::MEMORY_MS).await?;
     if swept != Swept::default() {
         let reclaim_started = Instant::now();
         reclaim(core).await?;

@@ -1,6 +1,6 @@
 //! The enabled alert rules, held in memory so the writer evaluates them without a database round trip.
-//! Changes made in this process (UI, API) invalidate the cache at once; changes made by another process
-//! are picked up within the time-to-live.
+//! A change invalidates the cache at once in every process (`core::changes`); the time-to-live is the
+//! fallback when an announcement was lost.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -50,7 +50,7 @@ impl RuleCache {
         Ok(rules)
     }
 
-    /// Forgets the loaded rules, after a rule or channel changed in this process.
+    /// Forgets the loaded rules, after a rule or channel changed (here or in another process).
     pub fn invalidate(&self) {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         current.rules = None;

@@ -20,8 +20,8 @@ use crate::domain::ProjectId;
 use crate::store::events::StoredEvent;
 use crate::store::{Db, StoreError};
 
-/// How long a lookup's answer is trusted. An upload to this process forgets the misses at once; one to
-/// another process sharing the database is seen here within this.
+/// How long a lookup's answer is trusted. An upload forgets the misses at once in every process
+/// (`core::changes`); this bounds how long a lost announcement is missed.
 const LOOKUP_TTL: Duration = Duration::from_secs(60);
 /// Lookups remembered at most.
 const LOOKUPS: usize = 10_000;
@@ -88,20 +88,28 @@ impl SourceMaps {
         rewrite_frames(event, &maps)
     }
 
+    /// One lookup per key at a time: a burst of events naming a map not yet in memory waits for the one
+    /// read and parse rather than each parsing its own copy (which multiplied memory by the burst's width).
     async fn map_for(&self, project_id: ProjectId, lookup: MapLookup<'_>) -> Result<Arc<ParsedMap>, String> {
         let key = (project_id, lookup_key(&lookup));
-        if let Some(found) = self.lookups.get(&key).filter(|f| f.at.elapsed() < LOOKUP_TTL) {
-            return found.map;
+        loop {
+            match self.lookups.get_value_or_guard_async(&key).await {
+                Ok(found) if found.at.elapsed() < LOOKUP_TTL => return found.map,
+                Ok(_stale) => {
+                    self.lookups.remove(&key);
+                }
+                Err(guard) => {
+                    let map = self.fetch(project_id, &lookup).await;
+                    let found = Found {
+                        at: Instant::now(),
+                        map: map.clone(),
+                    };
+                    // A guard outlived by a concurrent insert only loses this copy of the answer.
+                    let _ = guard.insert(found);
+                    return map;
+                }
+            }
         }
-        let map = self.fetch(project_id, &lookup).await;
-        self.lookups.insert(
-            key,
-            Found {
-                at: Instant::now(),
-                map: map.clone(),
-            },
-        );
-        map
     }
 
     async fn fetch(&self, project_id: ProjectId, lookup: &MapLookup<'_>) -> Result<Arc<ParsedMap>, String> {

@@ -31,6 +31,7 @@ pub mod scrub;
 pub mod search;
 pub mod session_query;
 pub mod short_id;
+pub mod sign_in_throttle;
 pub mod size;
 pub mod source_maps;
 pub mod storage;

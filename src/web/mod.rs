@@ -11,9 +11,6 @@ mod nav;
 mod pages;
 pub mod session;
 mod static_files;
-pub mod throttle;
-
-use std::sync::Arc;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -24,7 +21,6 @@ use crate::core::Core;
 use crate::store::Db;
 pub use error::WebError;
 pub use nav::Nav;
-use throttle::LoginThrottle;
 
 /// What every page handler can reach: the use cases, and for reads the database and public URL.
 #[derive(Clone)]
@@ -35,7 +31,6 @@ pub struct WebState {
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub trust_proxy: bool,
-    pub throttle: Arc<LoginThrottle>,
 }
 
 impl WebState {
@@ -45,7 +40,6 @@ impl WebState {
             db: core.db.clone(),
             public_url: core.public_url.clone(),
             trust_proxy,
-            throttle: Arc::new(LoginThrottle::default()),
             core,
         }
     }

@@ -3,8 +3,10 @@
 //! outcome counts; retention expires old events;
 //! the monitor clock marks missed and timed-out check-ins;
 //! the disk watch stops ingest before the database's disk is full; the checkpointer keeps SQLite's
-//! write-ahead log short; the limit sync shares rate-limit counts.
+//! write-ahead log short; the limit sync shares rate-limit counts; the change feed hears the settings other
+//! processes changed.
 
+pub mod change_feed;
 pub mod checkpoint;
 pub mod disk;
 pub mod limits;
@@ -15,6 +17,7 @@ pub mod notifier;
 pub mod outcomes;
 pub mod retention;
 
+pub use change_feed::run_change_feed;
 pub use checkpoint::run_wal_checkpoints;
 pub use disk::run_disk_watch;
 pub use limits::run_limit_sync;

@@ -381,8 +381,43 @@ async fn bundles_count_in_the_budget_and_expire(backend: Backend) {
     app.stop().await;
 }
 
+/// A 200 MB source map (a real one for a large app compresses well, so its bundle passes the size of a
+/// chunk): refused with a sentence by the legacy path and by the bundle assemble, and nothing is stored.
+async fn a_map_of_200_mb_is_refused_with_a_sentence(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.owner_token().await;
+    let mut map = br#"{"version":3,"sources":["a.js"],"names":[],"mappings":""#.to_vec();
+    map.resize(200 * 1024 * 1024, b';');
+    map.extend_from_slice(br#""}"#);
+
+    let created = app
+        .api(
+            &token,
+            Method::POST,
+            "/api/0/organizations/default/releases/",
+            Some(json!({"version": "web@200", "projects": ["default"]})),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let path = "/api/0/projects/default/default/releases/web@200/files/";
+    let form = [("file", Some("big.js.map"), &map[..]), ("name", None, b"~/big.js.map")];
+    let refused = post_form(&app, &token, path, &form).await;
+    let detail = error_detail(refused, 413);
+    assert!(detail.contains("too large"), "{detail}");
+
+    let bundle = bundle_zip(None, &[("files/big.map", "~/big.js.map", "source_map", &map)]);
+    drop(map);
+    let assembled = upload_bundle(&app, &token, &bundle, None).await;
+    assert_eq!(assembled["state"], "error", "{assembled}");
+    let detail = assembled["detail"].as_str().unwrap();
+    assert!(detail.contains("limit per file"), "{detail}");
+    assert_eq!(artifacts::totals(&app.db).await.unwrap(), (0, 0), "nothing was stored");
+    app.stop().await;
+}
+
 on_both_databases!(
     sentry_cli_uploads_source_maps,
     bad_uploads_are_refused,
+    a_map_of_200_mb_is_refused_with_a_sentence,
     bundles_count_in_the_budget_and_expire,
 );

@@ -4,8 +4,8 @@
 //! checkout raises. The issue shows the original function, file and line with its source; a rebuild whose
 //! minified names differ lands in the same issue; a build that uploads through `@sentry/esbuild-plugin` is
 //! mapped too; an error that arrives before its build's maps says why its frames stayed minified, and is read
-//! in its source once the maps are uploaded the legacy way (release and URL), which also maps the next error
-//! at ingest.
+//! in its source (on its page and in the event API) once the maps are uploaded the legacy way (release and
+//! URL), which also maps the next error at ingest.
 //!
 //! Needs `FAULTLINE_NODE_MODULES`, `FAULTLINE_SENTRY_CLI` and chromedriver (`.ci/run` sets them up); skipped
 //! with a message otherwise.
@@ -251,6 +251,12 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
         event_json(&app, &token, &late_id).await["groupID"].as_str().unwrap(),
         issue_id
     );
+    let early_again = top_frame(&event_json(&app, &token, &early_id).await);
+    assert_eq!(
+        early_again["function"], "priceOf",
+        "the API resolves on read too: {early_again}"
+    );
+    assert_eq!(early_again["lineNo"], 12, "{early_again}");
     let early_issue = early["groupID"].as_str().unwrap();
     let early_page = owner
         .get(&format!(

@@ -77,7 +77,7 @@ pub async fn project_event(
     )
     .await?
     .ok_or(ApiError::NotFound)?;
-    Ok(Json(render(&stored, &project, true)?))
+    Ok(Json(render(&state, &stored, &project, true).await?))
 }
 
 async fn list_issue_events(
@@ -95,11 +95,10 @@ async fn list(state: &ApiState, project: &Project, scope: EventScope, params: &R
     let page = params.page(DEFAULT_PAGE)?;
     let full = matches!(params.get("full"), Some("true" | "1"));
     let found = events::list_events(&state.db, scope, &page).await?;
-    let items = found
-        .items
-        .iter()
-        .map(|stored| render(stored, project, full))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for stored in &found.items {
+        items.push(render(state, stored, project, full).await?);
+    }
     let key = |e: &StoredEvent| Keyset {
         value: e.timestamp.as_millis(),
         id: e.id,
@@ -127,12 +126,17 @@ async fn show_issue_event(
         }
     };
     let stored = stored.ok_or(ApiError::NotFound)?;
-    Ok(Json(render(&stored, &scoped.project, true)?))
+    Ok(Json(render(state, &stored, &scoped.project, true).await?))
 }
 
-/// The stored event in Sentry's API shape, full or as a list item.
-pub fn render(stored: &StoredEvent, project: &Project, full: bool) -> ApiResult<Value> {
-    let event = stored.event()?;
+/// The stored event in Sentry's API shape, full or as a list item. A full event's frames that stayed minified
+/// are mapped with the source maps uploaded since, as the issue page shows them (resolve on read).
+pub async fn render(state: &ApiState, stored: &StoredEvent, project: &Project, full: bool) -> ApiResult<Value> {
+    let event = if full {
+        state.core.source_maps.read(stored).await?
+    } else {
+        stored.event()?
+    };
     let context = EventContext {
         group_id: stored.issue_id,
         project_id: project.id,

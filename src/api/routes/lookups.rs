@@ -54,7 +54,7 @@ pub async fn event_id(
         "projectSlug": project.slug,
         "groupId": stored.issue_id.to_string(),
         "eventId": stored.event_id,
-        "event": render(&stored, project, true)?,
+        "event": render(&state, &stored, project, true).await?,
     })))
 }
 

@@ -1,20 +1,19 @@
 //! The signed-in user's own settings: change the password (signing out their other sessions) and
 //! API tokens (created with chosen scopes, the token shown once, revoked). Every change is audited.
 
-use std::time::Instant;
-
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use crate::core;
+use crate::core::sign_in_throttle;
 use crate::domain::accounts::{verify_password, Scope, ScopeSet, MIN_PASSWORD_CHARS};
+use crate::domain::sign_in_throttle::attempt_keys;
 use crate::store::accounts::{self, TokenListing};
 use crate::store::{now_ms, sessions};
 use crate::web::format::{moment, Moment};
 use crate::web::session::{Action, ClientAddress, Viewer};
-use crate::web::throttle::attempt_keys;
 use crate::web::{Nav, WebError, WebState};
 
 use super::{render, Notice, NoticeParam};
@@ -116,7 +115,7 @@ pub async fn change_password(
     let (viewer, form) = (action.viewer, action.form);
     let user = &viewer.session.user;
     let keys = attempt_keys(&user.email, &address);
-    if let Some(wait) = state.throttle.wait_for(&keys, Instant::now()) {
+    if let Some(wait) = sign_in_throttle::wait_before_attempt(&state.core, &keys).await? {
         return Err(WebError::TooManyAttempts(wait));
     }
     let (_, stored) = accounts::find_credentials(&state.db, &user.email)
@@ -124,7 +123,7 @@ pub async fn change_password(
         .ok_or(WebError::NotFound)?;
     let current = form.current_password;
     if !blocking(move || verify_password(&current, &stored)).await? {
-        state.throttle.record_failure(&keys, Instant::now());
+        sign_in_throttle::attempt_failed(&state.core, &keys).await?;
         sessions::record_audit(
             &state.db,
             Some(user.id),

@@ -2,7 +2,6 @@
 
 use crate::domain::UserId;
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use askama::Template;
 use axum::body::Body;
@@ -12,10 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 
+use crate::core::sign_in_throttle;
 use crate::core::{self, accounts::NewUser};
 use crate::domain::accounts::{
     hash_password, hash_token, landing_after_sign_in, verify_password, DEFAULT_LANDING, MIN_PASSWORD_CHARS,
 };
+use crate::domain::sign_in_throttle::attempt_keys;
 use crate::store::accounts;
 use crate::store::now_ms;
 use crate::store::sessions::{self, AuditEntry};
@@ -24,7 +25,6 @@ use crate::web::session::{
     random_token, read_pre_session_form, site_cookie, Action, ClientAddress, Viewer, PRE_SESSION_COOKIE,
     SESSION_COOKIE, SESSION_LIFETIME_MS,
 };
-use crate::web::throttle::attempt_keys;
 use crate::web::{Nav, WebError, WebState};
 
 use super::render;
@@ -117,7 +117,7 @@ pub async fn login(
 ) -> Result<Response, WebError> {
     let form: LoginForm = read_pre_session_form(&jar, body).await?;
     let keys = attempt_keys(&form.email, &address);
-    if let Some(wait) = state.throttle.wait_for(&keys, Instant::now()) {
+    if let Some(wait) = sign_in_throttle::wait_before_attempt(&state.core, &keys).await? {
         sessions::record_audit(&state.db, None, &form.email, &address, "login_throttled", "").await?;
         return Err(WebError::TooManyAttempts(wait));
     }
@@ -131,7 +131,7 @@ pub async fn login(
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
-        state.throttle.record_failure(&keys, Instant::now());
+        sign_in_throttle::attempt_failed(&state.core, &keys).await?;
         sessions::record_audit(
             &state.db,
             None,
@@ -154,7 +154,7 @@ pub async fn login(
         };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
-    state.throttle.record_success(&keys);
+    sign_in_throttle::attempt_succeeded(&state.core, &keys).await?;
     sessions::record_audit(&state.db, Some(user.id), &user.email, &address, "login", "").await?;
     let jar = start_session(&state, jar, user.id).await?;
     Ok((jar, redirect_after_sign_in(&form.next)).into_response())
