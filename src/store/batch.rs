@@ -2,7 +2,7 @@
 //! (aggregated per fingerprint), skipping re-sent event ids, and bumping tag, hour and user counters.
 
 use crate::domain::{IssueId, ProjectId, Timestamp};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::QueryBuilder;
 
@@ -89,26 +89,36 @@ pub async fn record_events_in(
     let mut ignored = HashSet::new();
     for group in &groups {
         let key = (group.project_id, group.fingerprint.to_owned());
-        let id = match existing.get(&key) {
-            Some(issue) => {
-                let after = update_issue(tx, issue, group, events, &releases).await?;
-                if after.regressed {
-                    outcome.regressed_issues.push(issue.id);
+        let raced;
+        let issue = match existing.get(&key) {
+            Some(issue) => issue,
+            None => match insert_issue(tx, group, events).await? {
+                Some(id) => {
+                    outcome.new_issues.push(id);
+                    group.members.iter().for_each(|&i| issue_of[i] = id);
+                    continue;
                 }
-                if after.ignored {
-                    ignored.insert(issue.id);
+                // Another process created it since this batch looked (Postgres): it is an existing issue now,
+                // so it is counted once and its "new issue" alert fires once, there.
+                None => {
+                    raced = load_issues(tx, std::slice::from_ref(group)).await?;
+                    raced.get(&key).ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "issue {} conflicted on insert but is missing",
+                            group.fingerprint
+                        ))
+                    })?
                 }
-                issue.id
-            }
-            None => {
-                let id = insert_issue(tx, group, events).await?;
-                outcome.new_issues.push(id);
-                id
-            }
+            },
         };
-        for &i in &group.members {
-            issue_of[i] = id;
+        let after = update_issue(tx, issue, group, events, &releases).await?;
+        if after.regressed {
+            outcome.regressed_issues.push(issue.id);
         }
+        if after.ignored {
+            ignored.insert(issue.id);
+        }
+        group.members.iter().for_each(|&i| issue_of[i] = issue.id);
     }
     let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
     insert_events(tx, events, &fresh, &issue_of).await?;
@@ -148,6 +158,9 @@ fn group_by_issue<'a>(events: &'a [NewEvent], fresh: &[bool]) -> Vec<IssueGroup<
         });
         groups[slot].members.push(i);
     }
+    // One order for every writer (the issues' rows are locked and created in it), so two processes' batches
+    // never wait on each other in a cycle.
+    groups.sort_unstable_by(|a, b| (a.project_id, a.fingerprint).cmp(&(b.project_id, b.fingerprint)));
     groups
 }
 
@@ -165,7 +178,7 @@ async fn load_issues(
     tx: &mut Tx,
     groups: &[IssueGroup<'_>],
 ) -> Result<HashMap<(ProjectId, String), ExistingIssue>, StoreError> {
-    let mut fingerprints_by_project: HashMap<ProjectId, Vec<&str>> = HashMap::new();
+    let mut fingerprints_by_project: BTreeMap<ProjectId, Vec<&str>> = BTreeMap::new();
     for group in groups {
         fingerprints_by_project
             .entry(group.project_id)
@@ -191,7 +204,8 @@ async fn load_issues(
                 for fingerprint in chunk {
                     list.push_bind(*fingerprint);
                 }
-                qb.push(")").push(lock);
+                // Locked in fingerprint order, as the groups are (sorted): the same order in every writer.
+                qb.push(") ORDER BY fingerprint").push(lock);
                 qb.build_query_as().fetch_all(&mut *conn).await?
             });
             for row in rows {
@@ -337,8 +351,9 @@ async fn record_activity(
     Ok(())
 }
 
-/// Creates the issue with the next short-id number of its project.
-async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) -> Result<IssueId, StoreError> {
+/// Creates the issue with the next short-id number of its project; `None` when another process created it
+/// first (its short-id number is then skipped).
+async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) -> Result<Option<IssueId>, StoreError> {
     let bump = "UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id";
     let next: i64 =
         on_tx!(tx, conn, Backend => sqlx::query_scalar(bump).bind(group.project_id).fetch_one(&mut *conn).await?);
@@ -350,9 +365,8 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
                title, culprit, issue_type, level, metadata, status, substatus, first_seen, last_seen, times_seen, \
                user_count, first_release, last_release, is_unhandled) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17, $18) \
-               ON CONFLICT (project_id, fingerprint) DO UPDATE SET times_seen = issues.times_seen + excluded.times_seen \
-               RETURNING id";
-    let id: IssueId = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
+               ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id";
+    let id: Option<IssueId> = on_tx!(tx, conn, Backend => sqlx::query_scalar(sql)
         .bind(group.project_id)
         .bind(next - 1)
         .bind(group.fingerprint)
@@ -371,7 +385,7 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
         .bind(first_release(group, events))
         .bind(&latest.release)
         .bind(group.members.iter().any(|&i| events[i].is_unhandled))
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?);
     Ok(id)
 }

@@ -26,7 +26,12 @@ pub struct Stored {
 /// racing with the same id store it once.
 pub async fn claim_event_ids(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<bool>, StoreError> {
     let mut claimed: HashSet<(ProjectId, String)> = HashSet::new();
-    for chunk in events.chunks(ID_CHUNK) {
+    // Claimed in one order (sorted) by every writer, so two batches sharing ids never wait on each other
+    // in a cycle.
+    let mut ordered: Vec<&NewEvent> = events.iter().collect();
+    ordered.sort_unstable_by(|a, b| (a.project_id, &a.event_id).cmp(&(b.project_id, &b.event_id)));
+    ordered.dedup_by(|a, b| (a.project_id, &a.event_id) == (b.project_id, &b.event_id));
+    for chunk in ordered.chunks(ID_CHUNK) {
         let rows: Vec<(ProjectId, String)> = on_tx!(tx, conn, Backend => {
             let mut qb = QueryBuilder::<Backend>::new("INSERT INTO event_ids (project_id, event_id, timestamp) ");
             qb.push_values(chunk, |mut row, e| {

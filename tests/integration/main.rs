@@ -53,6 +53,7 @@ mod quotas;
 mod release_health;
 mod retention;
 mod rollups;
+mod scale_out;
 mod seed;
 mod span_items;
 mod storage_budget;

@@ -4,11 +4,11 @@
 use crate::common;
 use faultline::domain::ProjectId;
 
-use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::binary::{free_port, start_binary, Server};
 use common::{envelope, new_event_id, Backend, TestDatabase};
 use faultline::domain::accounts::Role;
 use faultline::domain::alerts::channel::{ChannelConfig, HookSettings};
@@ -16,71 +16,18 @@ use faultline::domain::alerts::RuleSpec;
 use faultline::store::{alerts, events, organizations, projects, Db};
 use serde_json::json;
 
-struct Server {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-    _log_dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// The DSN of `key` for this server's address, as it should print it.
-    fn dsn(&self, key: &str, project_id: ProjectId) -> String {
-        let authority = self.base.trim_start_matches("http://");
-        format!("http://{key}@{authority}/{project_id}")
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start_server(database_url: &str) -> Server {
-    let port = free_port();
-    let log_dir = tempfile::tempdir().unwrap();
-    let log = log_dir.path().join("server.log");
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .env("DATABASE_URL", database_url)
-        .env("FAULTLINE_BIND", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env_remove("FAULTLINE_URL")
+    let settings = [
         // Alerts go to ports where nothing listens, so delivery attempts fail and log their errors.
-        .env("FAULTLINE_SMTP_HOST", "127.0.0.1")
-        .env("FAULTLINE_SMTP_PORT", free_port().to_string())
-        .env("FAULTLINE_SMTP_TLS", "none")
-        .env("FAULTLINE_SMTP_USERNAME", "mailer")
-        .env("FAULTLINE_SMTP_PASSWORD", SMTP_PASSWORD)
-        .env("FAULTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
-        .env("FAULTLINE_NOTIFY_RETRY_BASE_MS", "100")
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("the faultline binary starts");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-        _log_dir: log_dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await {
-            if r.status() == 200 {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "server did not become ready: {}",
-        std::fs::read_to_string(&server.log).unwrap_or_default()
-    );
+        ("FAULTLINE_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("FAULTLINE_SMTP_PORT", free_port().to_string()),
+        ("FAULTLINE_SMTP_TLS", "none".to_owned()),
+        ("FAULTLINE_SMTP_USERNAME", "mailer".to_owned()),
+        ("FAULTLINE_SMTP_PASSWORD", SMTP_PASSWORD.to_owned()),
+        ("FAULTLINE_WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("FAULTLINE_NOTIFY_RETRY_BASE_MS", "100".to_owned()),
+    ];
+    start_binary(database_url, &settings).await
 }
 
 const SMTP_PASSWORD: &str = "smtp-password-secret";

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 pub mod alerts;
 pub mod api;
+pub mod binary;
 pub mod browser;
 pub mod hostile;
 pub mod monitors;
