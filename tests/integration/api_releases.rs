@@ -461,7 +461,11 @@ async fn commits_start_empty_and_release_files_need_a_form(backend: Backend) {
     }
     let chunk_upload = "/api/0/organizations/default/chunk-upload/";
     let options = json_body(app.get_json(&token, chunk_upload).await, 200);
-    assert_eq!(options["url"], chunk_upload, "{options}");
+    assert_eq!(
+        options["url"],
+        format!("http://{}{chunk_upload}", app.addr),
+        "{options}"
+    );
     let files = format!("{ORG_RELEASES}1.2.0/files/");
     let detail = error_detail(app.api(&token, Method::POST, &files, Some(json!({}))).await, 400);
     assert!(detail.contains("multipart"), "{detail}");

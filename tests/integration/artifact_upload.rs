@@ -1,8 +1,9 @@
 //! Source-map uploads (issue 15): the real sentry-cli (2.58) injecting debug ids and uploading a bundle,
 //! then a release's files by URL, each found again by `core::artifacts::find_source_map`; chunks and
 //! bundles that break a rule refused with a sentence and nothing stored; native debug files refused;
-//! bundles counted by the storage budget and expired by the retention sweep. Both databases. The sentry-cli
-//! half needs `FAULTLINE_SENTRY_CLI` (skipped without it, like the other sentry-cli test).
+//! bundles counted by the storage budget and expired by the retention sweep; chunks sent to the origin the
+//! client called. Both databases. The sentry-cli half needs `FAULTLINE_SENTRY_CLI` (skipped without it, like
+//! the other sentry-cli test).
 
 use crate::common;
 
@@ -352,6 +353,32 @@ async fn event_of_release(db: &Db, project: ProjectId, release: &str, at_ms: i64
     record_batch(db, &[event]).await.unwrap();
 }
 
+/// The chunk-upload URL is absolute (the `sentry` CLI of the bundler plugins uploads to nothing else), on the
+/// origin the client called: the test's port, or the public URL, scheme and all, when called by its name.
+async fn chunks_go_to_the_origin_the_client_called(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.public_url = "https://faultline.example.com/".parse().unwrap();
+    })
+    .await;
+    let token = app.owner_token().await;
+    let path = "/api/0/organizations/default/chunk-upload/";
+    let options = app.get_json(&token, path).await.expect(200);
+    assert_eq!(options["url"], format!("http://{}{path}", app.addr));
+    for host in ["faultline.example.com", "Faultline.example.com:443"] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&token.0)
+            .header(reqwest::header::HOST, host)
+            .send()
+            .await
+            .unwrap();
+        let options = common::api::ApiResponse::read(response).await.expect(200);
+        assert_eq!(options["url"], format!("https://faultline.example.com{path}"), "{host}");
+    }
+    app.stop().await;
+}
+
 async fn bundles_count_in_the_budget_and_expire(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.owner_token().await;
@@ -419,5 +446,6 @@ on_both_databases!(
     sentry_cli_uploads_source_maps,
     bad_uploads_are_refused,
     a_map_of_200_mb_is_refused_with_a_sentence,
+    chunks_go_to_the_origin_the_client_called,
     bundles_count_in_the_budget_and_expire,
 );

@@ -24,9 +24,9 @@ use serde_json::Value;
 
 const NODE_APP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/node_app");
 
-struct Tools {
-    modules: PathBuf,
-    sentry_cli: String,
+pub(crate) struct Tools {
+    pub(crate) modules: PathBuf,
+    pub(crate) sentry_cli: String,
 }
 
 fn tools() -> Option<Tools> {
@@ -48,7 +48,7 @@ async fn build(tools: &Tools, out: &Path, extra: bool) {
     build_with(tools, out, if extra { &["--extra"] } else { &[] }, &[]).await;
 }
 
-async fn build_with(tools: &Tools, out: &Path, args: &[&str], env: &[(&str, String)]) {
+pub(crate) async fn build_with(tools: &Tools, out: &Path, args: &[&str], env: &[(&str, String)]) {
     let output = tokio::process::Command::new("node")
         .arg(Path::new(NODE_APP).join("build_shop.cjs"))
         .arg(out)
@@ -66,7 +66,7 @@ async fn build_with(tools: &Tools, out: &Path, args: &[&str], env: &[(&str, Stri
 }
 
 /// `sentry-cli sourcemaps inject` then `upload` of the folder (found by debug ids), against the app.
-async fn inject_and_upload(tools: &Tools, app: &TestApp, token: &str, dir: &Path) {
+pub(crate) async fn inject_and_upload(tools: &Tools, app: &TestApp, token: &str, dir: &Path) {
     let folder = dir.to_str().unwrap();
     sentry_cli(tools, app, token, &["sourcemaps", "inject", folder]).await;
     upload(tools, app, token, dir, &[]).await;
@@ -106,7 +106,7 @@ async fn sentry_cli(tools: &Tools, app: &TestApp, token: &str, args: &[&str]) {
 }
 
 /// Serves the shop page and `dir`'s bundle on a free port; runs it in Chromium; returns the reported event's id.
-async fn run_shop(app: &TestApp, dir: &Path) -> Option<String> {
+pub(crate) async fn run_shop(app: &TestApp, dir: &Path) -> Option<String> {
     let page = std::fs::read_to_string(Path::new(NODE_APP).join("browser/shop/shop.html")).unwrap();
     let script = std::fs::read_to_string(dir.join("app.min.js")).unwrap();
     let router = axum::Router::new()
@@ -131,13 +131,13 @@ async fn run_shop(app: &TestApp, dir: &Path) -> Option<String> {
     Some(event_id.replace('-', ""))
 }
 
-async fn event_json(app: &TestApp, token: &Token, event_id: &str) -> Value {
+pub(crate) async fn event_json(app: &TestApp, token: &Token, event_id: &str) -> Value {
     let path = format!("/api/0/projects/default/default/events/{event_id}/");
     app.get_json(token, &path).await.expect(200)
 }
 
 /// The newest frame of the event's exception, as stored.
-fn top_frame(event: &Value) -> Value {
+pub(crate) fn top_frame(event: &Value) -> Value {
     let entries = event["entries"].as_array().expect("entries");
     let exception = entries
         .iter()

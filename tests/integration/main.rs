@@ -25,6 +25,7 @@ mod bad_input;
 mod browser_ui;
 mod cli_accounts;
 mod core_rules;
+mod e2e_bundler_plugins;
 mod e2e_javascript;
 mod e2e_performance;
 mod e2e_python;

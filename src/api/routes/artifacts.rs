@@ -1,15 +1,18 @@
-//! Source-map uploads as sentry-cli 2.x makes them: the chunk-upload options and chunks, artifact-bundle
-//! and release-bundle assembly, and single release files (multipart) with their listing. Native debug
-//! files are refused with a sentence saying so.
+//! Source-map uploads as sentry-cli 2.x and 3.x and the bundler plugins make them: the chunk-upload options
+//! and chunks, artifact-bundle and release-bundle assembly, and single release files (multipart) with their
+//! listing. Native debug files are refused with a sentence saying so.
 
 use std::io::Read;
 
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::HOST;
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use url::Url;
 
 use crate::api::auth::Caller;
 use crate::api::body::Body;
@@ -28,10 +31,15 @@ const NO_NATIVE: &str = "native debug files are not supported: Faultline stores 
 /// `GET …/chunk-upload/`: how sentry-cli should upload. `accept` names artifact bundles (v2: the server
 /// names the chunks it lacks, so a re-upload sends nothing) and release files, so every sentry-cli 2.x
 /// source-map upload arrives as a chunked bundle; without `debug_files` it never chunks native files.
-pub async fn options(caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn options(
+    caller: Caller,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.org(&org)?;
-    // A path, not an absolute URL: sentry-cli sends its token only to URLs it builds from its base URL.
-    let url = format!("/api/0/organizations/{org}/chunk-upload/");
+    let called = headers.get(HOST).and_then(|host| host.to_str().ok());
+    let url = chunk_upload_url(&state.public_url, called, &org);
     Ok(Json(json!({
         "url": url,
         "chunkSize": CHUNK_SIZE,
@@ -44,6 +52,38 @@ pub async fn options(caller: Caller, Path(org): Path<String>) -> ApiResult<Json<
         "compression": ["gzip"],
         "accept": ["artifact_bundles", "artifact_bundles_v2", "release_files"],
     })))
+}
+
+/// Where the chunks go: an absolute URL, as Sentry answers every client but old sentry-cli. The `sentry` CLI
+/// inside the 11.x bundler plugins uploads chunks only to an absolute URL on the origin its token is for (a
+/// path fails there), and sentry-cli sends its token with chunks to any absolute URL. The origin is the one
+/// the client called (its `Host`), so a server reached by another name than `FAULTLINE_URL` (an internal
+/// address, a test's port) still names itself; over plain http then, as Faultline serves no TLS itself.
+fn chunk_upload_url(public_url: &Url, called: Option<&str>, org: &str) -> String {
+    let mut url = public_url.clone();
+    url.set_path(&format!("/api/0/organizations/{org}/chunk-upload/"));
+    url.set_query(None);
+    url.set_fragment(None);
+    let elsewhere = called
+        .filter(|host| !host.contains('@'))
+        .and_then(|host| host.parse::<Authority>().ok())
+        .filter(|host| !names_public_url(host, public_url));
+    match elsewhere {
+        Some(host) => format!("http://{host}{}", url.path()),
+        None => url.to_string(),
+    }
+}
+
+/// Whether a `Host` is the public URL's own (an explicit default port included).
+fn names_public_url(host: &Authority, public_url: &Url) -> bool {
+    let same_port = match host.port_u16() {
+        Some(port) => Some(port) == public_url.port_or_known_default(),
+        None => public_url.port().is_none(),
+    };
+    same_port
+        && public_url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(host.host()))
 }
 
 /// `POST …/chunk-upload/`: multipart parts `file_gzip` (or `file`), each named by its chunk's SHA-1.
