@@ -157,10 +157,10 @@ run_throughput() {
     fresh_db
     start_servers
     sample_lock_waits
-    local started=$SECONDS
-    [[ $PERF == 1 ]] && profile &
+    local started=$SECONDS profiler=
+    if [[ $PERF == 1 ]]; then profile & profiler=$!; fi
     run_loaders throughput --events $((EVENTS / PROCS)) --concurrency $((CONCURRENCY / PROCS))
-    wait
+    [[ -z $profiler ]] || wait "$profiler" || true
     local waits
     waits=$(lock_wait_summary)
     stop_servers

@@ -79,38 +79,47 @@ pub async fn record_events_in(
 ) -> Result<(BatchOutcome, Vec<Fired>), StoreError> {
     let stored = storage::claim_event_ids(tx, events).await?;
     let groups = group_by_issue(events, &stored);
-    let existing = load_issues(tx, &groups).await?;
-    let releases = load_release_order(tx, &existing).await?;
     let mut outcome = BatchOutcome {
         stored,
         ..BatchOutcome::default()
     };
+    // The events are written before any row other batches write too is locked: two processes storing
+    // events of the same issues then overlap in all but the short tail below (the issue rows and counters,
+    // then the commit). Issue ids are read without a lock for that; new issues are created here.
+    let known = load_issues(tx, &groups, Lock::No).await?;
     let mut issue_of = vec![IssueId(0); events.len()];
-    let mut ignored = HashSet::new();
+    let mut existing_groups = Vec::with_capacity(groups.len());
     for group in &groups {
-        let key = (group.project_id, group.fingerprint.to_owned());
-        let raced;
-        let issue = match existing.get(&key) {
-            Some(issue) => issue,
+        let id = match known.get(&(group.project_id, group.fingerprint.to_owned())) {
+            Some(issue) => {
+                existing_groups.push(group);
+                issue.id
+            }
             None => match insert_issue(tx, group, events).await? {
                 Some(id) => {
                     outcome.new_issues.push(id);
-                    group.members.iter().for_each(|&i| issue_of[i] = id);
-                    continue;
+                    id
                 }
                 // Another process created it since this batch looked (Postgres): it is an existing issue now,
                 // so it is counted once and its "new issue" alert fires once, there.
                 None => {
-                    raced = load_issues(tx, std::slice::from_ref(group)).await?;
-                    raced.get(&key).ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "issue {} conflicted on insert but is missing",
-                            group.fingerprint
-                        ))
-                    })?
+                    existing_groups.push(group);
+                    raced_issue_id(tx, group).await?
                 }
             },
         };
+        group.members.iter().for_each(|&i| issue_of[i] = id);
+    }
+    let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
+    insert_events(tx, events, &fresh, &issue_of).await?;
+    // The tail: the existing issues locked and read again (a status change meanwhile is kept), updated.
+    let existing = load_issues(tx, existing_groups.iter().copied(), Lock::ForUpdate).await?;
+    let releases = load_release_order(tx, &existing).await?;
+    let mut ignored = HashSet::new();
+    for group in existing_groups {
+        let issue = existing
+            .get(&(group.project_id, group.fingerprint.to_owned()))
+            .ok_or_else(|| StoreError::Corrupt(format!("issue {} vanished during a batch", group.fingerprint)))?;
         let after = update_issue(tx, issue, group, events, &releases).await?;
         if after.regressed {
             outcome.regressed_issues.push(issue.id);
@@ -118,10 +127,7 @@ pub async fn record_events_in(
         if after.ignored {
             ignored.insert(issue.id);
         }
-        group.members.iter().for_each(|&i| issue_of[i] = issue.id);
     }
-    let fresh: Vec<usize> = (0..events.len()).filter(|&i| outcome.stored[i]).collect();
-    insert_events(tx, events, &fresh, &issue_of).await?;
     storage::add_stored(tx, events, &fresh).await?;
     upsert_releases(tx, events, &fresh).await?;
     upsert_tags(tx, events, &fresh, &issue_of).await?;
@@ -174,9 +180,18 @@ struct ExistingRow {
     state: StateColumns,
 }
 
-async fn load_issues(
+/// Whether [`load_issues`] locks the rows it reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    No,
+    ForUpdate,
+}
+
+/// The issues of these groups that exist, read as they are now (`Lock::ForUpdate`: and locked).
+async fn load_issues<'g, 'e: 'g>(
     tx: &mut Tx,
-    groups: &[IssueGroup<'_>],
+    groups: impl IntoIterator<Item = &'g IssueGroup<'e>>,
+    lock: Lock,
 ) -> Result<HashMap<(ProjectId, String), ExistingIssue>, StoreError> {
     let mut fingerprints_by_project: BTreeMap<ProjectId, Vec<&str>> = BTreeMap::new();
     for group in groups {
@@ -188,7 +203,7 @@ async fn load_issues(
     let mut found = HashMap::new();
     // Postgres: lock the rows so a status change made through the API meanwhile is not overwritten. SQLite
     // needs nothing: the batch's transaction is IMMEDIATE, so it holds the write lock from its first read.
-    let lock = if matches!(tx, Tx::Postgres(_)) {
+    let lock = if lock == Lock::ForUpdate && matches!(tx, Tx::Postgres(_)) {
         " FOR UPDATE"
     } else {
         ""
@@ -219,6 +234,16 @@ async fn load_issues(
         }
     }
     Ok(found)
+}
+
+/// The id of the issue another process created while this batch was inserting it.
+async fn raced_issue_id(tx: &mut Tx, group: &IssueGroup<'_>) -> Result<IssueId, StoreError> {
+    let found = load_issues(tx, [group], Lock::No).await?;
+    found
+        .into_values()
+        .next()
+        .map(|issue| issue.id)
+        .ok_or_else(|| StoreError::Corrupt(format!("issue {} conflicted on insert but is missing", group.fingerprint)))
 }
 
 /// The member whose values (title, level, …) the issue shows: the newest by event time.
