@@ -14,7 +14,7 @@ use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::connections::{self, ConnectionLimits};
@@ -31,7 +31,7 @@ use crate::ingest::{Ingest, IngestSettings};
 use crate::notify::{Notifier, NotifySettings};
 use crate::request_body::BodyBudget;
 use crate::store::Db;
-use crate::telemetry::{record_request, request_span, Metrics};
+use crate::telemetry::{record_request, request_span, LogResponse, Metrics};
 use crate::worker::{
     run_change_feed, run_disk_watch, run_limit_sync, run_metric_alerts, run_monitor_clock, run_notifier,
     run_outcome_flusher, run_retention, run_wal_checkpoints, MetricAlertSettings, MonitorClockSettings,
@@ -330,7 +330,7 @@ fn with_http_layers(router: Router, metrics: Arc<Metrics>) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_span)
         .on_request(())
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+        .on_response(LogResponse);
     router
         .layer(axum::middleware::from_fn_with_state(metrics, record_request))
         // A panic is a bug, but the client still gets an answer and the server keeps serving.

@@ -43,6 +43,7 @@ use crate::health::DbHealth;
 use crate::request_body::BodyBudget;
 use crate::store::Db;
 use crate::telemetry::Metrics;
+use crate::telemetry::RoutineRequest;
 use performance_issues::OccurrenceBook;
 use transaction_writer::TransactionQueue;
 use writer::WriterHandle;
@@ -132,7 +133,14 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
             axum::routing::get(error_page::dialog).post(error_page::submit),
         )
         .layer(cors())
+        .layer(axum::middleware::map_response(mark_routine))
         .with_state(ingest)
+}
+
+/// An SDK's request that succeeded is logged at DEBUG (`telemetry::RoutineRequest`).
+async fn mark_routine(mut response: axum::response::Response) -> axum::response::Response {
+    response.extensions_mut().insert(RoutineRequest);
+    response
 }
 
 /// §3.4: browser SDKs post cross-origin; errors and 429s must carry the headers too.

@@ -201,10 +201,12 @@ async fn load_issues<'g, 'e: 'g>(
             .push(group.fingerprint);
     }
     let mut found = HashMap::new();
-    // Postgres: lock the rows so a status change made through the API meanwhile is not overwritten. SQLite
-    // needs nothing: the batch's transaction is IMMEDIATE, so it holds the write lock from its first read.
+    // Postgres: lock the rows so a status change made through the API meanwhile is not overwritten. Not
+    // `FOR UPDATE`: the batch's events (inserted before) hold key-share locks on their issues, which that
+    // would wait on in another batch, and it on ours. SQLite needs nothing: the batch's transaction is
+    // IMMEDIATE, so it holds the write lock from its first read.
     let lock = if lock == Lock::ForUpdate && matches!(tx, Tx::Postgres(_)) {
-        " FOR UPDATE"
+        " FOR NO KEY UPDATE"
     } else {
         ""
     };
@@ -239,11 +241,12 @@ async fn load_issues<'g, 'e: 'g>(
 /// The id of the issue another process created while this batch was inserting it.
 async fn raced_issue_id(tx: &mut Tx, group: &IssueGroup<'_>) -> Result<IssueId, StoreError> {
     let found = load_issues(tx, [group], Lock::No).await?;
-    found
-        .into_values()
-        .next()
-        .map(|issue| issue.id)
-        .ok_or_else(|| StoreError::Corrupt(format!("issue {} conflicted on insert but is missing", group.fingerprint)))
+    found.into_values().next().map(|issue| issue.id).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "issue {} conflicted on insert but is missing",
+            group.fingerprint
+        ))
+    })
 }
 
 /// The member whose values (title, level, …) the issue shows: the newest by event time.

@@ -141,6 +141,19 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "req-test-4711");
+    // A request that fails is logged with its request id (a routine success is logged at DEBUG only).
+    let refused = reqwest::Client::new()
+        .post(format!(
+            "{}/api/{project_id}/envelope/?sentry_key={key}&sentry_version=7",
+            server.base
+        ))
+        .header("x-request-id", "req-test-4712")
+        .header("authorization", "Bearer bearer-secret-value")
+        .body("not an envelope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
     let generated = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
     assert!(!generated.headers()["x-request-id"].is_empty());
     wait_for_failed_attempts(&db, project_id).await;
@@ -158,9 +171,14 @@ async fn first_start_prints_dsn_and_logs_carry_request_ids_but_no_secrets(backen
         log.contains("alert delivery failed; will retry"),
         "delivery errors are logged"
     );
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("req-test-4711") && l.contains("finished processing request")),
+        "a routine ingest success costs no INFO line"
+    );
     let request_line = log
         .lines()
-        .find(|l| l.contains("req-test-4711"))
+        .find(|l| l.contains("req-test-4712"))
         .expect("a log line with the request id");
     assert!(
         request_line.contains("/api/{project_id}/envelope/"),
