@@ -6,7 +6,7 @@
 //! Needs `FAULTLINE_NODE_MODULES` and chromedriver (`.ci/run` sets them up); skipped with a message otherwise.
 
 use crate::common;
-use crate::e2e_source_maps::{build_with, event_json, inject_and_upload, run_shop, top_frame, Tools};
+use crate::e2e_source_maps::{assert_shop_error_is_mapped, build_with, inject_and_upload, Tools};
 
 use std::path::{Path, PathBuf};
 
@@ -47,22 +47,6 @@ async fn build_and_upload_with_plugin(tools: &Tools, app: &TestApp, token: &Toke
         ("SENTRY_CONFIG_DIR", home),
     ];
     build_with(tools, out, &["--bundler", bundler, "--plugin"], &env).await;
-}
-
-/// Runs the shop in Chromium and checks its error's newest frame is the source's `priceOf`, with its line.
-async fn assert_shop_error_is_mapped(app: &TestApp, token: &Token, out: &Path) {
-    let Some(event_id) = run_shop(app, out).await else {
-        return;
-    };
-    let frame = top_frame(&event_json(app, token, &event_id).await);
-    assert_eq!(frame["function"], "priceOf", "{frame}");
-    assert!(frame["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{frame}");
-    assert_eq!(frame["lineNo"], 12, "{frame}");
-    let context = frame["context"].to_string();
-    assert!(
-        context.contains("throw new Error(`no price for ${item.sku}`);"),
-        "{context}"
-    );
 }
 
 async fn a_vite_build_uploaded_by_the_vite_plugin_is_mapped(backend: Backend) {

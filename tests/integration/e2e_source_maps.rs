@@ -149,6 +149,26 @@ pub(crate) fn top_frame(event: &Value) -> Value {
     frames.last().unwrap().clone()
 }
 
+/// The frame is the shop's `priceOf` in `cart.js` at line 12, with its source line.
+pub(crate) fn assert_is_price_of(frame: &Value) {
+    assert_eq!(frame["function"], "priceOf", "{frame}");
+    assert!(frame["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{frame}");
+    assert_eq!(frame["lineNo"], 12, "{frame}");
+    let context = frame["context"].to_string();
+    assert!(
+        context.contains("throw new Error(`no price for ${item.sku}`);"),
+        "{context}"
+    );
+}
+
+/// Runs the shop built in `out` in Chromium; its error's newest frame is the source's `priceOf`.
+pub(crate) async fn assert_shop_error_is_mapped(app: &TestApp, token: &Token, out: &Path) {
+    let Some(event_id) = run_shop(app, out).await else {
+        return;
+    };
+    assert_is_price_of(&top_frame(&event_json(app, token, &event_id).await));
+}
+
 async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_issue(backend: Backend) {
     let Some(tools) = tools() else {
         return;
@@ -163,15 +183,7 @@ async fn a_minified_browser_error_is_read_in_its_source_and_a_rebuild_keeps_its_
         return;
     };
     let event = event_json(&app, &token, &event_id).await;
-    let frame = top_frame(&event);
-    assert_eq!(frame["function"], "priceOf", "{frame}");
-    assert!(frame["filename"].as_str().unwrap().ends_with("shop/cart.js"), "{frame}");
-    assert_eq!(frame["lineNo"], 12, "{frame}");
-    let context = frame["context"].to_string();
-    assert!(
-        context.contains("throw new Error(`no price for ${item.sku}`);"),
-        "{context}"
-    );
+    assert_is_price_of(&top_frame(&event));
     let issue_id = event["groupID"].as_str().unwrap().to_owned();
 
     // The issue page shows the original frame, with the minified one behind a toggle.

@@ -7,11 +7,11 @@
 use crate::common;
 use faultline::domain::{ChannelId, OrganizationId, ProjectId};
 
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::alerts::{alert_app, channel, send_error, PUBLIC_URL};
 use common::api::json_body;
+use common::binary::{start_binary, Server};
 use common::receiver::Receiver;
 use common::{close_store, open_store, Backend, TestApp, TestDatabase};
 use faultline::domain::accounts::Role;
@@ -196,52 +196,20 @@ async fn shop_project(db: &Db) -> (OrganizationId, ProjectId) {
     (org, project.id)
 }
 
-/// The real binary, started without SMTP settings, logging to a file.
-struct Binary {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-    _log_dir: tempfile::TempDir,
+/// The real binary, started without SMTP settings (`start_binary` leaves `FAULTLINE_SMTP_HOST` unset).
+async fn start_without_smtp(database_url: &str) -> Server {
+    let settings = [
+        // One message per issue, so each new issue makes a skipped delivery of its own.
+        ("FAULTLINE_ALERT_DIGEST_SECS", "0".to_owned()),
+    ];
+    start_binary(database_url, &settings).await
 }
 
-impl Binary {
-    async fn start_without_smtp(database_url: &str) -> Binary {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log_dir = tempfile::tempdir().unwrap();
-        let log = log_dir.path().join("server.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .env("DATABASE_URL", database_url)
-            .env("FAULTLINE_BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "info")
-            // One message per issue, so each new issue makes a skipped delivery of its own.
-            .env("FAULTLINE_ALERT_DIGEST_SECS", "0")
-            .env_remove("FAULTLINE_SMTP_HOST")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("the faultline binary starts");
-        let binary = Binary {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            _log_dir: log_dir,
-        };
-        let ready = format!("{}/readyz", binary.base);
-        wait_until(|| async { reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) }).await;
-        binary
-    }
-
-    /// Kills the server and returns everything it logged.
-    fn stop(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        std::fs::read_to_string(&self.log).unwrap()
-    }
+/// Kills the server and returns everything it logged.
+fn stop(mut server: Server) -> String {
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    server.log_text()
 }
 
 async fn wait_until<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
@@ -256,7 +224,7 @@ async fn wait_until<F: std::future::Future<Output = bool>>(mut check: impl FnMut
 /// add no warning of their own.
 async fn the_binary_says_once_that_email_alerts_are_off(backend: Backend) {
     let database = TestDatabase::create(&backend).await;
-    let server = Binary::start_without_smtp(&database.url).await;
+    let server = start_without_smtp(&database.url).await;
     let db = Db::connect(&database.url, 2).await.unwrap();
     let project = projects::find_project_by_slug(&db, "default").await.unwrap().unwrap();
     let key = projects::list_keys(&db, project.id).await.unwrap().remove(0).public_key;
@@ -275,7 +243,7 @@ async fn the_binary_says_once_that_email_alerts_are_off(backend: Backend) {
         log.len() == 3 && log.iter().all(|d| d.status == "skipped")
     })
     .await;
-    let log = server.stop();
+    let log = stop(server);
     let said = log
         .matches("e-mail alerts are off: FAULTLINE_SMTP_HOST is not set")
         .count();

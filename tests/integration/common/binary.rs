@@ -34,8 +34,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the binary on `database_url` with JSON logs at INFO and these settings besides; waits until it
-/// answers `/readyz`.
+/// Starts the binary on `database_url` with JSON logs at INFO, no public URL and no SMTP server unless
+/// `settings` (applied last) name them; waits until it answers `/readyz`.
 pub async fn start_binary(database_url: &str, settings: &[(&str, String)]) -> Server {
     let port = free_port();
     let log_dir = tempfile::tempdir().unwrap();
@@ -47,6 +47,7 @@ pub async fn start_binary(database_url: &str, settings: &[(&str, String)]) -> Se
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env_remove("FAULTLINE_URL")
+        .env_remove("FAULTLINE_SMTP_HOST")
         .envs(settings.iter().map(|(name, value)| (*name, value.as_str())))
         .stdout(out.try_clone().unwrap())
         .stderr(out)
