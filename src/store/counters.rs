@@ -203,9 +203,19 @@ pub(super) async fn add_users(
             *new_users.entry(issue_id).or_default() += 1;
         }
     }
-    for (issue_id, count) in new_users {
-        let sql = "UPDATE issues SET user_count = user_count + $1 WHERE id = $2";
-        on_tx!(tx, conn, Backend => sqlx::query(sql).bind(count).bind(issue_id).execute(&mut *conn).await?.rows_affected());
+    // Every one of these issue rows is held by the batch already (created by it, or locked in its tail).
+    let raised: Vec<(IssueId, i64)> = new_users.into_iter().collect();
+    for chunk in raised.chunks(ROW_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(
+                "UPDATE issues SET user_count = issues.user_count + v.column2 FROM (",
+            );
+            qb.push_values(chunk, |mut row, (issue_id, count)| {
+                row.push_bind(*issue_id).push_bind(*count);
+            });
+            qb.push(") AS v WHERE issues.id = v.column1");
+            qb.build().execute(&mut *conn).await?;
+        });
     }
     Ok(())
 }

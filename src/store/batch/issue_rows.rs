@@ -49,7 +49,7 @@ pub(super) async fn assign_issues<'g, 'e>(
 }
 
 /// The batch's tail: the existing issues locked and read again (a status change meanwhile is kept), then
-/// updated; regressions go to `outcome`. Returns the issues that stay ignored.
+/// updated with one statement; regressions go to `outcome`. Returns the issues that stay ignored.
 pub(super) async fn update_existing(
     tx: &mut Tx,
     groups: &[&IssueGroup<'_>],
@@ -59,18 +59,24 @@ pub(super) async fn update_existing(
     let existing = load_issues(tx, groups.iter().copied(), Lock::ForUpdate).await?;
     let releases = load_release_order(tx, &existing).await?;
     let mut ignored = HashSet::new();
+    let mut updates = Vec::with_capacity(groups.len());
     for group in groups {
         let issue = existing
             .get(&(group.project_id, group.fingerprint.to_owned()))
             .ok_or_else(|| StoreError::Corrupt(format!("issue {} vanished during a batch", group.fingerprint)))?;
-        let after = update_issue(tx, issue, group, events, &releases).await?;
-        if after.regressed {
+        let (state, transitions) = apply_group(issue, group, events, &releases);
+        if transitions.iter().any(|(t, _)| *t == Transition::Regressed) {
             outcome.regressed_issues.push(issue.id);
         }
-        if after.ignored {
+        for (transition, event) in transitions {
+            record_activity(tx, issue.id, transition, event).await?;
+        }
+        if state.status == IssueStatus::Ignored {
             ignored.insert(issue.id);
         }
+        updates.push(IssueUpdate::new(issue.id, group, events, &state));
     }
+    write_updates(tx, &updates).await?;
     Ok(ignored)
 }
 
@@ -179,20 +185,14 @@ fn first_release<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> Option<&'e s
     group.members.iter().find_map(|&i| events[i].release.as_deref())
 }
 
-/// What applying a batch's events did to an existing issue.
-struct IssueAfter {
-    regressed: bool,
-    ignored: bool,
-}
-
-/// Applies the group's events to an existing issue.
-async fn update_issue(
-    tx: &mut Tx,
+/// The group's events applied, oldest first, to an existing issue's lifecycle: its state after them, and
+/// the transitions they caused with the event that caused each.
+fn apply_group<'e>(
     issue: &ExistingIssue,
     group: &IssueGroup<'_>,
-    events: &[NewEvent],
+    events: &'e [NewEvent],
     releases: &ReleaseBook,
-) -> Result<IssueAfter, StoreError> {
+) -> (IssueState, Vec<(Transition, &'e NewEvent)>) {
     let releases = ProjectReleases {
         book: releases,
         project_id: group.project_id,
@@ -214,49 +214,84 @@ async fn update_issue(
             change => transitions.push((change, &events[i])),
         }
     }
-    let latest = newest(group, events);
-    let (first_seen, last_seen) = span(group, events);
-    let c = StateColumns::from_state(&state);
-    let sql = "UPDATE issues SET times_seen = times_seen + $1, \
-               first_seen = CASE WHEN first_seen > $2 THEN $2 ELSE first_seen END, \
-               last_seen = CASE WHEN last_seen < $3 THEN $3 ELSE last_seen END, \
-               title = $4, culprit = $5, level = $6, metadata = $7, \
-               last_release = COALESCE($8, last_release), first_release = COALESCE(first_release, $9), \
-               is_unhandled = (is_unhandled OR $10), status = $11, substatus = $12, resolution = $13, \
-               resolution_release = $14, resolved_at = $15, ignore_kind = $16, ignore_until = $17, \
-               ignore_until_count = $18 WHERE id = $19";
-    on_tx!(tx, conn, Backend => sqlx::query(sql)
-        .bind(occurrences(group, events))
-        .bind(first_seen)
-        .bind(last_seen)
-        .bind(&latest.title)
-        .bind(&latest.culprit)
-        .bind(&latest.level)
-        .bind(&latest.metadata)
-        .bind(&latest.release)
-        .bind(first_release(group, events))
-        .bind(group.members.iter().any(|&i| events[i].is_unhandled))
-        .bind(&c.status)
-        .bind(&c.substatus)
-        .bind(&c.resolution)
-        .bind(&c.resolution_release)
-        .bind(c.resolved_at)
-        .bind(&c.ignore_kind)
-        .bind(c.ignore_until)
-        .bind(c.ignore_until_count)
-        .bind(issue.id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected());
-    let mut regressed = false;
-    for (transition, event) in transitions {
-        regressed |= transition == Transition::Regressed;
-        record_activity(tx, issue.id, transition, event).await?;
+    (state, transitions)
+}
+
+/// What a batch writes into one existing issue's row.
+struct IssueUpdate<'e> {
+    id: IssueId,
+    occurrences: i64,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    /// The newest event, whose title, culprit, level, metadata and release the issue shows.
+    latest: &'e NewEvent,
+    first_release: Option<&'e str>,
+    is_unhandled: bool,
+    state: StateColumns,
+}
+
+impl<'e> IssueUpdate<'e> {
+    fn new(id: IssueId, group: &IssueGroup<'_>, events: &'e [NewEvent], state: &IssueState) -> Self {
+        let (first_seen, last_seen) = span(group, events);
+        IssueUpdate {
+            id,
+            occurrences: occurrences(group, events),
+            first_seen,
+            last_seen,
+            latest: newest(group, events),
+            first_release: first_release(group, events),
+            is_unhandled: group.members.iter().any(|&i| events[i].is_unhandled),
+            state: StateColumns::from_state(state),
+        }
     }
-    Ok(IssueAfter {
-        regressed,
-        ignored: state.status == IssueStatus::Ignored,
-    })
+}
+
+/// Rows per `UPDATE … FROM (VALUES …)`: 19 parameters each, well under either database's limit.
+const UPDATE_CHUNK: usize = 400;
+
+/// Writes the batch's existing issues with one statement per chunk (one hop to the database, not one per
+/// issue). `VALUES` names its columns `column1`, `column2`, … in both dialects.
+async fn write_updates(tx: &mut Tx, updates: &[IssueUpdate<'_>]) -> Result<(), StoreError> {
+    for chunk in updates.chunks(UPDATE_CHUNK) {
+        on_tx!(tx, conn, Backend => {
+            let mut qb = QueryBuilder::<Backend>::new(
+                "UPDATE issues SET times_seen = issues.times_seen + v.column2, \
+                 first_seen = CASE WHEN issues.first_seen > v.column3 THEN v.column3 ELSE issues.first_seen END, \
+                 last_seen = CASE WHEN issues.last_seen < v.column4 THEN v.column4 ELSE issues.last_seen END, \
+                 title = v.column5, culprit = v.column6, level = v.column7, metadata = v.column8, \
+                 last_release = COALESCE(v.column9, issues.last_release), \
+                 first_release = COALESCE(issues.first_release, v.column10), \
+                 is_unhandled = (issues.is_unhandled OR v.column11), status = v.column12, substatus = v.column13, \
+                 resolution = v.column14, resolution_release = v.column15, resolved_at = v.column16, \
+                 ignore_kind = v.column17, ignore_until = v.column18, ignore_until_count = v.column19 FROM (",
+            );
+            qb.push_values(chunk, |mut row, u| {
+                let c = &u.state;
+                row.push_bind(u.id)
+                    .push_bind(u.occurrences)
+                    .push_bind(u.first_seen)
+                    .push_bind(u.last_seen)
+                    .push_bind(&u.latest.title)
+                    .push_bind(&u.latest.culprit)
+                    .push_bind(&u.latest.level)
+                    .push_bind(&u.latest.metadata)
+                    .push_bind(&u.latest.release)
+                    .push_bind(u.first_release)
+                    .push_bind(u.is_unhandled)
+                    .push_bind(&c.status)
+                    .push_bind(&c.substatus)
+                    .push_bind(&c.resolution)
+                    .push_bind(&c.resolution_release)
+                    .push_bind(c.resolved_at)
+                    .push_bind(&c.ignore_kind)
+                    .push_bind(c.ignore_until)
+                    .push_bind(c.ignore_until_count);
+            });
+            qb.push(") AS v WHERE issues.id = v.column1");
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
 }
 
 async fn record_activity(
