@@ -125,6 +125,7 @@ run_loaders() {
     local name=$1
     shift
     LOADERS=()
+    rm -f "$OUT/$name"*".$DB.loader.txt" # an earlier run's with more processes would be summed too
     for i in $(seq 0 $((PROCS - 1))); do
         "$BIN/faultline-bench" --dsn "$(dsn "$i")" --server-pid "${SERVERS[$i]}" "$@" \
             >"$OUT/$name$i.$DB.loader.txt" 2>&1 &
