@@ -137,6 +137,13 @@ run_loaders() {
     LOADERS=()
 }
 
+# CPU seconds (user + system) the servers have used so far, summed.
+servers_cpu() {
+    local pid
+    for pid in "${SERVERS[@]}"; do awk '{ print $14 + $15 }' "/proc/$pid/stat"; done |
+        awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }
 
 # loaders_sum NAME FIELD / loaders_max NAME FIELD over the loaders' RESULT lines.
@@ -156,11 +163,15 @@ profile() {
 run_throughput() {
     log "throughput: $EVENTS envelopes flat out, concurrency $CONCURRENCY, $PROCS process(es) ($DB)"
     fresh_db
+    rm -f "$OUT/ingest.$DB.perf.txt" # an earlier run's profile is not this one's
     start_servers
     sample_lock_waits
     local started=$SECONDS profiler=
     if [[ $PERF == 1 ]]; then profile & profiler=$!; fi
+    local cpu_before cpu_after
+    cpu_before=$(servers_cpu)
     run_loaders throughput --events $((EVENTS / PROCS)) --concurrency $((CONCURRENCY / PROCS))
+    cpu_after=$(servers_cpu)
     [[ -z $profiler ]] || wait "$profiler" || true
     local waits
     waits=$(lock_wait_summary)
@@ -177,6 +188,7 @@ run_throughput() {
 - stored in the database: **$stored** (sent $sent; every envelope is a distinct event)
 - latency p50 $(loaders_max throughput p50_ms) ms, p99 $(loaders_max throughput p99_ms) ms (worst loader)
 - server peak RSS $(loaders_max throughput peak_rss_mb) MB (largest process)
+- server CPU $(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$stored" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }') µs per stored event (all servers, while the loaders ran; their bodies are built before)
 - lock waits: $waits$([[ -s $OUT/ingest.$DB.perf.txt ]] && echo "
 - profile: $OUT/ingest.$DB.perf.txt")
 EOF
