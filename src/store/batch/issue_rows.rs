@@ -181,6 +181,11 @@ fn occurrences(group: &IssueGroup, events: &[NewEvent]) -> i64 {
     group.members.iter().map(|&i| events[i].occurrences).sum()
 }
 
+/// Whether any of the group's events was unhandled (an issue once unhandled stays so).
+fn any_unhandled(group: &IssueGroup, events: &[NewEvent]) -> bool {
+    group.members.iter().any(|&i| events[i].is_unhandled)
+}
+
 fn first_release<'e>(group: &IssueGroup, events: &'e [NewEvent]) -> Option<&'e str> {
     group.members.iter().find_map(|&i| events[i].release.as_deref())
 }
@@ -240,7 +245,7 @@ impl<'e> IssueUpdate<'e> {
             last_seen,
             latest: newest(group, events),
             first_release: first_release(group, events),
-            is_unhandled: group.members.iter().any(|&i| events[i].is_unhandled),
+            is_unhandled: any_unhandled(group, events),
             state: StateColumns::from_state(state),
         }
     }
@@ -351,7 +356,7 @@ async fn insert_issue(tx: &mut Tx, group: &IssueGroup<'_>, events: &[NewEvent]) 
         .bind(occurrences(group, events))
         .bind(first_release(group, events))
         .bind(&latest.release)
-        .bind(group.members.iter().any(|&i| events[i].is_unhandled))
+        .bind(any_unhandled(group, events))
         .fetch_optional(&mut *conn)
         .await?);
     Ok(id)
